@@ -1,0 +1,23 @@
+//! Kiln: a Kubernetes API server whose API surface is generated from the published
+//! Kubernetes specifications. See `docs/ARCHITECTURE.md` for how the pieces fit.
+
+pub mod api;
+pub mod app;
+pub mod bootstrap;
+pub mod discovery;
+pub mod errors;
+pub mod fields;
+pub mod handlers;
+pub mod labels;
+pub mod negotiate;
+pub mod objects;
+pub mod openapi;
+pub mod patch;
+pub mod protobuf;
+pub mod request;
+pub mod storage;
+pub mod store;
+pub mod strategy;
+pub mod table;
+pub mod validation;
+pub mod watch;

@@ -1,0 +1,741 @@
+//! The generic registry store: one implementation of get, list, create, update, delete and
+//! deletecollection for every resource, on top of the storage trait. Per-kind behaviour
+//! comes from [`crate::strategy`].
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use kiln_runtime::registry::ResourceInfo;
+use serde_json::{Map, Value, json};
+
+use crate::errors::{ApiError, Qualified};
+use crate::fields::FieldSelector;
+use crate::labels::LabelSelector;
+use crate::objects;
+use crate::storage::{KeyValue, Revision, Storage, StorageError};
+use crate::strategy;
+use crate::validation::FieldError;
+
+/// Storage key prefix of a resource: `/registry/configmaps/`, `/registry/apps/deployments/`.
+/// The key does not depend on the version, so every served version sees the same object.
+pub fn resource_prefix(r: &ResourceInfo) -> String {
+    if r.group.is_empty() {
+        format!("/registry/{}/", r.plural)
+    } else {
+        format!("/registry/{}/{}/", r.group, r.plural)
+    }
+}
+
+/// Prefix of a collection: every namespace (`None`) or one namespace.
+pub fn collection_prefix(r: &ResourceInfo, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) if r.namespaced => format!("{}{}/", resource_prefix(r), ns),
+        _ => resource_prefix(r),
+    }
+}
+
+pub fn object_key(r: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
+    format!("{}{}", collection_prefix(r, namespace), name)
+}
+
+pub fn qualified(r: &ResourceInfo) -> Qualified<'static> {
+    Qualified { group: r.group, resource: r.plural }
+}
+
+/// Options shared by writes.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+}
+
+/// Options of a delete.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    pub dry_run: bool,
+    pub precondition_uid: Option<String>,
+    pub precondition_resource_version: Option<String>,
+}
+
+/// What a delete did.
+#[derive(Debug)]
+pub enum DeleteOutcome {
+    /// The object is gone; the value is its last state.
+    Deleted(Value),
+    /// Deletion is pending on finalizers; the value is the current state.
+    Pending(Value),
+}
+
+/// Which revision a list reads at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAt {
+    Latest,
+    /// Not older than this revision.
+    NotOlderThan(Revision),
+    Exact(Revision),
+}
+
+#[derive(Debug, Default)]
+pub struct ListOptions {
+    pub labels: Option<LabelSelector>,
+    pub fields: Option<FieldSelector>,
+    pub limit: usize,
+    pub continue_token: Option<String>,
+    pub read_at: Option<ReadAt>,
+}
+
+#[derive(Debug)]
+pub struct ListResult {
+    pub items: Vec<Value>,
+    pub revision: Revision,
+    pub continue_token: Option<String>,
+    pub remaining: Option<i64>,
+}
+
+pub struct Store {
+    pub storage: Arc<dyn Storage>,
+}
+
+/// Turns a storage failure into the API error clients expect.
+pub fn storage_error(r: &ResourceInfo, name: &str, err: StorageError) -> ApiError {
+    match err {
+        StorageError::NotFound { .. } => ApiError::not_found(qualified(r), name),
+        StorageError::AlreadyExists { .. } => ApiError::already_exists(qualified(r), name),
+        StorageError::Conflict { .. } => ApiError::modified(qualified(r), name),
+        StorageError::Compacted { requested, compacted } => {
+            ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
+        }
+        StorageError::FutureRevision { .. } => ApiError::timeout("Too large resource version", 1),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// The object as clients see it: the stored JSON with `resourceVersion` and the type meta
+/// of the version being served.
+pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut obj: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored object {} is not valid JSON: {e}", kv.key)))?;
+    objects::set_type_meta(&mut obj, &r.group_version(), r.kind);
+    set_resource_version(&mut obj, kv.mod_revision);
+    Ok(obj)
+}
+
+/// Sets `metadata.resourceVersion` where kube-apiserver writes it (after `uid`).
+pub fn set_resource_version(obj: &mut Value, rv: Revision) {
+    let meta = objects::metadata_mut(obj);
+    let value = Value::String(rv.to_string());
+    if meta.contains_key("resourceVersion") {
+        meta.insert("resourceVersion".into(), value);
+        return;
+    }
+    let anchor = ["uid", "selfLink", "namespace", "generateName", "name"].into_iter().find(|k| meta.contains_key(*k));
+    match anchor {
+        Some(a) => objects::insert_after(meta, a, "resourceVersion", value),
+        None => {
+            meta.insert("resourceVersion".into(), value);
+        }
+    }
+}
+
+fn encode_for_storage(obj: &Value) -> Result<Bytes, ApiError> {
+    let mut stored = obj.clone();
+    if let Some(Value::Object(m)) = stored.get_mut("metadata") {
+        m.shift_remove("resourceVersion");
+        m.shift_remove("selfLink");
+    }
+    serde_json::to_vec(&stored).map(Bytes::from).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn parse_rv(rv: &str) -> Result<Revision, ApiError> {
+    rv.parse::<Revision>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))
+}
+
+/// `spec` and everything else outside metadata and status, for generation tracking.
+fn spec_part(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Value::Object(m) = &mut v {
+        m.shift_remove("metadata");
+        m.shift_remove("status");
+        m.shift_remove("kind");
+        m.shift_remove("apiVersion");
+    }
+    v
+}
+
+/// Whether deletion of this object still waits on finalizers.
+fn finalizers_pending(r: &ResourceInfo, obj: &Value) -> bool {
+    if !objects::finalizers(obj).is_empty() {
+        return true;
+    }
+    // A namespace also waits for its spec finalizers (emptied by the namespace controller).
+    r.group.is_empty()
+        && r.plural == "namespaces"
+        && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ContinueToken {
+    v: String,
+    rv: Revision,
+    start: String,
+}
+
+pub fn encode_continue(rv: Revision, start: &str) -> String {
+    let token = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: start.to_string() };
+    let raw = serde_json::to_vec(&token).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+fn decode_continue(token: &str) -> Result<ContinueToken, ApiError> {
+    let bad = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(token))
+        .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let t: ContinueToken = serde_json::from_slice(&raw).map_err(|_| bad("incorrect encoding"))?;
+    if t.v != "meta.k8s.io/v1" {
+        return Err(bad("server does not recognize this encoded key"));
+    }
+    if t.start.contains("..") || t.start.starts_with('/') {
+        return Err(bad("continue key may not contain a relative path"));
+    }
+    Ok(t)
+}
+
+const EXPIRED_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+impl Store {
+    pub fn new(storage: Arc<dyn Storage>) -> Store {
+        Store { storage }
+    }
+
+    pub async fn get(&self, r: &ResourceInfo, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+        match self.storage.get(&object_key(r, ns, name)).await {
+            Ok(Some(kv)) => decode_stored(r, &kv),
+            Ok(None) => Err(ApiError::not_found(qualified(r), name)),
+            Err(e) => Err(storage_error(r, name, e)),
+        }
+    }
+
+    pub async fn current_revision(&self) -> Result<Revision, ApiError> {
+        self.storage.current_revision().await.map_err(|e| ApiError::internal(e.to_string()))
+    }
+
+    /// Waits up to ~3 s for the store to reach `rv` (a client read its own newer write
+    /// elsewhere), then answers 504 as kube-apiserver does.
+    async fn wait_for_revision(&self, rv: Revision) -> Result<Revision, ApiError> {
+        for _ in 0..30 {
+            let current = self.current_revision().await?;
+            if current >= rv {
+                return Ok(current);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Err(ApiError::timeout("Too large resource version", 1))
+    }
+
+    pub async fn list(&self, r: &ResourceInfo, ns: Option<&str>, opts: &ListOptions) -> Result<ListResult, ApiError> {
+        let prefix = collection_prefix(r, ns);
+        let (mut start_key, mut at) = (None::<String>, None::<Revision>);
+        if let Some(token) = &opts.continue_token {
+            let t = decode_continue(token)?;
+            start_key = Some(format!("{prefix}{}", t.start));
+            at = Some(t.rv);
+        } else {
+            match opts.read_at {
+                Some(ReadAt::Exact(rv)) => at = Some(rv),
+                Some(ReadAt::NotOlderThan(rv)) => {
+                    self.wait_for_revision(rv).await?;
+                }
+                Some(ReadAt::Latest) | None => {}
+            }
+        }
+        let filtered = opts.labels.is_some() || opts.fields.is_some();
+        let mut items = Vec::new();
+        let mut revision = at;
+        let mut last_key: Option<String> = None;
+        let mut remaining = None;
+        let mut more;
+        loop {
+            let want = if opts.limit == 0 { 0 } else { (opts.limit - items.len()).max(1) };
+            let page_size = if filtered && want > 0 { want.max(100) } else { want };
+            let res = match self.storage.range(&prefix, start_key.as_deref(), page_size, revision).await {
+                Ok(res) => res,
+                Err(StorageError::Compacted { requested, compacted }) => {
+                    return Err(if opts.continue_token.is_some() {
+                        ApiError::expired(EXPIRED_CONTINUE)
+                    } else {
+                        ApiError::expired(format!(
+                            "The resourceVersion for the provided list is too old. ({requested} < {compacted})"
+                        ))
+                    });
+                }
+                Err(e) => return Err(storage_error(r, "", e)),
+            };
+            revision = Some(res.revision);
+            more = res.more;
+            let mut stopped_early = false;
+            for kv in &res.kvs {
+                if opts.limit > 0 && items.len() >= opts.limit {
+                    stopped_early = true;
+                    break;
+                }
+                last_key = Some(kv.key.clone());
+                let obj = decode_stored(r, kv)?;
+                if self.matches(r, &obj, opts) {
+                    items.push(obj);
+                }
+            }
+            if stopped_early {
+                more = true;
+                break;
+            }
+            if !more || opts.limit == 0 || items.len() >= opts.limit {
+                if !filtered && more {
+                    remaining = Some(res.remaining);
+                }
+                break;
+            }
+            match &last_key {
+                Some(k) => start_key = Some(format!("{k}\u{0}")),
+                None => break,
+            }
+        }
+        let revision = revision.unwrap_or(0);
+        let continue_token = if more {
+            last_key.map(|k| encode_continue(revision, &format!("{}\u{0}", k.strip_prefix(&prefix).unwrap_or(&k))))
+        } else {
+            None
+        };
+        Ok(ListResult { items, revision, continue_token, remaining: remaining.filter(|_| continue_token_present(more)) })
+    }
+
+    /// Whether an object passes the list's label and field selectors.
+    pub fn matches(&self, r: &ResourceInfo, obj: &Value, opts: &ListOptions) -> bool {
+        matches_selectors(r, obj, opts.labels.as_ref(), opts.fields.as_ref())
+    }
+
+    async fn check_namespace(&self, r: &ResourceInfo, ns: Option<&str>) -> Result<(), ApiError> {
+        let Some(ns) = ns.filter(|_| r.namespaced) else { return Ok(()) };
+        let key = format!("/registry/namespaces/{ns}");
+        let kv = self.storage.get(&key).await.map_err(|e| ApiError::internal(e.to_string()))?;
+        let Some(kv) = kv else {
+            return Err(ApiError::not_found(Qualified { group: "", resource: "namespaces" }, ns));
+        };
+        let nsobj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+        if objects::is_deleting(&nsobj) {
+            let mut err = ApiError::forbidden(
+                qualified(r),
+                "",
+                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            );
+            err.message = format!("{} \"\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", qualified(r));
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Creates an object. `obj` is already decoded, normalised and carries the right type meta.
+    pub async fn create(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let strat = strategy::for_resource(r);
+        {
+            let meta = objects::metadata_mut(&mut obj);
+            if r.namespaced {
+                if let Some(ns) = ns {
+                    meta.insert("namespace".into(), Value::String(ns.to_string()));
+                }
+            } else {
+                meta.shift_remove("namespace");
+            }
+            for f in ["uid", "resourceVersion", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                meta.shift_remove(f);
+            }
+        }
+        self.check_namespace(r, ns).await?;
+        let generate = objects::name(&obj).is_empty();
+        let prefix = objects::meta_str(&obj, "generateName").unwrap_or("").to_string();
+        if generate && prefix.is_empty() {
+            return Err(ApiError::invalid(
+                r.group,
+                r.kind,
+                "",
+                &[FieldError::required("metadata.name", "name or generateName is required")],
+            ));
+        }
+        strat.prepare_for_create(r, &mut obj);
+        if r.subresource("status").is_some() && obj.get("status").is_none() {
+            if let Value::Object(m) = &mut obj {
+                m.insert("status".into(), json!({}));
+            }
+        }
+        for attempt in 0..8 {
+            if generate {
+                let name = crate::validation::generate_name(&prefix);
+                objects::set_meta(&mut obj, "name", Value::String(name));
+            }
+            let name = objects::name(&obj).to_string();
+            let mut errors = strategy::validate_name(strat.name_rule(), &name);
+            if generate && !errors.is_empty() {
+                // Report problems with the prefix, as kube-apiserver does.
+                errors = strategy::validate_name(strat.name_rule(), &prefix)
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = "metadata.generateName".into();
+                        e
+                    })
+                    .collect();
+            }
+            errors.extend(crate::validation::validate_object_meta(objects::metadata(&obj)));
+            errors.extend(strat.validate(r, &obj));
+            if !errors.is_empty() {
+                return Err(ApiError::invalid(r.group, r.kind, &name, &errors));
+            }
+            {
+                let uid = uuid::Uuid::new_v4().to_string();
+                let meta = objects::metadata_mut(&mut obj);
+                meta.insert("uid".into(), Value::String(uid));
+                meta.insert("creationTimestamp".into(), Value::String(objects::now_rfc3339()));
+                if strat.tracks_generation(r) {
+                    meta.insert("generation".into(), json!(1));
+                }
+            }
+            reorder_metadata(&mut obj);
+            if opts.dry_run {
+                return Ok(obj);
+            }
+            let bytes = encode_for_storage(&obj)?;
+            match self.storage.create(&object_key(r, ns, &name), bytes).await {
+                Ok(kv) => {
+                    set_resource_version(&mut obj, kv.mod_revision);
+                    return Ok(obj);
+                }
+                Err(StorageError::AlreadyExists { .. }) if generate && attempt < 7 => continue,
+                Err(e) => return Err(storage_error(r, &name, e)),
+            }
+        }
+        Err(ApiError::already_exists(qualified(r), objects::name(&obj)))
+    }
+
+    /// Updates an object through `mutate(current) -> desired`, retrying on write races
+    /// unless the caller pinned a resourceVersion. `subresource` is `None` or `Some("status")`
+    /// (or another subresource that writes the parent object).
+    /// Returns the new state and whether it was created.
+    pub async fn update(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        mutate: &(dyn Fn(Option<&Value>) -> Result<Value, ApiError> + Sync),
+        opts: &WriteOptions,
+    ) -> Result<(Value, bool), ApiError> {
+        let strat = strategy::for_resource(r);
+        let key = object_key(r, ns, name);
+        for _ in 0..16 {
+            let current = self.storage.get(&key).await.map_err(|e| storage_error(r, name, e))?;
+            let Some(current) = current else {
+                if subresource.is_none() && strat.allow_create_on_update() {
+                    let obj = mutate(None)?;
+                    return self.create(r, ns, obj, opts).await.map(|o| (o, true));
+                }
+                return Err(ApiError::not_found(qualified(r), name));
+            };
+            let old = decode_stored(r, &current)?;
+            let mut new = mutate(Some(&old))?;
+            // A resourceVersion in the new object is a precondition.
+            let pinned = objects::meta_str(&new, "resourceVersion").filter(|s| !s.is_empty()).map(str::to_string);
+            if let Some(rv) = &pinned {
+                if parse_rv(rv)? != current.mod_revision {
+                    return Err(ApiError::modified(qualified(r), name));
+                }
+            }
+            if let Some(uid) = objects::meta_str(&new, "uid").filter(|u| !u.is_empty()) {
+                if uid != objects::uid(&old) {
+                    return Err(ApiError::conflict(
+                        qualified(r),
+                        name,
+                        &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(&old)),
+                    ));
+                }
+            }
+            self.prepare_update(r, subresource, &mut new, &old)?;
+            strat.prepare_for_update(r, &mut new, &old);
+            let mut errors = crate::validation::validate_object_meta(objects::metadata(&new));
+            errors.extend(strat.validate_update(r, &new, &old));
+            if !errors.is_empty() {
+                return Err(ApiError::invalid(r.group, r.kind, name, &errors));
+            }
+            reorder_metadata(&mut new);
+            set_resource_version(&mut new, current.mod_revision);
+            if objects::same_content(&new, &old) {
+                return Ok((old, false));
+            }
+            if opts.dry_run {
+                return Ok((new, false));
+            }
+            if objects::is_deleting(&new) && !finalizers_pending(r, &new) {
+                match self.storage.delete(&key, Some(current.mod_revision)).await {
+                    Ok(kv) => {
+                        set_resource_version(&mut new, kv.mod_revision);
+                        return Ok((new, false));
+                    }
+                    Err(StorageError::Conflict { .. }) if pinned.is_none() => continue,
+                    Err(e) => return Err(storage_error(r, name, e)),
+                }
+            }
+            let bytes = encode_for_storage(&new)?;
+            match self.storage.update(&key, bytes, Some(current.mod_revision)).await {
+                Ok(kv) => {
+                    set_resource_version(&mut new, kv.mod_revision);
+                    return Ok((new, false));
+                }
+                Err(StorageError::Conflict { .. }) if pinned.is_none() => continue,
+                Err(e) => return Err(storage_error(r, name, e)),
+            }
+        }
+        Err(ApiError::modified(qualified(r), name))
+    }
+
+    /// The generic update rules: immutable metadata, status/spec split, generation.
+    fn prepare_update(
+        &self,
+        r: &ResourceInfo,
+        subresource: Option<&str>,
+        new: &mut Value,
+        old: &Value,
+    ) -> Result<(), ApiError> {
+        let strat = strategy::for_resource(r);
+        let name = objects::name(old).to_string();
+        if subresource == Some("status") {
+            // Status writes change only status (and managedFields).
+            let status = new.get("status").cloned();
+            let mut merged = old.clone();
+            if let Value::Object(m) = &mut merged {
+                match status {
+                    Some(s) => {
+                        m.insert("status".into(), s);
+                    }
+                    None => {
+                        m.shift_remove("status");
+                    }
+                }
+            }
+            *new = merged;
+            return Ok(());
+        }
+        if r.subresource("status").is_some() {
+            if let Value::Object(m) = new {
+                match old.get("status") {
+                    Some(s) => {
+                        m.insert("status".into(), s.clone());
+                    }
+                    None => {
+                        m.shift_remove("status");
+                    }
+                }
+            }
+        }
+        let old_meta = objects::metadata(old).cloned().unwrap_or_default();
+        let old_finalizers = objects::finalizers(old);
+        {
+            let meta = objects::metadata_mut(new);
+            for f in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                match old_meta.get(f) {
+                    Some(v) => {
+                        meta.insert(f.into(), v.clone());
+                    }
+                    None => {
+                        meta.shift_remove(f);
+                    }
+                }
+            }
+            meta.shift_remove("selfLink");
+        }
+        if objects::is_deleting(old) {
+            let added: Vec<String> =
+                objects::finalizers(new).into_iter().filter(|f| !old_finalizers.contains(f)).collect();
+            if !added.is_empty() {
+                let list = added.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ");
+                return Err(ApiError::invalid(
+                    r.group,
+                    r.kind,
+                    &name,
+                    &[FieldError::forbidden(
+                        "metadata.finalizers",
+                        &format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"),
+                    )],
+                ));
+            }
+        }
+        if strat.tracks_generation(r) && spec_part(new) != spec_part(old) {
+            let g = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
+            objects::set_meta(new, "generation", json!(g + 1));
+        }
+        Ok(())
+    }
+
+    pub async fn delete(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<DeleteOutcome, ApiError> {
+        let key = object_key(r, ns, name);
+        for _ in 0..16 {
+            let current = self.storage.get(&key).await.map_err(|e| storage_error(r, name, e))?;
+            let Some(current) = current else { return Err(ApiError::not_found(qualified(r), name)) };
+            let mut obj = decode_stored(r, &current)?;
+            if let Some(uid) = &opts.precondition_uid {
+                if uid != objects::uid(&obj) {
+                    return Err(ApiError::conflict(
+                        qualified(r),
+                        name,
+                        &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(&obj)),
+                    ));
+                }
+            }
+            if let Some(rv) = &opts.precondition_resource_version {
+                if rv != &current.mod_revision.to_string() {
+                    return Err(ApiError::conflict(
+                        qualified(r),
+                        name,
+                        &format!(
+                            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                            current.mod_revision
+                        ),
+                    ));
+                }
+            }
+            if finalizers_pending(r, &obj) {
+                if objects::is_deleting(&obj) {
+                    return Ok(DeleteOutcome::Pending(obj));
+                }
+                {
+                    let meta = objects::metadata_mut(&mut obj);
+                    meta.insert("deletionTimestamp".into(), Value::String(objects::now_rfc3339()));
+                    meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+                    if let Some(g) = meta.get("generation").and_then(Value::as_i64).filter(|g| *g > 0) {
+                        meta.insert("generation".into(), json!(g + 1));
+                    }
+                }
+                if r.group.is_empty() && r.plural == "namespaces" {
+                    if let Value::Object(m) = &mut obj {
+                        m.insert("status".into(), json!({"phase": "Terminating"}));
+                    }
+                }
+                reorder_metadata(&mut obj);
+                if opts.dry_run {
+                    return Ok(DeleteOutcome::Pending(obj));
+                }
+                let bytes = encode_for_storage(&obj)?;
+                match self.storage.update(&key, bytes, Some(current.mod_revision)).await {
+                    Ok(kv) => {
+                        set_resource_version(&mut obj, kv.mod_revision);
+                        return Ok(DeleteOutcome::Pending(obj));
+                    }
+                    Err(StorageError::Conflict { .. }) => continue,
+                    Err(e) => return Err(storage_error(r, name, e)),
+                }
+            }
+            if opts.dry_run {
+                return Ok(DeleteOutcome::Deleted(obj));
+            }
+            match self.storage.delete(&key, Some(current.mod_revision)).await {
+                Ok(kv) => {
+                    set_resource_version(&mut obj, kv.mod_revision);
+                    return Ok(DeleteOutcome::Deleted(obj));
+                }
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(StorageError::NotFound { .. }) => return Err(ApiError::not_found(qualified(r), name)),
+                Err(e) => return Err(storage_error(r, name, e)),
+            }
+        }
+        Err(ApiError::modified(qualified(r), name))
+    }
+
+    /// Deletes every object of a collection that matches the selectors; returns what was
+    /// deleted or marked for deletion.
+    pub async fn delete_collection(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        list: &ListOptions,
+        opts: &DeleteOptions,
+    ) -> Result<ListResult, ApiError> {
+        let found = self.list(r, ns, &ListOptions { labels: list.labels.clone(), fields: list.fields.clone(), ..Default::default() }).await?;
+        let mut items = Vec::new();
+        for obj in found.items {
+            let item_ns = objects::namespace(&obj).to_string();
+            let item_ns = if item_ns.is_empty() { None } else { Some(item_ns.as_str()) };
+            match self.delete(r, item_ns, objects::name(&obj), opts).await {
+                Ok(DeleteOutcome::Deleted(o)) | Ok(DeleteOutcome::Pending(o)) => items.push(o),
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ListResult { items, revision: found.revision, continue_token: None, remaining: None })
+    }
+}
+
+fn continue_token_present(more: bool) -> bool {
+    more
+}
+
+/// Label and field selector match for one object.
+pub fn matches_selectors(
+    r: &ResourceInfo,
+    obj: &Value,
+    labels: Option<&LabelSelector>,
+    fields: Option<&FieldSelector>,
+) -> bool {
+    if let Some(sel) = labels {
+        if !sel.matches(&objects::labels(obj)) {
+            return false;
+        }
+    }
+    if let Some(sel) = fields {
+        if !sel.matches(|f| crate::fields::field_value(r.group, r.kind, obj, f)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Orders metadata fields as `ObjectMeta` serialises them.
+pub fn reorder_metadata(obj: &mut Value) {
+    const ORDER: [&str; 15] = [
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    ];
+    let meta = objects::metadata_mut(obj);
+    let mut sorted = Map::new();
+    for k in ORDER {
+        if let Some(v) = meta.shift_remove(k) {
+            sorted.insert(k.to_string(), v);
+        }
+    }
+    for (k, v) in std::mem::take(meta) {
+        sorted.insert(k, v);
+    }
+    *meta = sorted;
+}
