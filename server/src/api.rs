@@ -23,7 +23,11 @@ impl RuntimeConfig {
             let enabled = match value {
                 "true" | "" => true,
                 "false" => false,
-                other => return Err(format!("invalid value {other:?} for runtime-config key {key:?}")),
+                other => {
+                    return Err(format!(
+                        "invalid value {other:?} for runtime-config key {key:?}"
+                    ));
+                }
             };
             entries.push((key.to_string(), enabled));
         }
@@ -33,7 +37,11 @@ impl RuntimeConfig {
     /// Whether a group-version is served; the last matching entry wins, more specific
     /// entries win over the `api/*` ones.
     pub fn enabled(&self, gv: &GroupVersionInfo) -> bool {
-        let name = if gv.group.is_empty() { gv.version.to_string() } else { format!("{}/{}", gv.group, gv.version) };
+        let name = if gv.group.is_empty() {
+            gv.version.to_string()
+        } else {
+            format!("{}/{}", gv.group, gv.version)
+        };
         let level = match gv.stability {
             Stability::Ga => "api/ga",
             Stability::Beta => "api/beta",
@@ -78,8 +86,11 @@ impl ApiIndex {
         let mut by_path = HashMap::new();
         let mut by_kind = HashMap::new();
         for group in registry {
-            let versions: Vec<&'static GroupVersionInfo> =
-                group.versions.iter().filter(|gv| config.enabled(gv)).collect();
+            let versions: Vec<&'static GroupVersionInfo> = group
+                .versions
+                .iter()
+                .filter(|gv| config.enabled(gv))
+                .collect();
             if versions.is_empty() {
                 continue;
             }
@@ -94,17 +105,30 @@ impl ApiIndex {
                     by_kind.insert((r.group, r.kind), r);
                 }
             }
-            let served = ServedGroup { name: group.name, versions };
+            let served = ServedGroup {
+                name: group.name,
+                versions,
+            };
             if group.name.is_empty() {
                 core = Some(served);
             } else {
                 groups.push(served);
             }
         }
-        ApiIndex { core, groups, by_path, by_kind }
+        ApiIndex {
+            core,
+            groups,
+            by_path,
+            by_kind,
+        }
     }
 
-    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
+    pub fn resource(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<&'static ResourceInfo> {
         self.by_path.get(&(group, version, plural)).copied()
     }
 
@@ -114,16 +138,27 @@ impl ApiIndex {
     }
 
     pub fn group(&self, name: &str) -> Option<&ServedGroup> {
-        if name.is_empty() { self.core.as_ref() } else { self.groups.iter().find(|g| g.name == name) }
+        if name.is_empty() {
+            self.core.as_ref()
+        } else {
+            self.groups.iter().find(|g| g.name == name)
+        }
     }
 
     pub fn group_version(&self, group: &str, version: &str) -> Option<&'static GroupVersionInfo> {
-        self.group(group)?.versions.iter().find(|gv| gv.version == version).copied()
+        self.group(group)?
+            .versions
+            .iter()
+            .find(|gv| gv.version == version)
+            .copied()
     }
 
     /// Every served resource, core first.
     pub fn all_resources(&self) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
-        self.core.iter().chain(self.groups.iter()).flat_map(|g| g.versions.iter().flat_map(|gv| gv.resources.iter()))
+        self.core
+            .iter()
+            .chain(self.groups.iter())
+            .flat_map(|g| g.versions.iter().flat_map(|gv| gv.resources.iter()))
     }
 }
 
@@ -132,7 +167,12 @@ mod tests {
     use super::*;
 
     fn gv(group: &'static str, version: &'static str, stability: Stability) -> GroupVersionInfo {
-        GroupVersionInfo { group, version, stability, resources: &[] }
+        GroupVersionInfo {
+            group,
+            version,
+            stability,
+            resources: &[],
+        }
     }
 
     #[test]
@@ -140,7 +180,8 @@ mod tests {
         let none = RuntimeConfig::default();
         assert!(none.enabled(&gv("apps", "v1", Stability::Ga)));
         assert!(!none.enabled(&gv("resource.k8s.io", "v1beta2", Stability::Beta)));
-        let c = RuntimeConfig::parse("api/beta=true,resource.k8s.io/v1beta1=false").unwrap_or_default();
+        let c =
+            RuntimeConfig::parse("api/beta=true,resource.k8s.io/v1beta1=false").unwrap_or_default();
         assert!(c.enabled(&gv("resource.k8s.io", "v1beta2", Stability::Beta)));
         assert!(!c.enabled(&gv("resource.k8s.io", "v1beta1", Stability::Beta)));
         let all = RuntimeConfig::parse("api/all=true").unwrap_or_default();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use actix_web::dev::{Service, ServerHandle};
+use actix_web::dev::{ServerHandle, Service};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -74,7 +74,14 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let discovery = Discovery::new(&api, &addr.to_string());
     let openapi = OpenApi::new(&api);
-    let state = web::Data::new(AppState { api, store, discovery, openapi, ready: AtomicBool::new(false), started });
+    let state = web::Data::new(AppState {
+        api,
+        store,
+        discovery,
+        openapi,
+        ready: AtomicBool::new(false),
+        started,
+    });
 
     crate::bootstrap::ensure_namespaces(&state)
         .await
@@ -119,7 +126,10 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             .route("/readyz/{check:.*}", web::get().to(health))
             .route("/openapi/v2", web::get().to(crate::openapi::serve_v2))
             .route("/openapi/v3", web::get().to(crate::openapi::serve_v3_index))
-            .route("/openapi/v3/{path:.*}", web::get().to(crate::openapi::serve_v3))
+            .route(
+                "/openapi/v3/{path:.*}",
+                web::get().to(crate::openapi::serve_v3),
+            )
             .default_service(web::to(api_entry))
     })
     .listen(listener)?
@@ -132,21 +142,38 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let task = tokio::spawn(server);
     state.ready.store(true, Ordering::SeqCst);
     tracing::info!(address = %addr, elapsed = ?started.elapsed(), "serving");
-    Ok(Running { addr, handle, state, server: task })
+    Ok(Running {
+        addr,
+        handle,
+        state,
+        server: task,
+    })
 }
 
 /// Reads the body with kube-apiserver's size limit, then hands over to the generic path.
-async fn api_entry(req: HttpRequest, mut payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+async fn api_entry(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         match chunk {
             Ok(c) => {
                 if body.len() + c.len() > MAX_BODY_BYTES {
-                    return handlers::error_response(&req, &ApiError::too_large("Request entity too large: limit is 3145728"));
+                    return handlers::error_response(
+                        &req,
+                        &ApiError::too_large("Request entity too large: limit is 3145728"),
+                    );
                 }
                 body.extend_from_slice(&c);
             }
-            Err(e) => return handlers::error_response(&req, &ApiError::bad_request(format!("error reading body: {e}"))),
+            Err(e) => {
+                return handlers::error_response(
+                    &req,
+                    &ApiError::bad_request(format!("error reading body: {e}")),
+                );
+            }
         }
     }
     handlers::dispatch(req, body.freeze(), state).await
@@ -155,7 +182,10 @@ async fn api_entry(req: HttpRequest, mut payload: web::Payload, state: web::Data
 async fn version() -> HttpResponse {
     let release = kiln_generated::RELEASE;
     let minor = release.split('.').nth(1).unwrap_or("0");
-    let min_compat = minor.parse::<u32>().map(|m| m.saturating_sub(1).to_string()).unwrap_or_default();
+    let min_compat = minor
+        .parse::<u32>()
+        .map(|m| m.saturating_sub(1).to_string())
+        .unwrap_or_default();
     let body = json!({
         "major": "1",
         "minor": minor,
@@ -171,7 +201,9 @@ async fn version() -> HttpResponse {
         "compiler": "rustc",
         "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
     });
-    HttpResponse::Ok().content_type("application/json").body(handlers::to_json(&body, true))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(handlers::to_json(&body, true))
 }
 
 fn go_arch() -> &'static str {
@@ -199,7 +231,9 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
     if let Some(name) = single {
         return match checks.iter().find(|(n, _)| *n == name) {
-            Some((_, true)) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok"),
+            Some((_, true)) => HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body("ok"),
             Some((n, false)) => HttpResponse::InternalServerError()
                 .content_type("text/plain; charset=utf-8")
                 .body(format!("[-]{n} failed: reason withheld\n")),
@@ -207,7 +241,10 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         };
     }
     let excluded: Vec<&str> = query.all("exclude").collect();
-    let checks: Vec<(&str, bool)> = checks.into_iter().filter(|(n, _)| !excluded.contains(n)).collect();
+    let checks: Vec<(&str, bool)> = checks
+        .into_iter()
+        .filter(|(n, _)| !excluded.contains(n))
+        .collect();
     let passed = checks.iter().all(|(_, ok)| *ok);
     let verbose = query.has("verbose");
     let mut out = String::new();
@@ -229,10 +266,14 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         } else {
             out.push_str("ok");
         }
-        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(out)
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(out)
     } else {
         out.push_str(&format!("{endpoint} check failed\n"));
-        HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body(out)
+        HttpResponse::InternalServerError()
+            .content_type("text/plain; charset=utf-8")
+            .body(out)
     }
 }
 

@@ -18,7 +18,8 @@ use crate::storage::EventKind;
 use crate::store::{self, DeleteOptions, ListOptions, WriteOptions};
 
 /// Namespaces a new cluster starts with.
-pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 fn core(state: &AppState, plural: &str) -> Result<&'static ResourceInfo, ApiError> {
     state
@@ -31,8 +32,15 @@ fn core(state: &AppState, plural: &str) -> Result<&'static ResourceInfo, ApiErro
 pub async fn ensure_namespaces(state: &AppState) -> Result<(), ApiError> {
     let r = core(state, "namespaces")?;
     for name in SYSTEM_NAMESPACES {
-        let obj = normalize(r, json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": name}}))?;
-        match state.store.create(r, None, obj, &WriteOptions::default()).await {
+        let obj = normalize(
+            r,
+            json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": name}}),
+        )?;
+        match state
+            .store
+            .create(r, None, obj, &WriteOptions::default())
+            .await
+        {
             Ok(_) => tracing::info!(namespace = name, "created system namespace"),
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(e),
@@ -56,10 +64,18 @@ pub fn spawn_controllers(state: Arc<AppState>) {
 
 /// Watches namespaces: active ones get their `default` ServiceAccount; terminating ones
 /// are emptied and then finalized.
-async fn namespace_controller(state: &Arc<AppState>, terminating: &Arc<Mutex<HashSet<String>>>) -> Result<(), ApiError> {
+async fn namespace_controller(
+    state: &Arc<AppState>,
+    terminating: &Arc<Mutex<HashSet<String>>>,
+) -> Result<(), ApiError> {
     let r = core(state, "namespaces")?;
     let prefix = store::collection_prefix(r, None);
-    let initial = state.store.storage.range(&prefix, None, 0, None).await.map_err(|e| store::storage_error(r, "", e))?;
+    let initial = state
+        .store
+        .storage
+        .range(&prefix, None, 0, None)
+        .await
+        .map_err(|e| store::storage_error(r, "", e))?;
     for kv in &initial.kvs {
         handle_namespace(state, terminating, &store::decode_stored(r, kv)?).await;
     }
@@ -78,7 +94,11 @@ async fn namespace_controller(state: &Arc<AppState>, terminating: &Arc<Mutex<Has
     Ok(())
 }
 
-async fn handle_namespace(state: &Arc<AppState>, terminating: &Arc<Mutex<HashSet<String>>>, ns: &Value) {
+async fn handle_namespace(
+    state: &Arc<AppState>,
+    terminating: &Arc<Mutex<HashSet<String>>>,
+    ns: &Value,
+) {
     let name = objects::name(ns).to_string();
     if objects::is_deleting(ns) {
         let mut set = terminating.lock().await;
@@ -104,8 +124,15 @@ async fn ensure_default_service_account(state: &AppState, ns: &str) -> Result<()
         Err(e) if e.code != 404 => return Err(e),
         Err(_) => {}
     }
-    let obj = normalize(r, json!({"kind": "ServiceAccount", "apiVersion": "v1", "metadata": {"name": "default", "namespace": ns}}))?;
-    match state.store.create(r, Some(ns), obj, &WriteOptions::default()).await {
+    let obj = normalize(
+        r,
+        json!({"kind": "ServiceAccount", "apiVersion": "v1", "metadata": {"name": "default", "namespace": ns}}),
+    )?;
+    match state
+        .store
+        .create(r, Some(ns), obj, &WriteOptions::default())
+        .await
+    {
         Ok(_) => Ok(()),
         // Already there, or the namespace started terminating meanwhile.
         Err(e) if e.code == 409 || e.code == 403 || e.code == 404 => Ok(()),
@@ -119,11 +146,15 @@ async fn finalize_namespace(state: &AppState, ns: &str) {
         match empty_namespace(state, ns).await {
             Ok(true) => break,
             Ok(false) => {}
-            Err(e) => tracing::warn!(namespace = %ns, error = %e, "namespace cleanup failed; retrying"),
+            Err(e) => {
+                tracing::warn!(namespace = %ns, error = %e, "namespace cleanup failed; retrying")
+            }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let Ok(r) = core(state, "namespaces") else { return };
+    let Ok(r) = core(state, "namespaces") else {
+        return;
+    };
     let mutate = |old: Option<&Value>| -> Result<Value, ApiError> {
         let mut new = old.cloned().unwrap_or(Value::Null);
         if let Some(Value::Array(f)) = new.pointer_mut("/spec/finalizers") {
@@ -131,7 +162,18 @@ async fn finalize_namespace(state: &AppState, ns: &str) {
         }
         Ok(new)
     };
-    match state.store.update(r, None, ns, Some("finalize"), &mutate, &WriteOptions::default()).await {
+    match state
+        .store
+        .update(
+            r,
+            None,
+            ns,
+            Some("finalize"),
+            &mutate,
+            &WriteOptions::default(),
+        )
+        .await
+    {
         Ok(_) => tracing::info!(namespace = %ns, "namespace finalized"),
         Err(e) if e.code == 404 => {}
         Err(e) => tracing::warn!(namespace = %ns, error = %e, "cannot finalize namespace"),
@@ -146,13 +188,20 @@ async fn empty_namespace(state: &AppState, ns: &str) -> Result<bool, ApiError> {
         if !r.namespaced || !r.has_verb("delete") || !seen.insert(store::resource_prefix(r)) {
             continue;
         }
-        let res = state.store.list(r, Some(ns), &ListOptions::default()).await?;
+        let res = state
+            .store
+            .list(r, Some(ns), &ListOptions::default())
+            .await?;
         for obj in res.items {
             empty = false;
             if objects::is_deleting(&obj) {
                 continue;
             }
-            match state.store.delete(r, Some(ns), objects::name(&obj), &DeleteOptions::default()).await {
+            match state
+                .store
+                .delete(r, Some(ns), objects::name(&obj), &DeleteOptions::default())
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if e.code == 404 || e.code == 409 => {}
                 Err(e) => return Err(e),

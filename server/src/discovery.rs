@@ -13,7 +13,8 @@ use crate::handlers::{to_json, to_yaml};
 use crate::negotiate::{self, Media, Target};
 use crate::request::ApiPath;
 
-const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Prebuilt discovery documents.
 pub struct Discovery {
@@ -32,13 +33,23 @@ impl Cached {
     fn new(v: &Value) -> Cached {
         let body = serde_json::to_vec(v).unwrap_or_default();
         let digest = Sha512::digest(&body);
-        let etag = format!("\"{}\"", digest.iter().map(|b| format!("{b:02X}")).collect::<String>());
+        let etag = format!(
+            "\"{}\"",
+            digest
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>()
+        );
         Cached { body, etag }
     }
 }
 
 fn gv_string(group: &str, version: &str) -> String {
-    if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
 }
 
 fn group_doc(g: &ServedGroup) -> Value {
@@ -98,9 +109,19 @@ fn resource_list(gv: &GroupVersionInfo) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv_string(gv.group, gv.version), "resources": resources})
 }
 
-fn response_kind(parent_group: &str, parent_version: &str, group: &str, version: &str, kind: &str) -> Value {
+fn response_kind(
+    parent_group: &str,
+    parent_version: &str,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Value {
     // Same group-version as the parent is written as empty strings.
-    let (g, v) = if group == parent_group && version == parent_version { ("", "") } else { (group, version) };
+    let (g, v) = if group == parent_group && version == parent_version {
+        ("", "")
+    } else {
+        (group, version)
+    };
     json!({"group": g, "version": v, "kind": kind})
 }
 
@@ -165,37 +186,71 @@ impl Discovery {
             "apiVersion": "v1",
             "groups": api.groups.iter().map(group_doc).collect::<Vec<_>>(),
         });
-        let aggregated_core = Cached::new(&aggregated_list(api.core.iter().map(aggregated_group).collect()));
-        let aggregated_groups = Cached::new(&aggregated_list(api.groups.iter().map(aggregated_group).collect()));
-        Discovery { core_versions, group_list, aggregated_core, aggregated_groups }
+        let aggregated_core = Cached::new(&aggregated_list(
+            api.core.iter().map(aggregated_group).collect(),
+        ));
+        let aggregated_groups = Cached::new(&aggregated_list(
+            api.groups.iter().map(aggregated_group).collect(),
+        ));
+        Discovery {
+            core_versions,
+            group_list,
+            aggregated_core,
+            aggregated_groups,
+        }
     }
 }
 
 fn plain(req: &HttpRequest, v: &Value) -> Result<HttpResponse, ApiError> {
     let accept = req.headers().get("accept").and_then(|h| h.to_str().ok());
-    let neg = negotiate::negotiate(accept, false, false, false).map_err(ApiError::not_acceptable)?;
+    let neg =
+        negotiate::negotiate(accept, false, false, false).map_err(ApiError::not_acceptable)?;
     let mut b = HttpResponse::Ok();
     b.insert_header(("Cache-Control", "no-cache, private"));
     Ok(match neg.media {
         Media::Yaml => b.content_type("application/yaml").body(to_yaml(v)),
-        _ => b.content_type("application/json").body(to_json(v, neg.pretty)),
+        _ => b
+            .content_type("application/json")
+            .body(to_json(v, neg.pretty)),
     })
 }
 
 fn aggregated(req: &HttpRequest, cached: &Cached) -> HttpResponse {
-    let matches = req.headers().get("if-none-match").and_then(|h| h.to_str().ok()) == Some(cached.etag.as_str());
-    let mut b = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    let matches = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|h| h.to_str().ok())
+        == Some(cached.etag.as_str());
+    let mut b = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
     b.insert_header(("ETag", cached.etag.clone()))
         .insert_header(("Vary", "Accept"))
         .insert_header(("Cache-Control", "public"))
         .content_type(AGGREGATED_CONTENT_TYPE);
-    if matches { b.finish() } else { b.body(cached.body.clone()) }
+    if matches {
+        b.finish()
+    } else {
+        b.body(cached.body.clone())
+    }
 }
 
 /// Serves a discovery path.
-pub fn serve(req: &HttpRequest, path: &ApiPath, state: &AppState) -> Result<HttpResponse, ApiError> {
+pub fn serve(
+    req: &HttpRequest,
+    path: &ApiPath,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
     let d = &state.discovery;
-    let not_found = || ApiError::new(404, "NotFound", "the server could not find the requested resource");
+    let not_found = || {
+        ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    };
     match path {
         ApiPath::CoreRoot | ApiPath::GroupsRoot => {
             let accept = req.headers().get("accept").and_then(|h| h.to_str().ok());
@@ -211,7 +266,12 @@ pub fn serve(req: &HttpRequest, path: &ApiPath, state: &AppState) -> Result<Http
             }
         }
         ApiPath::Group { group } => {
-            let g = state.api.groups.iter().find(|g| g.name == group).ok_or_else(not_found)?;
+            let g = state
+                .api
+                .groups
+                .iter()
+                .find(|g| g.name == group)
+                .ok_or_else(not_found)?;
             let mut doc = group_doc(g);
             if let Value::Object(m) = &mut doc {
                 let mut out = Map::new();
@@ -223,7 +283,10 @@ pub fn serve(req: &HttpRequest, path: &ApiPath, state: &AppState) -> Result<Http
             plain(req, &doc)
         }
         ApiPath::GroupVersion { group, version } => {
-            let gv = state.api.group_version(group, version).ok_or_else(not_found)?;
+            let gv = state
+                .api
+                .group_version(group, version)
+                .ok_or_else(not_found)?;
             plain(req, &resource_list(gv))
         }
         ApiPath::Resource(_) => Err(not_found()),

@@ -35,7 +35,7 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    pub details: Option<Box<Details>>,
 }
 
 /// What a resource is called in messages: `configmaps`, `deployments.apps`.
@@ -57,16 +57,21 @@ impl std::fmt::Display for Qualified<'_> {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, q: Qualified<'_>, name: &str) -> Self {
-        self.details = Some(Details {
+        self.details = Some(Box::new(Details {
             name: name.to_string(),
             group: q.group.to_string(),
             kind: q.resource.to_string(),
             ..Default::default()
-        });
+        }));
         self
     }
 
@@ -75,12 +80,21 @@ impl ApiError {
     }
 
     pub fn already_exists(q: Qualified<'_>, name: &str) -> Self {
-        ApiError::new(409, "AlreadyExists", format!("{q} \"{name}\" already exists")).with_details(q, name)
+        ApiError::new(
+            409,
+            "AlreadyExists",
+            format!("{q} \"{name}\" already exists"),
+        )
+        .with_details(q, name)
     }
 
     pub fn conflict(q: Qualified<'_>, name: &str, detail: &str) -> Self {
-        ApiError::new(409, "Conflict", format!("Operation cannot be fulfilled on {q} \"{name}\": {detail}"))
-            .with_details(q, name)
+        ApiError::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {q} \"{name}\": {detail}"),
+        )
+        .with_details(q, name)
     }
 
     /// The optimistic-concurrency conflict clients retry on.
@@ -94,20 +108,39 @@ impl ApiError {
 
     /// 422 Invalid with one cause per field error: `Kind "name" is invalid: [e1, e2]`.
     pub fn invalid(group: &str, kind: &str, name: &str, errors: &[FieldError]) -> Self {
-        let rendered: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message())).collect();
-        let list = if rendered.len() == 1 { rendered[0].clone() } else { format!("[{}]", rendered.join(", ")) };
-        let qualified_kind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
-        let mut err = ApiError::new(422, "Invalid", format!("{qualified_kind} \"{name}\" is invalid: {list}"));
-        err.details = Some(Details {
+        let rendered: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message()))
+            .collect();
+        let list = if rendered.len() == 1 {
+            rendered[0].clone()
+        } else {
+            format!("[{}]", rendered.join(", "))
+        };
+        let qualified_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut err = ApiError::new(
+            422,
+            "Invalid",
+            format!("{qualified_kind} \"{name}\" is invalid: {list}"),
+        );
+        err.details = Some(Box::new(Details {
             name: name.to_string(),
             group: group.to_string(),
             kind: kind.to_string(),
             causes: errors
                 .iter()
-                .map(|e| Cause { reason: e.reason().to_string(), message: e.message(), field: e.field.clone() })
+                .map(|e| Cause {
+                    reason: e.reason().to_string(),
+                    message: e.message(),
+                    field: e.field.clone(),
+                })
                 .collect(),
             ..Default::default()
-        });
+        }));
         err
     }
 
@@ -116,8 +149,13 @@ impl ApiError {
     }
 
     pub fn forbidden(q: Qualified<'_>, name: &str, detail: &str) -> Self {
-        let what = if name.is_empty() { format!("{q}") } else { format!("{q} \"{name}\"") };
-        ApiError::new(403, "Forbidden", format!("{what} is forbidden: {detail}")).with_details(q, name)
+        let what = if name.is_empty() {
+            format!("{q}")
+        } else {
+            format!("{q} \"{name}\"")
+        };
+        ApiError::new(403, "Forbidden", format!("{what} is forbidden: {detail}"))
+            .with_details(q, name)
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
@@ -146,17 +184,27 @@ impl ApiError {
 
     pub fn timeout(message: impl Into<String>, retry_after_seconds: u32) -> Self {
         let mut e = ApiError::new(504, "Timeout", message);
-        e.details = Some(Details { retry_after_seconds, ..Default::default() });
+        e.details = Some(Box::new(Details {
+            retry_after_seconds,
+            ..Default::default()
+        }));
         e
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        ApiError::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        ApiError::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     /// Seconds for the `Retry-After` header, when the error carries them.
     pub fn retry_after(&self) -> Option<u32> {
-        self.details.as_ref().map(|d| d.retry_after_seconds).filter(|s| *s > 0)
+        self.details
+            .as_ref()
+            .map(|d| d.retry_after_seconds)
+            .filter(|s| *s > 0)
     }
 
     /// The `Status` object, in kube-apiserver's field order.
@@ -226,19 +274,46 @@ mod tests {
 
     #[test]
     fn not_found_matches_kube() {
-        let e = ApiError::not_found(Qualified { group: "apps", resource: "deployments" }, "x");
+        let e = ApiError::not_found(
+            Qualified {
+                group: "apps",
+                resource: "deployments",
+            },
+            "x",
+        );
         assert_eq!(e.message, "deployments.apps \"x\" not found");
         let s = e.to_status();
         assert_eq!(s["details"]["kind"], "deployments");
         assert_eq!(s["details"]["group"], "apps");
         assert_eq!(s["code"], 404);
-        let keys: Vec<&String> = s.as_object().map(|m| m.keys().collect()).unwrap_or_default();
-        assert_eq!(keys, ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]);
+        let keys: Vec<&String> = s
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "kind",
+                "apiVersion",
+                "metadata",
+                "status",
+                "message",
+                "reason",
+                "details",
+                "code"
+            ]
+        );
     }
 
     #[test]
     fn conflict_message() {
-        let e = ApiError::modified(Qualified { group: "", resource: "pods" }, "x");
+        let e = ApiError::modified(
+            Qualified {
+                group: "",
+                resource: "pods",
+            },
+            "x",
+        );
         assert_eq!(
             e.message,
             "Operation cannot be fulfilled on pods \"x\": the object has been modified; please apply your changes to the latest version and try again"

@@ -34,7 +34,10 @@ impl Query {
         Ok(Query { pairs })
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -44,12 +47,19 @@ impl Query {
         self.get(key).map(negotiate::parse_bool)
     }
     pub fn all(&self, key: &str) -> impl Iterator<Item = &str> {
-        self.pairs.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// Entry point for every `/api…` and `/apis…` request.
-pub async fn dispatch(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn dispatch(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let result = handle(&req, body, &state).await;
     match result {
         Ok(resp) => resp,
@@ -62,15 +72,21 @@ pub fn error_response(req: &HttpRequest, err: &ApiError) -> HttpResponse {
     let media = accept_header(req)
         .and_then(|a| negotiate::negotiate_status(Some(a)).ok())
         .unwrap_or(Media::Json);
-    let mut builder = HttpResponse::build(StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    let mut builder = HttpResponse::build(
+        StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
     if let Some(secs) = err.retry_after() {
         builder.insert_header(("Retry-After", secs.to_string()));
     }
     builder.insert_header(("Cache-Control", "no-cache, private"));
     let status = err.to_status();
     match media {
-        Media::Yaml => builder.content_type("application/yaml").body(to_yaml(&status)),
-        _ => builder.content_type("application/json").body(to_json(&status, false)),
+        Media::Yaml => builder
+            .content_type("application/yaml")
+            .body(to_yaml(&status)),
+        _ => builder
+            .content_type("application/json")
+            .body(to_json(&status, false)),
     }
 }
 
@@ -79,17 +95,26 @@ fn accept_header(req: &HttpRequest) -> Option<&str> {
 }
 
 fn content_type(req: &HttpRequest) -> Option<&str> {
-    req.headers().get("content-type").and_then(|v| v.to_str().ok())
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
 }
 
 pub fn to_json(v: &Value, pretty: bool) -> Vec<u8> {
-    let mut out = if pretty { serde_json::to_vec_pretty(v) } else { serde_json::to_vec(v) }.unwrap_or_default();
+    let mut out = if pretty {
+        serde_json::to_vec_pretty(v)
+    } else {
+        serde_json::to_vec(v)
+    }
+    .unwrap_or_default();
     out.push(b'\n');
     out
 }
 
 pub fn to_yaml(v: &Value) -> Vec<u8> {
-    serde_yaml_ng::to_string(v).map(String::into_bytes).unwrap_or_default()
+    serde_yaml_ng::to_string(v)
+        .map(String::into_bytes)
+        .unwrap_or_default()
 }
 
 /// Encodes a response body in the negotiated media type.
@@ -98,22 +123,34 @@ pub fn respond(code: StatusCode, neg: &Negotiated, body: &Value) -> HttpResponse
     b.insert_header(("Cache-Control", "no-cache, private"));
     match neg.media {
         Media::Yaml => b.content_type("application/yaml").body(to_yaml(body)),
-        _ => b.content_type("application/json").body(to_json(body, neg.pretty)),
+        _ => b
+            .content_type("application/json")
+            .body(to_json(body, neg.pretty)),
     }
 }
 
-async fn handle(req: &HttpRequest, body: web::Bytes, state: &AppState) -> Result<HttpResponse, ApiError> {
+async fn handle(
+    req: &HttpRequest,
+    body: web::Bytes,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
     let Some(path) = request::parse(req.path()) else {
         return Ok(not_found_page());
     };
     let query = Query::parse(req.query_string())?;
     if let Some(t) = query.get("timeout") {
-        negotiate::parse_go_duration(t).map_err(|_| ApiError::bad_request(format!("invalid timeout: {t:?}")))?;
+        negotiate::parse_go_duration(t)
+            .map_err(|_| ApiError::bad_request(format!("invalid timeout: {t:?}")))?;
     }
     match path {
-        ApiPath::CoreRoot | ApiPath::GroupsRoot | ApiPath::Group { .. } | ApiPath::GroupVersion { .. } => {
+        ApiPath::CoreRoot
+        | ApiPath::GroupsRoot
+        | ApiPath::Group { .. }
+        | ApiPath::GroupVersion { .. } => {
             if req.method() != actix_web::http::Method::GET {
-                return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource"));
+                return Err(ApiError::method_not_allowed(
+                    "the server does not allow this method on the requested resource",
+                ));
             }
             crate::discovery::serve(req, &path, state)
         }
@@ -123,11 +160,17 @@ async fn handle(req: &HttpRequest, body: web::Bytes, state: &AppState) -> Result
 
 /// kube-apiserver's answer for paths outside the API.
 pub fn not_found_page() -> HttpResponse {
-    HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("404 page not found\n")
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body("404 page not found\n")
 }
 
 fn resource_not_found() -> ApiError {
-    ApiError::new(404, "NotFound", "the server could not find the requested resource")
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
 }
 
 async fn resource_request(
@@ -137,7 +180,10 @@ async fn resource_request(
     rp: ResourcePath,
     query: Query,
 ) -> Result<HttpResponse, ApiError> {
-    let r = state.api.resource(&rp.group, &rp.version, &rp.resource).ok_or_else(resource_not_found)?;
+    let r = state
+        .api
+        .resource(&rp.group, &rp.version, &rp.resource)
+        .ok_or_else(resource_not_found)?;
     if rp.namespace.is_some() && !r.namespaced {
         return Err(resource_not_found());
     }
@@ -159,14 +205,20 @@ async fn resource_request(
         ("PATCH", true, _) => "patch",
         ("DELETE", true, _) => "delete",
         ("DELETE", false, _) => "deletecollection",
-        _ => return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
+        }
     };
     // POST to a named object without a subresource is not a route in kube-apiserver.
     if verb == "create" && name.is_some() && sub.is_none() {
         return Err(resource_not_found());
     }
     if !verbs.contains(&verb) {
-        return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource"));
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
     }
     let dry_run = parse_dry_run(&query)?;
     let write = WriteOptions { dry_run };
@@ -194,7 +246,13 @@ async fn resource_request(
             let neg = negotiate_object(req, false, false)?;
             let obj = decode_body(req, &body, r, ns)?;
             let created = state.store.create(r, ns, obj, &write).await?;
-            Ok(respond_object(StatusCode::CREATED, &neg, r, created, &query))
+            Ok(respond_object(
+                StatusCode::CREATED,
+                &neg,
+                r,
+                created,
+                &query,
+            ))
         }
         "update" => {
             let neg = negotiate_object(req, false, false)?;
@@ -210,26 +268,40 @@ async fn resource_request(
                 finalize_namespace(state, r, name, obj, &write).await?
             } else {
                 let obj = Arc::new(obj);
-                let mutate = move |_old: Option<&Value>| -> Result<Value, ApiError> { Ok((*obj).clone()) };
-                state.store.update(r, ns, name, sub_name, &mutate, &write).await?
+                let mutate =
+                    move |_old: Option<&Value>| -> Result<Value, ApiError> { Ok((*obj).clone()) };
+                state
+                    .store
+                    .update(r, ns, name, sub_name, &mutate, &write)
+                    .await?
             };
-            let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             Ok(respond_object(code, &neg, r, updated, &query))
         }
         "patch" => {
             let neg = negotiate_object(req, false, false)?;
             let name = name.unwrap_or_default();
-            let kind = negotiate::patch_type(content_type(req)).map_err(|m| ApiError::unsupported_media_type(m))?;
+            let kind = negotiate::patch_type(content_type(req))
+                .map_err(ApiError::unsupported_media_type)?;
             let patch = patch::Patch::parse(kind, &body)?;
             let gv = r.group_version();
             let mutate = |old: Option<&Value>| -> Result<Value, ApiError> {
-                let Some(old) = old else { return Err(ApiError::not_found(store::qualified(r), name)) };
+                let Some(old) = old else {
+                    return Err(ApiError::not_found(store::qualified(r), name));
+                };
                 let mut new = patch.apply(old)?;
                 objects::set_type_meta(&mut new, &gv, r.kind);
                 let normalized = normalize(r, new)?;
                 Ok(normalized)
             };
-            let (updated, _) = state.store.update(r, ns, name, sub_name, &mutate, &write).await?;
+            let (updated, _) = state
+                .store
+                .update(r, ns, name, sub_name, &mutate, &write)
+                .await?;
             Ok(respond_object(StatusCode::OK, &neg, r, updated, &query))
         }
         "delete" => {
@@ -237,9 +309,12 @@ async fn resource_request(
             let name = name.unwrap_or_default();
             let opts = delete_options(&body, &query, dry_run)?;
             match state.store.delete(r, ns, name, &opts).await? {
-                DeleteOutcome::Pending(obj) => Ok(respond_object(StatusCode::OK, &neg, r, obj, &query)),
+                DeleteOutcome::Pending(obj) => {
+                    Ok(respond_object(StatusCode::OK, &neg, r, obj, &query))
+                }
                 DeleteOutcome::Deleted(obj) => {
-                    let status = errors::success_status(store::qualified(r), name, objects::uid(&obj));
+                    let status =
+                        errors::success_status(store::qualified(r), name, objects::uid(&obj));
                     Ok(respond(StatusCode::OK, &neg, &status))
                 }
             }
@@ -251,7 +326,9 @@ async fn resource_request(
             let res = state.store.delete_collection(r, ns, &lopts, &opts).await?;
             Ok(respond_list(&neg, r, res, &query))
         }
-        _ => Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        _ => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
     }
 }
 
@@ -263,7 +340,10 @@ async fn finalize_namespace(
     obj: Value,
     write: &WriteOptions,
 ) -> Result<(Value, bool), ApiError> {
-    let fins = obj.pointer("/spec/finalizers").cloned().unwrap_or(Value::Array(Vec::new()));
+    let fins = obj
+        .pointer("/spec/finalizers")
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
     let mutate = move |old: Option<&Value>| -> Result<Value, ApiError> {
         let mut new = old.cloned().unwrap_or(Value::Null);
         if let Value::Object(m) = &mut new {
@@ -274,7 +354,10 @@ async fn finalize_namespace(
         }
         Ok(new)
     };
-    state.store.update(r, None, name, Some("finalize"), &mutate, write).await
+    state
+        .store
+        .update(r, None, name, Some("finalize"), &mutate, write)
+        .await
 }
 
 fn parse_dry_run(query: &Query) -> Result<bool, ApiError> {
@@ -294,18 +377,25 @@ fn parse_dry_run(query: &Query) -> Result<bool, ApiError> {
 }
 
 fn negotiate_object(req: &HttpRequest, list: bool, watch: bool) -> Result<Negotiated, ApiError> {
-    negotiate::negotiate(accept_header(req), list, watch, false).map_err(|m| ApiError::not_acceptable(m))
+    negotiate::negotiate(accept_header(req), list, watch, false).map_err(ApiError::not_acceptable)
 }
 
 /// Decodes a create/update body: JSON or YAML, type meta checked against the endpoint,
 /// then normalised through the kind's typed form.
-fn decode_body(req: &HttpRequest, body: &[u8], r: &'static ResourceInfo, ns: Option<&str>) -> Result<Value, ApiError> {
-    let media = negotiate::body_media(content_type(req)).map_err(|m| ApiError::unsupported_media_type(m))?;
+fn decode_body(
+    req: &HttpRequest,
+    body: &[u8],
+    r: &'static ResourceInfo,
+    ns: Option<&str>,
+) -> Result<Value, ApiError> {
+    let media =
+        negotiate::body_media(content_type(req)).map_err(ApiError::unsupported_media_type)?;
     let mut value: Value = match media {
         Media::Yaml => serde_yaml_ng::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
-        Media::Json => serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?,
+        Media::Json => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        })?,
         Media::Protobuf => {
             let unknown = crate::protobuf::decode_envelope(body).map_err(ApiError::bad_request)?;
             let Some(codec) = r.codec else {
@@ -315,7 +405,10 @@ fn decode_body(req: &HttpRequest, body: &[u8], r: &'static ResourceInfo, ns: Opt
                 )));
             };
             let mut v = (codec.from_protobuf)(&unknown.raw).map_err(|e| {
-                ApiError::bad_request(format!("{} in version {:?} cannot be handled as a {}: {e}", r.kind, r.version, r.kind))
+                ApiError::bad_request(format!(
+                    "{} in version {:?} cannot be handled as a {}: {e}",
+                    r.kind, r.version, r.kind
+                ))
             })?;
             if let Value::Object(m) = &mut v {
                 if !unknown.api_version.is_empty() {
@@ -329,7 +422,9 @@ fn decode_body(req: &HttpRequest, body: &[u8], r: &'static ResourceInfo, ns: Opt
         }
     };
     let Value::Object(map) = &mut value else {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     };
     let gv = r.group_version();
     match map.get("apiVersion").and_then(Value::as_str) {
@@ -366,7 +461,9 @@ fn decode_body(req: &HttpRequest, body: &[u8], r: &'static ResourceInfo, ns: Opt
 /// Runs a value through the kind's typed form: wrong field types are 400s, unknown fields
 /// are dropped and fields come out in kube-apiserver's order.
 pub fn normalize(r: &ResourceInfo, value: Value) -> Result<Value, ApiError> {
-    let Some(codec) = r.codec else { return Ok(value) };
+    let Some(codec) = r.codec else {
+        return Ok(value);
+    };
     (codec.normalize_value)(value).map_err(|e| {
         ApiError::bad_request(format!(
             "{} in version {:?} cannot be handled as a {}: {e}",
@@ -383,20 +480,30 @@ fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError
     let fields = match query.get("fieldSelector").filter(|s| !s.is_empty()) {
         Some(s) => {
             let sel = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            crate::fields::validate_fields(r.group, r.kind, &sel).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            crate::fields::validate_fields(r.group, r.kind, &sel)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
             Some(sel)
         }
         None => None,
     };
     let limit = match query.get("limit").filter(|s| !s.is_empty()) {
-        Some(l) => l.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?.max(0) as usize,
+        Some(l) => l
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?
+            .max(0) as usize,
         None => 0,
     };
-    let continue_token = query.get("continue").filter(|s| !s.is_empty()).map(str::to_string);
+    let continue_token = query
+        .get("continue")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     let rv = query.get("resourceVersion").unwrap_or("");
     let rv_match = query.get("resourceVersionMatch").unwrap_or("");
     if query.bool("sendInitialEvents").is_some() {
-        return Err(invalid_list_option("sendInitialEvents", "sendInitialEvents is forbidden for list"));
+        return Err(invalid_list_option(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for list",
+        ));
     }
     if continue_token.is_some() && !(rv.is_empty() || rv == "0") {
         return Err(ApiError::bad_request(
@@ -406,7 +513,10 @@ fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError
     let parsed_rv = if rv.is_empty() || rv == "0" {
         None
     } else {
-        Some(rv.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?)
+        Some(
+            rv.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?,
+        )
     };
     let read_at = match rv_match {
         "" => match parsed_rv {
@@ -442,16 +552,28 @@ fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError
         other => {
             return Err(invalid_list_option(
                 "resourceVersionMatch",
-                &format!("Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""),
+                &format!(
+                    "Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""
+                ),
             ));
         }
     };
-    Ok(ListOptions { labels, fields, limit, continue_token, read_at })
+    Ok(ListOptions {
+        labels,
+        fields,
+        limit,
+        continue_token,
+        read_at,
+    })
 }
 
 fn invalid_list_option(field: &str, detail: &str) -> ApiError {
-    let mut e = ApiError::new(422, "Invalid", format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: Forbidden: {detail}"));
-    e.details = Some(errors::Details {
+    let mut e = ApiError::new(
+        422,
+        "Invalid",
+        format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: Forbidden: {detail}"),
+    );
+    e.details = Some(Box::new(errors::Details {
         group: "meta.k8s.io".into(),
         kind: "ListOptions".into(),
         causes: vec![errors::Cause {
@@ -460,19 +582,30 @@ fn invalid_list_option(field: &str, detail: &str) -> ApiError {
             field: field.into(),
         }],
         ..Default::default()
-    });
+    }));
     e
 }
 
-fn delete_options(body: &[u8], query: &Query, dry_run_query: bool) -> Result<DeleteOptions, ApiError> {
-    let mut opts = DeleteOptions { dry_run: dry_run_query, ..Default::default() };
+fn delete_options(
+    body: &[u8],
+    query: &Query,
+    dry_run_query: bool,
+) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions {
+        dry_run: dry_run_query,
+        ..Default::default()
+    };
     let trimmed = body.iter().any(|b| !b.is_ascii_whitespace());
     if trimmed {
-        let v: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?;
+        let v: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        })?;
         if let Some(p) = v.get("preconditions") {
             opts.precondition_uid = p.get("uid").and_then(Value::as_str).map(str::to_string);
-            opts.precondition_resource_version = p.get("resourceVersion").and_then(Value::as_str).map(str::to_string);
+            opts.precondition_resource_version = p
+                .get("resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         if let Some(d) = v.get("dryRun").and_then(Value::as_array) {
             for item in d {
@@ -482,7 +615,10 @@ fn delete_options(body: &[u8], query: &Query, dry_run_query: bool) -> Result<Del
                         return Err(ApiError::new(
                             422,
                             "Invalid",
-                            format!("Invalid dry run value: {:?}. Supported values: \"All\"", other.unwrap_or("")),
+                            format!(
+                                "Invalid dry run value: {:?}. Supported values: \"All\"",
+                                other.unwrap_or("")
+                            ),
                         ));
                     }
                 }
@@ -494,7 +630,13 @@ fn delete_options(body: &[u8], query: &Query, dry_run_query: bool) -> Result<Del
 }
 
 /// An object in the negotiated target form (object, Table, PartialObjectMetadata).
-fn respond_object(code: StatusCode, neg: &Negotiated, r: &ResourceInfo, obj: Value, query: &Query) -> HttpResponse {
+fn respond_object(
+    code: StatusCode,
+    neg: &Negotiated,
+    r: &ResourceInfo,
+    obj: Value,
+    query: &Query,
+) -> HttpResponse {
     let body = match &neg.target {
         Target::Table { .. } => table::single(r, &obj, query.get("includeObject")),
         Target::PartialObjectMetadata { version } => table::partial_object_metadata(&obj, version),
@@ -503,9 +645,17 @@ fn respond_object(code: StatusCode, neg: &Negotiated, r: &ResourceInfo, obj: Val
     respond(code, neg, &body)
 }
 
-fn respond_list(neg: &Negotiated, r: &ResourceInfo, res: store::ListResult, query: &Query) -> HttpResponse {
+fn respond_list(
+    neg: &Negotiated,
+    r: &ResourceInfo,
+    res: store::ListResult,
+    query: &Query,
+) -> HttpResponse {
     let mut meta = Map::new();
-    meta.insert("resourceVersion".into(), Value::String(res.revision.to_string()));
+    meta.insert(
+        "resourceVersion".into(),
+        Value::String(res.revision.to_string()),
+    );
     if let Some(c) = &res.continue_token {
         meta.insert("continue".into(), Value::String(c.clone()));
     }
@@ -513,10 +663,21 @@ fn respond_list(neg: &Negotiated, r: &ResourceInfo, res: store::ListResult, quer
         meta.insert("remainingItemCount".into(), json!(n));
     }
     let body = match &neg.target {
-        Target::Table { .. } => table::list(r, res.items, Value::Object(meta), query.get("includeObject")),
-        Target::PartialObjectMetadataList { version } => table::partial_object_metadata_list(res.items, Value::Object(meta), version),
+        Target::Table { .. } => table::list(
+            r,
+            res.items,
+            Value::Object(meta),
+            query.get("includeObject"),
+        ),
+        Target::PartialObjectMetadataList { version } => {
+            table::partial_object_metadata_list(res.items, Value::Object(meta), version)
+        }
         _ => {
-            let list_kind = if r.list_kind.is_empty() { format!("{}List", r.kind) } else { r.list_kind.to_string() };
+            let list_kind = if r.list_kind.is_empty() {
+                format!("{}List", r.kind)
+            } else {
+                r.list_kind.to_string()
+            };
             json!({"kind": list_kind, "apiVersion": r.group_version(), "metadata": Value::Object(meta), "items": res.items})
         }
     };
@@ -531,10 +692,12 @@ async fn watch_request(
     name: Option<&str>,
     query: &Query,
 ) -> Result<HttpResponse, ApiError> {
-    let neg = negotiate::negotiate(accept_header(req), false, true, false).map_err(|m| ApiError::not_acceptable(m))?;
+    let neg = negotiate::negotiate(accept_header(req), false, true, false)
+        .map_err(ApiError::not_acceptable)?;
     let mut opts = list_options_for_watch(r, query)?;
     if let Some(name) = name {
-        let by_name = FieldSelector::parse(&format!("metadata.name={name}")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let by_name = FieldSelector::parse(&format!("metadata.name={name}"))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         opts.fields = Some(match opts.fields.take() {
             Some(existing) => existing.and(by_name),
             None => by_name,
@@ -563,14 +726,17 @@ fn list_options_for_watch(r: &ResourceInfo, query: &Query) -> Result<WatchOption
     let fields = match query.get("fieldSelector").filter(|s| !s.is_empty()) {
         Some(s) => {
             let sel = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            crate::fields::validate_fields(r.group, r.kind, &sel).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            crate::fields::validate_fields(r.group, r.kind, &sel)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
             Some(sel)
         }
         None => None,
     };
     let rv = query.get("resourceVersion").unwrap_or("").to_string();
     if !rv.is_empty() && rv != "0" && rv.parse::<i64>().is_err() {
-        return Err(ApiError::bad_request(format!("invalid resource version: {rv:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid resource version: {rv:?}"
+        )));
     }
     let send_initial_events = query.bool("sendInitialEvents");
     let rv_match = query.get("resourceVersionMatch").unwrap_or("");
@@ -600,11 +766,20 @@ fn list_options_for_watch(r: &ResourceInfo, query: &Query) -> Result<WatchOption
     }
     let timeout = match query.get("timeoutSeconds").filter(|s| !s.is_empty()) {
         Some(t) => {
-            let secs = t.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t:?}")))?;
+            let secs = t
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t:?}")))?;
             Duration::from_secs(secs)
         }
         // kube-apiserver picks a random timeout between 30 and 60 minutes.
         None => Duration::from_secs(1800 + rand::random::<u64>() % 1800),
     };
-    Ok(WatchOptions { labels, fields, resource_version: rv, send_initial_events, allow_bookmarks, timeout })
+    Ok(WatchOptions {
+        labels,
+        fields,
+        resource_version: rv,
+        send_initial_events,
+        allow_bookmarks,
+        timeout,
+    })
 }

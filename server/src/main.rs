@@ -40,9 +40,14 @@ async fn main() -> std::process::ExitCode {
         2..=4 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},actix_server=warn")));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},actix_server=warn"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
 
     let runtime_config = match RuntimeConfig::parse(&args.runtime_config) {
         Ok(c) => c,
@@ -51,7 +56,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let config = Config { data_dir: args.data_dir.clone(), bind: args.bind, runtime_config, workers: args.workers };
+    let config = Config {
+        data_dir: args.data_dir.clone(),
+        bind: args.bind,
+        runtime_config,
+        workers: args.workers,
+    };
     let running = match app::start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -64,7 +74,12 @@ async fn main() -> std::process::ExitCode {
         eprintln!("kiln: cannot write {}: {e}", kubeconfig.display());
         return std::process::ExitCode::FAILURE;
     }
-    println!("Kiln {} serving Kubernetes {} on http://{}", env!("CARGO_PKG_VERSION"), kiln_generated::GIT_VERSION, running.addr);
+    println!(
+        "Kiln {} serving Kubernetes {} on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        kiln_generated::GIT_VERSION,
+        running.addr
+    );
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get namespaces");
     // actix-web stops gracefully on SIGTERM and SIGINT.

@@ -10,7 +10,8 @@ pub fn now_rfc3339() -> String {
 
 /// Formats Unix seconds as `2006-01-02T15:04:05Z`.
 pub fn format_rfc3339(unix: i64) -> String {
-    let dt = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let dt =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         dt.year(),
@@ -31,7 +32,9 @@ pub fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = Value::Object(Map::new());
     }
-    let Value::Object(map) = obj else { unreachable_object() };
+    let Value::Object(map) = obj else {
+        unreachable_object()
+    };
     if !matches!(map.get("metadata"), Some(Value::Object(_))) {
         map.insert("metadata".into(), Value::Object(Map::new()));
     }
@@ -76,7 +79,11 @@ pub fn labels(obj: &Value) -> std::collections::BTreeMap<String, String> {
     metadata(obj)
         .and_then(|m| m.get("labels"))
         .and_then(Value::as_object)
-        .map(|l| l.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -84,18 +91,25 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     metadata(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|f| f.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|f| {
+            f.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn is_deleting(obj: &Value) -> bool {
-    metadata(obj).and_then(|m| m.get("deletionTimestamp")).is_some_and(|v| !v.is_null())
+    metadata(obj)
+        .and_then(|m| m.get("deletionTimestamp"))
+        .is_some_and(|v| !v.is_null())
 }
 
 /// Puts `kind` and `apiVersion` first, as kube-apiserver writes them.
 pub fn set_type_meta(obj: &mut Value, api_version: &str, kind: &str) {
     if let Value::Object(map) = obj {
-        let first_two = map.keys().take(2).map(String::as_str).collect::<Vec<_>>() == ["kind", "apiVersion"];
+        let first_two =
+            map.keys().take(2).map(String::as_str).collect::<Vec<_>>() == ["kind", "apiVersion"];
         if first_two {
             map.insert("kind".into(), Value::String(kind.to_string()));
             map.insert("apiVersion".into(), Value::String(api_version.to_string()));
@@ -124,10 +138,8 @@ pub fn insert_after(map: &mut Map<String, Value>, after: &str, key: &str, value:
     for (k, v) in std::mem::take(map) {
         let is_anchor = k == after;
         out.insert(k, v);
-        if is_anchor {
-            if let Some(v) = value.take() {
-                out.insert(key.to_string(), v);
-            }
+        if is_anchor && let Some(v) = value.take() {
+            out.insert(key.to_string(), v);
         }
     }
     *map = out;
@@ -162,7 +174,10 @@ mod tests {
     fn type_meta_goes_first() {
         let mut v = json!({"metadata": {}, "data": {}});
         set_type_meta(&mut v, "v1", "ConfigMap");
-        let keys: Vec<&String> = v.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
         assert_eq!(keys, ["kind", "apiVersion", "metadata", "data"]);
     }
 

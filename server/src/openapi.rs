@@ -20,7 +20,10 @@ struct Doc {
 
 impl Doc {
     fn new(body: Vec<u8>) -> Doc {
-        let hash = Sha512::digest(&body).iter().map(|b| format!("{b:02X}")).collect();
+        let hash = Sha512::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
         Doc { body, hash }
     }
 }
@@ -49,12 +52,17 @@ impl OpenApi {
                 });
             }
         }
-        OpenApi { v2: Doc::new(kiln_generated::OPENAPI_V2.as_bytes().to_vec()), served_keys, v3: OnceLock::new() }
+        OpenApi {
+            v2: Doc::new(kiln_generated::OPENAPI_V2.as_bytes().to_vec()),
+            served_keys,
+            v3: OnceLock::new(),
+        }
     }
 
     fn build_v3(&self) -> Result<V3, ApiError> {
-        let v2: Value = serde_json::from_slice(&self.v2.body)
-            .map_err(|e| ApiError::internal(format!("the embedded OpenAPI v2 document is invalid: {e}")))?;
+        let v2: Value = serde_json::from_slice(&self.v2.body).map_err(|e| {
+            ApiError::internal(format!("the embedded OpenAPI v2 document is invalid: {e}"))
+        })?;
         let mut docs = BTreeMap::new();
         for key in kiln_runtime::openapi::document_keys(&v2) {
             let is_gv = key.starts_with("api/") || key.matches('/').count() == 2;
@@ -67,9 +75,14 @@ impl OpenApi {
         }
         let mut paths = Map::new();
         for (key, doc) in &docs {
-            paths.insert(key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", doc.hash)}));
+            paths.insert(
+                key.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", doc.hash)}),
+            );
         }
-        let index = Doc::new(serde_json::to_vec(&json!({"paths": Value::Object(paths)})).unwrap_or_default());
+        let index = Doc::new(
+            serde_json::to_vec(&json!({"paths": Value::Object(paths)})).unwrap_or_default(),
+        );
         Ok(V3 { index, docs })
     }
 
@@ -86,7 +99,9 @@ impl OpenApi {
 }
 
 fn accepts_json(req: &HttpRequest) -> bool {
-    let Some(accept) = req.headers().get("accept").and_then(|h| h.to_str().ok()) else { return true };
+    let Some(accept) = req.headers().get("accept").and_then(|h| h.to_str().ok()) else {
+        return true;
+    };
     accept.split(',').any(|part| {
         let media = part.split(';').next().unwrap_or("").trim();
         matches!(media, "application/json" | "*/*" | "application/*" | "")
@@ -95,9 +110,19 @@ fn accepts_json(req: &HttpRequest) -> bool {
 
 fn etag_response(req: &HttpRequest, doc: &Doc, immutable: bool) -> HttpResponse {
     let etag = format!("\"{}\"", doc.hash);
-    let not_modified = req.headers().get("if-none-match").and_then(|h| h.to_str().ok()) == Some(etag.as_str());
-    let mut b = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    b.insert_header(("Etag", etag)).insert_header(("Vary", "Accept")).content_type("application/json");
+    let not_modified = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|h| h.to_str().ok())
+        == Some(etag.as_str());
+    let mut b = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    b.insert_header(("Etag", etag))
+        .insert_header(("Vary", "Accept"))
+        .content_type("application/json");
     if immutable {
         let expires = time::OffsetDateTime::now_utc() + time::Duration::days(365);
         b.insert_header(("Cache-Control", "public, immutable"));
@@ -105,12 +130,18 @@ fn etag_response(req: &HttpRequest, doc: &Doc, immutable: bool) -> HttpResponse 
     } else {
         b.insert_header(("Cache-Control", "no-cache, private"));
     }
-    if not_modified { b.finish() } else { b.body(doc.body.clone()) }
+    if not_modified {
+        b.finish()
+    } else {
+        b.body(doc.body.clone())
+    }
 }
 
 fn httpdate(t: time::OffsetDateTime) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
         DAYS[t.weekday().number_days_from_monday() as usize],
@@ -144,7 +175,11 @@ pub async fn serve_v3_index(req: HttpRequest, state: web::Data<AppState>) -> Htt
     }
 }
 
-pub async fn serve_v3(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn serve_v3(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     if !accepts_json(&req) {
         return error_response(&req, &not_acceptable());
     }

@@ -42,9 +42,11 @@ impl Patch {
                 }
                 Ok(Patch::Merge(v))
             }
-            PatchType::StrategicMerge | PatchType::Apply => Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (patch type {kind:?} is not served yet)"
-            ))),
+            PatchType::StrategicMerge | PatchType::Apply => {
+                Err(ApiError::unsupported_media_type(format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (patch type {kind:?} is not served yet)"
+                )))
+            }
         }
     }
 
@@ -65,7 +67,9 @@ impl Patch {
 
 /// RFC 7386: objects merge recursively, `null` deletes, everything else replaces.
 pub fn merge_patch(target: &Value, patch: &Value) -> Value {
-    let Value::Object(p) = patch else { return patch.clone() };
+    let Value::Object(p) = patch else {
+        return patch.clone();
+    };
     let mut out = match target {
         Value::Object(t) => t.clone(),
         _ => Map::new(),
@@ -96,17 +100,24 @@ fn split_pointer(path: &str) -> Result<Vec<String>, String> {
 }
 
 fn get_str<'a>(op: &'a Value, key: &str) -> Result<&'a str, String> {
-    op.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing {key:?} in JSON patch operation"))
+    op.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing {key:?} in JSON patch operation"))
 }
 
 fn parent<'a>(doc: &'a mut Value, tokens: &[String]) -> Result<&'a mut Value, String> {
     let mut cur = doc;
     for t in tokens {
         cur = match cur {
-            Value::Object(m) => m.get_mut(t).ok_or_else(|| format!("doc is missing path: {t}"))?,
+            Value::Object(m) => m
+                .get_mut(t)
+                .ok_or_else(|| format!("doc is missing path: {t}"))?,
             Value::Array(a) => {
-                let i: usize = t.parse().map_err(|_| format!("invalid array index {t:?}"))?;
-                a.get_mut(i).ok_or_else(|| format!("array index {i} out of range"))?
+                let i: usize = t
+                    .parse()
+                    .map_err(|_| format!("invalid array index {t:?}"))?;
+                a.get_mut(i)
+                    .ok_or_else(|| format!("array index {i} out of range"))?
             }
             _ => return Err(format!("doc is missing path: {t}")),
         };
@@ -118,10 +129,15 @@ fn get_at(doc: &Value, tokens: &[String]) -> Result<Value, String> {
     let mut cur = doc;
     for t in tokens {
         cur = match cur {
-            Value::Object(m) => m.get(t).ok_or_else(|| format!("doc is missing path: /{}", tokens.join("/")))?,
+            Value::Object(m) => m
+                .get(t)
+                .ok_or_else(|| format!("doc is missing path: /{}", tokens.join("/")))?,
             Value::Array(a) => {
-                let i: usize = t.parse().map_err(|_| format!("invalid array index {t:?}"))?;
-                a.get(i).ok_or_else(|| format!("array index {i} out of range"))?
+                let i: usize = t
+                    .parse()
+                    .map_err(|_| format!("invalid array index {t:?}"))?;
+                a.get(i)
+                    .ok_or_else(|| format!("array index {i} out of range"))?
             }
             _ => return Err(format!("doc is missing path: /{}", tokens.join("/"))),
         };
@@ -144,7 +160,9 @@ fn add(doc: &mut Value, tokens: &[String], value: Value) -> Result<(), String> {
                 a.push(value);
                 return Ok(());
             }
-            let i: usize = last.parse().map_err(|_| format!("invalid array index {last:?}"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("invalid array index {last:?}"))?;
             if i > a.len() {
                 return Err(format!("array index {i} out of range"));
             }
@@ -160,9 +178,13 @@ fn remove(doc: &mut Value, tokens: &[String]) -> Result<Value, String> {
         return Err("cannot remove the whole document".into());
     };
     match parent(doc, head)? {
-        Value::Object(m) => m.shift_remove(last).ok_or_else(|| format!("unable to remove nonexistent key: {last}: missing value")),
+        Value::Object(m) => m
+            .shift_remove(last)
+            .ok_or_else(|| format!("unable to remove nonexistent key: {last}: missing value")),
         Value::Array(a) => {
-            let i: usize = last.parse().map_err(|_| format!("invalid array index {last:?}"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("invalid array index {last:?}"))?;
             if i >= a.len() {
                 return Err(format!("Unable to remove nonexistent index {i}"));
             }
@@ -175,7 +197,11 @@ fn remove(doc: &mut Value, tokens: &[String]) -> Result<Value, String> {
 fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
     let kind = get_str(op, "op")?;
     let path = split_pointer(get_str(op, "path")?)?;
-    let value = || op.get("value").cloned().ok_or_else(|| format!("missing value for {kind} operation"));
+    let value = || {
+        op.get("value")
+            .cloned()
+            .ok_or_else(|| format!("missing value for {kind} operation"))
+    };
     match kind {
         "add" => add(doc, &path, value()?),
         "remove" => remove(doc, &path).map(|_| ()),
@@ -186,14 +212,20 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
                 *doc = v;
                 return Ok(());
             }
-            let Some((last, head)) = path.split_last() else { return Ok(()) };
+            let Some((last, head)) = path.split_last() else {
+                return Ok(());
+            };
             match parent(doc, head)? {
                 Value::Object(m) => {
                     m.insert(last.clone(), v);
                 }
                 Value::Array(a) => {
-                    let i: usize = last.parse().map_err(|_| format!("invalid array index {last:?}"))?;
-                    let slot = a.get_mut(i).ok_or_else(|| format!("array index {i} out of range"))?;
+                    let i: usize = last
+                        .parse()
+                        .map_err(|_| format!("invalid array index {last:?}"))?;
+                    let slot = a
+                        .get_mut(i)
+                        .ok_or_else(|| format!("array index {i} out of range"))?;
                     *slot = v;
                 }
                 _ => return Err("replace target is not a container".into()),
@@ -213,7 +245,10 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), String> {
         "test" => {
             let actual = get_at(doc, &path)?;
             if actual != value()? {
-                return Err(format!("testing value /{} failed: test failed", path.join("/")));
+                return Err(format!(
+                    "testing value /{} failed: test failed",
+                    path.join("/")
+                ));
             }
             Ok(())
         }
@@ -233,14 +268,26 @@ mod tests {
             (json!({"a":"b"}), json!({"a":"c"}), json!({"a":"c"})),
             (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
             (json!({"a":"b"}), json!({"a":null}), json!({})),
-            (json!({"a":"b","b":"c"}), json!({"a":null}), json!({"b":"c"})),
+            (
+                json!({"a":"b","b":"c"}),
+                json!({"a":null}),
+                json!({"b":"c"}),
+            ),
             (json!({"a":["b"]}), json!({"a":"c"}), json!({"a":"c"})),
             (json!({"a":"c"}), json!({"a":["b"]}), json!({"a":["b"]})),
-            (json!({"a":{"b":"c"}}), json!({"a":{"b":"d","c":null}}), json!({"a":{"b":"d"}})),
+            (
+                json!({"a":{"b":"c"}}),
+                json!({"a":{"b":"d","c":null}}),
+                json!({"a":{"b":"d"}}),
+            ),
             (json!({"a":[{"b":"c"}]}), json!({"a":[1]}), json!({"a":[1]})),
             (json!({"e":null}), json!({"a":1}), json!({"e":null,"a":1})),
-            (json!([1,2]), json!({"a":"b","c":null}), json!({"a":"b"})),
-            (json!({}), json!({"a":{"bb":{"ccc":null}}}), json!({"a":{"bb":{}}})),
+            (json!([1, 2]), json!({"a":"b","c":null}), json!({"a":"b"})),
+            (
+                json!({}),
+                json!({"a":{"bb":{"ccc":null}}}),
+                json!({"a":{"bb":{}}}),
+            ),
         ];
         for (t, p, want) in cases {
             assert_eq!(merge_patch(&t, &p), want, "{t} + {p}");
@@ -261,7 +308,10 @@ mod tests {
             json!({"op":"add","path":"/a~1b","value":true}),
         ]);
         let out = p.apply(&doc).unwrap();
-        assert_eq!(out, json!({"metadata":{},"data":{"y":"2","z":"1","w":"2"},"list":[9,2,3,4],"a/b":true}));
+        assert_eq!(
+            out,
+            json!({"metadata":{},"data":{"y":"2","z":"1","w":"2"},"list":[9,2,3,4],"a/b":true})
+        );
         let failing = Patch::Json(vec![json!({"op":"test","path":"/data/x","value":"nope"})]);
         assert_eq!(failing.apply(&doc).unwrap_err().code, 422);
         let missing = Patch::Json(vec![json!({"op":"remove","path":"/nope"})]);
@@ -269,9 +319,14 @@ mod tests {
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), "[a-c]{0,2}".prop_map(Value::String)];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            "[a-c]{0,2}".prop_map(Value::String)
+        ];
         leaf.prop_recursive(3, 16, 4, |inner| {
-            prop::collection::btree_map("[a-d]", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect()))
+            prop::collection::btree_map("[a-d]", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
         })
     }
 

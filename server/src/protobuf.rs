@@ -22,7 +22,12 @@ fn decode_type_meta(mut buf: &[u8], out: &mut Unknown) -> Result<(), prost::Deco
     while buf.has_remaining() {
         let (tag, wire) = encoding::decode_key(&mut buf)?;
         match tag {
-            1 => encoding::string::merge(wire, &mut out.api_version, &mut buf, DecodeContext::default())?,
+            1 => encoding::string::merge(
+                wire,
+                &mut out.api_version,
+                &mut buf,
+                DecodeContext::default(),
+            )?,
             2 => encoding::string::merge(wire, &mut out.kind, &mut buf, DecodeContext::default())?,
             _ => encoding::skip_field(wire, tag, &mut buf, DecodeContext::default())?,
         }
@@ -47,12 +52,18 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Unknown, String> {
                 decode_type_meta(&tm, &mut out).map_err(err)?;
             }
             2 => encoding::bytes::merge(wire, &mut out.raw, &mut buf, ctx()).map_err(err)?,
-            3 => encoding::string::merge(wire, &mut out.content_encoding, &mut buf, ctx()).map_err(err)?,
-            4 => encoding::string::merge(wire, &mut out.content_type, &mut buf, ctx()).map_err(err)?,
+            3 => encoding::string::merge(wire, &mut out.content_encoding, &mut buf, ctx())
+                .map_err(err)?,
+            4 => encoding::string::merge(wire, &mut out.content_type, &mut buf, ctx())
+                .map_err(err)?,
             _ => encoding::skip_field(wire, tag, &mut buf, ctx()).map_err(err)?,
         }
     }
-    if wire_ok(&out) { Ok(out) } else { Err("unsupported protobuf content encoding".into()) }
+    if wire_ok(&out) {
+        Ok(out)
+    } else {
+        Err("unsupported protobuf content encoding".into())
+    }
 }
 
 fn wire_ok(u: &Unknown) -> bool {

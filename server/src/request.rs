@@ -46,7 +46,11 @@ pub fn parse(path: &str) -> Option<ApiPath> {
         }
         Some("apis") => match parts.len() {
             1 => return Some(ApiPath::GroupsRoot),
-            2 => return Some(ApiPath::Group { group: parts[1].to_string() }),
+            2 => {
+                return Some(ApiPath::Group {
+                    group: parts[1].to_string(),
+                });
+            }
             _ => {
                 let group = parts[1].to_string();
                 let version = parts[2].to_string();
@@ -68,7 +72,12 @@ pub fn parse(path: &str) -> Option<ApiPath> {
             return None;
         }
     }
-    let mut rp = ResourcePath { group, version, watch_prefix, ..Default::default() };
+    let mut rp = ResourcePath {
+        group,
+        version,
+        watch_prefix,
+        ..Default::default()
+    };
     // `namespaces/NS/RESOURCE…` addresses a namespaced resource, except the namespace's own
     // subresources (`namespaces/NS/status`, `namespaces/NS/finalize`).
     if rest[0] == "namespaces" && rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
@@ -108,10 +117,18 @@ mod tests {
         assert_eq!(parse("/api"), Some(ApiPath::CoreRoot));
         assert_eq!(parse("/api/"), Some(ApiPath::CoreRoot));
         assert_eq!(parse("/apis"), Some(ApiPath::GroupsRoot));
-        assert_eq!(parse("/apis/apps"), Some(ApiPath::Group { group: "apps".into() }));
+        assert_eq!(
+            parse("/apis/apps"),
+            Some(ApiPath::Group {
+                group: "apps".into()
+            })
+        );
         assert_eq!(
             parse("/api/v1"),
-            Some(ApiPath::GroupVersion { group: String::new(), version: "v1".into() })
+            Some(ApiPath::GroupVersion {
+                group: String::new(),
+                version: "v1".into()
+            })
         );
         assert_eq!(parse("/version"), None);
     }
@@ -119,13 +136,29 @@ mod tests {
     #[test]
     fn namespaced_and_cluster() {
         let r = res("/api/v1/namespaces/ns1/configmaps/x");
-        assert_eq!((r.namespace.as_deref(), r.resource.as_str(), r.name.as_deref()), (Some("ns1"), "configmaps", Some("x")));
+        assert_eq!(
+            (
+                r.namespace.as_deref(),
+                r.resource.as_str(),
+                r.name.as_deref()
+            ),
+            (Some("ns1"), "configmaps", Some("x"))
+        );
         let r = res("/api/v1/namespaces/ns1");
-        assert_eq!((r.namespace, r.resource.as_str(), r.name.as_deref()), (None, "namespaces", Some("ns1")));
+        assert_eq!(
+            (r.namespace, r.resource.as_str(), r.name.as_deref()),
+            (None, "namespaces", Some("ns1"))
+        );
         let r = res("/api/v1/namespaces/ns1/status");
-        assert_eq!((r.resource.as_str(), r.subresource.as_deref()), ("namespaces", Some("status")));
+        assert_eq!(
+            (r.resource.as_str(), r.subresource.as_deref()),
+            ("namespaces", Some("status"))
+        );
         let r = res("/apis/apps/v1/namespaces/a/deployments/d/scale");
-        assert_eq!((r.group.as_str(), r.subresource.as_deref()), ("apps", Some("scale")));
+        assert_eq!(
+            (r.group.as_str(), r.subresource.as_deref()),
+            ("apps", Some("scale"))
+        );
         let r = res("/api/v1/watch/namespaces/a/pods");
         assert!(r.watch_prefix);
         assert_eq!(r.namespace.as_deref(), Some("a"));

@@ -40,7 +40,10 @@ pub fn object_key(r: &ResourceInfo, namespace: Option<&str>, name: &str) -> Stri
 }
 
 pub fn qualified(r: &ResourceInfo) -> Qualified<'static> {
-    Qualified { group: r.group, resource: r.plural }
+    Qualified {
+        group: r.group,
+        resource: r.plural,
+    }
 }
 
 /// Options shared by writes.
@@ -102,9 +105,12 @@ pub fn storage_error(r: &ResourceInfo, name: &str, err: StorageError) -> ApiErro
         StorageError::NotFound { .. } => ApiError::not_found(qualified(r), name),
         StorageError::AlreadyExists { .. } => ApiError::already_exists(qualified(r), name),
         StorageError::Conflict { .. } => ApiError::modified(qualified(r), name),
-        StorageError::Compacted { requested, compacted } => {
-            ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
-        }
+        StorageError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
         StorageError::FutureRevision { .. } => ApiError::timeout("Too large resource version", 1),
         other => ApiError::internal(other.to_string()),
     }
@@ -113,8 +119,9 @@ pub fn storage_error(r: &ResourceInfo, name: &str, err: StorageError) -> ApiErro
 /// The object as clients see it: the stored JSON with `resourceVersion` and the type meta
 /// of the version being served.
 pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj: Value = serde_json::from_slice(&kv.value)
-        .map_err(|e| ApiError::internal(format!("stored object {} is not valid JSON: {e}", kv.key)))?;
+    let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+        ApiError::internal(format!("stored object {} is not valid JSON: {e}", kv.key))
+    })?;
     objects::set_type_meta(&mut obj, &r.group_version(), r.kind);
     set_resource_version(&mut obj, kv.mod_revision);
     Ok(obj)
@@ -128,7 +135,9 @@ pub fn set_resource_version(obj: &mut Value, rv: Revision) {
         meta.insert("resourceVersion".into(), value);
         return;
     }
-    let anchor = ["uid", "selfLink", "namespace", "generateName", "name"].into_iter().find(|k| meta.contains_key(*k));
+    let anchor = ["uid", "selfLink", "namespace", "generateName", "name"]
+        .into_iter()
+        .find(|k| meta.contains_key(*k));
     match anchor {
         Some(a) => objects::insert_after(meta, a, "resourceVersion", value),
         None => {
@@ -143,11 +152,14 @@ fn encode_for_storage(obj: &Value) -> Result<Bytes, ApiError> {
         m.shift_remove("resourceVersion");
         m.shift_remove("selfLink");
     }
-    serde_json::to_vec(&stored).map(Bytes::from).map_err(|e| ApiError::internal(e.to_string()))
+    serde_json::to_vec(&stored)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn parse_rv(rv: &str) -> Result<Revision, ApiError> {
-    rv.parse::<Revision>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))
+    rv.parse::<Revision>()
+        .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))
 }
 
 /// `spec` and everything else outside metadata and status, for generation tracking.
@@ -170,7 +182,10 @@ fn finalizers_pending(r: &ResourceInfo, obj: &Value) -> bool {
     // A namespace also waits for its spec finalizers (emptied by the namespace controller).
     r.group.is_empty()
         && r.plural == "namespaces"
-        && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+        && obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -181,7 +196,11 @@ struct ContinueToken {
 }
 
 pub fn encode_continue(rv: Revision, start: &str) -> String {
-    let token = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: start.to_string() };
+    let token = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start: start.to_string(),
+    };
     let raw = serde_json::to_vec(&token).unwrap_or_default();
     base64::engine::general_purpose::STANDARD.encode(raw)
 }
@@ -209,7 +228,12 @@ impl Store {
         Store { storage }
     }
 
-    pub async fn get(&self, r: &ResourceInfo, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub async fn get(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         match self.storage.get(&object_key(r, ns, name)).await {
             Ok(Some(kv)) => decode_stored(r, &kv),
             Ok(None) => Err(ApiError::not_found(qualified(r), name)),
@@ -218,7 +242,10 @@ impl Store {
     }
 
     pub async fn current_revision(&self) -> Result<Revision, ApiError> {
-        self.storage.current_revision().await.map_err(|e| ApiError::internal(e.to_string()))
+        self.storage
+            .current_revision()
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))
     }
 
     /// Waits up to ~3 s for the store to reach `rv` (a client read its own newer write
@@ -234,7 +261,12 @@ impl Store {
         Err(ApiError::timeout("Too large resource version", 1))
     }
 
-    pub async fn list(&self, r: &ResourceInfo, ns: Option<&str>, opts: &ListOptions) -> Result<ListResult, ApiError> {
+    pub async fn list(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<ListResult, ApiError> {
         let prefix = collection_prefix(r, ns);
         let (mut start_key, mut at) = (None::<String>, None::<Revision>);
         if let Some(token) = &opts.continue_token {
@@ -257,11 +289,26 @@ impl Store {
         let mut remaining = None;
         let mut more;
         loop {
-            let want = if opts.limit == 0 { 0 } else { (opts.limit - items.len()).max(1) };
-            let page_size = if filtered && want > 0 { want.max(100) } else { want };
-            let res = match self.storage.range(&prefix, start_key.as_deref(), page_size, revision).await {
+            let want = if opts.limit == 0 {
+                0
+            } else {
+                (opts.limit - items.len()).max(1)
+            };
+            let page_size = if filtered && want > 0 {
+                want.max(100)
+            } else {
+                want
+            };
+            let res = match self
+                .storage
+                .range(&prefix, start_key.as_deref(), page_size, revision)
+                .await
+            {
                 Ok(res) => res,
-                Err(StorageError::Compacted { requested, compacted }) => {
+                Err(StorageError::Compacted {
+                    requested,
+                    compacted,
+                }) => {
                     return Err(if opts.continue_token.is_some() {
                         ApiError::expired(EXPIRED_CONTINUE)
                     } else {
@@ -303,11 +350,21 @@ impl Store {
         }
         let revision = revision.unwrap_or(0);
         let continue_token = if more {
-            last_key.map(|k| encode_continue(revision, &format!("{}\u{0}", k.strip_prefix(&prefix).unwrap_or(&k))))
+            last_key.map(|k| {
+                encode_continue(
+                    revision,
+                    &format!("{}\u{0}", k.strip_prefix(&prefix).unwrap_or(&k)),
+                )
+            })
         } else {
             None
         };
-        Ok(ListResult { items, revision, continue_token, remaining: remaining.filter(|_| continue_token_present(more)) })
+        Ok(ListResult {
+            items,
+            revision,
+            continue_token,
+            remaining: remaining.filter(|_| continue_token_present(more)),
+        })
     }
 
     /// Whether an object passes the list's label and field selectors.
@@ -316,20 +373,37 @@ impl Store {
     }
 
     async fn check_namespace(&self, r: &ResourceInfo, ns: Option<&str>) -> Result<(), ApiError> {
-        let Some(ns) = ns.filter(|_| r.namespaced) else { return Ok(()) };
+        let Some(ns) = ns.filter(|_| r.namespaced) else {
+            return Ok(());
+        };
         let key = format!("/registry/namespaces/{ns}");
-        let kv = self.storage.get(&key).await.map_err(|e| ApiError::internal(e.to_string()))?;
+        let kv = self
+            .storage
+            .get(&key)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let Some(kv) = kv else {
-            return Err(ApiError::not_found(Qualified { group: "", resource: "namespaces" }, ns));
+            return Err(ApiError::not_found(
+                Qualified {
+                    group: "",
+                    resource: "namespaces",
+                },
+                ns,
+            ));
         };
         let nsobj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
         if objects::is_deleting(&nsobj) {
             let mut err = ApiError::forbidden(
                 qualified(r),
                 "",
-                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+                &format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
             );
-            err.message = format!("{} \"\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", qualified(r));
+            err.message = format!(
+                "{} \"\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                qualified(r)
+            );
             return Err(err);
         }
         Ok(())
@@ -353,26 +427,39 @@ impl Store {
             } else {
                 meta.shift_remove("namespace");
             }
-            for f in ["uid", "resourceVersion", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            for f in [
+                "uid",
+                "resourceVersion",
+                "selfLink",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
                 meta.shift_remove(f);
             }
         }
         self.check_namespace(r, ns).await?;
         let generate = objects::name(&obj).is_empty();
-        let prefix = objects::meta_str(&obj, "generateName").unwrap_or("").to_string();
+        let prefix = objects::meta_str(&obj, "generateName")
+            .unwrap_or("")
+            .to_string();
         if generate && prefix.is_empty() {
             return Err(ApiError::invalid(
                 r.group,
                 r.kind,
                 "",
-                &[FieldError::required("metadata.name", "name or generateName is required")],
+                &[FieldError::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
             ));
         }
         strat.prepare_for_create(r, &mut obj);
-        if r.subresource("status").is_some() && obj.get("status").is_none() {
-            if let Value::Object(m) = &mut obj {
-                m.insert("status".into(), json!({}));
-            }
+        if r.subresource("status").is_some()
+            && obj.get("status").is_none()
+            && let Value::Object(m) = &mut obj
+        {
+            m.insert("status".into(), json!({}));
         }
         for attempt in 0..8 {
             if generate {
@@ -391,7 +478,9 @@ impl Store {
                     })
                     .collect();
             }
-            errors.extend(crate::validation::validate_object_meta(objects::metadata(&obj)));
+            errors.extend(crate::validation::validate_object_meta(objects::metadata(
+                &obj,
+            )));
             errors.extend(strat.validate(r, &obj));
             if !errors.is_empty() {
                 return Err(ApiError::invalid(r.group, r.kind, &name, &errors));
@@ -400,7 +489,10 @@ impl Store {
                 let uid = uuid::Uuid::new_v4().to_string();
                 let meta = objects::metadata_mut(&mut obj);
                 meta.insert("uid".into(), Value::String(uid));
-                meta.insert("creationTimestamp".into(), Value::String(objects::now_rfc3339()));
+                meta.insert(
+                    "creationTimestamp".into(),
+                    Value::String(objects::now_rfc3339()),
+                );
                 if strat.tracks_generation(r) {
                     meta.insert("generation".into(), json!(1));
                 }
@@ -438,7 +530,11 @@ impl Store {
         let strat = strategy::for_resource(r);
         let key = object_key(r, ns, name);
         for _ in 0..16 {
-            let current = self.storage.get(&key).await.map_err(|e| storage_error(r, name, e))?;
+            let current = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(r, name, e))?;
             let Some(current) = current else {
                 if subresource.is_none() && strat.allow_create_on_update() {
                     let obj = mutate(None)?;
@@ -449,20 +545,25 @@ impl Store {
             let old = decode_stored(r, &current)?;
             let mut new = mutate(Some(&old))?;
             // A resourceVersion in the new object is a precondition.
-            let pinned = objects::meta_str(&new, "resourceVersion").filter(|s| !s.is_empty()).map(str::to_string);
-            if let Some(rv) = &pinned {
-                if parse_rv(rv)? != current.mod_revision {
-                    return Err(ApiError::modified(qualified(r), name));
-                }
+            let pinned = objects::meta_str(&new, "resourceVersion")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            if let Some(rv) = &pinned
+                && parse_rv(rv)? != current.mod_revision
+            {
+                return Err(ApiError::modified(qualified(r), name));
             }
-            if let Some(uid) = objects::meta_str(&new, "uid").filter(|u| !u.is_empty()) {
-                if uid != objects::uid(&old) {
-                    return Err(ApiError::conflict(
-                        qualified(r),
-                        name,
-                        &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(&old)),
-                    ));
-                }
+            if let Some(uid) = objects::meta_str(&new, "uid").filter(|u| !u.is_empty())
+                && uid != objects::uid(&old)
+            {
+                return Err(ApiError::conflict(
+                    qualified(r),
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        objects::uid(&old)
+                    ),
+                ));
             }
             self.prepare_update(r, subresource, &mut new, &old)?;
             strat.prepare_for_update(r, &mut new, &old);
@@ -490,7 +591,11 @@ impl Store {
                 }
             }
             let bytes = encode_for_storage(&new)?;
-            match self.storage.update(&key, bytes, Some(current.mod_revision)).await {
+            match self
+                .storage
+                .update(&key, bytes, Some(current.mod_revision))
+                .await
+            {
                 Ok(kv) => {
                     set_resource_version(&mut new, kv.mod_revision);
                     return Ok((new, false));
@@ -529,15 +634,15 @@ impl Store {
             *new = merged;
             return Ok(());
         }
-        if r.subresource("status").is_some() {
-            if let Value::Object(m) = new {
-                match old.get("status") {
-                    Some(s) => {
-                        m.insert("status".into(), s.clone());
-                    }
-                    None => {
-                        m.shift_remove("status");
-                    }
+        if r.subresource("status").is_some()
+            && let Value::Object(m) = new
+        {
+            match old.get("status") {
+                Some(s) => {
+                    m.insert("status".into(), s.clone());
+                }
+                None => {
+                    m.shift_remove("status");
                 }
             }
         }
@@ -545,7 +650,15 @@ impl Store {
         let old_finalizers = objects::finalizers(old);
         {
             let meta = objects::metadata_mut(new);
-            for f in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            for f in [
+                "name",
+                "namespace",
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
                 match old_meta.get(f) {
                     Some(v) => {
                         meta.insert(f.into(), v.clone());
@@ -558,23 +671,34 @@ impl Store {
             meta.shift_remove("selfLink");
         }
         if objects::is_deleting(old) {
-            let added: Vec<String> =
-                objects::finalizers(new).into_iter().filter(|f| !old_finalizers.contains(f)).collect();
+            let added: Vec<String> = objects::finalizers(new)
+                .into_iter()
+                .filter(|f| !old_finalizers.contains(f))
+                .collect();
             if !added.is_empty() {
-                let list = added.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ");
+                let list = added
+                    .iter()
+                    .map(|f| format!("{f:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 return Err(ApiError::invalid(
                     r.group,
                     r.kind,
                     &name,
                     &[FieldError::forbidden(
                         "metadata.finalizers",
-                        &format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"),
+                        format!(
+                            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"
+                        ),
                     )],
                 ));
             }
         }
         if strat.tracks_generation(r) && spec_part(new) != spec_part(old) {
-            let g = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
+            let g = old_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             objects::set_meta(new, "generation", json!(g + 1));
         }
         Ok(())
@@ -589,29 +713,38 @@ impl Store {
     ) -> Result<DeleteOutcome, ApiError> {
         let key = object_key(r, ns, name);
         for _ in 0..16 {
-            let current = self.storage.get(&key).await.map_err(|e| storage_error(r, name, e))?;
-            let Some(current) = current else { return Err(ApiError::not_found(qualified(r), name)) };
+            let current = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(r, name, e))?;
+            let Some(current) = current else {
+                return Err(ApiError::not_found(qualified(r), name));
+            };
             let mut obj = decode_stored(r, &current)?;
-            if let Some(uid) = &opts.precondition_uid {
-                if uid != objects::uid(&obj) {
-                    return Err(ApiError::conflict(
-                        qualified(r),
-                        name,
-                        &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(&obj)),
-                    ));
-                }
+            if let Some(uid) = &opts.precondition_uid
+                && uid != objects::uid(&obj)
+            {
+                return Err(ApiError::conflict(
+                    qualified(r),
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        objects::uid(&obj)
+                    ),
+                ));
             }
-            if let Some(rv) = &opts.precondition_resource_version {
-                if rv != &current.mod_revision.to_string() {
-                    return Err(ApiError::conflict(
-                        qualified(r),
-                        name,
-                        &format!(
-                            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                            current.mod_revision
-                        ),
-                    ));
-                }
+            if let Some(rv) = &opts.precondition_resource_version
+                && rv != &current.mod_revision.to_string()
+            {
+                return Err(ApiError::conflict(
+                    qualified(r),
+                    name,
+                    &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        current.mod_revision
+                    ),
+                ));
             }
             if finalizers_pending(r, &obj) {
                 if objects::is_deleting(&obj) {
@@ -619,23 +752,35 @@ impl Store {
                 }
                 {
                     let meta = objects::metadata_mut(&mut obj);
-                    meta.insert("deletionTimestamp".into(), Value::String(objects::now_rfc3339()));
+                    meta.insert(
+                        "deletionTimestamp".into(),
+                        Value::String(objects::now_rfc3339()),
+                    );
                     meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-                    if let Some(g) = meta.get("generation").and_then(Value::as_i64).filter(|g| *g > 0) {
+                    if let Some(g) = meta
+                        .get("generation")
+                        .and_then(Value::as_i64)
+                        .filter(|g| *g > 0)
+                    {
                         meta.insert("generation".into(), json!(g + 1));
                     }
                 }
-                if r.group.is_empty() && r.plural == "namespaces" {
-                    if let Value::Object(m) = &mut obj {
-                        m.insert("status".into(), json!({"phase": "Terminating"}));
-                    }
+                if r.group.is_empty()
+                    && r.plural == "namespaces"
+                    && let Value::Object(m) = &mut obj
+                {
+                    m.insert("status".into(), json!({"phase": "Terminating"}));
                 }
                 reorder_metadata(&mut obj);
                 if opts.dry_run {
                     return Ok(DeleteOutcome::Pending(obj));
                 }
                 let bytes = encode_for_storage(&obj)?;
-                match self.storage.update(&key, bytes, Some(current.mod_revision)).await {
+                match self
+                    .storage
+                    .update(&key, bytes, Some(current.mod_revision))
+                    .await
+                {
                     Ok(kv) => {
                         set_resource_version(&mut obj, kv.mod_revision);
                         return Ok(DeleteOutcome::Pending(obj));
@@ -653,7 +798,9 @@ impl Store {
                     return Ok(DeleteOutcome::Deleted(obj));
                 }
                 Err(StorageError::Conflict { .. }) => continue,
-                Err(StorageError::NotFound { .. }) => return Err(ApiError::not_found(qualified(r), name)),
+                Err(StorageError::NotFound { .. }) => {
+                    return Err(ApiError::not_found(qualified(r), name));
+                }
                 Err(e) => return Err(storage_error(r, name, e)),
             }
         }
@@ -669,18 +816,37 @@ impl Store {
         list: &ListOptions,
         opts: &DeleteOptions,
     ) -> Result<ListResult, ApiError> {
-        let found = self.list(r, ns, &ListOptions { labels: list.labels.clone(), fields: list.fields.clone(), ..Default::default() }).await?;
+        let found = self
+            .list(
+                r,
+                ns,
+                &ListOptions {
+                    labels: list.labels.clone(),
+                    fields: list.fields.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?;
         let mut items = Vec::new();
         for obj in found.items {
             let item_ns = objects::namespace(&obj).to_string();
-            let item_ns = if item_ns.is_empty() { None } else { Some(item_ns.as_str()) };
+            let item_ns = if item_ns.is_empty() {
+                None
+            } else {
+                Some(item_ns.as_str())
+            };
             match self.delete(r, item_ns, objects::name(&obj), opts).await {
                 Ok(DeleteOutcome::Deleted(o)) | Ok(DeleteOutcome::Pending(o)) => items.push(o),
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(ListResult { items, revision: found.revision, continue_token: None, remaining: None })
+        Ok(ListResult {
+            items,
+            revision: found.revision,
+            continue_token: None,
+            remaining: None,
+        })
     }
 }
 
@@ -695,15 +861,15 @@ pub fn matches_selectors(
     labels: Option<&LabelSelector>,
     fields: Option<&FieldSelector>,
 ) -> bool {
-    if let Some(sel) = labels {
-        if !sel.matches(&objects::labels(obj)) {
-            return false;
-        }
+    if let Some(sel) = labels
+        && !sel.matches(&objects::labels(obj))
+    {
+        return false;
     }
-    if let Some(sel) = fields {
-        if !sel.matches(|f| crate::fields::field_value(r.group, r.kind, obj, f)) {
-            return false;
-        }
+    if let Some(sel) = fields
+        && !sel.matches(|f| crate::fields::field_value(r.group, r.kind, obj, f))
+    {
+        return false;
     }
     true
 }

@@ -51,7 +51,8 @@ impl Strategy for DefaultStrategy {
     fn tracks_generation(&self, r: &ResourceInfo) -> bool {
         // Kinds with a spec and a status subresource track generation, as the built-in
         // workload strategies do.
-        r.subresource("status").is_some() && !matches!(r.plural, "namespaces" | "services" | "nodes")
+        r.subresource("status").is_some()
+            && !matches!(r.plural, "namespaces" | "services" | "nodes")
     }
 }
 
@@ -63,13 +64,17 @@ impl Strategy for NamespaceStrategy {
     fn prepare_for_create(&self, _r: &ResourceInfo, obj: &mut Value) {
         // Namespaces carry the `kubernetes` finalizer and start Active.
         if let Value::Object(map) = obj {
-            let spec = map.entry("spec").or_insert_with(|| Value::Object(Default::default()));
+            let spec = map
+                .entry("spec")
+                .or_insert_with(|| Value::Object(Default::default()));
             if let Value::Object(spec) = spec {
-                let fins = spec.entry("finalizers").or_insert_with(|| Value::Array(Vec::new()));
-                if let Value::Array(f) = fins {
-                    if !f.iter().any(|v| v == "kubernetes") {
-                        f.push(Value::String("kubernetes".into()));
-                    }
+                let fins = spec
+                    .entry("finalizers")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(f) = fins
+                    && !f.iter().any(|v| v == "kubernetes")
+                {
+                    f.push(Value::String("kubernetes".into()));
                 }
             }
             map.insert("status".into(), serde_json::json!({"phase": "Active"}));

@@ -21,8 +21,14 @@ fn default_columns() -> Value {
 }
 
 fn row(obj: Value, include: Option<&str>) -> Value {
-    let name = obj.pointer("/metadata/name").cloned().unwrap_or(Value::String(String::new()));
-    let created = obj.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null);
+    let name = obj
+        .pointer("/metadata/name")
+        .cloned()
+        .unwrap_or(Value::String(String::new()));
+    let created = obj
+        .pointer("/metadata/creationTimestamp")
+        .cloned()
+        .unwrap_or(Value::Null);
     let mut m = Map::new();
     m.insert("cells".into(), json!([name, created]));
     match include.unwrap_or("Metadata") {
@@ -49,8 +55,14 @@ fn table(rows: Vec<Value>, metadata: Value) -> Value {
 
 /// A table for one object.
 pub fn single(_r: &ResourceInfo, obj: &Value, include: Option<&str>) -> Value {
-    let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::String(String::new()));
-    table(vec![row(obj.clone(), include)], json!({"resourceVersion": rv}))
+    let rv = obj
+        .pointer("/metadata/resourceVersion")
+        .cloned()
+        .unwrap_or(Value::String(String::new()));
+    table(
+        vec![row(obj.clone(), include)],
+        json!({"resourceVersion": rv}),
+    )
 }
 
 /// A table for a list.
@@ -67,6 +79,9 @@ pub fn partial_object_metadata(obj: &Value, version: &str) -> Value {
 
 /// `PartialObjectMetadataList` of a list.
 pub fn partial_object_metadata_list(items: Vec<Value>, metadata: Value, version: &str) -> Value {
-    let items: Vec<Value> = items.iter().map(|o| partial_object_metadata(o, version)).collect();
+    let items: Vec<Value> = items
+        .iter()
+        .map(|o| partial_object_metadata(o, version))
+        .collect();
     json!({"kind": "PartialObjectMetadataList", "apiVersion": format!("meta.k8s.io/{version}"), "metadata": metadata, "items": items})
 }

@@ -48,7 +48,10 @@ fn bookmark(r: &ResourceInfo, rv: Revision, initial_end: bool) -> Value {
     meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
     meta.insert("creationTimestamp".into(), Value::Null);
     if initial_end {
-        meta.insert("annotations".into(), json!({"k8s.io/initial-events-end": "true"}));
+        meta.insert(
+            "annotations".into(),
+            json!({"k8s.io/initial-events-end": "true"}),
+        );
     }
     json!({"kind": r.kind, "apiVersion": r.group_version(), "metadata": Value::Object(meta)})
 }
@@ -78,10 +81,10 @@ pub async fn start(
             .range(&prefix, None, 0, None)
             .await
             .map_err(|e| store::storage_error(r, "", e))?;
-        if let Ok(min) = rv.parse::<Revision>() {
-            if min > res.revision {
-                return Err(ApiError::timeout("Too large resource version", 1));
-            }
+        if let Ok(min) = rv.parse::<Revision>()
+            && min > res.revision
+        {
+            return Err(ApiError::timeout("Too large resource version", 1));
         }
         start_rev = res.revision;
         for kv in &res.kvs {
@@ -101,9 +104,15 @@ pub async fn start(
 
     let mut events = match store.storage.watch(&prefix, start_rev).await {
         Ok(ev) => Some(ev),
-        Err(StorageError::Compacted { requested, compacted }) => {
+        Err(StorageError::Compacted {
+            requested,
+            compacted,
+        }) => {
             // kube-apiserver answers 200 and then one ERROR event.
-            let status = ApiError::expired(format!("too old resource version: {requested} ({compacted})")).to_status();
+            let status = ApiError::expired(format!(
+                "too old resource version: {requested} ({compacted})"
+            ))
+            .to_status();
             let _ = tx.try_send(frame("ERROR", status));
             return Ok(rx);
         }
@@ -118,9 +127,14 @@ pub async fn start(
         }
         let deadline = tokio::time::Instant::now() + opts.timeout;
         let mut last_rev = start_rev;
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + BOOKMARK_INTERVAL,
+            BOOKMARK_INTERVAL,
+        );
         loop {
-            let Some(stream) = events.as_mut() else { return };
+            let Some(stream) = events.as_mut() else {
+                return;
+            };
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = ticker.tick(), if opts.allow_bookmarks => {
@@ -155,13 +169,18 @@ pub async fn start(
 
 /// One storage event as a watch event for this watcher, or `None` when it does not see it.
 fn translate(r: &ResourceInfo, ev: &crate::storage::Event, opts: &WatchOptions) -> Option<Bytes> {
-    let sel = |v: &Value| store::matches_selectors(r, v, opts.labels.as_ref(), opts.fields.as_ref());
+    let sel =
+        |v: &Value| store::matches_selectors(r, v, opts.labels.as_ref(), opts.fields.as_ref());
     let obj = store::decode_stored(r, &ev.kv).ok()?;
     match ev.kind {
         EventKind::Delete => sel(&obj).then(|| frame("DELETED", obj)),
         EventKind::Put => {
             let now = sel(&obj);
-            let before = ev.prev.as_ref().and_then(|p| store::decode_stored(r, p).ok()).map(|p| sel(&p));
+            let before = ev
+                .prev
+                .as_ref()
+                .and_then(|p| store::decode_stored(r, p).ok())
+                .map(|p| sel(&p));
             match (before, now) {
                 (None, true) | (Some(false), true) => Some(frame("ADDED", obj)),
                 (Some(true), true) => Some(frame("MODIFIED", obj)),

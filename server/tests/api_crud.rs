@@ -13,19 +13,41 @@ fn cm(name: &str) -> serde_json::Value {
 async fn create_get_update_delete_round_trip() {
     let s = TestServer::start().await;
     s.namespace("t1").await;
-    let r = s.post_json("/api/v1/namespaces/t1/configmaps", &cm("c1")).await;
+    let r = s
+        .post_json("/api/v1/namespaces/t1/configmaps", &cm("c1"))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
     assert_eq!(created["metadata"]["namespace"], "t1");
-    let uid = created["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let uid = created["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert_eq!(uid.len(), 36);
-    let ts = created["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
+    let ts = created["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap_or_default();
     assert!(ts.ends_with('Z') && ts.len() == 20, "{ts}");
     // Field order as kube-apiserver writes it.
-    let keys: Vec<&String> = created.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let keys: Vec<&String> = created
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     assert_eq!(keys, ["kind", "apiVersion", "metadata", "data"]);
-    let meta_keys: Vec<&String> = created["metadata"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
-    assert_eq!(meta_keys, ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"]);
+    let meta_keys: Vec<&String> = created["metadata"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        meta_keys,
+        [
+            "name",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "creationTimestamp"
+        ]
+    );
 
     let got = s.get("/api/v1/namespaces/t1/configmaps/c1").await;
     assert_eq!(got.status, 200);
@@ -35,21 +57,35 @@ async fn create_get_update_delete_round_trip() {
     let mut stale = created.clone();
     stale["metadata"]["resourceVersion"] = json!("1");
     stale["data"]["a"] = json!("2");
-    let r = s.put_json("/api/v1/namespaces/t1/configmaps/c1", &stale).await;
+    let r = s
+        .put_json("/api/v1/namespaces/t1/configmaps/c1", &stale)
+        .await;
     assert_eq!(r.status, 409, "{}", r.text());
     assert_eq!(r.json()["reason"], "Conflict");
     let mut fresh = created.clone();
-    fresh["metadata"].as_object_mut().map(|m| m.remove("resourceVersion"));
+    fresh["metadata"]
+        .as_object_mut()
+        .map(|m| m.remove("resourceVersion"));
     fresh["data"]["a"] = json!("2");
-    let r = s.put_json("/api/v1/namespaces/t1/configmaps/c1", &fresh).await;
+    let r = s
+        .put_json("/api/v1/namespaces/t1/configmaps/c1", &fresh)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let updated = r.json();
     assert_eq!(updated["data"]["a"], "2");
-    assert_ne!(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    assert_ne!(
+        updated["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
 
     // A no-op update writes nothing.
-    let r = s.put_json("/api/v1/namespaces/t1/configmaps/c1", &updated).await;
-    assert_eq!(r.json()["metadata"]["resourceVersion"], updated["metadata"]["resourceVersion"]);
+    let r = s
+        .put_json("/api/v1/namespaces/t1/configmaps/c1", &updated)
+        .await;
+    assert_eq!(
+        r.json()["metadata"]["resourceVersion"],
+        updated["metadata"]["resourceVersion"]
+    );
 
     let r = s.delete("/api/v1/namespaces/t1/configmaps/c1").await;
     assert_eq!(r.status, 200);
@@ -67,36 +103,85 @@ async fn create_get_update_delete_round_trip() {
 async fn errors_are_kubernetes_statuses() {
     let s = TestServer::start().await;
     s.namespace("t2").await;
-    assert_eq!(s.post_json("/api/v1/namespaces/t2/configmaps", &cm("dup")).await.status, 201);
-    let r = s.post_json("/api/v1/namespaces/t2/configmaps", &cm("dup")).await;
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t2/configmaps", &cm("dup"))
+            .await
+            .status,
+        201
+    );
+    let r = s
+        .post_json("/api/v1/namespaces/t2/configmaps", &cm("dup"))
+        .await;
     assert_eq!(r.status, 409);
     let st = r.json();
     assert_eq!(st["reason"], "AlreadyExists");
     assert_eq!(st["message"], "configmaps \"dup\" already exists");
     assert_eq!(st["details"]["kind"], "configmaps");
 
-    let r = s.post_json("/api/v1/namespaces/t2/configmaps", &cm("Bad_Name")).await;
+    let r = s
+        .post_json("/api/v1/namespaces/t2/configmaps", &cm("Bad_Name"))
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["details"]["causes"][0]["field"], "metadata.name");
 
-    let r = s.post_json("/api/v1/namespaces/t2/configmaps", &json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{}})).await;
+    let r = s
+        .post_json(
+            "/api/v1/namespaces/t2/configmaps",
+            &json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{}}),
+        )
+        .await;
     assert_eq!(r.status, 422);
-    assert!(r.text().contains("name or generateName is required"), "{}", r.text());
+    assert!(
+        r.text().contains("name or generateName is required"),
+        "{}",
+        r.text()
+    );
 
-    let r = s.request("POST", "/api/v1/namespaces/t2/configmaps", Some("application/json"), Some("{\"kind\":")).await;
+    let r = s
+        .request(
+            "POST",
+            "/api/v1/namespaces/t2/configmaps",
+            Some("application/json"),
+            Some("{\"kind\":"),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    let r = s.post_json("/api/v1/namespaces/t2/configmaps", &json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":5}})).await;
+    let r = s
+        .post_json(
+            "/api/v1/namespaces/t2/configmaps",
+            &json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":5}}),
+        )
+        .await;
     assert_eq!(r.status, 400, "{}", r.text());
-    let r = s.post_json("/api/v1/namespaces/t2/configmaps", &json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}})).await;
+    let r = s
+        .post_json(
+            "/api/v1/namespaces/t2/configmaps",
+            &json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    let r = s.post_json("/api/v1/namespaces/t2/configmaps", &json!({"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}})).await;
+    let r = s
+        .post_json(
+            "/api/v1/namespaces/t2/configmaps",
+            &json!({"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}),
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("does not match the expected API version"));
-    let r = s.request("POST", "/api/v1/namespaces/t2/configmaps", Some("text/plain"), Some("hello")).await;
+    let r = s
+        .request(
+            "POST",
+            "/api/v1/namespaces/t2/configmaps",
+            Some("text/plain"),
+            Some("hello"),
+        )
+        .await;
     assert_eq!(r.status, 415);
     let r = s.get("/api/v1/namespaces/t2/nosuchresources").await;
     assert_eq!(r.status, 404);
-    let r = s.post_json("/api/v1/namespaces/missing/configmaps", &cm("x")).await;
+    let r = s
+        .post_json("/api/v1/namespaces/missing/configmaps", &cm("x"))
+        .await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "namespaces \"missing\" not found");
     s.stop().await;
@@ -107,20 +192,41 @@ async fn generate_name_dry_run_and_preconditions() {
     let s = TestServer::start().await;
     s.namespace("t3").await;
     let body = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"gen-"}});
-    let a = s.post_json("/api/v1/namespaces/t3/configmaps", &body).await.json();
-    let b = s.post_json("/api/v1/namespaces/t3/configmaps", &body).await.json();
-    let (an, bn) = (a["metadata"]["name"].as_str().unwrap_or(""), b["metadata"]["name"].as_str().unwrap_or(""));
+    let a = s
+        .post_json("/api/v1/namespaces/t3/configmaps", &body)
+        .await
+        .json();
+    let b = s
+        .post_json("/api/v1/namespaces/t3/configmaps", &body)
+        .await
+        .json();
+    let (an, bn) = (
+        a["metadata"]["name"].as_str().unwrap_or(""),
+        b["metadata"]["name"].as_str().unwrap_or(""),
+    );
     assert!(an.starts_with("gen-") && an.len() == 9, "{an}");
     assert_ne!(an, bn);
 
-    let r = s.post_json("/api/v1/namespaces/t3/configmaps?dryRun=All", &cm("dry")).await;
+    let r = s
+        .post_json("/api/v1/namespaces/t3/configmaps?dryRun=All", &cm("dry"))
+        .await;
     assert_eq!(r.status, 201);
     assert!(r.json()["metadata"]["uid"].is_string());
-    assert_eq!(s.get("/api/v1/namespaces/t3/configmaps/dry").await.status, 404);
-    let r = s.post_json("/api/v1/namespaces/t3/configmaps?dryRun=Some", &cm("dry")).await;
+    assert_eq!(
+        s.get("/api/v1/namespaces/t3/configmaps/dry").await.status,
+        404
+    );
+    let r = s
+        .post_json("/api/v1/namespaces/t3/configmaps?dryRun=Some", &cm("dry"))
+        .await;
     assert_eq!(r.status, 422);
 
-    assert_eq!(s.post_json("/api/v1/namespaces/t3/configmaps", &cm("pre")).await.status, 201);
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t3/configmaps", &cm("pre"))
+            .await
+            .status,
+        201
+    );
     let r = s
         .request(
             "DELETE",
@@ -130,9 +236,19 @@ async fn generate_name_dry_run_and_preconditions() {
         )
         .await;
     assert_eq!(r.status, 409, "{}", r.text());
-    let r = s.request("DELETE", "/api/v1/namespaces/t3/configmaps/pre?dryRun=All", None, None).await;
+    let r = s
+        .request(
+            "DELETE",
+            "/api/v1/namespaces/t3/configmaps/pre?dryRun=All",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(s.get("/api/v1/namespaces/t3/configmaps/pre").await.status, 200);
+    assert_eq!(
+        s.get("/api/v1/namespaces/t3/configmaps/pre").await.status,
+        200
+    );
     s.stop().await;
 }
 
@@ -141,7 +257,12 @@ async fn finalizers_hold_deletion_until_removed() {
     let s = TestServer::start().await;
     s.namespace("t4").await;
     let body = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","finalizers":["example.com/hold"]}});
-    assert_eq!(s.post_json("/api/v1/namespaces/t4/configmaps", &body).await.status, 201);
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t4/configmaps", &body)
+            .await
+            .status,
+        201
+    );
     let r = s.delete("/api/v1/namespaces/t4/configmaps/held").await;
     assert_eq!(r.status, 200);
     let obj = r.json();
@@ -157,10 +278,17 @@ async fn finalizers_hold_deletion_until_removed() {
         .await;
     assert_eq!(r.status, 422, "{}", r.text());
     let r = s
-        .patch("/api/v1/namespaces/t4/configmaps/held", "application/json-patch+json", &json!([{"op":"remove","path":"/metadata/finalizers"}]))
+        .patch(
+            "/api/v1/namespaces/t4/configmaps/held",
+            "application/json-patch+json",
+            &json!([{"op":"remove","path":"/metadata/finalizers"}]),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(s.get("/api/v1/namespaces/t4/configmaps/held").await.status, 404);
+    assert_eq!(
+        s.get("/api/v1/namespaces/t4/configmaps/held").await.status,
+        404
+    );
     s.stop().await;
 }
 
@@ -168,43 +296,89 @@ async fn finalizers_hold_deletion_until_removed() {
 async fn selectors_pagination_and_delete_collection() {
     let s = TestServer::start().await;
     s.namespace("t5").await;
-    for (name, labels) in [("a1", json!({"app":"a","tier":"web"})), ("a2", json!({"app":"a"})), ("b1", json!({"app":"b","tier":"db"})), ("c1", json!({}))] {
-        let body = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":name,"labels":labels}});
-        assert_eq!(s.post_json("/api/v1/namespaces/t5/configmaps", &body).await.status, 201);
+    for (name, labels) in [
+        ("a1", json!({"app":"a","tier":"web"})),
+        ("a2", json!({"app":"a"})),
+        ("b1", json!({"app":"b","tier":"db"})),
+        ("c1", json!({})),
+    ] {
+        let body =
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":name,"labels":labels}});
+        assert_eq!(
+            s.post_json("/api/v1/namespaces/t5/configmaps", &body)
+                .await
+                .status,
+            201
+        );
     }
     let names = |v: serde_json::Value| -> Vec<String> {
-        v["items"].as_array().map(|a| a.iter().filter_map(|i| i["metadata"]["name"].as_str().map(String::from)).collect()).unwrap_or_default()
+        v["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["metadata"]["name"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    let r = s.get("/api/v1/namespaces/t5/configmaps?labelSelector=app%20in%20(a,b),tier").await;
+    let r = s
+        .get("/api/v1/namespaces/t5/configmaps?labelSelector=app%20in%20(a,b),tier")
+        .await;
     assert_eq!(names(r.json()), ["a1", "b1"]);
-    let r = s.get("/api/v1/namespaces/t5/configmaps?labelSelector=!app").await;
+    let r = s
+        .get("/api/v1/namespaces/t5/configmaps?labelSelector=!app")
+        .await;
     assert_eq!(names(r.json()), ["c1"]);
-    let r = s.get("/api/v1/namespaces/t5/configmaps?labelSelector=app%20in%20(a").await;
+    let r = s
+        .get("/api/v1/namespaces/t5/configmaps?labelSelector=app%20in%20(a")
+        .await;
     assert_eq!(r.status, 400);
-    let r = s.get("/api/v1/namespaces/t5/configmaps?fieldSelector=metadata.name%3Da2").await;
+    let r = s
+        .get("/api/v1/namespaces/t5/configmaps?fieldSelector=metadata.name%3Da2")
+        .await;
     assert_eq!(names(r.json()), ["a2"]);
-    let r = s.get("/api/v1/namespaces/t5/configmaps?fieldSelector=data.a%3D1").await;
+    let r = s
+        .get("/api/v1/namespaces/t5/configmaps?fieldSelector=data.a%3D1")
+        .await;
     assert_eq!(r.status, 400);
 
     // Pages of two keep the first page's resourceVersion and see every item once.
-    let first = s.get("/api/v1/namespaces/t5/configmaps?limit=2").await.json();
+    let first = s
+        .get("/api/v1/namespaces/t5/configmaps?limit=2")
+        .await
+        .json();
     let rv = first["metadata"]["resourceVersion"].clone();
     assert_eq!(first["metadata"]["remainingItemCount"], 2);
     let mut seen = names(first.clone());
     let mut cont = first["metadata"]["continue"].as_str().map(String::from);
     // A write between pages does not show up in later pages.
-    assert_eq!(s.post_json("/api/v1/namespaces/t5/configmaps", &cm("zz")).await.status, 201);
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t5/configmaps", &cm("zz"))
+            .await
+            .status,
+        201
+    );
     while let Some(c) = cont {
-        let page = s.get(&format!("/api/v1/namespaces/t5/configmaps?limit=2&continue={}", urlencode(&c))).await.json();
+        let page = s
+            .get(&format!(
+                "/api/v1/namespaces/t5/configmaps?limit=2&continue={}",
+                urlencode(&c)
+            ))
+            .await
+            .json();
         assert_eq!(page["metadata"]["resourceVersion"], rv);
         seen.extend(names(page.clone()));
         cont = page["metadata"]["continue"].as_str().map(String::from);
     }
     assert_eq!(seen, ["a1", "a2", "b1", "c1"]);
-    let r = s.get("/api/v1/namespaces/t5/configmaps?limit=2&continue=garbage").await;
+    let r = s
+        .get("/api/v1/namespaces/t5/configmaps?limit=2&continue=garbage")
+        .await;
     assert_eq!(r.status, 400);
 
-    let r = s.delete("/api/v1/namespaces/t5/configmaps?labelSelector=app%3Da").await;
+    let r = s
+        .delete("/api/v1/namespaces/t5/configmaps?labelSelector=app%3Da")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(names(r.json()), ["a1", "a2"]);
     let left = s.get("/api/v1/namespaces/t5/configmaps").await.json();
@@ -215,7 +389,9 @@ async fn selectors_pagination_and_delete_collection() {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -226,15 +402,47 @@ async fn cluster_scoped_and_all_namespaces() {
     let s = TestServer::start().await;
     s.namespace("t6a").await;
     s.namespace("t6b").await;
-    assert_eq!(s.post_json("/api/v1/namespaces/t6a/configmaps", &cm("here")).await.status, 201);
-    assert_eq!(s.post_json("/api/v1/namespaces/t6b/configmaps", &cm("there")).await.status, 201);
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t6a/configmaps", &cm("here"))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t6b/configmaps", &cm("there"))
+            .await
+            .status,
+        201
+    );
     let all = s.get("/api/v1/configmaps").await.json();
-    let names: Vec<&str> = all["items"].as_array().map(|a| a.iter().filter_map(|i| i["metadata"]["name"].as_str()).collect()).unwrap_or_default();
+    let names: Vec<&str> = all["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["metadata"]["name"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
     assert!(names.contains(&"here") && names.contains(&"there"));
     let role = json!({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"reader"},"rules":[{"verbs":["get"],"apiGroups":[""],"resources":["pods"]}]});
-    assert_eq!(s.post_json("/apis/rbac.authorization.k8s.io/v1/clusterroles", &role).await.status, 201);
-    assert_eq!(s.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/reader").await.status, 200);
-    assert_eq!(s.get("/apis/rbac.authorization.k8s.io/v1/namespaces/t6a/clusterroles/reader").await.status, 404);
+    assert_eq!(
+        s.post_json("/apis/rbac.authorization.k8s.io/v1/clusterroles", &role)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        s.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/reader")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.get("/apis/rbac.authorization.k8s.io/v1/namespaces/t6a/clusterroles/reader")
+            .await
+            .status,
+        404
+    );
     s.stop().await;
 }
 
@@ -249,7 +457,11 @@ async fn bootstrap_namespaces_and_default_service_accounts() {
     s.namespace("t7").await;
     let mut found = false;
     for _ in 0..50 {
-        if s.get("/api/v1/namespaces/t7/serviceaccounts/default").await.status == 200 {
+        if s.get("/api/v1/namespaces/t7/serviceaccounts/default")
+            .await
+            .status
+            == 200
+        {
             found = true;
             break;
         }
@@ -263,11 +475,18 @@ async fn bootstrap_namespaces_and_default_service_accounts() {
 async fn namespace_deletion_empties_and_removes_it() {
     let s = TestServer::start().await;
     s.namespace("t8").await;
-    assert_eq!(s.post_json("/api/v1/namespaces/t8/configmaps", &cm("x")).await.status, 201);
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/t8/configmaps", &cm("x"))
+            .await
+            .status,
+        201
+    );
     let r = s.delete("/api/v1/namespaces/t8").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"]["phase"], "Terminating");
-    let r = s.post_json("/api/v1/namespaces/t8/configmaps", &cm("y")).await;
+    let r = s
+        .post_json("/api/v1/namespaces/t8/configmaps", &cm("y"))
+        .await;
     assert_eq!(r.status, 403, "{}", r.text());
     let mut gone = false;
     for _ in 0..100 {
@@ -278,7 +497,10 @@ async fn namespace_deletion_empties_and_removes_it() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(gone, "namespace not finalized");
-    assert_eq!(s.get("/api/v1/namespaces/t8/configmaps/x").await.status, 404);
+    assert_eq!(
+        s.get("/api/v1/namespaces/t8/configmaps/x").await.status,
+        404
+    );
     s.stop().await;
 }
 
@@ -287,21 +509,53 @@ async fn status_subresource_and_generation() {
     let s = TestServer::start().await;
     s.namespace("t9").await;
     let d = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"replicas":1,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}});
-    let r = s.post_json("/apis/apps/v1/namespaces/t9/deployments", &d).await;
+    let r = s
+        .post_json("/apis/apps/v1/namespaces/t9/deployments", &d)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["metadata"]["generation"], 1);
     let base = "/apis/apps/v1/namespaces/t9/deployments/d";
-    let r = s.patch(base, "application/merge-patch+json", &json!({"metadata":{"labels":{"x":"1"}}})).await;
+    let r = s
+        .patch(
+            base,
+            "application/merge-patch+json",
+            &json!({"metadata":{"labels":{"x":"1"}}}),
+        )
+        .await;
     assert_eq!(r.json()["metadata"]["generation"], 1);
-    let r = s.patch(base, "application/merge-patch+json", &json!({"spec":{"replicas":3}})).await;
+    let r = s
+        .patch(
+            base,
+            "application/merge-patch+json",
+            &json!({"spec":{"replicas":3}}),
+        )
+        .await;
     assert_eq!(r.json()["metadata"]["generation"], 2);
-    let r = s.patch(&format!("{base}/status"), "application/merge-patch+json", &json!({"status":{"replicas":7}})).await;
+    let r = s
+        .patch(
+            &format!("{base}/status"),
+            "application/merge-patch+json",
+            &json!({"status":{"replicas":7}}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["status"]["replicas"], 7);
     assert_eq!(r.json()["metadata"]["generation"], 2);
-    let r = s.patch(base, "application/merge-patch+json", &json!({"status":{"replicas":99}})).await;
+    let r = s
+        .patch(
+            base,
+            "application/merge-patch+json",
+            &json!({"status":{"replicas":99}}),
+        )
+        .await;
     assert_eq!(r.json()["status"]["replicas"], 7);
-    let r = s.patch(&format!("{base}/status"), "application/merge-patch+json", &json!({"spec":{"replicas":9}})).await;
+    let r = s
+        .patch(
+            &format!("{base}/status"),
+            "application/merge-patch+json",
+            &json!({"spec":{"replicas":9}}),
+        )
+        .await;
     assert_eq!(r.json()["spec"]["replicas"], 3);
     s.stop().await;
 }

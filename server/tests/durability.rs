@@ -2,36 +2,45 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["--data-dir", &dir.display().to_string(), "--bind", &format!("127.0.0.1:{port}")])
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args([
+            "--data-dir",
+            &dir.display().to_string(),
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start kiln");
-    child
+        .expect("start kiln")
 }
 
+/// Waits for the "serving" line; stdout keeps being drained so the server never blocks
+/// or fails on a full or closed pipe.
 fn wait_ready(child: &mut Child) {
     let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(l)) if l.contains("serving") => return,
-            Some(_) => continue,
-            None => break,
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("serving") {
+                let _ = tx.send(());
+            }
         }
-    }
-    panic!("kiln did not report serving");
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("kiln did not report serving");
 }
 
 #[test]
@@ -41,7 +50,10 @@ fn acknowledged_writes_survive_sigkill() {
     let mut child = spawn(dir.path(), port);
     wait_ready(&mut child);
     let base = format!("http://127.0.0.1:{port}/api/v1/namespaces/default/configmaps");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let acked = rt.block_on(async {
         let client = reqwest::Client::new();
         let mut acked = Vec::new();
@@ -74,20 +86,44 @@ fn acknowledged_writes_survive_sigkill() {
         }
         acked
     });
-    assert!(acked.len() > 50, "too few writes before the kill: {}", acked.len());
+    assert!(
+        acked.len() > 50,
+        "too few writes before the kill: {}",
+        acked.len()
+    );
 
     let mut child = spawn(dir.path(), port);
     wait_ready(&mut child);
     let missing = rt.block_on(async {
         let client = reqwest::Client::new();
-        let list: serde_json::Value = client.get(&base).send().await.expect("list").json().await.expect("json");
+        let list: serde_json::Value = client
+            .get(&base)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
         let names: std::collections::HashSet<String> = list["items"]
             .as_array()
-            .map(|a| a.iter().filter_map(|i| i["metadata"]["name"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["metadata"]["name"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
-        acked.iter().filter(|n| !names.contains(*n)).cloned().collect::<Vec<_>>()
+        acked
+            .iter()
+            .filter(|n| !names.contains(*n))
+            .cloned()
+            .collect::<Vec<_>>()
     });
     let _ = child.kill();
     let _ = child.wait();
-    assert!(missing.is_empty(), "{} acknowledged writes lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
 }

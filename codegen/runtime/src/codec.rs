@@ -39,12 +39,16 @@ pub fn normalize_value<T: DeserializeOwned + Serialize>(value: Value) -> Result<
     Ok(serde_json::to_value(&typed)?)
 }
 
-pub fn to_protobuf<T: DeserializeOwned + prost::Message>(value: &Value) -> Result<Vec<u8>, CodecError> {
+pub fn to_protobuf<T: DeserializeOwned + prost::Message>(
+    value: &Value,
+) -> Result<Vec<u8>, CodecError> {
     let typed: T = T::deserialize(value)?;
     Ok(typed.encode_to_vec())
 }
 
-pub fn from_protobuf<T: Serialize + prost::Message + Default>(bytes: &[u8]) -> Result<Value, CodecError> {
+pub fn from_protobuf<T: Serialize + prost::Message + Default>(
+    bytes: &[u8],
+) -> Result<Value, CodecError> {
     let typed = T::decode(bytes)?;
     Ok(serde_json::to_value(&typed)?)
 }

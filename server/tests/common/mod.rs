@@ -23,7 +23,8 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -45,15 +46,27 @@ impl TestServer {
         };
         let running = app::start(config).await.expect("server starts");
         let addr = running.addr;
-        TestServer { running: Some(running), addr, client: reqwest::Client::new(), dir }
+        TestServer {
+            running: Some(running),
+            addr,
+            client: reqwest::Client::new(),
+            dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn request(&self, method: &str, path: &str, content_type: Option<&str>, body: Option<&str>) -> Resp {
-        self.request_with(method, path, content_type, body, &[]).await
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> Resp {
+        self.request_with(method, path, content_type, body, &[])
+            .await
     }
 
     pub async fn request_with(
@@ -77,10 +90,18 @@ impl TestServer {
         }
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
-        let content_type =
-            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let body = resp.bytes().await.expect("body").to_vec();
-        Resp { status, content_type, body }
+        Resp {
+            status,
+            content_type,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -88,15 +109,28 @@ impl TestServer {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Resp {
-        self.request("POST", path, Some("application/json"), Some(&body.to_string())).await
+        self.request(
+            "POST",
+            path,
+            Some("application/json"),
+            Some(&body.to_string()),
+        )
+        .await
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> Resp {
-        self.request("PUT", path, Some("application/json"), Some(&body.to_string())).await
+        self.request(
+            "PUT",
+            path,
+            Some("application/json"),
+            Some(&body.to_string()),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, content_type: &str, body: &Value) -> Resp {
-        self.request("PATCH", path, Some(content_type), Some(&body.to_string())).await
+        self.request("PATCH", path, Some(content_type), Some(&body.to_string()))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Resp {
@@ -106,7 +140,10 @@ impl TestServer {
     /// Creates a namespace and waits for nothing else.
     pub async fn namespace(&self, name: &str) {
         let r = self
-            .post_json("/api/v1/namespaces", &serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":name}}))
+            .post_json(
+                "/api/v1/namespaces",
+                &serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":name}}),
+            )
             .await;
         assert_eq!(r.status, 201, "{}", r.text());
     }
