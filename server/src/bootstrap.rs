@@ -46,11 +46,104 @@ pub async fn ensure_namespaces(state: &AppState) -> Result<(), ApiError> {
             Err(e) => return Err(e),
         }
     }
+    load_service_allocations(state).await?;
+    ensure_kubernetes_service(state).await
+}
+
+/// Loads the cluster IPs and node ports of every stored service into the allocator.
+/// Returns the revision the load reflects.
+async fn load_service_allocations(state: &AppState) -> Result<i64, ApiError> {
+    let r = core(state, "services")?;
+    let prefix = store::collection_prefix(r, None);
+    let initial = state
+        .store
+        .storage
+        .range(&prefix, None, 0, None)
+        .await
+        .map_err(|e| store::storage_error(r, "", e))?;
+    crate::kinds::allocator::ALLOCATOR.lock().reset_services();
+    for kv in &initial.kvs {
+        crate::kinds::service::observe(&store::decode_stored(r, kv)?);
+    }
+    Ok(initial.revision)
+}
+
+/// Keeps the service allocator in step with stored services (creates, updates, deletes).
+async fn service_allocation_sync(state: &AppState) -> Result<(), ApiError> {
+    let r = core(state, "services")?;
+    let prefix = store::collection_prefix(r, None);
+    let rev = load_service_allocations(state).await?;
+    let mut events = state
+        .store
+        .storage
+        .watch(&prefix, rev)
+        .await
+        .map_err(|e| store::storage_error(r, "", e))?;
+    while let Some(ev) = events.recv().await {
+        let ev = ev.map_err(|e| store::storage_error(r, "", e))?;
+        if matches!(ev.kind, EventKind::Put) {
+            crate::kinds::service::observe(&store::decode_stored(r, &ev.kv)?);
+        } else {
+            let mut parts = ev.kv.key.rsplit('/');
+            let name = parts.next().unwrap_or("");
+            let ns = parts.next().unwrap_or("");
+            crate::kinds::service::forget(ns, name);
+        }
+    }
     Ok(())
+}
+
+/// The `kubernetes` Service in `default`, on the first service address, as a cluster has.
+async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
+    let r = core(state, "services")?;
+    match state.store.get(r, Some("default"), "kubernetes").await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code != 404 => return Err(e),
+        Err(_) => {}
+    }
+    let obj = normalize(
+        r,
+        json!({
+            "kind": "Service",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"}
+            },
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": "10.96.0.1",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                "sessionAffinity": "None"
+            }
+        }),
+    )?;
+    match state
+        .store
+        .create(r, Some("default"), obj, &WriteOptions::default())
+        .await
+    {
+        Ok(created) => {
+            crate::kinds::service::observe(&created);
+            Ok(())
+        }
+        Err(e) if e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Starts the in-process controllers.
 pub fn spawn_controllers(state: Arc<AppState>) {
+    let svc_state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = service_allocation_sync(&svc_state).await {
+                tracing::warn!(error = %e, "service allocation sync restarting");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
     tokio::spawn(async move {
         let terminating = Arc::new(Mutex::new(HashSet::new()));
         loop {

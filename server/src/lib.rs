@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod errors;
 pub mod fields;
 pub mod handlers;
+pub mod kinds;
 pub mod labels;
 pub mod negotiate;
 pub mod objects;

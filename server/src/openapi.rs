@@ -67,7 +67,8 @@ impl OpenApi {
         for key in kiln_runtime::openapi::document_keys(&v2) {
             // Group-version documents follow `--runtime-config`; the rest (`version`,
             // `openid/v1/jwks`, group documents) are always served.
-            let is_gv = key.starts_with("api/") || (key.starts_with("apis/") && key.matches('/').count() == 2);
+            let is_gv = key.starts_with("api/")
+                || (key.starts_with("apis/") && key.matches('/').count() == 2);
             if is_gv && !self.served_keys.contains(&key) {
                 continue;
             }

@@ -82,15 +82,7 @@ impl Strategy for NamespaceStrategy {
     }
 }
 
-pub struct ServiceStrategy;
-impl Strategy for ServiceStrategy {
-    fn name_rule(&self) -> NameRule {
-        NameRule::Rfc1035Label
-    }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-}
+pub use crate::kinds::service::ServiceStrategy;
 
 pub struct PathSegmentStrategy;
 impl Strategy for PathSegmentStrategy {
@@ -104,6 +96,11 @@ pub fn for_resource(r: &ResourceInfo) -> &'static dyn Strategy {
     match (r.group, r.plural) {
         ("", "namespaces") => &NamespaceStrategy,
         ("", "services") => &ServiceStrategy,
+        ("", "pods") => &crate::kinds::pod::PodStrategy,
+        ("", "podtemplates") => &crate::kinds::pod::PodTemplateStrategy,
+        (g, _) if crate::kinds::workloads::is_workload(g, r.kind) => {
+            &crate::kinds::workloads::WorkloadStrategy
+        }
         ("rbac.authorization.k8s.io", _) => &PathSegmentStrategy,
         _ => &DefaultStrategy,
     }

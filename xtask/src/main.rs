@@ -2,11 +2,17 @@
 //!
 //! ```text
 //! cargo xtask regen [--release 1.NN] [--check] [--quiet]
+//! cargo xtask bench [--strict] [--duration SECS]
 //! ```
 //!
 //! `regen` writes `generated/src/v1_NN/**` and `generated/src/lib.rs` from
 //! `schemas/v1.NN` (default release: 1.36). `--check` regenerates every release present
 //! under `generated/src` in memory and fails with a summary of what differs.
+//!
+//! `bench` measures the release server against baselines taken in the same run (see
+//! `bench.rs`).
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +20,7 @@ use std::time::Instant;
 
 use kiln_codegen::regen::{self, Progress, Workspace};
 
-const USAGE: &str = "usage: cargo xtask regen [--release 1.NN] [--check] [--quiet]";
+const USAGE: &str = "usage: cargo xtask regen [--release 1.NN] [--check] [--quiet]\n       cargo xtask bench [--strict] [--duration SECS]";
 
 struct Args {
     release: Option<String>,
@@ -66,6 +72,9 @@ fn workspace_root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("bench") {
+        return bench::main(std::env::args().skip(2).collect(), &workspace_root());
+    }
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(message) => {

@@ -1,0 +1,425 @@
+//! Pods and pod templates: kube's `SetDefaults_PodSpec`, `SetDefaults_Container`,
+//! `SetDefaults_Pod`, the admission defaults a cluster applies to pods (service account,
+//! priority, default toleration seconds) and the pod strategy's create-time status.
+
+use std::collections::BTreeMap;
+
+use kiln_runtime::Quantity;
+use kiln_runtime::registry::ResourceInfo;
+use serde_json::{Map, Value, json};
+
+use super::{child, child_opt, default, renormalize};
+use crate::strategy::Strategy;
+
+/// `imagePullPolicy` for an image: `Always` for `:latest` or an untagged image without a
+/// digest, else `IfNotPresent` (kube's `SetDefaults_Container`).
+pub fn default_pull_policy(image: &str) -> &'static str {
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let tag = name[last_slash..].rsplit_once(':').map(|(_, t)| t);
+    let tag = match (tag, digest) {
+        (None, None) => Some("latest"),
+        (t, _) => t,
+    };
+    if tag == Some("latest") {
+        "Always"
+    } else {
+        "IfNotPresent"
+    }
+}
+
+fn default_container(c: &mut Map<String, Value>, host_network: bool) {
+    if !matches!(c.get("imagePullPolicy").and_then(Value::as_str), Some(s) if !s.is_empty()) {
+        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+        c.insert("imagePullPolicy".into(), json!(default_pull_policy(image)));
+    }
+    default(c, "terminationMessagePath", json!("/dev/termination-log"));
+    default(c, "terminationMessagePolicy", json!("File"));
+    if let Some(Value::Array(ports)) = c.get_mut("ports") {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            default(p, "protocol", json!("TCP"));
+            if host_network
+                && p.get("hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
+                && let Some(cp) = p.get("containerPort").cloned()
+            {
+                p.insert("hostPort".into(), cp);
+            }
+        }
+    }
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if let Some(p) = child_opt(c, probe) {
+            default(p, "timeoutSeconds", json!(1));
+            default(p, "periodSeconds", json!(10));
+            default(p, "successThreshold", json!(1));
+            default(p, "failureThreshold", json!(3));
+            if let Some(h) = child_opt(p, "httpGet") {
+                default(h, "path", json!("/"));
+                default(h, "scheme", json!("HTTP"));
+            }
+        }
+    }
+    if let Some(Value::Array(env)) = c.get_mut("env") {
+        for e in env.iter_mut().filter_map(Value::as_object_mut) {
+            if let Some(f) = child_opt(e, "valueFrom").and_then(|v| child_opt(v, "fieldRef")) {
+                default(f, "apiVersion", json!("v1"));
+            }
+        }
+    }
+}
+
+fn default_volume(v: &mut Map<String, Value>) {
+    const SOURCES: &[&str] = &[
+        "hostPath",
+        "emptyDir",
+        "gcePersistentDisk",
+        "awsElasticBlockStore",
+        "gitRepo",
+        "secret",
+        "nfs",
+        "iscsi",
+        "glusterfs",
+        "persistentVolumeClaim",
+        "rbd",
+        "flexVolume",
+        "cinder",
+        "cephfs",
+        "flocker",
+        "downwardAPI",
+        "fc",
+        "azureFile",
+        "configMap",
+        "vsphereVolume",
+        "quobyte",
+        "azureDisk",
+        "photonPersistentDisk",
+        "projected",
+        "portworxVolume",
+        "scaleIO",
+        "storageos",
+        "csi",
+        "ephemeral",
+        "image",
+    ];
+    if !SOURCES.iter().any(|s| v.contains_key(*s)) {
+        v.insert("emptyDir".into(), json!({}));
+    }
+    for src in ["secret", "configMap", "downwardAPI", "projected"] {
+        if let Some(s) = child_opt(v, src) {
+            default(s, "defaultMode", json!(420));
+        }
+    }
+    if let Some(h) = child_opt(v, "hostPath") {
+        default(h, "type", json!(""));
+    }
+}
+
+/// Defaults a pod spec (`SetDefaults_PodSpec` and the nested container/volume defaults);
+/// used for pods and for every pod template.
+pub fn default_pod_spec(spec: &mut Map<String, Value>) {
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "restartPolicy", json!("Always"));
+    default(spec, "securityContext", json!({}));
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    let host_network = spec
+        .get("hostNetwork")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(list) {
+            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+                default_container(c, host_network);
+            }
+        }
+    }
+    if let Some(Value::Array(vols)) = spec.get_mut("volumes") {
+        for v in vols.iter_mut().filter_map(Value::as_object_mut) {
+            default_volume(v);
+        }
+    }
+}
+
+/// Defaults a pod template (`spec.template` of workloads) in place.
+pub fn default_template(template: &mut Map<String, Value>) {
+    default_pod_spec(child(template, "spec"));
+}
+
+/// `SetDefaults_Pod`: limits imply requests, service links on.
+fn default_pod(spec: &mut Map<String, Value>) {
+    for list in ["initContainers", "containers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(list) {
+            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+                let Some(res) = child_opt(c, "resources") else {
+                    continue;
+                };
+                let Some(Value::Object(limits)) = res.get("limits").cloned() else {
+                    continue;
+                };
+                if limits.is_empty() {
+                    continue;
+                }
+                let requests = child(res, "requests");
+                for (k, v) in limits {
+                    requests.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    default(spec, "enableServiceLinks", json!(true));
+    default_pod_spec(spec);
+}
+
+/// Admission defaults every cluster applies to new pods: the `default` service account
+/// (ServiceAccount), priority 0 (Priority) and the not-ready/unreachable tolerations
+/// (DefaultTolerationSeconds).
+fn admit_pod(spec: &mut Map<String, Value>) {
+    default(spec, "serviceAccountName", json!("default"));
+    if let Some(sa) = spec.get("serviceAccountName").cloned() {
+        spec.insert("serviceAccount".into(), sa);
+    }
+    default(spec, "priority", json!(0));
+    default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+    let tolerations = spec
+        .entry("tolerations")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !tolerations.is_array() {
+        *tolerations = Value::Array(Vec::new());
+    }
+    if let Value::Array(ts) = tolerations {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let tolerated = ts.iter().any(|t| {
+                let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+                let k = t.get("key").and_then(Value::as_str).unwrap_or("");
+                let op = t.get("operator").and_then(Value::as_str).unwrap_or("Equal");
+                (effect.is_empty() || effect == "NoExecute")
+                    && (k == key || (k.is_empty() && op == "Exists"))
+            });
+            if !tolerated {
+                ts.push(json!({
+                    "key": key,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": 300
+                }));
+            }
+        }
+    }
+}
+
+/// kube's `GetPodQOS` over cpu and memory.
+pub fn qos_class(spec: &Value) -> &'static str {
+    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
+    let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
+    let mut guaranteed = true;
+    let add = |sum: &mut BTreeMap<String, Quantity>, name: &str, q: Quantity| {
+        let total = match sum.get(name) {
+            Some(prev) => prev.checked_add(&q).unwrap_or(q),
+            None => q,
+        };
+        sum.insert(name.to_string(), total);
+    };
+    for list in ["initContainers", "containers"] {
+        let Some(cs) = spec.get(list).and_then(Value::as_array) else {
+            continue;
+        };
+        for c in cs {
+            let res = c.get("resources");
+            let positive = |which: &str| -> Vec<(String, Quantity)> {
+                res.and_then(|r| r.get(which))
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(k, _)| matches!(k.as_str(), "cpu" | "memory"))
+                            .filter_map(|(k, v)| {
+                                let q = match v {
+                                    Value::String(s) => Quantity::parse(s).ok()?,
+                                    Value::Number(n) => Quantity::parse(&n.to_string()).ok()?,
+                                    _ => return None,
+                                };
+                                (q.sign() > 0).then(|| (k.clone(), q))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            for (k, q) in positive("requests") {
+                add(&mut requests, &k, q);
+            }
+            let found = positive("limits");
+            let has = |n: &str| found.iter().any(|(k, _)| k == n);
+            if !(has("cpu") && has("memory")) {
+                guaranteed = false;
+            }
+            for (k, q) in found {
+                add(&mut limits, &k, q);
+            }
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return "BestEffort";
+    }
+    if guaranteed {
+        for (k, req) in &requests {
+            match limits.get(k) {
+                Some(l) if l.cmp_value(req) == std::cmp::Ordering::Equal => {}
+                _ => {
+                    guaranteed = false;
+                    break;
+                }
+            }
+        }
+    }
+    if guaranteed && requests.len() == limits.len() {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+pub struct PodStrategy;
+impl Strategy for PodStrategy {
+    fn prepare_for_create(&self, r: &ResourceInfo, obj: &mut Value) {
+        let Value::Object(map) = obj else {
+            return;
+        };
+        let spec = child(map, "spec");
+        default_pod(spec);
+        admit_pod(spec);
+        let qos = qos_class(map.get("spec").unwrap_or(&Value::Null));
+        map.insert(
+            "status".into(),
+            json!({"phase": "Pending", "qosClass": qos}),
+        );
+        renormalize(r, obj);
+    }
+    fn prepare_for_update(&self, r: &ResourceInfo, new: &mut Value, _old: &Value) {
+        if let Value::Object(map) = new {
+            default_pod(child(map, "spec"));
+            renormalize(r, new);
+        }
+    }
+}
+
+/// PodTemplate objects: `template` carries the pod template.
+pub struct PodTemplateStrategy;
+impl Strategy for PodTemplateStrategy {
+    fn prepare_for_create(&self, r: &ResourceInfo, obj: &mut Value) {
+        if let Value::Object(map) = obj {
+            default_template(child(map, "template"));
+            renormalize(r, obj);
+        }
+    }
+    fn prepare_for_update(&self, r: &ResourceInfo, new: &mut Value, _old: &Value) {
+        self.prepare_for_create(r, new);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policy() {
+        assert_eq!(default_pull_policy("nginx"), "Always");
+        assert_eq!(default_pull_policy("nginx:latest"), "Always");
+        assert_eq!(default_pull_policy("nginx:1.27"), "IfNotPresent");
+        assert_eq!(default_pull_policy("localhost:5000/nginx"), "Always");
+        assert_eq!(
+            default_pull_policy("localhost:5000/nginx:1"),
+            "IfNotPresent"
+        );
+        assert_eq!(default_pull_policy("nginx@sha256:abcd"), "IfNotPresent");
+        assert_eq!(default_pull_policy("nginx:latest@sha256:abcd"), "Always");
+    }
+
+    #[test]
+    fn pod_spec_defaults() {
+        let mut spec = json!({"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}]});
+        let Value::Object(m) = &mut spec else {
+            panic!()
+        };
+        default_pod(m);
+        admit_pod(m);
+        assert_eq!(spec["dnsPolicy"], "ClusterFirst");
+        assert_eq!(spec["restartPolicy"], "Always");
+        assert_eq!(spec["securityContext"], json!({}));
+        assert_eq!(spec["terminationGracePeriodSeconds"], 30);
+        assert_eq!(spec["schedulerName"], "default-scheduler");
+        assert_eq!(spec["enableServiceLinks"], true);
+        assert_eq!(spec["serviceAccountName"], "default");
+        assert_eq!(spec["serviceAccount"], "default");
+        assert_eq!(spec["priority"], 0);
+        assert_eq!(spec["tolerations"].as_array().map(Vec::len), Some(2));
+        let c = &spec["containers"][0];
+        assert_eq!(c["imagePullPolicy"], "Always");
+        assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
+        assert_eq!(c["terminationMessagePolicy"], "File");
+        assert_eq!(c["ports"][0]["protocol"], "TCP");
+    }
+
+    #[test]
+    fn template_defaults_skip_pod_only_fields() {
+        let mut t = json!({"spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
+        let Value::Object(m) = &mut t else { panic!() };
+        default_template(m);
+        assert_eq!(t["spec"]["restartPolicy"], "Always");
+        assert!(t["spec"].get("enableServiceLinks").is_none());
+        assert!(t["spec"].get("serviceAccountName").is_none());
+        assert_eq!(
+            t["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
+    }
+
+    fn qos(resources: &[Value]) -> &'static str {
+        let cs: Vec<Value> = resources
+            .iter()
+            .map(|r| json!({"name": "c", "resources": r}))
+            .collect();
+        let mut spec = json!({ "containers": cs });
+        let Value::Object(m) = &mut spec else {
+            panic!()
+        };
+        default_pod(m);
+        qos_class(&spec)
+    }
+
+    #[test]
+    fn qos_classes() {
+        assert_eq!(qos(&[json!({})]), "BestEffort");
+        assert_eq!(qos(&[json!({"requests": {"cpu": "0"}})]), "BestEffort");
+        assert_eq!(qos(&[json!({"requests": {"cpu": "100m"}})]), "Burstable");
+        assert_eq!(
+            qos(&[json!({"limits": {"cpu": "100m", "memory": "64Mi"}})]),
+            "Guaranteed",
+            "limits imply requests"
+        );
+        assert_eq!(
+            qos(&[
+                json!({"requests": {"cpu": "0.1", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}})
+            ]),
+            "Guaranteed"
+        );
+        assert_eq!(
+            qos(&[
+                json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}})
+            ]),
+            "Burstable"
+        );
+        assert_eq!(qos(&[json!({"limits": {"cpu": "1"}})]), "Burstable");
+        assert_eq!(
+            qos(&[json!({"limits": {"cpu": "1", "memory": "1Gi"}}), json!({})]),
+            "Burstable"
+        );
+        assert_eq!(
+            qos(&[json!({"requests": {"ephemeral-storage": "1Gi"}})]),
+            "BestEffort"
+        );
+    }
+}
