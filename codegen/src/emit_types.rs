@@ -14,8 +14,8 @@ use quote::{format_ident, quote};
 use crate::model::Model;
 use crate::proto::Scalar;
 use crate::types::{
-    self, Field, FieldType, ProtoEncoding, ProtoEntry, ProtoLayout, Shape, Special, StructDef,
-    TypeDef,
+    self, Field, FieldType, GoRepr, ProtoEncoding, ProtoEntry, ProtoLayout, Shape, Special,
+    StructDef, TypeDef,
 };
 
 /// The first line of every emitted file.
@@ -276,9 +276,14 @@ fn emit_field(model: &Model, from: &[String], f: &Field) -> TokenStream {
     if f.boxed {
         ty = quote! { Box<#ty> };
     }
+    // A non-pointer Go field with `omitempty` is not written at its zero value.
+    let skip = match f.go {
+        Some(GoRepr::ValueOmitEmpty) => "::kiln_runtime::go::is_none_or_zero",
+        _ => "Option::is_none",
+    };
     quote! {
         #doc
-        #[serde(rename = #json, default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = #json, default, skip_serializing_if = #skip)]
         pub #name: Option<#ty>,
     }
 }
@@ -340,6 +345,21 @@ fn value_fns(enc: &ProtoEncoding) -> Option<TokenStream> {
     }
 }
 
+/// The `kiln_runtime::proto` module writing a `map<string, V>` as gogo-protobuf does:
+/// every entry with both its key and its value, even when empty (prost's own map helpers
+/// leave out empty keys and values).
+fn runtime_map(key: Scalar, value: &ProtoEncoding) -> Option<TokenStream> {
+    if key != Scalar::String {
+        return None;
+    }
+    match value {
+        ProtoEncoding::Scalar(Scalar::String) => Some(quote! { ::kiln_runtime::proto::string_map }),
+        ProtoEncoding::Scalar(Scalar::Bytes) => Some(quote! { ::kiln_runtime::proto::bytes_map }),
+        ProtoEncoding::Message(_) => Some(quote! { ::kiln_runtime::proto::message_map }),
+        _ => None,
+    }
+}
+
 /// Statement writing value `v` (an expression of type `&T`) at field `tag`.
 fn enc_stmt(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStream {
     let pb = pb();
@@ -361,6 +381,9 @@ fn enc_stmt(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStr
             quote! { #pb::message::encode_repeated(#tag, #v, buf); }
         }
         ProtoEncoding::Map { key, value } => {
+            if let Some(m) = runtime_map(*key, value) {
+                return quote! { #m::encode(#tag, #v, buf); };
+            }
             let km = scalar_mod(*key);
             let (venc, vlen) = match value_fns(value) {
                 Some(m) => (quote! { #m::encode }, quote! { #m::encoded_len }),
@@ -427,6 +450,9 @@ fn len_expr(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStr
             quote! { #pb::message::encoded_len_repeated(#tag, #v) }
         }
         ProtoEncoding::Map { key, value } => {
+            if let Some(m) = runtime_map(*key, value) {
+                return quote! { #m::encoded_len(#tag, #v) };
+            }
             let km = scalar_mod(*key);
             let vlen = match value_fns(value) {
                 Some(m) => quote! { #m::encoded_len },
@@ -524,10 +550,37 @@ fn field_ident<'a>(s: &'a StructDef, json_name: &str) -> Option<&'a Field> {
     s.field(json_name)
 }
 
+/// Whether the field is written even when `None` (as its zero value), as gogo-protobuf
+/// writes every non-pointer scalar of a Go struct. Pointers, byte slices (written when
+/// non-nil) and non-scalar fields are written only when present.
+fn always_written(f: &Field, encoding: &ProtoEncoding) -> bool {
+    matches!(f.go, Some(GoRepr::Value | GoRepr::ValueOmitEmpty))
+        && matches!(encoding, ProtoEncoding::Scalar(s) if *s != Scalar::Bytes)
+}
+
+/// The Rust type of a scalar field's value, for decoding into a local.
+fn scalar_rust_type(ty: &FieldType) -> Option<TokenStream> {
+    Some(match ty {
+        FieldType::String => quote! { String },
+        FieldType::Bool => quote! { bool },
+        FieldType::I32 => quote! { i32 },
+        FieldType::I64 => quote! { i64 },
+        FieldType::F64 => quote! { f64 },
+        FieldType::Bytes => quote! { ::kiln_runtime::ByteString },
+        _ => return None,
+    })
+}
+
+/// Writes the fields in field-number order, as gogo-protobuf (and every canonical
+/// protobuf encoder) does; the layout itself is in Go struct order.
 fn layout_enc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
     let pb = pb();
     let mut out = TokenStream::new();
-    for e in &layout.entries {
+    let mut entries: Vec<&ProtoEntry> = layout.entries.iter().collect();
+    entries.sort_by_key(|e| match e {
+        ProtoEntry::Field { tag, .. } | ProtoEntry::Embedded { tag, .. } => *tag,
+    });
+    for e in entries {
         match e {
             ProtoEntry::Field {
                 tag,
@@ -541,9 +594,19 @@ fn layout_enc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
                 };
                 let name = ident(&f.rust_name);
                 let stmt = enc_stmt(encoding, &quote! { #tag }, &quote! { v });
-                out.extend(quote! {
-                    if let Some(v) = &self.#name { #stmt }
-                });
+                if always_written(f, encoding) {
+                    out.extend(quote! {
+                        {
+                            let zero = ::core::default::Default::default();
+                            let v = self.#name.as_ref().unwrap_or(&zero);
+                            #stmt
+                        }
+                    });
+                } else {
+                    out.extend(quote! {
+                        if let Some(v) = &self.#name { #stmt }
+                    });
+                }
             }
             ProtoEntry::Embedded { tag, layout, .. } => {
                 let tag = lit(*tag);
@@ -580,7 +643,20 @@ fn layout_len(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
                 };
                 let name = ident(&f.rust_name);
                 let len = len_expr(encoding, &quote! { #tag }, &quote! { v });
-                terms.push((false, quote! { self.#name.as_ref().map_or(0, |v| #len) }));
+                if always_written(f, encoding) {
+                    terms.push((
+                        true,
+                        quote! {
+                            {
+                                let zero = ::core::default::Default::default();
+                                let v = self.#name.as_ref().unwrap_or(&zero);
+                                #len
+                            }
+                        },
+                    ));
+                } else {
+                    terms.push((false, quote! { self.#name.as_ref().map_or(0, |v| #len) }));
+                }
             }
             ProtoEntry::Embedded { tag, layout, .. } => {
                 let tag = lit(*tag);
@@ -632,12 +708,32 @@ fn layout_arms(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
                 };
                 let name = ident(&f.rust_name);
                 let merge = merge_expr(encoding, &quote! { v });
-                out.extend(quote! {
-                    #tag => {
-                        let v = this.#name.get_or_insert_with(::core::default::Default::default);
-                        #merge
+                let scalar = matches!(encoding, ProtoEncoding::Scalar(_));
+                match (f.go, scalar_rust_type(&f.ty)) {
+                    // A non-pointer Go field with `omitempty` decoded at its zero value is
+                    // what Go's JSON leaves out: absent.
+                    (Some(GoRepr::ValueOmitEmpty), Some(rty)) if scalar => {
+                        out.extend(quote! {
+                            #tag => {
+                                let mut value = <#rty as ::core::default::Default>::default();
+                                let v = &mut value;
+                                #merge?;
+                                this.#name = if value == <#rty as ::core::default::Default>::default() {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
+                            }
+                        });
                     }
-                });
+                    _ => out.extend(quote! {
+                        #tag => {
+                            let v = this.#name.get_or_insert_with(::core::default::Default::default);
+                            #merge
+                        }
+                    }),
+                }
             }
             ProtoEntry::Embedded { tag, layout, .. } => {
                 let tag = lit(*tag);

@@ -4,8 +4,10 @@
 //!
 //! Inputs: the spec normalised to OpenAPI 3 (`components.schemas`, refs
 //! `#/components/schemas/X`; a `$ref` with siblings may be a plain reference or wrapped in
-//! a one-element `allOf`), the release's `.proto` files ([`ProtoSet`]) and the overlay
-//! `schemas/overlay/wire-types.json` (types the server needs that the spec lacks).
+//! a one-element `allOf`), the release's `.proto` files ([`ProtoSet`]) and the overlays
+//! `schemas/overlay/wire-types.json` (types the server needs that the spec lacks) and
+//! `schemas/overlay/go-pointers.json` (how Go holds the scalar fields where [`go_rule`] is
+//! wrong).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -202,6 +204,64 @@ pub struct Field {
     /// types without a message).
     pub proto: Option<FieldProto>,
     pub ext: FieldExtensions,
+    /// How Go holds a scalar field (string, bool, integer, float, bytes), which decides what
+    /// a zero value means; `None` for every other type.
+    pub go: Option<GoRepr>,
+}
+
+/// How a scalar field is declared in Go, which neither the OpenAPI spec nor the `.proto`
+/// files say directly. It decides zero values: gogo-protobuf writes a non-pointer field
+/// even at its zero value and a pointer field only when set, and `encoding/json` leaves a
+/// zero non-pointer field out only with `omitempty`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum GoRepr {
+    /// `*T` (with `omitempty`): nil is absent; a zero value is a value, kept and written.
+    #[serde(rename = "pointer")]
+    Pointer,
+    /// `T` with `omitempty`: the zero value is absent in JSON (so a decoded zero becomes
+    /// `None`); protobuf always writes the field.
+    #[serde(rename = "value,omitempty")]
+    ValueOmitEmpty,
+    /// `T` without `omitempty`: always written, a zero value included.
+    #[serde(rename = "value")]
+    Value,
+}
+
+impl GoRepr {
+    pub fn is_pointer(self) -> bool {
+        self == GoRepr::Pointer
+    }
+
+    /// Whether the JSON tag has `omitempty` (pointers in Kubernetes' types always do).
+    pub fn omit_empty(self) -> bool {
+        self != GoRepr::Value
+    }
+}
+
+/// The rule for a scalar field's Go representation, from the JSON type and the schema's
+/// `required` list (kube-openapi puts a field there when it has neither `+optional` nor
+/// `omitempty`, or has `+required`):
+/// - required: a non-pointer field without `omitempty`;
+/// - optional string or bytes: a non-pointer field with `omitempty` (Kubernetes'
+///   convention: the empty string is "unset"; `[]byte` is nil-able);
+/// - any other optional scalar: a pointer (the convention, so that unset differs from 0
+///   or false).
+///
+/// `None` for non-scalar types. The fields where this is wrong are listed in
+/// `schemas/overlay/go-pointers.json`.
+pub fn go_rule(ty: &FieldType, required: bool) -> Option<GoRepr> {
+    let string_like = match ty {
+        FieldType::String | FieldType::Bytes => true,
+        FieldType::Bool | FieldType::I32 | FieldType::I64 | FieldType::F64 => false,
+        _ => return None,
+    };
+    Some(if required {
+        GoRepr::Value
+    } else if string_like {
+        GoRepr::ValueOmitEmpty
+    } else {
+        GoRepr::Pointer
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,6 +427,41 @@ pub const WIRE_OVERLAY_JSON: &str = include_str!("../../schemas/overlay/wire-typ
 pub struct Overlay {
     #[serde(default)]
     pub types: BTreeMap<String, OverlayType>,
+    /// The Go representation of scalar fields where [`go_rule`] is wrong (from
+    /// `schemas/overlay/go-pointers.json`; empty unless loaded).
+    #[serde(skip)]
+    pub go: GoOverlay,
+}
+
+/// The built-in Go representation overlay (`schemas/overlay/go-pointers.json`).
+pub const GO_POINTERS_JSON: &str = include_str!("../../schemas/overlay/go-pointers.json");
+
+/// Definition id → JSON field name → Go representation. An entry may name a definition or
+/// field that only one release has.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GoOverlay {
+    #[serde(default)]
+    pub fields: BTreeMap<String, BTreeMap<String, GoRepr>>,
+}
+
+impl GoOverlay {
+    pub fn get(&self, definition: &str, json_name: &str) -> Option<GoRepr> {
+        self.fields.get(definition)?.get(json_name).copied()
+    }
+}
+
+pub fn parse_go_overlay(path: &Path, json: &str) -> Result<GoOverlay, CodegenError> {
+    serde_json::from_str(json).map_err(|e| CodegenError::Overlay {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+pub fn builtin_go_overlay() -> Result<GoOverlay, CodegenError> {
+    parse_go_overlay(
+        Path::new("schemas/overlay/go-pointers.json"),
+        GO_POINTERS_JSON,
+    )
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -409,11 +504,14 @@ pub fn parse_overlay(path: &Path, json: &str) -> Result<Overlay, CodegenError> {
     })
 }
 
+/// Both built-in overlays: the wire types and the Go representation of scalar fields.
 pub fn builtin_overlay() -> Result<Overlay, CodegenError> {
-    parse_overlay(
+    let mut overlay = parse_overlay(
         Path::new("schemas/overlay/wire-types.json"),
         WIRE_OVERLAY_JSON,
-    )
+    )?;
+    overlay.go = builtin_go_overlay()?;
+    Ok(overlay)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -517,6 +615,7 @@ pub fn build_types_with_overlay(
             Err(e) => problems.push(format!("{}: {e}", raw.id)),
         }
     }
+    apply_go_overlay(&mut out, &overlay.go, &mut problems);
     check_references(&out, &mut problems);
     mark_boxed(&mut out);
     if problems.is_empty() {
@@ -526,6 +625,35 @@ pub fn build_types_with_overlay(
             definition: format!("{} definitions", problems.len()),
             message: problems.join("\n"),
         })
+    }
+}
+
+/// Replaces the rule's Go representation with the overlay's. Entries for a definition or
+/// field this release lacks are skipped (the overlay serves every release); an entry for a
+/// field that is not a scalar is a problem.
+fn apply_go_overlay(
+    types: &mut BTreeMap<String, TypeDef>,
+    overlay: &GoOverlay,
+    problems: &mut Vec<String>,
+) {
+    for (id, fields) in &overlay.fields {
+        let Some(t) = types.get_mut(id) else { continue };
+        let Shape::Struct(s) = &mut t.shape else {
+            problems.push(format!("go-pointers.json: {id} is not a struct"));
+            continue;
+        };
+        for (name, repr) in fields {
+            let Some(f) = s.fields.iter_mut().find(|f| f.json_name == *name) else {
+                continue;
+            };
+            if f.go.is_none() {
+                problems.push(format!(
+                    "go-pointers.json: {id}.{name} is not a scalar field"
+                ));
+                continue;
+            }
+            f.go = Some(*repr);
+        }
     }
 }
 
@@ -1097,6 +1225,7 @@ fn make_field(p: &RawProp, proto: Option<FieldProto>) -> Field {
         ) if m == DURATION_MESSAGE => FieldType::Duration,
         (ty, _) => ty.clone(),
     };
+    let go = go_rule(&ty, p.required);
     Field {
         json_name: p.json_name.clone(),
         rust_name: rust_field_name(&p.json_name),
@@ -1106,6 +1235,7 @@ fn make_field(p: &RawProp, proto: Option<FieldProto>) -> Field {
         description: p.description.clone(),
         proto,
         ext: p.ext.clone(),
+        go,
     }
 }
 

@@ -24,7 +24,11 @@ mod client;
 #[cfg(feature = "bench")]
 mod run;
 
-const USAGE: &str = "usage: cargo xtask bench [--strict] [--duration SECS]";
+const USAGE: &str =
+    "usage: cargo xtask bench [--strict] [--duration SECS] [--only startup,get,create,list]";
+
+/// The measurement groups, in run order.
+pub const SECTIONS: [&str; 4] = ["startup", "get", "create", "list"];
 
 /// Options of a run.
 #[derive(Debug, Clone)]
@@ -33,6 +37,8 @@ pub struct Options {
     pub strict: bool,
     /// Seconds per measurement window.
     pub duration: u64,
+    /// The groups to run (all of [`SECTIONS`] by default).
+    pub only: Vec<String>,
     /// Internal: serve one fixed response (the bare actix-web baseline) and nothing else.
     pub serve_bytes: Option<(String, String, String, String)>,
 }
@@ -41,6 +47,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut out = Options {
         strict: false,
         duration: 5,
+        only: SECTIONS.map(String::from).to_vec(),
         serve_bytes: None,
     };
     let mut it = args.iter();
@@ -54,6 +61,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .ok()
                     .filter(|d| *d > 0)
                     .ok_or_else(|| format!("--duration {v:?}: expected whole seconds > 0"))?;
+            }
+            "--only" => {
+                let v = it.next().ok_or("--only needs a value")?;
+                out.only = v.split(',').map(str::to_string).collect();
+                if let Some(bad) = out.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!("--only {bad:?}: expected some of {SECTIONS:?}"));
+                }
             }
             // --serve-bytes ADDR PATH FILE CONTENT-TYPE (used by the harness itself)
             "--serve-bytes" => {

@@ -10,6 +10,7 @@ pub mod registry;
 
 pub mod byte_string;
 pub mod duration;
+pub mod go;
 pub mod int_or_string;
 pub mod proto;
 pub mod quantity;

@@ -43,7 +43,20 @@ fn err(msg: impl Into<String>) -> io::Error {
     io::Error::other(msg.into())
 }
 
-/// Runs every measurement, prints the table, and returns its rows.
+/// What every section shares.
+struct Ctx {
+    rt: tokio::runtime::Runtime,
+    exe: PathBuf,
+    scratch: tempfile::TempDir,
+    server: Server,
+    window: Duration,
+    warmup: Duration,
+    /// `default/bench-get` as kiln answers it.
+    sample: client::Response,
+    created: u64,
+}
+
+/// Runs the selected measurements, prints the table, and returns its rows.
 pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
     let exe = std::env::current_exe()?;
     let bin_dir = exe
@@ -56,19 +69,14 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
             kiln.display()
         )));
     }
+    let want = |s: &str| opts.only.iter().any(|o| o == s);
     let window = Duration::from_secs(opts.duration);
-    let warmup = window.min(Duration::from_secs(1));
     let scratch = tempfile::Builder::new().prefix("kiln-bench-").tempdir()?;
-    let load_avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     say(&format!(
         "kiln {} | {cores} cores | load average {} | {} s windows | scratch {}",
         kiln.display(),
-        load_avg
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
+        load_average(),
         opts.duration,
         scratch.path().display()
     ));
@@ -76,58 +84,117 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
     let mut rows = Vec::new();
 
     // Startup and idle memory, each on an empty data directory.
-    say("startup: spawn → /readyz 200 on an empty data dir");
-    let mut starts = Vec::new();
-    for i in 0..STARTS {
-        let dir = scratch.path().join(format!("start-{i}"));
-        let (server, took) = Server::start(&kiln, &dir)?;
-        starts.push(took);
-        drop(server);
+    let mut startup = None;
+    if want("startup") {
+        say("startup: spawn → /readyz 200 on an empty data dir");
+        let mut starts = Vec::new();
+        for i in 0..STARTS {
+            let (server, took) = Server::start(&kiln, &scratch.path().join(format!("start-{i}")))?;
+            starts.push(took);
+            drop(server);
+        }
+        starts.sort();
+        say(&format!("  {starts:?}"));
+        startup = Some(starts[starts.len() / 2]);
     }
-    starts.sort();
-    let startup = starts[starts.len() / 2];
     let (server, took) = Server::start(&kiln, &scratch.path().join("main"))?;
-    std::thread::sleep(Duration::from_secs(2));
-    let idle_rss = server.rss_kib()?;
-    say(&format!(
-        "  starts {:?}; main server ready in {took:?}, idle VmRSS {:.1} MiB",
-        starts,
-        kib_to_mib(idle_rss)
-    ));
+    let mut idle_rss = None;
+    if want("startup") {
+        std::thread::sleep(Duration::from_secs(2));
+        let rss = server.rss_kib()?;
+        say(&format!(
+            "  main server ready in {took:?}, VmRSS after 2 s idle {:.1} MiB",
+            kib_to_mib(rss)
+        ));
+        idle_rss = Some(rss);
+    }
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.min(2))
         .enable_all()
         .build()?;
     let addr = server.addr;
-
-    // GET of one ConfigMap: kiln vs a bare actix-web server returning the same bytes.
-    say("GET: one ConfigMap, 16 keep-alive connections");
-    let get_path = "/api/v1/namespaces/default/configmaps/bench-get";
-    let body = configmap("bench-get");
     let created = rt.block_on(client::once(
         addr,
         &client::request(
             "POST",
             addr,
             "/api/v1/namespaces/default/configmaps",
-            Some(&body),
+            Some(&configmap("bench-get")),
         ),
     ))?;
-    expect_status(&created, 201, "creating the GET object")?;
-    let got = rt.block_on(client::once(
+    expect_status(&created, 201, "creating default/bench-get")?;
+    let sample = rt.block_on(client::once(
         addr,
-        &client::request("GET", addr, get_path, None),
+        &client::request("GET", addr, GET_PATH, None),
     ))?;
-    expect_status(&got, 200, "reading the GET object")?;
-    let bytes_file = scratch.path().join("get-body.json");
-    std::fs::write(&bytes_file, &got.body)?;
-    let bare = BareServer::start(&exe, get_path, &bytes_file)?;
+    expect_status(&sample, 200, "reading default/bench-get")?;
+    let mut ctx = Ctx {
+        rt,
+        exe,
+        scratch,
+        server,
+        window,
+        warmup: window.min(Duration::from_secs(1)),
+        sample,
+        created: 1,
+    };
+    if want("get") {
+        rows.extend(measure_get(&ctx)?);
+    }
+    if want("create") {
+        rows.push(measure_create(&mut ctx)?);
+    }
+    if want("list") {
+        rows.push(measure_list(&mut ctx)?);
+    }
+    let loaded_rss = ctx.server.rss_kib()?;
+    if let Some(rss) = idle_rss {
+        rows.push(Row {
+            metric: "idle RSS (MiB)".into(),
+            measured: format!("{:.1}", kib_to_mib(rss)),
+            baseline: "-".into(),
+            ratio: "-".into(),
+            target: "<= 25".into(),
+            pass: Some(kib_to_mib(rss) <= 25.0),
+        });
+    }
+    if let Some(startup) = startup {
+        rows.push(Row {
+            metric: "startup to /readyz (ms)".into(),
+            measured: format!("{:.1}", ms(startup)),
+            baseline: "-".into(),
+            ratio: "-".into(),
+            target: "<= 100".into(),
+            pass: Some(ms(startup) <= 100.0),
+        });
+    }
+    print_table(&rows);
+    say(&format!(
+        "server VmRSS at the end {:.1} MiB; {} objects created; took {:.0} s; load average now {}",
+        kib_to_mib(loaded_rss),
+        ctx.created,
+        started.elapsed().as_secs_f64(),
+        load_average()
+    ));
+    Ok(rows)
+}
+
+const GET_PATH: &str = "/api/v1/namespaces/default/configmaps/bench-get";
+
+/// GET of one ConfigMap: kiln vs a bare actix-web server returning the same bytes, two
+/// alternating rounds each, best round reported.
+fn measure_get(ctx: &Ctx) -> io::Result<Vec<Row>> {
+    say("get: one ConfigMap, 16 keep-alive connections");
+    let (rt, addr) = (&ctx.rt, ctx.server.addr);
+    let bytes_file = ctx.scratch.path().join("get-body.json");
+    std::fs::write(&bytes_file, &ctx.sample.body)?;
+    let bare = BareServer::start(&ctx.exe, GET_PATH, &bytes_file)?;
     let same = rt.block_on(client::once(
         bare.addr,
-        &client::request("GET", bare.addr, get_path, None),
+        &client::request("GET", bare.addr, GET_PATH, None),
     ))?;
-    if same.body != got.body {
+    if same.body != ctx.sample.body {
         return Err(err("the bare server does not return kiln's bytes"));
     }
     let mut best_bare: Option<LoadResult> = None;
@@ -137,17 +204,24 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
             ("bare actix-web", bare.addr, &mut best_bare),
             ("kiln", addr, &mut best_kiln),
         ] {
-            let req = Bytes::from(client::request("GET", target, get_path, None));
+            let req = Bytes::from(client::request("GET", target, GET_PATH, None));
             let make: client::MakeRequest = Arc::new(move |_| req.clone());
             rt.block_on(client::load(
                 target,
                 CONNECTIONS,
-                warmup,
+                ctx.warmup,
                 None,
                 200,
                 make.clone(),
             ))?;
-            let r = rt.block_on(client::load(target, CONNECTIONS, window, None, 200, make))?;
+            let r = rt.block_on(client::load(
+                target,
+                CONNECTIONS,
+                ctx.window,
+                None,
+                200,
+                make,
+            ))?;
             check_errors(&r, name)?;
             say(&format!(
                 "  round {}: {name:<15} {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms",
@@ -169,26 +243,35 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
         return Err(err("no GET measurement"));
     };
     let (kiln_get, bare_get) = (best_kiln.per_second(), best_bare.per_second());
-    rows.push(row_at_least(
-        "GET 1 ConfigMap (req/s) vs bare actix",
-        kiln_get,
-        bare_get,
-        0.40,
-        fmt_rate,
-    ));
-    rows.push(row_at_least(
-        "GET 1 ConfigMap (req/s) vs peer (wrk)",
-        kiln_get,
-        PEER_GET_PER_SECOND,
-        1.50,
-        fmt_rate,
-    ));
+    Ok(vec![
+        row_at_least(
+            "GET 1 ConfigMap (req/s) vs bare actix",
+            kiln_get,
+            bare_get,
+            0.40,
+            fmt_rate,
+        ),
+        row_at_least(
+            "GET 1 ConfigMap (req/s) vs peer (wrk)",
+            kiln_get,
+            PEER_GET_PER_SECOND,
+            1.50,
+            fmt_rate,
+        ),
+    ])
+}
 
-    // Creates: 16 clients POSTing vs 16 tasks creating in the embedded store directly.
+/// Creates: 16 clients POSTing vs 16 tasks creating in the embedded store directly.
+fn measure_create(ctx: &mut Ctx) -> io::Result<Row> {
     say("create: 16 concurrent writers, durable (fsync) store");
-    let store_dir = scratch.path().join("embedded-baseline");
-    let value = got.body.clone();
-    let store_rate = rt.block_on(store_creates(&store_dir, value, warmup, window))?;
+    let (rt, addr) = (&ctx.rt, ctx.server.addr);
+    let store_dir = ctx.scratch.path().join("embedded-baseline");
+    let store_rate = rt.block_on(store_creates(
+        &store_dir,
+        ctx.sample.body.clone(),
+        ctx.warmup,
+        ctx.window,
+    ))?;
     say(&format!("  embedded store   {store_rate:>9.0} creates/s"));
     let ns = namespace_request(addr, "bench-create");
     expect_status(&rt.block_on(client::once(addr, &ns))?, 201, "namespace")?;
@@ -204,10 +287,10 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
             ))
         })
     };
-    rt.block_on(client::load(
+    let warm = rt.block_on(client::load(
         addr,
         WRITERS,
-        warmup,
+        ctx.warmup,
         None,
         201,
         make_create("warm"),
@@ -215,28 +298,32 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
     let creates = rt.block_on(client::load(
         addr,
         WRITERS,
-        window,
+        ctx.window,
         None,
         201,
         make_create("c"),
     ))?;
     check_errors(&creates, "kiln creates")?;
+    ctx.created += warm.ok + creates.ok;
     say(&format!(
         "  kiln             {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms",
         creates.per_second(),
         creates.percentile_ms(0.5),
         creates.percentile_ms(0.99)
     ));
-    rows.push(row_at_least(
+    Ok(row_at_least(
         "create ConfigMap (/s) vs embedded store",
         creates.per_second(),
         store_rate,
         0.50,
         fmt_rate,
-    ));
+    ))
+}
 
-    // LIST of 10,000 ConfigMaps vs serde_json serialising the same list.
+/// LIST of 10,000 ConfigMaps (median of several) vs serde_json serialising the same list.
+fn measure_list(ctx: &mut Ctx) -> io::Result<Row> {
     say(&format!("list: {LIST_ITEMS} ConfigMaps as JSON"));
+    let (rt, addr) = (&ctx.rt, ctx.server.addr);
     let ns = namespace_request(addr, "bench-list");
     expect_status(&rt.block_on(client::once(addr, &ns))?, 201, "namespace")?;
     let fill_path = "/api/v1/namespaces/bench-list/configmaps";
@@ -257,6 +344,7 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
         fill,
     ))?;
     check_errors(&filled, "filling the list namespace")?;
+    ctx.created += filled.ok;
     let list_req = client::request("GET", addr, fill_path, None);
     let (list_time, list_body) = rt.block_on(async {
         let mut conn = client::Conn::connect(addr).await?;
@@ -306,46 +394,22 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
         ms(serde_time),
         size as f64 / 1e6
     ));
-    rows.push(row_at_most(
+    Ok(row_at_most(
         "LIST 10k ConfigMaps (ms) vs serde_json",
         ms(list_time),
         ms(serde_time),
         2.0,
         |v| format!("{v:.1}"),
-    ));
+    ))
+}
 
-    let loaded_rss = server.rss_kib()?;
-    drop(server);
-    rows.push(Row {
-        metric: "idle RSS (MiB)".into(),
-        measured: format!("{:.1}", kib_to_mib(idle_rss)),
-        baseline: "-".into(),
-        ratio: "-".into(),
-        target: "<= 25".into(),
-        pass: Some(kib_to_mib(idle_rss) <= 25.0),
-    });
-    rows.push(Row {
-        metric: "startup to /readyz (ms)".into(),
-        measured: format!("{:.1}", ms(startup)),
-        baseline: "-".into(),
-        ratio: "-".into(),
-        target: "<= 100".into(),
-        pass: Some(ms(startup) <= 100.0),
-    });
-    print_table(&rows);
-    say(&format!(
-        "RSS after the run {:.1} MiB; {} objects created; took {:.0} s; load average now {}",
-        kib_to_mib(loaded_rss),
-        creates.ok + filled.ok + 1,
-        started.elapsed().as_secs_f64(),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    Ok(rows)
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn say(msg: &str) {

@@ -25,10 +25,14 @@ pub struct AuditAnnotation {
 }
 impl ::prost::Message for AuditAnnotation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value_expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value_expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -55,11 +59,16 @@ impl ::prost::Message for AuditAnnotation {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value_expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value_expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -77,10 +86,14 @@ pub struct ExpressionWarning {
 }
 impl ::prost::Message for ExpressionWarning {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.field_ref {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_ref.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.warning {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.warning.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -109,14 +122,16 @@ impl ::prost::Message for ExpressionWarning {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .field_ref
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .warning
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.field_ref.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(2, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.warning.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -144,10 +159,14 @@ pub struct MatchCondition {
 }
 impl ::prost::Message for MatchCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -174,11 +193,16 @@ impl ::prost::Message for MatchCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -448,7 +472,9 @@ pub struct MutatingWebhook {
 }
 impl ::prost::Message for MutatingWebhook {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.client_config {
@@ -460,14 +486,8 @@ impl ::prost::Message for MutatingWebhook {
         if let Some(v) = &self.failure_policy {
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.match_policy {
-            ::prost::encoding::string::encode(9, v, buf);
-        }
         if let Some(v) = &self.namespace_selector {
             ::prost::encoding::message::encode(5, v, buf);
-        }
-        if let Some(v) = &self.object_selector {
-            ::prost::encoding::message::encode(11, v, buf);
         }
         if let Some(v) = &self.side_effects {
             ::prost::encoding::string::encode(6, v, buf);
@@ -478,8 +498,14 @@ impl ::prost::Message for MutatingWebhook {
         if let Some(v) = &self.admission_review_versions {
             ::prost::encoding::string::encode_repeated(8, v, buf);
         }
+        if let Some(v) = &self.match_policy {
+            ::prost::encoding::string::encode(9, v, buf);
+        }
         if let Some(v) = &self.reinvocation_policy {
             ::prost::encoding::string::encode(10, v, buf);
+        }
+        if let Some(v) = &self.object_selector {
+            ::prost::encoding::message::encode(11, v, buf);
         }
         if let Some(v) = &self.match_conditions {
             ::prost::encoding::message::encode_repeated(12, v, buf);
@@ -566,7 +592,11 @@ impl ::prost::Message for MutatingWebhook {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .client_config
                 .as_ref()
@@ -620,10 +650,18 @@ impl ::prost::Message for MutatingWebhook {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingWebhookConfiguration {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -696,10 +734,18 @@ pub static MUTATING_WEBHOOK_CONFIGURATION_CODEC: ::kiln_runtime::codec::KindCode
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingWebhookConfigurationList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -793,7 +839,11 @@ pub struct NamedRuleWithOperations {
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<String>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
-    #[serde(rename = "scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scope",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub scope: Option<String>,
 }
 impl ::prost::Message for NamedRuleWithOperations {
@@ -828,10 +878,11 @@ impl ::prost::Message for NamedRuleWithOperations {
                                 0,
                                 |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                             )
-                        + self
-                            .scope
-                            .as_ref()
-                            .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v));
+                        + ({
+                            let zero = ::core::default::Default::default();
+                            let v = self.scope.as_ref().unwrap_or(&zero);
+                            ::prost::encoding::string::encoded_len(4, v)
+                        });
                     ::prost::encoding::key_len(2)
                         + ::prost::encoding::encoded_len_varint(len as u64) + len
                 });
@@ -863,10 +914,11 @@ impl ::prost::Message for NamedRuleWithOperations {
                             0,
                             |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                         )
-                    + self
-                        .scope
-                        .as_ref()
-                        .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v));
+                    + ({
+                        let zero = ::core::default::Default::default();
+                        let v = self.scope.as_ref().unwrap_or(&zero);
+                        ::prost::encoding::string::encoded_len(4, v)
+                    });
                 ::prost::encoding::encode_key(
                     2,
                     ::prost::encoding::WireType::LengthDelimited,
@@ -882,7 +934,9 @@ impl ::prost::Message for NamedRuleWithOperations {
                 if let Some(v) = &self.resources {
                     ::prost::encoding::string::encode_repeated(3, v, buf);
                 }
-                if let Some(v) = &self.scope {
+                {
+                    let zero = ::core::default::Default::default();
+                    let v = self.scope.as_ref().unwrap_or(&zero);
                     ::prost::encoding::string::encode(4, v, buf);
                 }
             }
@@ -972,10 +1026,17 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 )
                                             }
                                             4 => {
-                                                let v = this
-                                                    .scope
-                                                    .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                                let mut value = <String as ::core::default::Default>::default();
+                                                let v = &mut value;
+                                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                                this.scope = if value
+                                                    == <String as ::core::default::Default>::default()
+                                                {
+                                                    None
+                                                } else {
+                                                    Some(value)
+                                                };
+                                                Ok(())
                                             }
                                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                                         }
@@ -1022,13 +1083,11 @@ impl ::prost::Message for NamedRuleWithOperations {
                                     0,
                                     |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                                 )
-                            + self
-                                .scope
-                                .as_ref()
-                                .map_or(
-                                    0,
-                                    |v| ::prost::encoding::string::encoded_len(4, v),
-                                );
+                            + ({
+                                let zero = ::core::default::Default::default();
+                                let v = self.scope.as_ref().unwrap_or(&zero);
+                                ::prost::encoding::string::encoded_len(4, v)
+                            });
                         ::prost::encoding::key_len(2)
                             + ::prost::encoding::encoded_len_varint(len as u64) + len
                     });
@@ -1044,18 +1103,30 @@ impl ::prost::Message for NamedRuleWithOperations {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ParamKind {
     /// APIVersion is the API group version the resources belong to. In format of "group/version". Required.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Kind is the API kind the resources belong to. Required.
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
 }
 impl ::prost::Message for ParamKind {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1069,27 +1140,43 @@ impl ::prost::Message for ParamKind {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.kind = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_version
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1103,7 +1190,11 @@ pub struct ParamRef {
     /// One of `name` or `selector` must be set, but `name` and `selector` are mutually exclusive properties. If one is set, the other must be unset.
     ///
     /// A single parameter used for all admission requests can be configured by setting the `name` field, leaving `selector` blank, and setting namespace if `paramKind` is namespace-scoped.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// namespace is the namespace of the referenced resource. Allows limiting the search for params to a specific namespace. Applies to both `name` and `selector` fields.
     ///
@@ -1112,7 +1203,11 @@ pub struct ParamRef {
     /// - If `paramKind` is cluster-scoped, this field MUST be unset. Setting this field results in a configuration error.
     ///
     /// - If `paramKind` is namespace-scoped, the namespace of the object being evaluated for admission will be used when this field is left unset. Take care that if this is left empty the binding must not match any cluster-scoped resources, which will result in an error.
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
     /// selector can be used to match multiple param objects based on their labels. Supply selector: {} to match all resources of the ParamKind.
     ///
@@ -1137,10 +1232,14 @@ pub struct ParamRef {
 }
 impl ::prost::Message for ParamRef {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.selector {
@@ -1160,14 +1259,28 @@ impl ::prost::Message for ParamRef {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -1185,11 +1298,16 @@ impl ::prost::Message for ParamRef {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .selector
                 .as_ref()
@@ -1225,7 +1343,11 @@ pub struct RuleWithOperations {
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<String>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
-    #[serde(rename = "scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scope",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub scope: Option<String>,
 }
 impl ::prost::Message for RuleWithOperations {
@@ -1246,10 +1368,11 @@ impl ::prost::Message for RuleWithOperations {
                     .resources
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-                + self
-                    .scope
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v));
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.scope.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(4, v)
+                });
             ::prost::encoding::encode_key(
                 2,
                 ::prost::encoding::WireType::LengthDelimited,
@@ -1265,7 +1388,9 @@ impl ::prost::Message for RuleWithOperations {
             if let Some(v) = &self.resources {
                 ::prost::encoding::string::encode_repeated(3, v, buf);
             }
-            if let Some(v) = &self.scope {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.scope.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(4, v, buf);
             }
         }
@@ -1331,10 +1456,17 @@ impl ::prost::Message for RuleWithOperations {
                                 )
                             }
                             4 => {
-                                let v = this
-                                    .scope
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.scope = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -1368,10 +1500,11 @@ impl ::prost::Message for RuleWithOperations {
                             0,
                             |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                         )
-                    + self
-                        .scope
-                        .as_ref()
-                        .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v));
+                    + ({
+                        let zero = ::core::default::Default::default();
+                        let v = self.scope.as_ref().unwrap_or(&zero);
+                        ::prost::encoding::string::encoded_len(4, v)
+                    });
                 ::prost::encoding::key_len(2)
                     + ::prost::encoding::encoded_len_varint(len as u64) + len
             })
@@ -1398,10 +1531,14 @@ pub struct ServiceReference {
 }
 impl ::prost::Message for ServiceReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.path {
@@ -1442,14 +1579,16 @@ impl ::prost::Message for ServiceReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .namespace
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .path
                 .as_ref()
@@ -1511,10 +1650,18 @@ impl ::prost::Message for TypeChecking {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingAdmissionPolicy {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1601,10 +1748,18 @@ pub static VALIDATING_ADMISSION_POLICY_CODEC: ::kiln_runtime::codec::KindCodec =
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingAdmissionPolicyBinding {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1677,10 +1832,18 @@ pub static VALIDATING_ADMISSION_POLICY_BINDING_CODEC: ::kiln_runtime::codec::Kin
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingAdmissionPolicyBindingList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1755,7 +1918,11 @@ pub static VALIDATING_ADMISSION_POLICY_BINDING_LIST_CODEC: ::kiln_runtime::codec
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingAdmissionPolicyBindingSpec {
     /// PolicyName references a ValidatingAdmissionPolicy name which the ValidatingAdmissionPolicyBinding binds to. If the referenced resource does not exist, this binding is considered invalid and will be ignored Required.
-    #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "policyName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub policy_name: Option<String>,
     /// paramRef specifies the parameter resource used to configure the admission control policy. It should point to a resource of the type specified in ParamKind of the bound ValidatingAdmissionPolicy. If the policy specifies a ParamKind and the resource referred to by ParamRef does not exist, this binding is considered mis-configured and the FailurePolicy of the ValidatingAdmissionPolicy applied. If the policy does not specify a ParamKind then this field is ignored, and the rules are evaluated without a param.
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
@@ -1791,7 +1958,9 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
 }
 impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.policy_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.policy_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.param_ref {
@@ -1814,10 +1983,17 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .policy_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.policy_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -1841,10 +2017,11 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .policy_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.policy_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .param_ref
                 .as_ref()
@@ -1866,10 +2043,18 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingAdmissionPolicyList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2111,7 +2296,7 @@ pub struct ValidatingAdmissionPolicyStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// The results of type checking for each expression. Presence of this field indicates the completion of the type checking.
@@ -2125,7 +2310,9 @@ pub struct ValidatingAdmissionPolicyStatus {
 }
 impl ::prost::Message for ValidatingAdmissionPolicyStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(1, v, buf);
         }
         if let Some(v) = &self.type_checking {
@@ -2145,10 +2332,17 @@ impl ::prost::Message for ValidatingAdmissionPolicyStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -2166,10 +2360,11 @@ impl ::prost::Message for ValidatingAdmissionPolicyStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .observed_generation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(1, v)
+        })
             + self
                 .type_checking
                 .as_ref()
@@ -2281,7 +2476,9 @@ pub struct ValidatingWebhook {
 }
 impl ::prost::Message for ValidatingWebhook {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.client_config {
@@ -2293,14 +2490,8 @@ impl ::prost::Message for ValidatingWebhook {
         if let Some(v) = &self.failure_policy {
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.match_policy {
-            ::prost::encoding::string::encode(9, v, buf);
-        }
         if let Some(v) = &self.namespace_selector {
             ::prost::encoding::message::encode(5, v, buf);
-        }
-        if let Some(v) = &self.object_selector {
-            ::prost::encoding::message::encode(10, v, buf);
         }
         if let Some(v) = &self.side_effects {
             ::prost::encoding::string::encode(6, v, buf);
@@ -2310,6 +2501,12 @@ impl ::prost::Message for ValidatingWebhook {
         }
         if let Some(v) = &self.admission_review_versions {
             ::prost::encoding::string::encode_repeated(8, v, buf);
+        }
+        if let Some(v) = &self.match_policy {
+            ::prost::encoding::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.object_selector {
+            ::prost::encoding::message::encode(10, v, buf);
         }
         if let Some(v) = &self.match_conditions {
             ::prost::encoding::message::encode_repeated(11, v, buf);
@@ -2390,7 +2587,11 @@ impl ::prost::Message for ValidatingWebhook {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .client_config
                 .as_ref()
@@ -2440,10 +2641,18 @@ impl ::prost::Message for ValidatingWebhook {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingWebhookConfiguration {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2516,10 +2725,18 @@ pub static VALIDATING_WEBHOOK_CONFIGURATION_CODEC: ::kiln_runtime::codec::KindCo
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ValidatingWebhookConfigurationList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2622,7 +2839,11 @@ pub struct Validation {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
     /// Message represents the message displayed when validation fails. The message is required if the Expression contains line breaks. The message must not contain line breaks. If unset, the message is "failed rule: {Rule}". e.g. "must be a URL with the host matching spec.host" If the Expression contains line breaks. Message is required. The message must not contain line breaks. If unset, the message is "failed Expression: {Expression}".
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// Reason represents a machine-readable description of why this validation failed. If this is the first validation in the list to fail, this reason, as well as the corresponding HTTP response code, are used in the HTTP response to the client. The currently supported reasons are: "Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge". If not set, StatusReasonInvalid is used in the response to the client.
     #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
@@ -2631,22 +2852,28 @@ pub struct Validation {
     #[serde(
         rename = "messageExpression",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub message_expression: Option<String>,
 }
 impl ::prost::Message for Validation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.reason {
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.message_expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message_expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -2666,10 +2893,17 @@ impl ::prost::Message for Validation {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -2678,31 +2912,41 @@ impl ::prost::Message for Validation {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .message_expression
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message_expression = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .expression
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .reason
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .message_expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message_expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2720,10 +2964,14 @@ pub struct Variable {
 }
 impl ::prost::Message for Variable {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -2750,11 +2998,16 @@ impl ::prost::Message for Variable {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2782,19 +3035,23 @@ pub struct WebhookClientConfig {
     #[serde(rename = "service", default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceReference>,
     /// `caBundle` is a PEM encoded CA bundle which will be used to validate the webhook's server certificate. If unspecified, system trust roots on the apiserver are used.
-    #[serde(rename = "caBundle", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "caBundle",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ca_bundle: Option<::kiln_runtime::ByteString>,
 }
 impl ::prost::Message for WebhookClientConfig {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.url {
-            ::prost::encoding::string::encode(3, v, buf);
-        }
         if let Some(v) = &self.service {
             ::prost::encoding::message::encode(1, v, buf);
         }
         if let Some(v) = &self.ca_bundle {
             ::prost::encoding::bytes::encode(2, &v.0, buf);
+        }
+        if let Some(v) = &self.url {
+            ::prost::encoding::string::encode(3, v, buf);
         }
     }
     fn merge_field(
@@ -2817,10 +3074,17 @@ impl ::prost::Message for WebhookClientConfig {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .ca_bundle
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bytes::merge(wire_type, &mut v.0, buf, ctx)
+                let mut value = <::kiln_runtime::ByteString as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bytes::merge(wire_type, &mut v.0, buf, ctx)?;
+                this.ca_bundle = if value
+                    == <::kiln_runtime::ByteString as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

@@ -30,12 +30,18 @@ pub struct ApplyConfiguration {
     /// The `apiVersion`, `kind`, `metadata.name` and `metadata.generateName` are always accessible from the root of the object. No other metadata properties are accessible.
     ///
     /// Only property names of the form `[a-zA-Z_.-/][a-zA-Z0-9_.-/]*` are accessible. Required.
-    #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expression",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub expression: Option<String>,
 }
 impl ::prost::Message for ApplyConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -49,18 +55,27 @@ impl ::prost::Message for ApplyConfiguration {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .expression
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.expression = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.expression
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -123,12 +138,18 @@ pub struct JSONPatch {
     /// - 'jsonpatch.escapeKey' - Performs JSONPatch key escaping. '~' and  '/' are escaped as '~0' and `~1' respectively).
     ///
     /// Only property names of the form `[a-zA-Z_.-/][a-zA-Z0-9_.-/]*` are accessible. Required.
-    #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expression",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub expression: Option<String>,
 }
 impl ::prost::Message for JSONPatch {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -142,18 +163,27 @@ impl ::prost::Message for JSONPatch {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .expression
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.expression = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.expression
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -180,10 +210,14 @@ pub struct MatchCondition {
 }
 impl ::prost::Message for MatchCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -210,11 +244,16 @@ impl ::prost::Message for MatchCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -377,10 +416,18 @@ impl ::prost::Message for MatchResources {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingAdmissionPolicy {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -451,10 +498,18 @@ pub static MUTATING_ADMISSION_POLICY_CODEC: ::kiln_runtime::codec::KindCodec = :
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingAdmissionPolicyBinding {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -525,10 +580,18 @@ pub static MUTATING_ADMISSION_POLICY_BINDING_CODEC: ::kiln_runtime::codec::KindC
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingAdmissionPolicyBindingList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -603,7 +666,11 @@ pub static MUTATING_ADMISSION_POLICY_BINDING_LIST_CODEC: ::kiln_runtime::codec::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingAdmissionPolicyBindingSpec {
     /// policyName references a MutatingAdmissionPolicy name which the MutatingAdmissionPolicyBinding binds to. If the referenced resource does not exist, this binding is considered invalid and will be ignored Required.
-    #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "policyName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub policy_name: Option<String>,
     /// paramRef specifies the parameter resource used to configure the admission control policy. It should point to a resource of the type specified in spec.ParamKind of the bound MutatingAdmissionPolicy. If the policy specifies a ParamKind and the resource referred to by ParamRef does not exist, this binding is considered mis-configured and the FailurePolicy of the MutatingAdmissionPolicy applied. If the policy does not specify a ParamKind then this field is ignored, and the rules are evaluated without a param.
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
@@ -614,7 +681,9 @@ pub struct MutatingAdmissionPolicyBindingSpec {
 }
 impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.policy_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.policy_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.param_ref {
@@ -634,10 +703,17 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .policy_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.policy_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -655,10 +731,11 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .policy_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.policy_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .param_ref
                 .as_ref()
@@ -676,10 +753,18 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MutatingAdmissionPolicyList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -798,7 +883,7 @@ pub struct MutatingAdmissionPolicySpec {
     #[serde(
         rename = "reinvocationPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub reinvocation_policy: Option<String>,
 }
@@ -822,7 +907,9 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
         if let Some(v) = &self.match_conditions {
             ::prost::encoding::message::encode_repeated(6, v, buf);
         }
-        if let Some(v) = &self.reinvocation_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
     }
@@ -872,10 +959,17 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .reinvocation_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reinvocation_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -905,10 +999,11 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 .match_conditions
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .reinvocation_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -933,7 +1028,9 @@ pub struct Mutation {
 }
 impl ::prost::Message for Mutation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.patch_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.patch_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.apply_configuration {
@@ -974,10 +1071,11 @@ impl ::prost::Message for Mutation {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .patch_type
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.patch_type.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(2, v)
+        })
             + self
                 .apply_configuration
                 .as_ref()
@@ -1016,7 +1114,11 @@ pub struct NamedRuleWithOperations {
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<String>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
-    #[serde(rename = "scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scope",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub scope: Option<String>,
 }
 impl ::prost::Message for NamedRuleWithOperations {
@@ -1051,10 +1153,11 @@ impl ::prost::Message for NamedRuleWithOperations {
                                 0,
                                 |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                             )
-                        + self
-                            .scope
-                            .as_ref()
-                            .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v));
+                        + ({
+                            let zero = ::core::default::Default::default();
+                            let v = self.scope.as_ref().unwrap_or(&zero);
+                            ::prost::encoding::string::encoded_len(4, v)
+                        });
                     ::prost::encoding::key_len(2)
                         + ::prost::encoding::encoded_len_varint(len as u64) + len
                 });
@@ -1086,10 +1189,11 @@ impl ::prost::Message for NamedRuleWithOperations {
                             0,
                             |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                         )
-                    + self
-                        .scope
-                        .as_ref()
-                        .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v));
+                    + ({
+                        let zero = ::core::default::Default::default();
+                        let v = self.scope.as_ref().unwrap_or(&zero);
+                        ::prost::encoding::string::encoded_len(4, v)
+                    });
                 ::prost::encoding::encode_key(
                     2,
                     ::prost::encoding::WireType::LengthDelimited,
@@ -1105,7 +1209,9 @@ impl ::prost::Message for NamedRuleWithOperations {
                 if let Some(v) = &self.resources {
                     ::prost::encoding::string::encode_repeated(3, v, buf);
                 }
-                if let Some(v) = &self.scope {
+                {
+                    let zero = ::core::default::Default::default();
+                    let v = self.scope.as_ref().unwrap_or(&zero);
                     ::prost::encoding::string::encode(4, v, buf);
                 }
             }
@@ -1195,10 +1301,17 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 )
                                             }
                                             4 => {
-                                                let v = this
-                                                    .scope
-                                                    .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                                let mut value = <String as ::core::default::Default>::default();
+                                                let v = &mut value;
+                                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                                this.scope = if value
+                                                    == <String as ::core::default::Default>::default()
+                                                {
+                                                    None
+                                                } else {
+                                                    Some(value)
+                                                };
+                                                Ok(())
                                             }
                                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                                         }
@@ -1245,13 +1358,11 @@ impl ::prost::Message for NamedRuleWithOperations {
                                     0,
                                     |v| ::prost::encoding::string::encoded_len_repeated(3, v),
                                 )
-                            + self
-                                .scope
-                                .as_ref()
-                                .map_or(
-                                    0,
-                                    |v| ::prost::encoding::string::encoded_len(4, v),
-                                );
+                            + ({
+                                let zero = ::core::default::Default::default();
+                                let v = self.scope.as_ref().unwrap_or(&zero);
+                                ::prost::encoding::string::encoded_len(4, v)
+                            });
                         ::prost::encoding::key_len(2)
                             + ::prost::encoding::encoded_len_varint(len as u64) + len
                     });
@@ -1267,18 +1378,30 @@ impl ::prost::Message for NamedRuleWithOperations {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ParamKind {
     /// APIVersion is the API group version the resources belong to. In format of "group/version". Required.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Kind is the API kind the resources belong to. Required.
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
 }
 impl ::prost::Message for ParamKind {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1292,27 +1415,43 @@ impl ::prost::Message for ParamKind {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.kind = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_version
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1324,7 +1463,11 @@ pub struct ParamRef {
     /// `name` is the name of the resource being referenced.
     ///
     /// `name` and `selector` are mutually exclusive properties. If one is set, the other must be unset.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// namespace is the namespace of the referenced resource. Allows limiting the search for params to a specific namespace. Applies to both `name` and `selector` fields.
     ///
@@ -1333,7 +1476,11 @@ pub struct ParamRef {
     /// - If `paramKind` is cluster-scoped, this field MUST be unset. Setting this field results in a configuration error.
     ///
     /// - If `paramKind` is namespace-scoped, the namespace of the object being evaluated for admission will be used when this field is left unset. Take care that if this is left empty the binding must not match any cluster-scoped resources, which will result in an error.
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
     /// selector can be used to match multiple param objects based on their labels. Supply selector: {} to match all resources of the ParamKind.
     ///
@@ -1356,10 +1503,14 @@ pub struct ParamRef {
 }
 impl ::prost::Message for ParamRef {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.selector {
@@ -1379,14 +1530,28 @@ impl ::prost::Message for ParamRef {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -1404,11 +1569,16 @@ impl ::prost::Message for ParamRef {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .selector
                 .as_ref()
@@ -1434,10 +1604,14 @@ pub struct Variable {
 }
 impl ::prost::Message for Variable {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1464,11 +1638,16 @@ impl ::prost::Message for Variable {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -3,30 +3,54 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BoundObjectReference {
     /// Kind of the referent. Valid kinds are 'Pod' and 'Secret'.
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// API version of the referent.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Name of the referent.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// UID of the referent.
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
 }
 impl ::prost::Message for BoundObjectReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -40,40 +64,75 @@ impl ::prost::Message for BoundObjectReference {
         let this = self;
         match tag {
             1 => {
-                let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.kind = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.kind.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .api_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.api_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -83,10 +142,18 @@ impl ::prost::Message for BoundObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SelfSubjectReview {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -195,10 +262,18 @@ impl ::prost::Message for SelfSubjectReviewStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenRequest {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -299,11 +374,11 @@ impl ::prost::Message for TokenRequestSpec {
         if let Some(v) = &self.audiences {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.expiration_seconds {
-            ::prost::encoding::int64::encode(4, v, buf);
-        }
         if let Some(v) = &self.bound_object_ref {
             ::prost::encoding::message::encode(3, v, buf);
+        }
+        if let Some(v) = &self.expiration_seconds {
+            ::prost::encoding::int64::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -370,7 +445,9 @@ pub struct TokenRequestStatus {
 }
 impl ::prost::Message for TokenRequestStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.token {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.token.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.expiration_timestamp {
@@ -400,7 +477,11 @@ impl ::prost::Message for TokenRequestStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.token.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.token.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .expiration_timestamp
                 .as_ref()
@@ -414,10 +495,18 @@ impl ::prost::Message for TokenRequestStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenReview {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -500,7 +589,11 @@ pub static TOKEN_REVIEW_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenReviewSpec {
     /// Token is the opaque bearer token.
-    #[serde(rename = "token", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "token",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub token: Option<String>,
     /// Audiences is a list of the identifiers that the resource server presented with the token identifies as. Audience-aware token authenticators will verify that the token was intended for at least one of the audiences in this list. If no audiences are provided, the audience will default to the audience of the Kubernetes apiserver.
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
@@ -508,7 +601,9 @@ pub struct TokenReviewSpec {
 }
 impl ::prost::Message for TokenReviewSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.token {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.token.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.audiences {
@@ -525,8 +620,16 @@ impl ::prost::Message for TokenReviewSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this.token.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.token = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -538,7 +641,11 @@ impl ::prost::Message for TokenReviewSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.token.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.token.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .audiences
                 .as_ref()
@@ -552,7 +659,11 @@ impl ::prost::Message for TokenReviewSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenReviewStatus {
     /// Authenticated indicates that the token was associated with a known user.
-    #[serde(rename = "authenticated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "authenticated",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub authenticated: Option<bool>,
     /// User is the UserInfo associated with the provided token.
     #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
@@ -561,22 +672,30 @@ pub struct TokenReviewStatus {
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
     /// Error indicates that the token couldn't be checked
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "error",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub error: Option<String>,
 }
 impl ::prost::Message for TokenReviewStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.authenticated {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.authenticated.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(1, v, buf);
         }
         if let Some(v) = &self.user {
             ::prost::encoding::message::encode(2, v, buf);
         }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.error.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(3, v, buf);
+        }
         if let Some(v) = &self.audiences {
             ::prost::encoding::string::encode_repeated(4, v, buf);
-        }
-        if let Some(v) = &self.error {
-            ::prost::encoding::string::encode(3, v, buf);
         }
     }
     fn merge_field(
@@ -589,10 +708,17 @@ impl ::prost::Message for TokenReviewStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .authenticated
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.authenticated = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.user.get_or_insert_with(::core::default::Default::default);
@@ -605,17 +731,26 @@ impl ::prost::Message for TokenReviewStatus {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this.error.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.error = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .authenticated
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::bool::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.authenticated.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encoded_len(1, v)
+        })
             + self
                 .user
                 .as_ref()
@@ -624,10 +759,11 @@ impl ::prost::Message for TokenReviewStatus {
                 .audiences
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
-            + self
-                .error
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.error.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -637,10 +773,18 @@ impl ::prost::Message for TokenReviewStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserInfo {
     /// The name that uniquely identifies this user among all active users.
-    #[serde(rename = "username", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "username",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub username: Option<String>,
     /// A unique value that identifies this user across time. If this user is deleted and another user by the same name is added, they will have different UIDs.
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
     /// The names of groups this user is a part of.
     #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
@@ -651,10 +795,14 @@ pub struct UserInfo {
 }
 impl ::prost::Message for UserInfo {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.username {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.username.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.groups {
@@ -697,14 +845,28 @@ impl ::prost::Message for UserInfo {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .username
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.username = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -750,14 +912,16 @@ impl ::prost::Message for UserInfo {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .username
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.username.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .groups
                 .as_ref()

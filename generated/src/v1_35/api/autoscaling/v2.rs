@@ -14,13 +14,17 @@ pub struct ContainerResourceMetricSource {
 }
 impl ::prost::Message for ContainerResourceMetricSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.target {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.container {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -53,15 +57,20 @@ impl ::prost::Message for ContainerResourceMetricSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .target
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .container
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.container.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -82,13 +91,17 @@ pub struct ContainerResourceMetricStatus {
 }
 impl ::prost::Message for ContainerResourceMetricStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.current {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.container {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -121,15 +134,20 @@ impl ::prost::Message for ContainerResourceMetricStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .current
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .container
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.container.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -145,18 +163,28 @@ pub struct CrossVersionObjectReference {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// apiVersion is the API version of the referent
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
 }
 impl ::prost::Message for CrossVersionObjectReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -178,24 +206,37 @@ impl ::prost::Message for CrossVersionObjectReference {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.kind.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .api_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.api_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -324,13 +365,19 @@ pub struct HPAScalingPolicy {
 }
 impl ::prost::Message for HPAScalingPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.period_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.period_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
     }
@@ -361,15 +408,21 @@ impl ::prost::Message for HPAScalingPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .period_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.period_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -405,14 +458,14 @@ pub struct HPAScalingRules {
 }
 impl ::prost::Message for HPAScalingRules {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.stabilization_window_seconds {
-            ::prost::encoding::int32::encode(3, v, buf);
-        }
         if let Some(v) = &self.select_policy {
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.policies {
             ::prost::encoding::message::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.stabilization_window_seconds {
+            ::prost::encoding::int32::encode(3, v, buf);
         }
         if let Some(v) = &self.tolerance {
             ::prost::encoding::message::encode(4, v, buf);
@@ -480,10 +533,18 @@ impl ::prost::Message for HPAScalingRules {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HorizontalPodAutoscaler {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -639,27 +700,43 @@ pub struct HorizontalPodAutoscalerCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason is the reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// message is a human-readable explanation containing details about the transition
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for HorizontalPodAutoscalerCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -689,38 +766,58 @@ impl ::prost::Message for HorizontalPodAutoscalerCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -730,10 +827,18 @@ impl ::prost::Message for HorizontalPodAutoscalerCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HorizontalPodAutoscalerList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata is the standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -825,7 +930,9 @@ impl ::prost::Message for HorizontalPodAutoscalerSpec {
         if let Some(v) = &self.min_replicas {
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.max_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.max_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
         if let Some(v) = &self.metrics {
@@ -886,10 +993,11 @@ impl ::prost::Message for HorizontalPodAutoscalerSpec {
                 .min_replicas
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .max_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.max_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
             + self
                 .metrics
                 .as_ref()
@@ -920,7 +1028,7 @@ pub struct HorizontalPodAutoscalerStatus {
     #[serde(
         rename = "currentReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub current_replicas: Option<i32>,
     /// desiredReplicas is the desired number of replicas of pods managed by this autoscaler, as last calculated by the autoscaler.
@@ -945,10 +1053,14 @@ impl ::prost::Message for HorizontalPodAutoscalerStatus {
         if let Some(v) = &self.last_scale_time {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.current_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.desired_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.desired_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
         if let Some(v) = &self.current_metrics {
@@ -980,10 +1092,17 @@ impl ::prost::Message for HorizontalPodAutoscalerStatus {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .current_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.current_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -1015,14 +1134,16 @@ impl ::prost::Message for HorizontalPodAutoscalerStatus {
                 .last_scale_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .current_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .desired_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.current_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.desired_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
             + self
                 .current_metrics
                 .as_ref()
@@ -1050,7 +1171,9 @@ pub struct MetricIdentifier {
 }
 impl ::prost::Message for MetricIdentifier {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.selector {
@@ -1080,7 +1203,11 @@ impl ::prost::Message for MetricIdentifier {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .selector
                 .as_ref()
@@ -1118,7 +1245,9 @@ pub struct MetricSpec {
 }
 impl ::prost::Message for MetricSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.object {
@@ -1130,11 +1259,11 @@ impl ::prost::Message for MetricSpec {
         if let Some(v) = &self.resource {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.container_resource {
-            ::prost::encoding::message::encode(7, v, buf);
-        }
         if let Some(v) = &self.external {
             ::prost::encoding::message::encode(5, v, buf);
+        }
+        if let Some(v) = &self.container_resource {
+            ::prost::encoding::message::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -1182,7 +1311,11 @@ impl ::prost::Message for MetricSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .object
                 .as_ref()
@@ -1236,7 +1369,9 @@ pub struct MetricStatus {
 }
 impl ::prost::Message for MetricStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.object {
@@ -1248,11 +1383,11 @@ impl ::prost::Message for MetricStatus {
         if let Some(v) = &self.resource {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.container_resource {
-            ::prost::encoding::message::encode(7, v, buf);
-        }
         if let Some(v) = &self.external {
             ::prost::encoding::message::encode(5, v, buf);
+        }
+        if let Some(v) = &self.container_resource {
+            ::prost::encoding::message::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -1300,7 +1435,11 @@ impl ::prost::Message for MetricStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .object
                 .as_ref()
@@ -1348,7 +1487,9 @@ pub struct MetricTarget {
 }
 impl ::prost::Message for MetricTarget {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.value {
@@ -1394,7 +1535,11 @@ impl ::prost::Message for MetricTarget {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .value
                 .as_ref()
@@ -1755,7 +1900,9 @@ pub struct ResourceMetricSource {
 }
 impl ::prost::Message for ResourceMetricSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.target {
@@ -1785,7 +1932,11 @@ impl ::prost::Message for ResourceMetricSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .target
                 .as_ref()
@@ -1807,7 +1958,9 @@ pub struct ResourceMetricStatus {
 }
 impl ::prost::Message for ResourceMetricStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.current {
@@ -1837,7 +1990,11 @@ impl ::prost::Message for ResourceMetricStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .current
                 .as_ref()

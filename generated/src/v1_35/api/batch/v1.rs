@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CronJob {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -89,10 +97,18 @@ pub static CRON_JOB_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::co
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CronJobList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -177,7 +193,7 @@ pub struct CronJobSpec {
     #[serde(
         rename = "concurrencyPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub concurrency_policy: Option<String>,
     /// This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.
@@ -203,16 +219,17 @@ pub struct CronJobSpec {
 }
 impl ::prost::Message for CronJobSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.schedule {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.schedule.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.time_zone {
-            ::prost::encoding::string::encode(8, v, buf);
         }
         if let Some(v) = &self.starting_deadline_seconds {
             ::prost::encoding::int64::encode(2, v, buf);
         }
-        if let Some(v) = &self.concurrency_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.concurrency_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.suspend {
@@ -226,6 +243,9 @@ impl ::prost::Message for CronJobSpec {
         }
         if let Some(v) = &self.failed_jobs_history_limit {
             ::prost::encoding::int32::encode(7, v, buf);
+        }
+        if let Some(v) = &self.time_zone {
+            ::prost::encoding::string::encode(8, v, buf);
         }
     }
     fn merge_field(
@@ -256,10 +276,17 @@ impl ::prost::Message for CronJobSpec {
                 ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .concurrency_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.concurrency_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -289,10 +316,11 @@ impl ::prost::Message for CronJobSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .schedule
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.schedule.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .time_zone
                 .as_ref()
@@ -301,10 +329,11 @@ impl ::prost::Message for CronJobSpec {
                 .starting_deadline_seconds
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
-            + self
-                .concurrency_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.concurrency_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .suspend
                 .as_ref()
@@ -411,10 +440,18 @@ impl ::prost::Message for CronJobStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Job {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -513,18 +550,30 @@ pub struct JobCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// (brief) reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Human readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for JobCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_probe_time {
@@ -533,10 +582,14 @@ impl ::prost::Message for JobCondition {
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -572,26 +625,44 @@ impl ::prost::Message for JobCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_probe_time
                 .as_ref()
@@ -600,14 +671,16 @@ impl ::prost::Message for JobCondition {
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -617,10 +690,18 @@ impl ::prost::Message for JobCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct JobList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -783,21 +864,6 @@ impl ::prost::Message for JobSpec {
         if let Some(v) = &self.active_deadline_seconds {
             ::prost::encoding::int64::encode(3, v, buf);
         }
-        if let Some(v) = &self.pod_failure_policy {
-            ::prost::encoding::message::encode(11, v, buf);
-        }
-        if let Some(v) = &self.success_policy {
-            ::prost::encoding::message::encode(16, v, buf);
-        }
-        if let Some(v) = &self.backoff_limit {
-            ::prost::encoding::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.backoff_limit_per_index {
-            ::prost::encoding::int32::encode(12, v, buf);
-        }
-        if let Some(v) = &self.max_failed_indexes {
-            ::prost::encoding::int32::encode(13, v, buf);
-        }
         if let Some(v) = &self.selector {
             ::prost::encoding::message::encode(4, v, buf);
         }
@@ -806,6 +872,9 @@ impl ::prost::Message for JobSpec {
         }
         if let Some(v) = &self.template {
             ::prost::encoding::message::encode(6, v, buf);
+        }
+        if let Some(v) = &self.backoff_limit {
+            ::prost::encoding::int32::encode(7, v, buf);
         }
         if let Some(v) = &self.ttl_seconds_after_finished {
             ::prost::encoding::int32::encode(8, v, buf);
@@ -816,11 +885,23 @@ impl ::prost::Message for JobSpec {
         if let Some(v) = &self.suspend {
             ::prost::encoding::bool::encode(10, v, buf);
         }
+        if let Some(v) = &self.pod_failure_policy {
+            ::prost::encoding::message::encode(11, v, buf);
+        }
+        if let Some(v) = &self.backoff_limit_per_index {
+            ::prost::encoding::int32::encode(12, v, buf);
+        }
+        if let Some(v) = &self.max_failed_indexes {
+            ::prost::encoding::int32::encode(13, v, buf);
+        }
         if let Some(v) = &self.pod_replacement_policy {
             ::prost::encoding::string::encode(14, v, buf);
         }
         if let Some(v) = &self.managed_by {
             ::prost::encoding::string::encode(15, v, buf);
+        }
+        if let Some(v) = &self.success_policy {
+            ::prost::encoding::message::encode(16, v, buf);
         }
     }
     fn merge_field(
@@ -1020,13 +1101,25 @@ pub struct JobStatus {
     #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<::kiln_runtime::Time>,
     /// The number of pending and running pods which are not terminating (without a deletionTimestamp). The value is zero for finished jobs.
-    #[serde(rename = "active", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "active",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub active: Option<i32>,
     /// The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.
-    #[serde(rename = "succeeded", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "succeeded",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub succeeded: Option<i32>,
     /// The number of pods which reached phase Failed. The value increases monotonically.
-    #[serde(rename = "failed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "failed",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub failed: Option<i32>,
     /// The number of pods which are terminating (in phase Pending or Running and have a deletionTimestamp).
     ///
@@ -1037,7 +1130,7 @@ pub struct JobStatus {
     #[serde(
         rename = "completedIndexes",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub completed_indexes: Option<String>,
     /// FailedIndexes holds the failed indexes when spec.backoffLimitPerIndex is set. The indexes are represented in the text format analogous as for the `completedIndexes` field, ie. they are kept as decimal integers separated by commas. The numbers are listed in increasing order. Three or more consecutive numbers are compressed and represented by the first and last element of the series, separated by a hyphen. For example, if the failed indexes are 1, 3, 4, 5 and 7, they are represented as "1,3-5,7". The set of failed indexes cannot overlap with the set of completed indexes.
@@ -1072,29 +1165,37 @@ impl ::prost::Message for JobStatus {
         if let Some(v) = &self.completion_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.active {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.active.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.succeeded {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.succeeded.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
-        if let Some(v) = &self.failed {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.failed.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(6, v, buf);
         }
-        if let Some(v) = &self.terminating {
-            ::prost::encoding::int32::encode(11, v, buf);
-        }
-        if let Some(v) = &self.completed_indexes {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.completed_indexes.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
-        }
-        if let Some(v) = &self.failed_indexes {
-            ::prost::encoding::string::encode(10, v, buf);
         }
         if let Some(v) = &self.uncounted_terminated_pods {
             ::prost::encoding::message::encode(8, v, buf);
         }
         if let Some(v) = &self.ready {
             ::prost::encoding::int32::encode(9, v, buf);
+        }
+        if let Some(v) = &self.failed_indexes {
+            ::prost::encoding::string::encode(10, v, buf);
+        }
+        if let Some(v) = &self.terminating {
+            ::prost::encoding::int32::encode(11, v, buf);
         }
     }
     fn merge_field(
@@ -1125,22 +1226,38 @@ impl ::prost::Message for JobStatus {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .active
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.active = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .succeeded
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.succeeded = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .failed
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.failed = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
                 let v = this
@@ -1149,10 +1266,17 @@ impl ::prost::Message for JobStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .completed_indexes
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.completed_indexes = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
                 let v = this
@@ -1186,26 +1310,30 @@ impl ::prost::Message for JobStatus {
                 .completion_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .active
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .succeeded
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .failed
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.active.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.succeeded.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.failed.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(6, v)
+            })
             + self
                 .terminating
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(11, v))
-            + self
-                .completed_indexes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.completed_indexes.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
             + self
                 .failed_indexes
                 .as_ref()
@@ -1344,7 +1472,9 @@ impl ::prost::Message for PodFailurePolicyOnExitCodesRequirement {
         if let Some(v) = &self.container_name {
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.values {
@@ -1386,10 +1516,11 @@ impl ::prost::Message for PodFailurePolicyOnExitCodesRequirement {
             .container_name
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .values
                 .as_ref()
@@ -1406,15 +1537,23 @@ pub struct PodFailurePolicyOnPodConditionsPattern {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Specifies the required Pod condition status. To match a pod condition it is required that the specified status equals the pod condition status. Defaults to True.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub status: Option<String>,
 }
 impl ::prost::Message for PodFailurePolicyOnPodConditionsPattern {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1432,20 +1571,31 @@ impl ::prost::Message for PodFailurePolicyOnPodConditionsPattern {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .status
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.status = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1480,7 +1630,9 @@ pub struct PodFailurePolicyRule {
 }
 impl ::prost::Message for PodFailurePolicyRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.action {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.on_exit_codes {
@@ -1521,7 +1673,11 @@ impl ::prost::Message for PodFailurePolicyRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.action.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .on_exit_codes
                 .as_ref()

@@ -9,10 +9,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CertificateSigningRequest {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -110,10 +118,18 @@ pub struct CertificateSigningRequestCondition {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// reason indicates a brief reason for the request state
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// message contains a human readable message with details about the request state
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// lastUpdateTime is the time of the last update to this condition
     #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
@@ -128,16 +144,19 @@ pub struct CertificateSigningRequestCondition {
 }
 impl ::prost::Message for CertificateSigningRequestCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
-            ::prost::encoding::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.last_update_time {
@@ -145,6 +164,11 @@ impl ::prost::Message for CertificateSigningRequestCondition {
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(6, v, buf);
         }
     }
     fn merge_field(
@@ -167,16 +191,29 @@ impl ::prost::Message for CertificateSigningRequestCondition {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -194,19 +231,26 @@ impl ::prost::Message for CertificateSigningRequestCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .last_update_time
                 .as_ref()
@@ -224,10 +268,18 @@ impl ::prost::Message for CertificateSigningRequestCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CertificateSigningRequestList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -357,10 +409,18 @@ pub struct CertificateSigningRequestSpec {
     #[serde(rename = "usages", default, skip_serializing_if = "Option::is_none")]
     pub usages: Option<Vec<String>>,
     /// username contains the name of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
-    #[serde(rename = "username", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "username",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub username: Option<String>,
     /// uid contains the uid of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
     /// groups contains group membership of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
     #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
@@ -374,23 +434,21 @@ impl ::prost::Message for CertificateSigningRequestSpec {
         if let Some(v) = &self.request {
             ::prost::encoding::bytes::encode(1, &v.0, buf);
         }
-        if let Some(v) = &self.signer_name {
-            ::prost::encoding::string::encode(7, v, buf);
-        }
-        if let Some(v) = &self.expiration_seconds {
-            ::prost::encoding::int32::encode(8, v, buf);
-        }
-        if let Some(v) = &self.usages {
-            ::prost::encoding::string::encode_repeated(5, v, buf);
-        }
-        if let Some(v) = &self.username {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.username.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.groups {
             ::prost::encoding::string::encode_repeated(4, v, buf);
+        }
+        if let Some(v) = &self.usages {
+            ::prost::encoding::string::encode_repeated(5, v, buf);
         }
         if let Some(v) = &self.extra {
             ::prost::encoding::btree_map::encode(
@@ -417,6 +475,14 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 v,
                 buf,
             );
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(7, v, buf);
+        }
+        if let Some(v) = &self.expiration_seconds {
+            ::prost::encoding::int32::encode(8, v, buf);
         }
     }
     fn merge_field(
@@ -453,14 +519,28 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .username
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.username = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -510,10 +590,11 @@ impl ::prost::Message for CertificateSigningRequestSpec {
             .request
             .as_ref()
             .map_or(0, |v| ::prost::encoding::bytes::encoded_len(1, &v.0))
-            + self
-                .signer_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.signer_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
             + self
                 .expiration_seconds
                 .as_ref()
@@ -522,14 +603,16 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 .usages
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(5, v))
-            + self
-                .username
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.username.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .groups
                 .as_ref()
@@ -586,7 +669,11 @@ pub struct CertificateSigningRequestStatus {
     /// ...
     /// -----END CERTIFICATE-----
     /// )
-    #[serde(rename = "certificate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "certificate",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub certificate: Option<::kiln_runtime::ByteString>,
 }
 impl ::prost::Message for CertificateSigningRequestStatus {
@@ -614,10 +701,17 @@ impl ::prost::Message for CertificateSigningRequestStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .certificate
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bytes::merge(wire_type, &mut v.0, buf, ctx)
+                let mut value = <::kiln_runtime::ByteString as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bytes::merge(wire_type, &mut v.0, buf, ctx)?;
+                this.certificate = if value
+                    == <::kiln_runtime::ByteString as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

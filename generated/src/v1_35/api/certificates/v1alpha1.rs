@@ -7,10 +7,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterTrustBundle {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata contains the object metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -77,10 +85,18 @@ pub static CLUSTER_TRUST_BUNDLE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterTrustBundleList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata contains the list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +171,11 @@ pub struct ClusterTrustBundleSpec {
     /// If signerName is empty, then the ClusterTrustBundle object's name must not have such a prefix.
     ///
     /// List/watch requests for ClusterTrustBundles can filter on this field using a `spec.signerName=NAME` field selector.
-    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "signerName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub signer_name: Option<String>,
     /// trustBundle contains the individual X.509 trust anchors for this bundle, as PEM bundle of PEM-wrapped, DER-formatted X.509 certificates.
     ///
@@ -167,10 +187,14 @@ pub struct ClusterTrustBundleSpec {
 }
 impl ::prost::Message for ClusterTrustBundleSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.signer_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.trust_bundle {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.trust_bundle.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -184,10 +208,17 @@ impl ::prost::Message for ClusterTrustBundleSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .signer_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.signer_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -199,14 +230,16 @@ impl ::prost::Message for ClusterTrustBundleSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .signer_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .trust_bundle
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.trust_bundle.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

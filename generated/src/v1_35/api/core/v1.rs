@@ -8,27 +8,47 @@ pub struct AWSElasticBlockStoreVolumeSource {
     #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// partition is the partition in the volume that you want to mount. If omitted, the default is to mount by volume name. Examples: For volume /dev/sda1, you specify the partition as "1". Similarly, the volume partition for /dev/sda is "0" (or you can leave the property empty).
-    #[serde(rename = "partition", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "partition",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub partition: Option<i32>,
     /// readOnly value true will force the readOnly setting in VolumeMounts. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for AWSElasticBlockStoreVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.partition {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.partition.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
     }
@@ -48,43 +68,67 @@ impl ::prost::Message for AWSElasticBlockStoreVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .partition
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.partition = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .partition
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.partition.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -186,7 +230,9 @@ pub struct AppArmorProfile {
 }
 impl ::prost::Message for AppArmorProfile {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.localhost_profile {
@@ -216,7 +262,11 @@ impl ::prost::Message for AppArmorProfile {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .localhost_profile
                 .as_ref()
@@ -238,10 +288,14 @@ pub struct AttachedVolume {
 }
 impl ::prost::Message for AttachedVolume {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.device_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -268,11 +322,16 @@ impl ::prost::Message for AttachedVolume {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .device_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -302,10 +361,14 @@ pub struct AzureDiskVolumeSource {
 }
 impl ::prost::Message for AzureDiskVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.disk_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disk_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.disk_uri {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disk_uri.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.caching_mode {
@@ -368,14 +431,16 @@ impl ::prost::Message for AzureDiskVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .disk_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .disk_uri
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.disk_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.disk_uri.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .caching_mode
                 .as_ref()
@@ -407,7 +472,11 @@ pub struct AzureFilePersistentVolumeSource {
     #[serde(rename = "shareName", default, skip_serializing_if = "Option::is_none")]
     pub share_name: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// secretNamespace is the namespace of the secret that contains Azure Storage Account Name and Key default is the same as the Pod
     #[serde(
@@ -419,13 +488,19 @@ pub struct AzureFilePersistentVolumeSource {
 }
 impl ::prost::Message for AzureFilePersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.secret_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.share_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.share_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
         if let Some(v) = &self.secret_namespace {
@@ -454,10 +529,17 @@ impl ::prost::Message for AzureFilePersistentVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -469,18 +551,21 @@ impl ::prost::Message for AzureFilePersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .secret_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .share_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.share_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
             + self
                 .secret_namespace
                 .as_ref()
@@ -500,18 +585,28 @@ pub struct AzureFileVolumeSource {
     #[serde(rename = "shareName", default, skip_serializing_if = "Option::is_none")]
     pub share_name: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for AzureFileVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.secret_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.share_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.share_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
     }
@@ -537,27 +632,37 @@ impl ::prost::Message for AzureFileVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .secret_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .share_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.share_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -567,10 +672,18 @@ impl ::prost::Message for AzureFileVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Binding {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -645,10 +758,18 @@ pub struct CSIPersistentVolumeSource {
     #[serde(rename = "volumeHandle", default, skip_serializing_if = "Option::is_none")]
     pub volume_handle: Option<String>,
     /// readOnly value to pass to ControllerPublishVolumeRequest. Defaults to false (read/write).
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// fsType to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs".
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// volumeAttributes of the volume to publish.
     #[serde(
@@ -695,28 +816,28 @@ pub struct CSIPersistentVolumeSource {
 }
 impl ::prost::Message for CSIPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.volume_handle {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_handle.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.volume_attributes {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                5,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
         if let Some(v) = &self.controller_publish_secret_ref {
             ::prost::encoding::message::encode(6, v, buf);
@@ -756,16 +877,30 @@ impl ::prost::Message for CSIPersistentVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -813,31 +948,30 @@ impl ::prost::Message for CSIPersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .volume_handle
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume_handle.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .volume_attributes
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        5,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(5, v))
             + self
                 .controller_publish_secret_ref
                 .as_ref()
@@ -892,7 +1026,9 @@ pub struct CSIVolumeSource {
 }
 impl ::prost::Message for CSIVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.read_only {
@@ -902,15 +1038,7 @@ impl ::prost::Message for CSIVolumeSource {
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.volume_attributes {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                4,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(4, v, buf);
         }
         if let Some(v) = &self.node_publish_secret_ref {
             ::prost::encoding::message::encode(5, v, buf);
@@ -965,7 +1093,11 @@ impl ::prost::Message for CSIVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .read_only
                 .as_ref()
@@ -977,15 +1109,7 @@ impl ::prost::Message for CSIVolumeSource {
             + self
                 .volume_attributes
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        4,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(4, v))
             + self
                 .node_publish_secret_ref
                 .as_ref()
@@ -1055,19 +1179,35 @@ pub struct CephFSPersistentVolumeSource {
     #[serde(rename = "monitors", default, skip_serializing_if = "Option::is_none")]
     pub monitors: Option<Vec<String>>,
     /// path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub path: Option<String>,
     /// user is Optional: User is the rados user name, default is admin More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub user: Option<String>,
     /// secretFile is Optional: SecretFile is the path to key ring for User, default is /etc/ceph/user.secret More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "secretFile", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secretFile",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub secret_file: Option<String>,
     /// secretRef is Optional: SecretRef is reference to the authentication secret for User, default is empty. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretReference>,
     /// readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for CephFSPersistentVolumeSource {
@@ -1075,19 +1215,27 @@ impl ::prost::Message for CephFSPersistentVolumeSource {
         if let Some(v) = &self.monitors {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.user {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.secret_file {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_file.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(5, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(6, v, buf);
         }
     }
@@ -1107,18 +1255,39 @@ impl ::prost::Message for CephFSPersistentVolumeSource {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.path.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.path = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.user.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.user = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .secret_file
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.secret_file = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -1127,10 +1296,17 @@ impl ::prost::Message for CephFSPersistentVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1140,26 +1316,30 @@ impl ::prost::Message for CephFSPersistentVolumeSource {
             .monitors
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .user
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .secret_file
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.user.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.secret_file.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1172,19 +1352,35 @@ pub struct CephFSVolumeSource {
     #[serde(rename = "monitors", default, skip_serializing_if = "Option::is_none")]
     pub monitors: Option<Vec<String>>,
     /// path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub path: Option<String>,
     /// user is optional: User is the rados user name, default is admin More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub user: Option<String>,
     /// secretFile is Optional: SecretFile is the path to key ring for User, default is /etc/ceph/user.secret More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "secretFile", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secretFile",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub secret_file: Option<String>,
     /// secretRef is Optional: SecretRef is reference to the authentication secret for User, default is empty. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for CephFSVolumeSource {
@@ -1192,19 +1388,27 @@ impl ::prost::Message for CephFSVolumeSource {
         if let Some(v) = &self.monitors {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.user {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.secret_file {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_file.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(5, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(6, v, buf);
         }
     }
@@ -1224,18 +1428,39 @@ impl ::prost::Message for CephFSVolumeSource {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.path.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.path = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.user.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.user = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .secret_file
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.secret_file = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -1244,10 +1469,17 @@ impl ::prost::Message for CephFSVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1257,26 +1489,30 @@ impl ::prost::Message for CephFSVolumeSource {
             .monitors
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .user
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .secret_file
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.user.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.secret_file.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1289,10 +1525,18 @@ pub struct CinderPersistentVolumeSource {
     #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     /// fsType Filesystem type to mount. Must be a filesystem type supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// secretRef is Optional: points to a secret object containing parameters used to connect to OpenStack.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
@@ -1300,13 +1544,19 @@ pub struct CinderPersistentVolumeSource {
 }
 impl ::prost::Message for CinderPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
         if let Some(v) = &self.secret_ref {
@@ -1329,16 +1579,30 @@ impl ::prost::Message for CinderPersistentVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -1350,18 +1614,21 @@ impl ::prost::Message for CinderPersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
@@ -1378,10 +1645,18 @@ pub struct CinderVolumeSource {
     #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// secretRef is optional: points to a secret object containing parameters used to connect to OpenStack.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
@@ -1389,13 +1664,19 @@ pub struct CinderVolumeSource {
 }
 impl ::prost::Message for CinderVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
         if let Some(v) = &self.secret_ref {
@@ -1418,16 +1699,30 @@ impl ::prost::Message for CinderVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -1439,18 +1734,21 @@ impl ::prost::Message for CinderVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
@@ -1532,11 +1830,13 @@ impl ::prost::Message for ClusterTrustBundleProjection {
         if let Some(v) = &self.label_selector {
             ::prost::encoding::message::encode(3, v, buf);
         }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(4, v, buf);
+        }
         if let Some(v) = &self.optional {
             ::prost::encoding::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.path {
-            ::prost::encoding::string::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -1591,10 +1891,11 @@ impl ::prost::Message for ClusterTrustBundleProjection {
                 .optional
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::bool::encoded_len(5, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1610,24 +1911,40 @@ pub struct ComponentCondition {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Message about the condition for a component. For example, information about a health check.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// Condition error code for a component. For example, a health check error code.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "error",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub error: Option<String>,
 }
 impl ::prost::Message for ComponentCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.error {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.error.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -1651,32 +1968,54 @@ impl ::prost::Message for ComponentCondition {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.error.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.error = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .error
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.error.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1686,10 +2025,18 @@ impl ::prost::Message for ComponentCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ComponentStatus {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1758,10 +2105,18 @@ pub static COMPONENT_STATUS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_run
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ComponentStatusList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1828,10 +2183,18 @@ pub static COMPONENT_STATUS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kil
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMap {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1855,32 +2218,14 @@ impl ::prost::Message for ConfigMap {
         if let Some(v) = &self.metadata {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.immutable {
-            ::prost::encoding::bool::encode(4, v, buf);
-        }
         if let Some(v) = &self.data {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(2, v, buf);
         }
         if let Some(v) = &self.binary_data {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                |tag, v, buf| {
-                    ::prost::encoding::bytes::encode(tag, &v.0, buf);
-                },
-                |tag, v| ::prost::encoding::bytes::encoded_len(tag, &v.0),
-                3,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::bytes_map::encode(3, v, buf);
+        }
+        if let Some(v) = &self.immutable {
+            ::prost::encoding::bool::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -1946,27 +2291,11 @@ impl ::prost::Message for ConfigMap {
             + self
                 .data
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(2, v))
             + self
                 .binary_data
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        |tag, v| ::prost::encoding::bytes::encoded_len(tag, &v.0),
-                        3,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::bytes_map::encoded_len(3, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1985,7 +2314,11 @@ pub static CONFIG_MAP_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMapEnvSource {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// Specify whether the ConfigMap must be defined
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
@@ -1994,17 +2327,20 @@ pub struct ConfigMapEnvSource {
 impl ::prost::Message for ConfigMapEnvSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
@@ -2034,10 +2370,17 @@ impl ::prost::Message for ConfigMapEnvSource {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -2055,10 +2398,11 @@ impl ::prost::Message for ConfigMapEnvSource {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
@@ -2075,7 +2419,11 @@ impl ::prost::Message for ConfigMapEnvSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMapKeySelector {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// The key to select.
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
@@ -2087,21 +2435,26 @@ pub struct ConfigMapKeySelector {
 impl ::prost::Message for ConfigMapKeySelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.optional {
@@ -2130,10 +2483,17 @@ impl ::prost::Message for ConfigMapKeySelector {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -2155,17 +2515,19 @@ impl ::prost::Message for ConfigMapKeySelector {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
-            + self
-                .key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .optional
                 .as_ref()
@@ -2179,10 +2541,18 @@ impl ::prost::Message for ConfigMapKeySelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMapList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2255,13 +2625,17 @@ pub struct ConfigMapNodeConfigSource {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// UID is the metadata.UID of the referenced ConfigMap. This field is forbidden in Node.Spec, and required in Node.Status.
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
     /// ResourceVersion is the metadata.ResourceVersion of the referenced ConfigMap. This field is forbidden in Node.Spec, and required in Node.Status.
     #[serde(
         rename = "resourceVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub resource_version: Option<String>,
     /// KubeletConfigKey declares which key of the referenced ConfigMap corresponds to the KubeletConfiguration structure This field is required in all cases.
@@ -2274,19 +2648,29 @@ pub struct ConfigMapNodeConfigSource {
 }
 impl ::prost::Message for ConfigMapNodeConfigSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.resource_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.kubelet_config_key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kubelet_config_key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -2310,14 +2694,28 @@ impl ::prost::Message for ConfigMapNodeConfigSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .resource_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.resource_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -2329,26 +2727,31 @@ impl ::prost::Message for ConfigMapNodeConfigSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .namespace
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .resource_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .kubelet_config_key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kubelet_config_key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2360,7 +2763,11 @@ impl ::prost::Message for ConfigMapNodeConfigSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMapProjection {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
@@ -2372,17 +2779,20 @@ pub struct ConfigMapProjection {
 impl ::prost::Message for ConfigMapProjection {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
@@ -2415,10 +2825,17 @@ impl ::prost::Message for ConfigMapProjection {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -2440,10 +2857,11 @@ impl ::prost::Message for ConfigMapProjection {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
@@ -2466,7 +2884,11 @@ impl ::prost::Message for ConfigMapProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMapVolumeSource {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
@@ -2481,17 +2903,20 @@ pub struct ConfigMapVolumeSource {
 impl ::prost::Message for ConfigMapVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
@@ -2527,10 +2952,17 @@ impl ::prost::Message for ConfigMapVolumeSource {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -2558,10 +2990,11 @@ impl ::prost::Message for ConfigMapVolumeSource {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
@@ -2589,7 +3022,11 @@ pub struct Container {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Container image name. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.
-    #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "image",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub image: Option<String>,
     /// Entrypoint array. Not executed within a shell. The container image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
@@ -2598,7 +3035,11 @@ pub struct Container {
     #[serde(rename = "args", default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.
-    #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "workingDir",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub working_dir: Option<String>,
     /// List of ports to expose from the container. Not specifying a port here DOES NOT prevent that port from being exposed. Any port which is listening on the default "0.0.0.0" address inside a container will be accessible from the network. Modifying this array with strategic merge patch may corrupt the data. For more information See https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated.
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
@@ -2647,21 +3088,21 @@ pub struct Container {
     #[serde(
         rename = "terminationMessagePath",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub termination_message_path: Option<String>,
     /// Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.
     #[serde(
         rename = "terminationMessagePolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub termination_message_policy: Option<String>,
     /// Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images
     #[serde(
         rename = "imagePullPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub image_pull_policy: Option<String>,
     /// SecurityContext defines the security options the container should be run with. If set, the fields of SecurityContext override the equivalent fields of PodSecurityContext. More info: https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
@@ -2672,21 +3113,37 @@ pub struct Container {
     )]
     pub security_context: Option<SecurityContext>,
     /// Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.
-    #[serde(rename = "stdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stdin",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub stdin: Option<bool>,
     /// Whether the container runtime should close the stdin channel after it has been opened by a single attach. When stdin is true the stdin stream will remain open across multiple attach sessions. If stdinOnce is set to true, stdin is opened on container start, is empty until the first client attaches to stdin, and then remains open and accepts data until the client disconnects, at which time stdin is closed and remains closed until the container is restarted. If this flag is false, a container processes that reads from stdin will never receive an EOF. Default is false
-    #[serde(rename = "stdinOnce", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stdinOnce",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub stdin_once: Option<bool>,
     /// Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.
-    #[serde(rename = "tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tty",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub tty: Option<bool>,
 }
 impl ::prost::Message for Container {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.image {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.command {
@@ -2695,20 +3152,73 @@ impl ::prost::Message for Container {
         if let Some(v) = &self.args {
             ::prost::encoding::string::encode_repeated(4, v, buf);
         }
-        if let Some(v) = &self.working_dir {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.working_dir.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
         if let Some(v) = &self.ports {
             ::prost::encoding::message::encode_repeated(6, v, buf);
-        }
-        if let Some(v) = &self.env_from {
-            ::prost::encoding::message::encode_repeated(19, v, buf);
         }
         if let Some(v) = &self.env {
             ::prost::encoding::message::encode_repeated(7, v, buf);
         }
         if let Some(v) = &self.resources {
             ::prost::encoding::message::encode(8, v, buf);
+        }
+        if let Some(v) = &self.volume_mounts {
+            ::prost::encoding::message::encode_repeated(9, v, buf);
+        }
+        if let Some(v) = &self.liveness_probe {
+            ::prost::encoding::message::encode(10, v, buf);
+        }
+        if let Some(v) = &self.readiness_probe {
+            ::prost::encoding::message::encode(11, v, buf);
+        }
+        if let Some(v) = &self.lifecycle {
+            ::prost::encoding::message::encode(12, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(13, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(14, v, buf);
+        }
+        if let Some(v) = &self.security_context {
+            ::prost::encoding::message::encode(15, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.stdin.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encode(16, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.stdin_once.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encode(17, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.tty.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encode(18, v, buf);
+        }
+        if let Some(v) = &self.env_from {
+            ::prost::encoding::message::encode_repeated(19, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(20, v, buf);
+        }
+        if let Some(v) = &self.volume_devices {
+            ::prost::encoding::message::encode_repeated(21, v, buf);
+        }
+        if let Some(v) = &self.startup_probe {
+            ::prost::encoding::message::encode(22, v, buf);
         }
         if let Some(v) = &self.resize_policy {
             ::prost::encoding::message::encode_repeated(23, v, buf);
@@ -2718,45 +3228,6 @@ impl ::prost::Message for Container {
         }
         if let Some(v) = &self.restart_policy_rules {
             ::prost::encoding::message::encode_repeated(25, v, buf);
-        }
-        if let Some(v) = &self.volume_mounts {
-            ::prost::encoding::message::encode_repeated(9, v, buf);
-        }
-        if let Some(v) = &self.volume_devices {
-            ::prost::encoding::message::encode_repeated(21, v, buf);
-        }
-        if let Some(v) = &self.liveness_probe {
-            ::prost::encoding::message::encode(10, v, buf);
-        }
-        if let Some(v) = &self.readiness_probe {
-            ::prost::encoding::message::encode(11, v, buf);
-        }
-        if let Some(v) = &self.startup_probe {
-            ::prost::encoding::message::encode(22, v, buf);
-        }
-        if let Some(v) = &self.lifecycle {
-            ::prost::encoding::message::encode(12, v, buf);
-        }
-        if let Some(v) = &self.termination_message_path {
-            ::prost::encoding::string::encode(13, v, buf);
-        }
-        if let Some(v) = &self.termination_message_policy {
-            ::prost::encoding::string::encode(20, v, buf);
-        }
-        if let Some(v) = &self.image_pull_policy {
-            ::prost::encoding::string::encode(14, v, buf);
-        }
-        if let Some(v) = &self.security_context {
-            ::prost::encoding::message::encode(15, v, buf);
-        }
-        if let Some(v) = &self.stdin {
-            ::prost::encoding::bool::encode(16, v, buf);
-        }
-        if let Some(v) = &self.stdin_once {
-            ::prost::encoding::bool::encode(17, v, buf);
-        }
-        if let Some(v) = &self.tty {
-            ::prost::encoding::bool::encode(18, v, buf);
         }
     }
     fn merge_field(
@@ -2773,8 +3244,16 @@ impl ::prost::Message for Container {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.image.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.image = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -2787,10 +3266,17 @@ impl ::prost::Message for Container {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .working_dir
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.working_dir = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this.ports.get_or_insert_with(::core::default::Default::default);
@@ -2867,22 +3353,43 @@ impl ::prost::Message for Container {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             13 => {
-                let v = this
-                    .termination_message_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.termination_message_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             20 => {
-                let v = this
-                    .termination_message_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.termination_message_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             14 => {
-                let v = this
-                    .image_pull_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.image_pull_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             15 => {
                 let v = this
@@ -2891,28 +3398,54 @@ impl ::prost::Message for Container {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             16 => {
-                let v = this.stdin.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.stdin = if value == <bool as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             17 => {
-                let v = this
-                    .stdin_once
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.stdin_once = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             18 => {
-                let v = this.tty.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.tty = if value == <bool as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .image
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.image.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .command
                 .as_ref()
@@ -2921,10 +3454,11 @@ impl ::prost::Message for Container {
                 .args
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
-            + self
-                .working_dir
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.working_dir.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
             + self
                 .ports
                 .as_ref()
@@ -2977,34 +3511,40 @@ impl ::prost::Message for Container {
                 .lifecycle
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-            + self
-                .termination_message_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(13, v))
-            + self
-                .termination_message_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(20, v))
-            + self
-                .image_pull_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(14, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(13, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(20, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(14, v)
+            })
             + self
                 .security_context
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(15, v))
-            + self
-                .stdin
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(16, v))
-            + self
-                .stdin_once
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(17, v))
-            + self
-                .tty
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(18, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.stdin.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(16, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.stdin_once.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(17, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.tty.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(18, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3025,13 +3565,19 @@ pub struct ContainerExtendedResourceRequest {
 }
 impl ::prost::Message for ContainerExtendedResourceRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.container_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.resource_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.request_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -3066,18 +3612,21 @@ impl ::prost::Message for ContainerExtendedResourceRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .container_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .resource_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .request_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.container_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.request_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3090,7 +3639,11 @@ pub struct ContainerImage {
     #[serde(rename = "names", default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     /// The size of the image in bytes.
-    #[serde(rename = "sizeBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sizeBytes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub size_bytes: Option<i64>,
 }
 impl ::prost::Message for ContainerImage {
@@ -3098,7 +3651,9 @@ impl ::prost::Message for ContainerImage {
         if let Some(v) = &self.names {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.size_bytes {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.size_bytes.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(2, v, buf);
         }
     }
@@ -3116,10 +3671,17 @@ impl ::prost::Message for ContainerImage {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .size_bytes
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.size_bytes = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3129,10 +3691,11 @@ impl ::prost::Message for ContainerImage {
             .names
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .size_bytes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.size_bytes.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3142,36 +3705,62 @@ impl ::prost::Message for ContainerImage {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerPort {
     /// If specified, this must be an IANA_SVC_NAME and unique within the pod. Each named port in a pod must have a unique name. Name for the port that can be referred to by services.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// Number of port to expose on the host. If specified, this must be a valid port number, 0 < x < 65536. If HostNetwork is specified, this must match ContainerPort. Most containers do not need this.
-    #[serde(rename = "hostPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostPort",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host_port: Option<i32>,
     /// Number of port to expose on the pod's IP address. This must be a valid port number, 0 < x < 65536.
     #[serde(rename = "containerPort", default, skip_serializing_if = "Option::is_none")]
     pub container_port: Option<i32>,
     /// Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "TCP".
-    #[serde(rename = "protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "protocol",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub protocol: Option<String>,
     /// What host IP to bind the external port to.
-    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostIP",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host_ip: Option<String>,
 }
 impl ::prost::Message for ContainerPort {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.host_port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.container_port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.protocol {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.host_ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -3185,14 +3774,27 @@ impl ::prost::Message for ContainerPort {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .host_port
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.host_port = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -3201,38 +3803,60 @@ impl ::prost::Message for ContainerPort {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .protocol
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.protocol = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .host_ip
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.host_ip = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .host_port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .container_port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .protocol
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .host_ip
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host_port.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.container_port.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protocol.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host_ip.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3250,10 +3874,14 @@ pub struct ContainerResizePolicy {
 }
 impl ::prost::Message for ContainerResizePolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.resource_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.restart_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.restart_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -3282,14 +3910,16 @@ impl ::prost::Message for ContainerResizePolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .resource_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .restart_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.resource_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.restart_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3307,7 +3937,9 @@ pub struct ContainerRestartRule {
 }
 impl ::prost::Message for ContainerRestartRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.action {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.exit_codes {
@@ -3339,7 +3971,11 @@ impl ::prost::Message for ContainerRestartRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.action.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .exit_codes
                 .as_ref()
@@ -3364,7 +4000,9 @@ pub struct ContainerRestartRuleOnExitCodes {
 }
 impl ::prost::Message for ContainerRestartRuleOnExitCodes {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.values {
@@ -3396,10 +4034,11 @@ impl ::prost::Message for ContainerRestartRuleOnExitCodes {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .operator
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .values
                 .as_ref()
@@ -3529,13 +4168,25 @@ pub struct ContainerStateTerminated {
     #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// Signal from the last termination of the container
-    #[serde(rename = "signal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "signal",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub signal: Option<i32>,
     /// (brief) reason from the last termination of the container
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Message regarding the last termination of the container
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// Time at which previous execution of the container started
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
@@ -3544,21 +4195,33 @@ pub struct ContainerStateTerminated {
     #[serde(rename = "finishedAt", default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<::kiln_runtime::Time>,
     /// Container's ID in the format '<type>://<container_id>'
-    #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "containerID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub container_id: Option<String>,
 }
 impl ::prost::Message for ContainerStateTerminated {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.exit_code {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exit_code.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.signal {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signal.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.started_at {
@@ -3567,7 +4230,9 @@ impl ::prost::Message for ContainerStateTerminated {
         if let Some(v) = &self.finished_at {
             ::prost::encoding::message::encode(6, v, buf);
         }
-        if let Some(v) = &self.container_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
     }
@@ -3587,22 +4252,40 @@ impl ::prost::Message for ContainerStateTerminated {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .signal
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.signal = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -3617,31 +4300,42 @@ impl ::prost::Message for ContainerStateTerminated {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .container_id
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.container_id = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .exit_code
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .signal
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.exit_code.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.signal.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .started_at
                 .as_ref()
@@ -3650,10 +4344,11 @@ impl ::prost::Message for ContainerStateTerminated {
                 .finished_at
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-            + self
-                .container_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.container_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3663,18 +4358,30 @@ impl ::prost::Message for ContainerStateTerminated {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerStateWaiting {
     /// (brief) reason the container is not yet running.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Message regarding why the container is not yet running.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for ContainerStateWaiting {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -3688,26 +4395,44 @@ impl ::prost::Message for ContainerStateWaiting {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.reason.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3740,7 +4465,11 @@ pub struct ContainerStatus {
     #[serde(rename = "imageID", default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
     /// ContainerID is the ID of the container in the format '<type>://<container_id>'. Where type is a container runtime identifier, returned from Version call of CRI API (for example "containerd").
-    #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "containerID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub container_id: Option<String>,
     /// Started indicates whether the container has finished its postStart lifecycle hook and passed its startup probe. Initialized as false, becomes true after startupProbe is considered successful. Resets to false when the container is restarted, or if kubelet loses state temporarily. In both cases, startup probes will run again. Is always true when no startupProbe is defined and container is running and has passed the postStart lifecycle hook. The null value must be treated the same as false.
     #[serde(rename = "started", default, skip_serializing_if = "Option::is_none")]
@@ -3776,7 +4505,9 @@ pub struct ContainerStatus {
 }
 impl ::prost::Message for ContainerStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.state {
@@ -3785,34 +4516,36 @@ impl ::prost::Message for ContainerStatus {
         if let Some(v) = &self.last_state {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.ready {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
-        if let Some(v) = &self.restart_count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.restart_count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
-        if let Some(v) = &self.image {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.image_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
-        if let Some(v) = &self.container_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
         if let Some(v) = &self.started {
             ::prost::encoding::bool::encode(9, v, buf);
         }
         if let Some(v) = &self.allocated_resources {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                10,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(10, v, buf);
         }
         if let Some(v) = &self.resources {
             ::prost::encoding::message::encode(11, v, buf);
@@ -3874,10 +4607,17 @@ impl ::prost::Message for ContainerStatus {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this
-                    .container_id
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.container_id = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
                 let v = this
@@ -3929,7 +4669,11 @@ impl ::prost::Message for ContainerStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .state
                 .as_ref()
@@ -3938,26 +4682,31 @@ impl ::prost::Message for ContainerStatus {
                 .last_state
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .ready
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
-            + self
-                .restart_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .image
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .image_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .container_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ready.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.restart_count.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.image.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.image_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.container_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
             + self
                 .started
                 .as_ref()
@@ -3965,15 +4714,7 @@ impl ::prost::Message for ContainerStatus {
             + self
                 .allocated_resources
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        10,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(10, v))
             + self
                 .resources
                 .as_ref()
@@ -4044,7 +4785,9 @@ pub struct DaemonEndpoint {
 }
 impl ::prost::Message for DaemonEndpoint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
     }
@@ -4065,7 +4808,11 @@ impl ::prost::Message for DaemonEndpoint {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.port.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4131,7 +4878,9 @@ pub struct DownwardAPIVolumeFile {
 }
 impl ::prost::Message for DownwardAPIVolumeFile {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.field_ref {
@@ -4177,7 +4926,11 @@ impl ::prost::Message for DownwardAPIVolumeFile {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.path.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .field_ref
                 .as_ref()
@@ -4254,7 +5007,11 @@ impl ::prost::Message for DownwardAPIVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EmptyDirVolumeSource {
     /// medium represents what type of storage medium should back this directory. The default is "" which means to use the node's default medium. Must be an empty string (default) or Memory. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir
-    #[serde(rename = "medium", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "medium",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub medium: Option<String>,
     /// sizeLimit is the total amount of local storage required for this EmptyDir volume. The size limit is also applicable for memory medium. The maximum usage on memory medium EmptyDir would be the minimum value between the SizeLimit specified here and the sum of memory limits of all containers in a pod. The default is nil which means that the limit is undefined. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir
     #[serde(rename = "sizeLimit", default, skip_serializing_if = "Option::is_none")]
@@ -4262,7 +5019,9 @@ pub struct EmptyDirVolumeSource {
 }
 impl ::prost::Message for EmptyDirVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.medium {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.medium.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.size_limit {
@@ -4279,10 +5038,16 @@ impl ::prost::Message for EmptyDirVolumeSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .medium
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.medium = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -4294,7 +5059,11 @@ impl ::prost::Message for EmptyDirVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.medium.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.medium.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .size_limit
                 .as_ref()
@@ -4311,7 +5080,11 @@ pub struct EndpointAddress {
     #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// The Hostname of this endpoint
-    #[serde(rename = "hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostname",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub hostname: Option<String>,
     /// Optional: Node hosting this endpoint. This can be used to determine endpoints local to a node.
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
@@ -4322,17 +5095,21 @@ pub struct EndpointAddress {
 }
 impl ::prost::Message for EndpointAddress {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.hostname {
+        if let Some(v) = &self.target_ref {
+            ::prost::encoding::message::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.node_name {
             ::prost::encoding::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.target_ref {
-            ::prost::encoding::message::encode(2, v, buf);
         }
     }
     fn merge_field(
@@ -4349,10 +5126,17 @@ impl ::prost::Message for EndpointAddress {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .hostname
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.hostname = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -4370,11 +5154,16 @@ impl ::prost::Message for EndpointAddress {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.ip.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .hostname
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.hostname.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .node_name
                 .as_ref()
@@ -4392,13 +5181,21 @@ impl ::prost::Message for EndpointAddress {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointPort {
     /// The name of this port.  This must match the 'name' field in the corresponding ServicePort. Must be a DNS_LABEL. Optional only if one port is defined.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// The port number of the endpoint.
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
     /// The IP protocol for this port. Must be UDP, TCP, or SCTP. Default is TCP.
-    #[serde(rename = "protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "protocol",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub protocol: Option<String>,
     /// The application protocol for this port. This is used as a hint for implementations to offer richer behavior for protocols that they understand. This field follows standard Kubernetes label syntax. Valid values are either:
     ///
@@ -4415,13 +5212,19 @@ pub struct EndpointPort {
 }
 impl ::prost::Message for EndpointPort {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.protocol {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.app_protocol {
@@ -4438,18 +5241,32 @@ impl ::prost::Message for EndpointPort {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.port.get_or_insert_with(::core::default::Default::default);
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .protocol
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.protocol = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -4461,15 +5278,21 @@ impl ::prost::Message for EndpointPort {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .protocol
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.port.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protocol.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .app_protocol
                 .as_ref()
@@ -4586,10 +5409,18 @@ impl ::prost::Message for EndpointSubset {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Endpoints {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -4658,10 +5489,18 @@ pub static ENDPOINTS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::c
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointsList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -4728,7 +5567,11 @@ pub static ENDPOINTS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EnvFromSource {
     /// Optional text to prepend to the name of each environment variable. May consist of any printable ASCII characters except '='.
-    #[serde(rename = "prefix", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "prefix",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub prefix: Option<String>,
     /// The ConfigMap to select from
     #[serde(rename = "configMapRef", default, skip_serializing_if = "Option::is_none")]
@@ -4739,7 +5582,9 @@ pub struct EnvFromSource {
 }
 impl ::prost::Message for EnvFromSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.prefix {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.prefix.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.config_map_ref {
@@ -4759,10 +5604,16 @@ impl ::prost::Message for EnvFromSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .prefix
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.prefix = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -4780,7 +5631,11 @@ impl ::prost::Message for EnvFromSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.prefix.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.prefix.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .config_map_ref
                 .as_ref()
@@ -4801,7 +5656,11 @@ pub struct EnvVar {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Variable references $(VAR_NAME) are expanded using the previously defined environment variables in the container and any service environment variables. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Defaults to "".
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub value: Option<String>,
     /// Source for the environment variable's value. Cannot be used if value is not empty.
     #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
@@ -4809,10 +5668,14 @@ pub struct EnvVar {
 }
 impl ::prost::Message for EnvVar {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.value_from {
@@ -4833,8 +5696,16 @@ impl ::prost::Message for EnvVar {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.value.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.value = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -4846,11 +5717,16 @@ impl ::prost::Message for EnvVar {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .value_from
                 .as_ref()
@@ -4982,7 +5858,11 @@ pub struct EphemeralContainer {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Container image name. More info: https://kubernetes.io/docs/concepts/containers/images
-    #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "image",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub image: Option<String>,
     /// Entrypoint array. Not executed within a shell. The image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
@@ -4991,7 +5871,11 @@ pub struct EphemeralContainer {
     #[serde(rename = "args", default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.
-    #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "workingDir",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub working_dir: Option<String>,
     /// Ports are not allowed for ephemeral containers.
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
@@ -5040,21 +5924,21 @@ pub struct EphemeralContainer {
     #[serde(
         rename = "terminationMessagePath",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub termination_message_path: Option<String>,
     /// Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.
     #[serde(
         rename = "terminationMessagePolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub termination_message_policy: Option<String>,
     /// Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images
     #[serde(
         rename = "imagePullPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub image_pull_policy: Option<String>,
     /// Optional: SecurityContext defines the security options the ephemeral container should be run with. If set, the fields of SecurityContext override the equivalent fields of PodSecurityContext.
@@ -5065,13 +5949,25 @@ pub struct EphemeralContainer {
     )]
     pub security_context: Option<SecurityContext>,
     /// Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.
-    #[serde(rename = "stdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stdin",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub stdin: Option<bool>,
     /// Whether the container runtime should close the stdin channel after it has been opened by a single attach. When stdin is true the stdin stream will remain open across multiple attach sessions. If stdinOnce is set to true, stdin is opened on container start, is empty until the first client attaches to stdin, and then remains open and accepts data until the client disconnects, at which time stdin is closed and remains closed until the container is restarted. If this flag is false, a container processes that reads from stdin will never receive an EOF. Default is false
-    #[serde(rename = "stdinOnce", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stdinOnce",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub stdin_once: Option<bool>,
     /// Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.
-    #[serde(rename = "tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tty",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub tty: Option<bool>,
     /// If set, the name of the container from PodSpec that this ephemeral container targets. The ephemeral container will be run in the namespaces (IPC, PID, etc) of this container. If not set then the ephemeral container uses the namespaces configured in the Pod spec.
     ///
@@ -5079,21 +5975,23 @@ pub struct EphemeralContainer {
     #[serde(
         rename = "targetContainerName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub target_container_name: Option<String>,
 }
 impl ::prost::Message for EphemeralContainer {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-                + self
-                    .image
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            let len = ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.image.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(2, v)
+                })
                 + self
                     .command
                     .as_ref()
@@ -5102,10 +6000,11 @@ impl ::prost::Message for EphemeralContainer {
                     .args
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
-                + self
-                    .working_dir
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.working_dir.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(5, v)
+                })
                 + self
                     .ports
                     .as_ref()
@@ -5179,44 +6078,54 @@ impl ::prost::Message for EphemeralContainer {
                     .lifecycle
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-                + self
-                    .termination_message_path
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(13, v))
-                + self
-                    .termination_message_policy
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(20, v))
-                + self
-                    .image_pull_policy
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(14, v))
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(13, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(20, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(14, v)
+                })
                 + self
                     .security_context
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::message::encoded_len(15, v))
-                + self
-                    .stdin
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::bool::encoded_len(16, v))
-                + self
-                    .stdin_once
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::bool::encoded_len(17, v))
-                + self
-                    .tty
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::bool::encoded_len(18, v));
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.stdin.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::bool::encoded_len(16, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.stdin_once.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::bool::encoded_len(17, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.tty.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::bool::encoded_len(18, v)
+                });
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
-            if let Some(v) = &self.image {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.image.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(2, v, buf);
             }
             if let Some(v) = &self.command {
@@ -5225,20 +6134,73 @@ impl ::prost::Message for EphemeralContainer {
             if let Some(v) = &self.args {
                 ::prost::encoding::string::encode_repeated(4, v, buf);
             }
-            if let Some(v) = &self.working_dir {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.working_dir.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(5, v, buf);
             }
             if let Some(v) = &self.ports {
                 ::prost::encoding::message::encode_repeated(6, v, buf);
-            }
-            if let Some(v) = &self.env_from {
-                ::prost::encoding::message::encode_repeated(19, v, buf);
             }
             if let Some(v) = &self.env {
                 ::prost::encoding::message::encode_repeated(7, v, buf);
             }
             if let Some(v) = &self.resources {
                 ::prost::encoding::message::encode(8, v, buf);
+            }
+            if let Some(v) = &self.volume_mounts {
+                ::prost::encoding::message::encode_repeated(9, v, buf);
+            }
+            if let Some(v) = &self.liveness_probe {
+                ::prost::encoding::message::encode(10, v, buf);
+            }
+            if let Some(v) = &self.readiness_probe {
+                ::prost::encoding::message::encode(11, v, buf);
+            }
+            if let Some(v) = &self.lifecycle {
+                ::prost::encoding::message::encode(12, v, buf);
+            }
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encode(13, v, buf);
+            }
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encode(14, v, buf);
+            }
+            if let Some(v) = &self.security_context {
+                ::prost::encoding::message::encode(15, v, buf);
+            }
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.stdin.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encode(16, v, buf);
+            }
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.stdin_once.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encode(17, v, buf);
+            }
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.tty.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encode(18, v, buf);
+            }
+            if let Some(v) = &self.env_from {
+                ::prost::encoding::message::encode_repeated(19, v, buf);
+            }
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encode(20, v, buf);
+            }
+            if let Some(v) = &self.volume_devices {
+                ::prost::encoding::message::encode_repeated(21, v, buf);
+            }
+            if let Some(v) = &self.startup_probe {
+                ::prost::encoding::message::encode(22, v, buf);
             }
             if let Some(v) = &self.resize_policy {
                 ::prost::encoding::message::encode_repeated(23, v, buf);
@@ -5249,47 +6211,10 @@ impl ::prost::Message for EphemeralContainer {
             if let Some(v) = &self.restart_policy_rules {
                 ::prost::encoding::message::encode_repeated(25, v, buf);
             }
-            if let Some(v) = &self.volume_mounts {
-                ::prost::encoding::message::encode_repeated(9, v, buf);
-            }
-            if let Some(v) = &self.volume_devices {
-                ::prost::encoding::message::encode_repeated(21, v, buf);
-            }
-            if let Some(v) = &self.liveness_probe {
-                ::prost::encoding::message::encode(10, v, buf);
-            }
-            if let Some(v) = &self.readiness_probe {
-                ::prost::encoding::message::encode(11, v, buf);
-            }
-            if let Some(v) = &self.startup_probe {
-                ::prost::encoding::message::encode(22, v, buf);
-            }
-            if let Some(v) = &self.lifecycle {
-                ::prost::encoding::message::encode(12, v, buf);
-            }
-            if let Some(v) = &self.termination_message_path {
-                ::prost::encoding::string::encode(13, v, buf);
-            }
-            if let Some(v) = &self.termination_message_policy {
-                ::prost::encoding::string::encode(20, v, buf);
-            }
-            if let Some(v) = &self.image_pull_policy {
-                ::prost::encoding::string::encode(14, v, buf);
-            }
-            if let Some(v) = &self.security_context {
-                ::prost::encoding::message::encode(15, v, buf);
-            }
-            if let Some(v) = &self.stdin {
-                ::prost::encoding::bool::encode(16, v, buf);
-            }
-            if let Some(v) = &self.stdin_once {
-                ::prost::encoding::bool::encode(17, v, buf);
-            }
-            if let Some(v) = &self.tty {
-                ::prost::encoding::bool::encode(18, v, buf);
-            }
         }
-        if let Some(v) = &self.target_container_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_container_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -5321,10 +6246,17 @@ impl ::prost::Message for EphemeralContainer {
                                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
                             }
                             2 => {
-                                let v = this
-                                    .image
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.image = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             3 => {
                                 let v = this
@@ -5349,10 +6281,17 @@ impl ::prost::Message for EphemeralContainer {
                                 )
                             }
                             5 => {
-                                let v = this
-                                    .working_dir
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.working_dir = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             6 => {
                                 let v = this
@@ -5468,22 +6407,43 @@ impl ::prost::Message for EphemeralContainer {
                                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
                             }
                             13 => {
-                                let v = this
-                                    .termination_message_path
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.termination_message_path = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             20 => {
-                                let v = this
-                                    .termination_message_policy
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.termination_message_policy = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             14 => {
-                                let v = this
-                                    .image_pull_policy
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.image_pull_policy = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             15 => {
                                 let v = this
@@ -5492,22 +6452,43 @@ impl ::prost::Message for EphemeralContainer {
                                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
                             }
                             16 => {
-                                let v = this
-                                    .stdin
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                                let mut value = <bool as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                                this.stdin = if value
+                                    == <bool as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             17 => {
-                                let v = this
-                                    .stdin_once
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                                let mut value = <bool as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                                this.stdin_once = if value
+                                    == <bool as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             18 => {
-                                let v = this
-                                    .tty
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                                let mut value = <bool as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                                this.tty = if value
+                                    == <bool as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -5515,24 +6496,33 @@ impl ::prost::Message for EphemeralContainer {
                 )
             }
             2 => {
-                let v = this
-                    .target_container_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.target_container_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-                + self
-                    .image
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            let len = ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.image.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(2, v)
+                })
                 + self
                     .command
                     .as_ref()
@@ -5541,10 +6531,11 @@ impl ::prost::Message for EphemeralContainer {
                     .args
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
-                + self
-                    .working_dir
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.working_dir.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(5, v)
+                })
                 + self
                     .ports
                     .as_ref()
@@ -5618,41 +6609,48 @@ impl ::prost::Message for EphemeralContainer {
                     .lifecycle
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-                + self
-                    .termination_message_path
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(13, v))
-                + self
-                    .termination_message_policy
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(20, v))
-                + self
-                    .image_pull_policy
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(14, v))
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(13, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(20, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::string::encoded_len(14, v)
+                })
                 + self
                     .security_context
                     .as_ref()
                     .map_or(0, |v| ::prost::encoding::message::encoded_len(15, v))
-                + self
-                    .stdin
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::bool::encoded_len(16, v))
-                + self
-                    .stdin_once
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::bool::encoded_len(17, v))
-                + self
-                    .tty
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::bool::encoded_len(18, v));
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.stdin.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::bool::encoded_len(16, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.stdin_once.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::bool::encoded_len(17, v)
+                })
+                + ({
+                    let zero = ::core::default::Default::default();
+                    let v = self.tty.as_ref().unwrap_or(&zero);
+                    ::prost::encoding::bool::encoded_len(18, v)
+                });
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
-            + self
-                .target_container_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.target_container_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5712,10 +6710,18 @@ impl ::prost::Message for EphemeralVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Event {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -5726,10 +6732,18 @@ pub struct Event {
     #[serde(rename = "involvedObject", default, skip_serializing_if = "Option::is_none")]
     pub involved_object: Option<ObjectReference>,
     /// This should be a short, machine understandable string that gives the reason for the transition into the object's current status.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human-readable description of the status of this operation.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// The component reporting this event. Should be a short machine understandable string.
     #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
@@ -5741,10 +6755,18 @@ pub struct Event {
     #[serde(rename = "lastTimestamp", default, skip_serializing_if = "Option::is_none")]
     pub last_timestamp: Option<::kiln_runtime::Time>,
     /// The number of times this event has occurred.
-    #[serde(rename = "count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "count",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub count: Option<i32>,
     /// Type of this event (Normal, Warning), new types could be added in the future
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// Time when this Event was first observed.
     #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
@@ -5753,7 +6775,11 @@ pub struct Event {
     #[serde(rename = "series", default, skip_serializing_if = "Option::is_none")]
     pub series: Option<EventSeries>,
     /// What action was taken/failed regarding to the Regarding object.
-    #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "action",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub action: Option<String>,
     /// Optional secondary object for more complex actions.
     #[serde(rename = "related", default, skip_serializing_if = "Option::is_none")]
@@ -5762,14 +6788,14 @@ pub struct Event {
     #[serde(
         rename = "reportingComponent",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub reporting_component: Option<String>,
     /// ID of the controller instance, e.g. `kubelet-xyzf`.
     #[serde(
         rename = "reportingInstance",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub reporting_instance: Option<String>,
 }
@@ -5781,10 +6807,14 @@ impl ::prost::Message for Event {
         if let Some(v) = &self.involved_object {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.source {
@@ -5796,10 +6826,14 @@ impl ::prost::Message for Event {
         if let Some(v) = &self.last_timestamp {
             ::prost::encoding::message::encode(7, v, buf);
         }
-        if let Some(v) = &self.count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(8, v, buf);
         }
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(9, v, buf);
         }
         if let Some(v) = &self.event_time {
@@ -5808,16 +6842,22 @@ impl ::prost::Message for Event {
         if let Some(v) = &self.series {
             ::prost::encoding::message::encode(11, v, buf);
         }
-        if let Some(v) = &self.action {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(12, v, buf);
         }
         if let Some(v) = &self.related {
             ::prost::encoding::message::encode(13, v, buf);
         }
-        if let Some(v) = &self.reporting_component {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_component.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(14, v, buf);
         }
-        if let Some(v) = &self.reporting_instance {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(15, v, buf);
         }
     }
@@ -5843,16 +6883,29 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -5873,12 +6926,27 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this.count.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.count = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
                 let v = this
@@ -5893,10 +6961,16 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             12 => {
-                let v = this
-                    .action
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.action = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             13 => {
                 let v = this
@@ -5905,16 +6979,30 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             14 => {
-                let v = this
-                    .reporting_component
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reporting_component = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             15 => {
-                let v = this
-                    .reporting_instance
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reporting_instance = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -5928,14 +7016,16 @@ impl ::prost::Message for Event {
                 .involved_object
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .source
                 .as_ref()
@@ -5948,14 +7038,16 @@ impl ::prost::Message for Event {
                 .last_timestamp
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + self
-                .count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.count.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
             + self
                 .event_time
                 .as_ref()
@@ -5964,22 +7056,25 @@ impl ::prost::Message for Event {
                 .series
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
-            + self
-                .action
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(12, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.action.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(12, v)
+            })
             + self
                 .related
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(13, v))
-            + self
-                .reporting_component
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(14, v))
-            + self
-                .reporting_instance
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(15, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reporting_component.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(14, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(15, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5996,10 +7091,18 @@ pub static EVENT_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::codec
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -6066,7 +7169,11 @@ pub static EVENT_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventSeries {
     /// Number of occurrences in this series up to the last heartbeat time
-    #[serde(rename = "count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "count",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub count: Option<i32>,
     /// Time of the last occurrence observed
     #[serde(
@@ -6078,7 +7185,9 @@ pub struct EventSeries {
 }
 impl ::prost::Message for EventSeries {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
         if let Some(v) = &self.last_observed_time {
@@ -6095,8 +7204,15 @@ impl ::prost::Message for EventSeries {
         let this = self;
         match tag {
             1 => {
-                let v = this.count.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.count = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -6108,7 +7224,11 @@ impl ::prost::Message for EventSeries {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.count.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
             + self
                 .last_observed_time
                 .as_ref()
@@ -6122,18 +7242,30 @@ impl ::prost::Message for EventSeries {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventSource {
     /// Component from which the event is generated.
-    #[serde(rename = "component", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "component",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub component: Option<String>,
     /// Node name on which the event is generated.
-    #[serde(rename = "host", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "host",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host: Option<String>,
 }
 impl ::prost::Message for EventSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.component {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.component.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.host {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -6147,27 +7279,43 @@ impl ::prost::Message for EventSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .component
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.component = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.host.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.host = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .component
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .host
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.component.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -6223,10 +7371,18 @@ pub struct FCVolumeSource {
     #[serde(rename = "lun", default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i32>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// wwids Optional: FC volume world wide identifiers (wwids) Either wwids or combination of targetWWNs and lun must be set, but not both simultaneously.
     #[serde(rename = "wwids", default, skip_serializing_if = "Option::is_none")]
@@ -6240,10 +7396,14 @@ impl ::prost::Message for FCVolumeSource {
         if let Some(v) = &self.lun {
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.wwids {
@@ -6270,16 +7430,30 @@ impl ::prost::Message for FCVolumeSource {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this.wwids.get_or_insert_with(::core::default::Default::default);
@@ -6297,14 +7471,16 @@ impl ::prost::Message for FCVolumeSource {
                 .lun
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
             + self
                 .wwids
                 .as_ref()
@@ -6334,13 +7510,19 @@ pub struct FileKeySelector {
 }
 impl ::prost::Message for FileKeySelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.optional {
@@ -6380,18 +7562,21 @@ impl ::prost::Message for FileKeySelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .optional
                 .as_ref()
@@ -6408,13 +7593,21 @@ pub struct FlexPersistentVolumeSource {
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// fsType is the Filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default filesystem depends on FlexVolume script.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// secretRef is Optional: SecretRef is reference to the secret object containing sensitive information to pass to the plugin scripts. This may be empty if no secret object is specified. If the secret object contains more than one secret, all secrets are passed to the plugin scripts.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretReference>,
     /// readOnly is Optional: defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// options is Optional: this field holds extra command options if any.
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
@@ -6422,28 +7615,26 @@ pub struct FlexPersistentVolumeSource {
 }
 impl ::prost::Message for FlexPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.options {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                5,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
     }
     fn merge_field(
@@ -6462,10 +7653,17 @@ impl ::prost::Message for FlexPersistentVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -6474,10 +7672,17 @@ impl ::prost::Message for FlexPersistentVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -6495,31 +7700,29 @@ impl ::prost::Message for FlexPersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
             + self
                 .options
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        5,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(5, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -6532,13 +7735,21 @@ pub struct FlexVolumeSource {
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default filesystem depends on FlexVolume script.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// secretRef is Optional: secretRef is reference to the secret object containing sensitive information to pass to the plugin scripts. This may be empty if no secret object is specified. If the secret object contains more than one secret, all secrets are passed to the plugin scripts.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// readOnly is Optional: defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// options is Optional: this field holds extra command options if any.
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
@@ -6546,28 +7757,26 @@ pub struct FlexVolumeSource {
 }
 impl ::prost::Message for FlexVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.options {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                5,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
     }
     fn merge_field(
@@ -6586,10 +7795,17 @@ impl ::prost::Message for FlexVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -6598,10 +7814,17 @@ impl ::prost::Message for FlexVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -6619,31 +7842,29 @@ impl ::prost::Message for FlexVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
             + self
                 .options
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        5,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(5, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -6653,18 +7874,30 @@ impl ::prost::Message for FlexVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FlockerVolumeSource {
     /// datasetName is Name of the dataset stored as metadata -> name on the dataset for Flocker should be considered as deprecated
-    #[serde(rename = "datasetName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "datasetName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub dataset_name: Option<String>,
     /// datasetUUID is the UUID of the dataset. This is unique identifier of a Flocker dataset
-    #[serde(rename = "datasetUUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "datasetUUID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub dataset_uuid: Option<String>,
 }
 impl ::prost::Message for FlockerVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.dataset_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.dataset_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.dataset_uuid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.dataset_uuid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -6678,29 +7911,45 @@ impl ::prost::Message for FlockerVolumeSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .dataset_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.dataset_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .dataset_uuid
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.dataset_uuid = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .dataset_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .dataset_uuid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.dataset_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.dataset_uuid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -6715,27 +7964,47 @@ pub struct GCEPersistentDiskVolumeSource {
     #[serde(rename = "pdName", default, skip_serializing_if = "Option::is_none")]
     pub pd_name: Option<String>,
     /// fsType is filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// partition is the partition in the volume that you want to mount. If omitted, the default is to mount by volume name. Examples: For volume /dev/sda1, you specify the partition as "1". Similarly, the volume partition for /dev/sda is "0" (or you can leave the property empty). More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
-    #[serde(rename = "partition", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "partition",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub partition: Option<i32>,
     /// readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for GCEPersistentDiskVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.pd_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pd_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.partition {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.partition.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
     }
@@ -6755,40 +8024,67 @@ impl ::prost::Message for GCEPersistentDiskVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .partition
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.partition = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.pd_name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .partition
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.pd_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.partition.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -6808,7 +8104,9 @@ pub struct GRPCAction {
 }
 impl ::prost::Message for GRPCAction {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
         if let Some(v) = &self.service {
@@ -6838,7 +8136,11 @@ impl ::prost::Message for GRPCAction {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.port.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
             + self
                 .service
                 .as_ref()
@@ -6857,21 +8159,35 @@ pub struct GitRepoVolumeSource {
     #[serde(rename = "repository", default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
     /// revision is the commit hash for the specified revision.
-    #[serde(rename = "revision", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "revision",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub revision: Option<String>,
     /// directory is the target directory name. Must not contain or start with '..'.  If '.' is supplied, the volume directory will be the git repository.  Otherwise, if specified, the volume will contain the git repository in the subdirectory with the given name.
-    #[serde(rename = "directory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "directory",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub directory: Option<String>,
 }
 impl ::prost::Message for GitRepoVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.repository {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.repository.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.revision {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.revision.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.directory {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.directory.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -6891,33 +8207,50 @@ impl ::prost::Message for GitRepoVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .revision
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.revision = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .directory
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.directory = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .repository
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .revision
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .directory
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.repository.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.revision.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.directory.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -6933,7 +8266,11 @@ pub struct GlusterfsPersistentVolumeSource {
     #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// endpointsNamespace is the namespace that contains Glusterfs endpoint. If this field is empty, the EndpointNamespace defaults to the same namespace as the bound PVC. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
     #[serde(
@@ -6945,13 +8282,19 @@ pub struct GlusterfsPersistentVolumeSource {
 }
 impl ::prost::Message for GlusterfsPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.endpoints {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.endpoints.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
         if let Some(v) = &self.endpoints_namespace {
@@ -6978,10 +8321,17 @@ impl ::prost::Message for GlusterfsPersistentVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -6993,18 +8343,21 @@ impl ::prost::Message for GlusterfsPersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .endpoints
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.endpoints.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
             + self
                 .endpoints_namespace
                 .as_ref()
@@ -7024,18 +8377,28 @@ pub struct GlusterfsVolumeSource {
     #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for GlusterfsVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.endpoints {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.endpoints.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
     }
@@ -7059,27 +8422,37 @@ impl ::prost::Message for GlusterfsVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .endpoints
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.endpoints.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -7089,16 +8462,28 @@ impl ::prost::Message for GlusterfsVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HTTPGetAction {
     /// Path to access on the HTTP server.
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub path: Option<String>,
     /// Name or number of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<::kiln_runtime::IntOrString>,
     /// Host name to connect to, defaults to the pod IP. You probably want to set "Host" in httpHeaders instead.
-    #[serde(rename = "host", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "host",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host: Option<String>,
     /// Scheme to use for connecting to the host. Defaults to HTTP.
-    #[serde(rename = "scheme", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scheme",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub scheme: Option<String>,
     /// Custom headers to set in the request. HTTP allows repeated headers.
     #[serde(rename = "httpHeaders", default, skip_serializing_if = "Option::is_none")]
@@ -7106,16 +8491,22 @@ pub struct HTTPGetAction {
 }
 impl ::prost::Message for HTTPGetAction {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.port {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.host {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.scheme {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scheme.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.http_headers {
@@ -7132,22 +8523,42 @@ impl ::prost::Message for HTTPGetAction {
         let this = self;
         match tag {
             1 => {
-                let v = this.path.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.path = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.port.get_or_insert_with(::core::default::Default::default);
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this.host.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.host = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .scheme
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.scheme = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -7159,19 +8570,25 @@ impl ::prost::Message for HTTPGetAction {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.path.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .port
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .host
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .scheme
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.scheme.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .http_headers
                 .as_ref()
@@ -7193,10 +8610,14 @@ pub struct HTTPHeader {
 }
 impl ::prost::Message for HTTPHeader {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -7221,11 +8642,16 @@ impl ::prost::Message for HTTPHeader {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -7243,7 +8669,9 @@ pub struct HostAlias {
 }
 impl ::prost::Message for HostAlias {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.hostnames {
@@ -7273,7 +8701,11 @@ impl ::prost::Message for HostAlias {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.ip.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .hostnames
                 .as_ref()
@@ -7292,7 +8724,9 @@ pub struct HostIP {
 }
 impl ::prost::Message for HostIP {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -7313,7 +8747,11 @@ impl ::prost::Message for HostIP {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.ip.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -7331,7 +8769,9 @@ pub struct HostPathVolumeSource {
 }
 impl ::prost::Message for HostPathVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.type_ {
@@ -7359,7 +8799,11 @@ impl ::prost::Message for HostPathVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.path.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .type_
                 .as_ref()
@@ -7382,13 +8826,25 @@ pub struct ISCSIPersistentVolumeSource {
     #[serde(rename = "lun", default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i32>,
     /// iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).
-    #[serde(rename = "iscsiInterface", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "iscsiInterface",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub iscsi_interface: Option<String>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#iscsi
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// portals is the iSCSI Target Portal List. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
     #[serde(rename = "portals", default, skip_serializing_if = "Option::is_none")]
@@ -7397,14 +8853,14 @@ pub struct ISCSIPersistentVolumeSource {
     #[serde(
         rename = "chapAuthDiscovery",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub chap_auth_discovery: Option<bool>,
     /// chapAuthSession defines whether support iSCSI Session CHAP authentication
     #[serde(
         rename = "chapAuthSession",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub chap_auth_session: Option<bool>,
     /// secretRef is the CHAP Secret for iSCSI target and initiator authentication
@@ -7416,35 +8872,51 @@ pub struct ISCSIPersistentVolumeSource {
 }
 impl ::prost::Message for ISCSIPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.target_portal {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_portal.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.iqn {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iqn.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.lun {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.lun.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.iscsi_interface {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(6, v, buf);
         }
         if let Some(v) = &self.portals {
             ::prost::encoding::string::encode_repeated(7, v, buf);
         }
-        if let Some(v) = &self.chap_auth_discovery {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(8, v, buf);
-        }
-        if let Some(v) = &self.chap_auth_session {
-            ::prost::encoding::bool::encode(11, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(10, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encode(11, v, buf);
         }
         if let Some(v) = &self.initiator_name {
             ::prost::encoding::string::encode(12, v, buf);
@@ -7474,22 +8946,43 @@ impl ::prost::Message for ISCSIPersistentVolumeSource {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .iscsi_interface
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.iscsi_interface = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -7498,16 +8991,30 @@ impl ::prost::Message for ISCSIPersistentVolumeSource {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this
-                    .chap_auth_discovery
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.chap_auth_discovery = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
-                let v = this
-                    .chap_auth_session
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.chap_auth_session = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
                 let v = this
@@ -7525,42 +9032,50 @@ impl ::prost::Message for ISCSIPersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .target_portal
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .iqn
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .lun
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .iscsi_interface
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(6, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.target_portal.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.iqn.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.lun.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(6, v)
+            })
             + self
                 .portals
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(7, v))
-            + self
-                .chap_auth_discovery
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(8, v))
-            + self
-                .chap_auth_session
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(11, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(11, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
@@ -7587,13 +9102,25 @@ pub struct ISCSIVolumeSource {
     #[serde(rename = "lun", default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i32>,
     /// iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).
-    #[serde(rename = "iscsiInterface", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "iscsiInterface",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub iscsi_interface: Option<String>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#iscsi
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// portals is the iSCSI Target Portal List. The portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
     #[serde(rename = "portals", default, skip_serializing_if = "Option::is_none")]
@@ -7602,14 +9129,14 @@ pub struct ISCSIVolumeSource {
     #[serde(
         rename = "chapAuthDiscovery",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub chap_auth_discovery: Option<bool>,
     /// chapAuthSession defines whether support iSCSI Session CHAP authentication
     #[serde(
         rename = "chapAuthSession",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub chap_auth_session: Option<bool>,
     /// secretRef is the CHAP Secret for iSCSI target and initiator authentication
@@ -7621,35 +9148,51 @@ pub struct ISCSIVolumeSource {
 }
 impl ::prost::Message for ISCSIVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.target_portal {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_portal.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.iqn {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iqn.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.lun {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.lun.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.iscsi_interface {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(6, v, buf);
         }
         if let Some(v) = &self.portals {
             ::prost::encoding::string::encode_repeated(7, v, buf);
         }
-        if let Some(v) = &self.chap_auth_discovery {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(8, v, buf);
-        }
-        if let Some(v) = &self.chap_auth_session {
-            ::prost::encoding::bool::encode(11, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(10, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encode(11, v, buf);
         }
         if let Some(v) = &self.initiator_name {
             ::prost::encoding::string::encode(12, v, buf);
@@ -7679,22 +9222,43 @@ impl ::prost::Message for ISCSIVolumeSource {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .iscsi_interface
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.iscsi_interface = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -7703,16 +9267,30 @@ impl ::prost::Message for ISCSIVolumeSource {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this
-                    .chap_auth_discovery
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.chap_auth_discovery = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
-                let v = this
-                    .chap_auth_session
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.chap_auth_session = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
                 let v = this
@@ -7730,42 +9308,50 @@ impl ::prost::Message for ISCSIVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .target_portal
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .iqn
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .lun
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .iscsi_interface
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(6, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.target_portal.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.iqn.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.lun.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(6, v)
+            })
             + self
                 .portals
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(7, v))
-            + self
-                .chap_auth_discovery
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(8, v))
-            + self
-                .chap_auth_session
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(11, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(11, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
@@ -7783,18 +9369,30 @@ impl ::prost::Message for ISCSIVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ImageVolumeSource {
     /// Required: Image or artifact reference to be used. Behaves in the same way as pod.spec.containers[*].image. Pull secrets will be assembled in the same way as for the container image by looking up node credentials, SA image pull secrets, and pod spec image pull secrets. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.
-    #[serde(rename = "reference", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reference",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reference: Option<String>,
     /// Policy for pulling OCI objects. Possible values are: Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise.
-    #[serde(rename = "pullPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pullPolicy",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pull_policy: Option<String>,
 }
 impl ::prost::Message for ImageVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.reference {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reference.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pull_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pull_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -7808,29 +9406,45 @@ impl ::prost::Message for ImageVolumeSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .reference
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reference = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .pull_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pull_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .reference
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pull_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.reference.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pull_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -7851,10 +9465,14 @@ pub struct KeyToPath {
 }
 impl ::prost::Message for KeyToPath {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.mode {
@@ -7886,11 +9504,16 @@ impl ::prost::Message for KeyToPath {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .mode
                 .as_ref()
@@ -8059,10 +9682,18 @@ impl ::prost::Message for LifecycleHandler {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LimitRange {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -8157,63 +9788,25 @@ pub struct LimitRangeItem {
 }
 impl ::prost::Message for LimitRangeItem {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.max {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
         if let Some(v) = &self.min {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                3,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(3, v, buf);
         }
         if let Some(v) = &self.default {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                4,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(4, v, buf);
         }
         if let Some(v) = &self.default_request {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                5,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(5, v, buf);
         }
         if let Some(v) = &self.max_limit_request_ratio {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                6,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(6, v, buf);
         }
     }
     fn merge_field(
@@ -8289,67 +9882,31 @@ impl ::prost::Message for LimitRangeItem {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .max
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
             + self
                 .min
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        3,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(3, v))
             + self
                 .default
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        4,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(4, v))
             + self
                 .default_request
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        5,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(5, v))
             + self
                 .max_limit_request_ratio
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        6,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(6, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -8359,10 +9916,18 @@ impl ::prost::Message for LimitRangeItem {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LimitRangeList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -8484,10 +10049,14 @@ pub struct LinuxContainerUser {
 }
 impl ::prost::Message for LinuxContainerUser {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(1, v, buf);
         }
-        if let Some(v) = &self.gid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.gid.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(2, v, buf);
         }
         if let Some(v) = &self.supplemental_groups {
@@ -8521,11 +10090,16 @@ impl ::prost::Message for LinuxContainerUser {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.uid.as_ref().map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
-            + self
-                .gid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.gid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(2, v)
+            })
             + self
                 .supplemental_groups
                 .as_ref()
@@ -8539,10 +10113,18 @@ impl ::prost::Message for LinuxContainerUser {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LoadBalancerIngress {
     /// IP is set for load-balancer ingress points that are IP based (typically GCE or OpenStack load-balancers)
-    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ip",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ip: Option<String>,
     /// Hostname is set for load-balancer ingress points that are DNS based (typically AWS load-balancers)
-    #[serde(rename = "hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostname",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub hostname: Option<String>,
     /// IPMode specifies how the load-balancer IP behaves, and may only be specified when the ip field is specified. Setting this to "VIP" indicates that traffic is delivered to the node with the destination set to the load-balancer's IP and port. Setting this to "Proxy" indicates that traffic is delivered to the node or pod with the destination set to the node's IP and node port or the pod's IP and port. Service implementations may use this information to adjust traffic routing.
     #[serde(rename = "ipMode", default, skip_serializing_if = "Option::is_none")]
@@ -8553,10 +10135,14 @@ pub struct LoadBalancerIngress {
 }
 impl ::prost::Message for LoadBalancerIngress {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.hostname {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.ip_mode {
@@ -8576,14 +10162,28 @@ impl ::prost::Message for LoadBalancerIngress {
         let this = self;
         match tag {
             1 => {
-                let v = this.ip.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.ip = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .hostname
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.hostname = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -8599,11 +10199,16 @@ impl ::prost::Message for LoadBalancerIngress {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.ip.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .hostname
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.hostname.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .ip_mode
                 .as_ref()
@@ -8661,12 +10266,18 @@ impl ::prost::Message for LoadBalancerStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LocalObjectReference {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
 }
 impl ::prost::Message for LocalObjectReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -8680,14 +10291,25 @@ impl ::prost::Message for LocalObjectReference {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -8705,7 +10327,9 @@ pub struct LocalVolumeSource {
 }
 impl ::prost::Message for LocalVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.fs_type {
@@ -8735,7 +10359,11 @@ impl ::prost::Message for LocalVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.path.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .fs_type
                 .as_ref()
@@ -8752,7 +10380,7 @@ pub struct ModifyVolumeStatus {
     #[serde(
         rename = "targetVolumeAttributesClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub target_volume_attributes_class_name: Option<String>,
     /// status is the status of the ControllerModifyVolume operation. It can be in any of following states:
@@ -8770,10 +10398,14 @@ pub struct ModifyVolumeStatus {
 }
 impl ::prost::Message for ModifyVolumeStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.target_volume_attributes_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_volume_attributes_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -8787,10 +10419,17 @@ impl ::prost::Message for ModifyVolumeStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .target_volume_attributes_class_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.target_volume_attributes_class_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -8802,14 +10441,16 @@ impl ::prost::Message for ModifyVolumeStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .target_volume_attributes_class_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.target_volume_attributes_class_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -8825,18 +10466,28 @@ pub struct NFSVolumeSource {
     #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// readOnly here will force the NFS export to be mounted with read-only permissions. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for NFSVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.server {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.server.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
     }
@@ -8860,24 +10511,37 @@ impl ::prost::Message for NFSVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.server.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.server.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -8887,10 +10551,18 @@ impl ::prost::Message for NFSVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Namespace {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -8986,27 +10658,43 @@ pub struct NamespaceCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// Unique, one-word, CamelCase reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Human-readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for NamespaceCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -9036,38 +10724,58 @@ impl ::prost::Message for NamespaceCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -9077,10 +10785,18 @@ impl ::prost::Message for NamespaceCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamespaceList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -9187,7 +10903,11 @@ impl ::prost::Message for NamespaceSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamespaceStatus {
     /// Phase is the current lifecycle phase of the namespace. More info: https://kubernetes.io/docs/tasks/administer-cluster/namespaces/
-    #[serde(rename = "phase", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "phase",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub phase: Option<String>,
     /// Represents the latest available observations of a namespace's current state.
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
@@ -9195,7 +10915,9 @@ pub struct NamespaceStatus {
 }
 impl ::prost::Message for NamespaceStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.phase {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.conditions {
@@ -9212,8 +10934,16 @@ impl ::prost::Message for NamespaceStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this.phase.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.phase = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -9225,7 +10955,11 @@ impl ::prost::Message for NamespaceStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.phase.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .conditions
                 .as_ref()
@@ -9239,10 +10973,18 @@ impl ::prost::Message for NamespaceStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Node {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -9333,10 +11075,14 @@ pub struct NodeAddress {
 }
 impl ::prost::Message for NodeAddress {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.address {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.address.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -9363,11 +11109,16 @@ impl ::prost::Message for NodeAddress {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .address
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.address.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -9464,18 +11215,30 @@ pub struct NodeCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// (brief) reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Human readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for NodeCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_heartbeat_time {
@@ -9484,10 +11247,14 @@ impl ::prost::Message for NodeCondition {
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -9523,26 +11290,44 @@ impl ::prost::Message for NodeCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_heartbeat_time
                 .as_ref()
@@ -9551,14 +11336,16 @@ impl ::prost::Message for NodeCondition {
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -9617,7 +11404,11 @@ pub struct NodeConfigStatus {
     #[serde(rename = "lastKnownGood", default, skip_serializing_if = "Option::is_none")]
     pub last_known_good: Option<NodeConfigSource>,
     /// Error describes any problems reconciling the Spec.ConfigSource to the Active config. Errors may occur, for example, attempting to checkpoint Spec.ConfigSource to the local Assigned record, attempting to checkpoint the payload associated with Spec.ConfigSource, attempting to load or validate the Assigned config, etc. Errors may occur at different points while syncing config. Earlier errors (e.g. download or checkpointing errors) will not result in a rollback to LastKnownGood, and may resolve across Kubelet retries. Later errors (e.g. loading or validating a checkpointed config) will result in a rollback to LastKnownGood. In the latter case, it is usually possible to resolve the error by fixing the config assigned in Spec.ConfigSource. You can find additional information for debugging by searching the error message in the Kubelet log. Error is a human-readable description of the error state; machines can check whether or not Error is empty, but should not rely on the stability of the Error text across Kubelet versions.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "error",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub error: Option<String>,
 }
 impl ::prost::Message for NodeConfigStatus {
@@ -9631,7 +11422,9 @@ impl ::prost::Message for NodeConfigStatus {
         if let Some(v) = &self.last_known_good {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.error {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.error.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -9663,8 +11456,16 @@ impl ::prost::Message for NodeConfigStatus {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this.error.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.error = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -9682,10 +11483,11 @@ impl ::prost::Message for NodeConfigStatus {
                 .last_known_good
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .error
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.error.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -9783,10 +11585,18 @@ impl ::prost::Message for NodeFeatures {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -9853,7 +11663,11 @@ pub static NODE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::c
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeRuntimeHandler {
     /// Runtime handler name. Empty for the default runtime handler.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// Supported features.
     #[serde(rename = "features", default, skip_serializing_if = "Option::is_none")]
@@ -9861,7 +11675,9 @@ pub struct NodeRuntimeHandler {
 }
 impl ::prost::Message for NodeRuntimeHandler {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.features {
@@ -9878,8 +11694,15 @@ impl ::prost::Message for NodeRuntimeHandler {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -9891,7 +11714,11 @@ impl ::prost::Message for NodeRuntimeHandler {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .features
                 .as_ref()
@@ -10021,10 +11848,14 @@ pub struct NodeSelectorRequirement {
 }
 impl ::prost::Message for NodeSelectorRequirement {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.values {
@@ -10060,11 +11891,16 @@ impl ::prost::Message for NodeSelectorRequirement {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .values
                 .as_ref()
@@ -10139,16 +11975,28 @@ impl ::prost::Message for NodeSelectorTerm {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeSpec {
     /// PodCIDR represents the pod IP range assigned to the node.
-    #[serde(rename = "podCIDR", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "podCIDR",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pod_cidr: Option<String>,
     /// podCIDRs represents the IP ranges assigned to the node for usage by Pods on that node. If this field is specified, the 0th entry must match the podCIDR field. It may contain at most 1 value for each of IPv4 and IPv6.
     #[serde(rename = "podCIDRs", default, skip_serializing_if = "Option::is_none")]
     pub pod_cidrs: Option<Vec<String>>,
     /// ID of the node assigned by the cloud provider in the format: <ProviderName>://<ProviderSpecificNodeID>
-    #[serde(rename = "providerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "providerID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub provider_id: Option<String>,
     /// Unschedulable controls node schedulability of new pods. By default, node is schedulable. More info: https://kubernetes.io/docs/concepts/nodes/node/#manual-node-administration
-    #[serde(rename = "unschedulable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "unschedulable",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub unschedulable: Option<bool>,
     /// If specified, the node's taints.
     #[serde(rename = "taints", default, skip_serializing_if = "Option::is_none")]
@@ -10157,21 +12005,33 @@ pub struct NodeSpec {
     #[serde(rename = "configSource", default, skip_serializing_if = "Option::is_none")]
     pub config_source: Option<NodeConfigSource>,
     /// Deprecated. Not all kubelets will set this field. Remove field after 1.13. see: https://issues.k8s.io/61966
-    #[serde(rename = "externalID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "externalID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub external_id: Option<String>,
 }
 impl ::prost::Message for NodeSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.pod_cidr {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_cidr.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pod_cidrs {
-            ::prost::encoding::string::encode_repeated(7, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.external_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.provider_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.provider_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.unschedulable {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unschedulable.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.taints {
@@ -10180,8 +12040,8 @@ impl ::prost::Message for NodeSpec {
         if let Some(v) = &self.config_source {
             ::prost::encoding::message::encode(6, v, buf);
         }
-        if let Some(v) = &self.external_id {
-            ::prost::encoding::string::encode(2, v, buf);
+        if let Some(v) = &self.pod_cidrs {
+            ::prost::encoding::string::encode_repeated(7, v, buf);
         }
     }
     fn merge_field(
@@ -10194,10 +12054,17 @@ impl ::prost::Message for NodeSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .pod_cidr
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pod_cidr = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -10206,16 +12073,30 @@ impl ::prost::Message for NodeSpec {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .provider_id
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.provider_id = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .unschedulable
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.unschedulable = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -10230,31 +12111,41 @@ impl ::prost::Message for NodeSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .external_id
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.external_id = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .pod_cidr
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.pod_cidr.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .pod_cidrs
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(7, v))
-            + self
-                .provider_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .unschedulable
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.provider_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.unschedulable.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
             + self
                 .taints
                 .as_ref()
@@ -10263,10 +12154,11 @@ impl ::prost::Message for NodeSpec {
                 .config_source
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-            + self
-                .external_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.external_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -10284,7 +12176,11 @@ pub struct NodeStatus {
         ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
     >,
     /// NodePhase is the recently observed lifecycle phase of the node. More info: https://kubernetes.io/docs/concepts/nodes/node/#phase The field is never populated, and now is deprecated.
-    #[serde(rename = "phase", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "phase",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub phase: Option<String>,
     /// Conditions is an array of current observed node conditions. More info: https://kubernetes.io/docs/reference/node/node-status/#condition
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
@@ -10339,28 +12235,14 @@ pub struct NodeStatus {
 impl ::prost::Message for NodeStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.capacity {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
         if let Some(v) = &self.allocatable {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
-        if let Some(v) = &self.phase {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.conditions {
@@ -10431,8 +12313,16 @@ impl ::prost::Message for NodeStatus {
                 )
             }
             3 => {
-                let v = this.phase.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.phase = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -10507,31 +12397,16 @@ impl ::prost::Message for NodeStatus {
         self
             .capacity
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
             + self
                 .allocatable
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
-            + self
-                .phase
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.phase.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .conditions
                 .as_ref()
@@ -10670,34 +12545,54 @@ pub struct NodeSystemInfo {
 }
 impl ::prost::Message for NodeSystemInfo {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.machine_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.machine_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.system_uuid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.system_uuid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.boot_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.boot_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.kernel_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kernel_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.os_image {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.os_image.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.container_runtime_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_runtime_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.kubelet_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kubelet_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
-        if let Some(v) = &self.kube_proxy_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kube_proxy_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
-        if let Some(v) = &self.operating_system {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operating_system.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(9, v, buf);
         }
-        if let Some(v) = &self.architecture {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.architecture.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(10, v, buf);
         }
         if let Some(v) = &self.swap {
@@ -10781,46 +12676,56 @@ impl ::prost::Message for NodeSystemInfo {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .machine_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .system_uuid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .boot_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .kernel_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .os_image
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .container_runtime_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .kubelet_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .kube_proxy_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .operating_system
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .architecture
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.machine_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.system_uuid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.boot_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kernel_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.os_image.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.container_runtime_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kubelet_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kube_proxy_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operating_system.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.architecture.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(10, v)
+            })
             + self
                 .swap
                 .as_ref()
@@ -10834,7 +12739,11 @@ impl ::prost::Message for NodeSystemInfo {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ObjectFieldSelector {
     /// Version of the schema the FieldPath is written in terms of, defaults to "v1".
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Path of the field to select in the specified API version.
     #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
@@ -10842,10 +12751,14 @@ pub struct ObjectFieldSelector {
 }
 impl ::prost::Message for ObjectFieldSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.field_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -10859,10 +12772,17 @@ impl ::prost::Message for ObjectFieldSelector {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -10874,14 +12794,16 @@ impl ::prost::Message for ObjectFieldSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_version
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .field_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.field_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -10891,52 +12813,90 @@ impl ::prost::Message for ObjectFieldSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ObjectReference {
     /// Kind of the referent. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// Namespace of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
     /// Name of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// UID of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#uids
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
     /// API version of the referent.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Specific resourceVersion to which this reference is made, if any. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#concurrency-control-and-consistency
     #[serde(
         rename = "resourceVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub resource_version: Option<String>,
     /// If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: "spec.containers{name}" (where "name" refers to the name of the container that triggered the event) or if no container name is specified "spec.containers[2]" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.
-    #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fieldPath",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub field_path: Option<String>,
 }
 impl ::prost::Message for ObjectReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.resource_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.field_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
     }
@@ -10950,70 +12910,129 @@ impl ::prost::Message for ObjectReference {
         let this = self;
         match tag {
             1 => {
-                let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.kind = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .resource_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.resource_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .field_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.field_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.kind.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .api_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .resource_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .field_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.api_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.field_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -11023,10 +13042,18 @@ impl ::prost::Message for ObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolume {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -11109,10 +13136,18 @@ pub static PERSISTENT_VOLUME_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaim {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -11211,18 +13246,30 @@ pub struct PersistentVolumeClaimCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason is a unique, this should be a short, machine understandable string that gives the reason for condition's last transition. If it reports "Resizing" that means the underlying persistent volume is being resized.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// message is the human-readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for PersistentVolumeClaimCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_probe_time {
@@ -11231,10 +13278,14 @@ impl ::prost::Message for PersistentVolumeClaimCondition {
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -11270,26 +13321,44 @@ impl ::prost::Message for PersistentVolumeClaimCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_probe_time
                 .as_ref()
@@ -11298,14 +13367,16 @@ impl ::prost::Message for PersistentVolumeClaimCondition {
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -11315,10 +13386,18 @@ impl ::prost::Message for PersistentVolumeClaimCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaimList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -11396,7 +13475,11 @@ pub struct PersistentVolumeClaimSpec {
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<VolumeResourceRequirements>,
     /// volumeName is the binding reference to the PersistentVolume backing this claim.
-    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub volume_name: Option<String>,
     /// storageClassName is the name of the StorageClass required by the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#class-1
     #[serde(
@@ -11434,14 +13517,16 @@ impl ::prost::Message for PersistentVolumeClaimSpec {
         if let Some(v) = &self.access_modes {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(4, v, buf);
-        }
         if let Some(v) = &self.resources {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.volume_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::prost::encoding::message::encode(4, v, buf);
         }
         if let Some(v) = &self.storage_class_name {
             ::prost::encoding::string::encode(5, v, buf);
@@ -11487,10 +13572,17 @@ impl ::prost::Message for PersistentVolumeClaimSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .volume_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -11538,10 +13630,11 @@ impl ::prost::Message for PersistentVolumeClaimSpec {
                 .resources
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .volume_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .storage_class_name
                 .as_ref()
@@ -11571,7 +13664,11 @@ impl ::prost::Message for PersistentVolumeClaimSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaimStatus {
     /// phase represents the current phase of PersistentVolumeClaim.
-    #[serde(rename = "phase", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "phase",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub phase: Option<String>,
     /// accessModes contains the actual access modes the volume backing the PVC has. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1
     #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
@@ -11652,47 +13749,25 @@ pub struct PersistentVolumeClaimStatus {
 }
 impl ::prost::Message for PersistentVolumeClaimStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.phase {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.access_modes {
             ::prost::encoding::string::encode_repeated(2, v, buf);
         }
         if let Some(v) = &self.capacity {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                3,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(3, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(4, v, buf);
         }
         if let Some(v) = &self.allocated_resources {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                5,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(5, v, buf);
         }
         if let Some(v) = &self.allocated_resource_statuses {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                7,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(7, v, buf);
         }
         if let Some(v) = &self.current_volume_attributes_class_name {
             ::prost::encoding::string::encode(8, v, buf);
@@ -11711,8 +13786,16 @@ impl ::prost::Message for PersistentVolumeClaimStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this.phase.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.phase = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -11778,7 +13861,11 @@ impl ::prost::Message for PersistentVolumeClaimStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.phase.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .access_modes
                 .as_ref()
@@ -11786,15 +13873,7 @@ impl ::prost::Message for PersistentVolumeClaimStatus {
             + self
                 .capacity
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        3,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(3, v))
             + self
                 .conditions
                 .as_ref()
@@ -11802,27 +13881,11 @@ impl ::prost::Message for PersistentVolumeClaimStatus {
             + self
                 .allocated_resources
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        5,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(5, v))
             + self
                 .allocated_resource_statuses
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        7,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(7, v))
             + self
                 .current_volume_attributes_class_name
                 .as_ref()
@@ -11900,15 +13963,23 @@ pub struct PersistentVolumeClaimVolumeSource {
     #[serde(rename = "claimName", default, skip_serializing_if = "Option::is_none")]
     pub claim_name: Option<String>,
     /// readOnly Will force the ReadOnly setting in VolumeMounts. Default false.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for PersistentVolumeClaimVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.claim_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.claim_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(2, v, buf);
         }
     }
@@ -11928,23 +13999,32 @@ impl ::prost::Message for PersistentVolumeClaimVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .claim_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.claim_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -11954,10 +14034,18 @@ impl ::prost::Message for PersistentVolumeClaimVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -12114,14 +14202,14 @@ pub struct PersistentVolumeSpec {
     #[serde(
         rename = "persistentVolumeReclaimPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub persistent_volume_reclaim_policy: Option<String>,
     /// storageClassName is the name of StorageClass to which this persistent volume belongs. Empty value means that this volume does not belong to any StorageClass.
     #[serde(
         rename = "storageClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub storage_class_name: Option<String>,
     /// mountOptions is the list of mount options, e.g. ["ro", "soft"]. Not validated - mount will simply fail if one is invalid. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes/#mount-options
@@ -12144,15 +14232,7 @@ pub struct PersistentVolumeSpec {
 impl ::prost::Message for PersistentVolumeSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.capacity {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
         {
             let len = self
@@ -12322,10 +14402,14 @@ impl ::prost::Message for PersistentVolumeSpec {
         if let Some(v) = &self.claim_ref {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.persistent_volume_reclaim_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.persistent_volume_reclaim_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.storage_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.mount_options {
@@ -12524,16 +14608,30 @@ impl ::prost::Message for PersistentVolumeSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .persistent_volume_reclaim_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.persistent_volume_reclaim_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .storage_class_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_class_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -12566,15 +14664,7 @@ impl ::prost::Message for PersistentVolumeSpec {
         self
             .capacity
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
             + ({
                 let len = self
                     .gce_persistent_disk
@@ -12675,14 +14765,16 @@ impl ::prost::Message for PersistentVolumeSpec {
                 .claim_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .persistent_volume_reclaim_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .storage_class_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.persistent_volume_reclaim_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_class_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .mount_options
                 .as_ref()
@@ -12708,13 +14800,25 @@ impl ::prost::Message for PersistentVolumeSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeStatus {
     /// phase indicates if a volume is available, bound to a claim, or released by a claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#phase
-    #[serde(rename = "phase", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "phase",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub phase: Option<String>,
     /// message is a human-readable message indicating details about why the volume is in this state.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// lastPhaseTransitionTime is the time the phase transitioned from one to another and automatically resets to current time everytime a volume phase transitions.
     #[serde(
@@ -12726,13 +14830,19 @@ pub struct PersistentVolumeStatus {
 }
 impl ::prost::Message for PersistentVolumeStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.phase {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.last_phase_transition_time {
@@ -12749,20 +14859,41 @@ impl ::prost::Message for PersistentVolumeStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this.phase.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.phase = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -12774,15 +14905,21 @@ impl ::prost::Message for PersistentVolumeStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.phase.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .last_phase_transition_time
                 .as_ref()
@@ -12799,15 +14936,23 @@ pub struct PhotonPersistentDiskVolumeSource {
     #[serde(rename = "pdID", default, skip_serializing_if = "Option::is_none")]
     pub pd_id: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
 }
 impl ::prost::Message for PhotonPersistentDiskVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.pd_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pd_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -12825,20 +14970,32 @@ impl ::prost::Message for PhotonPersistentDiskVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.pd_id.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.pd_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -12848,10 +15005,18 @@ impl ::prost::Message for PhotonPersistentDiskVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Pod {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -13041,7 +15206,9 @@ impl ::prost::Message for PodAffinityTerm {
         if let Some(v) = &self.namespaces {
             ::prost::encoding::string::encode_repeated(2, v, buf);
         }
-        if let Some(v) = &self.topology_key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.topology_key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.namespace_selector {
@@ -13111,10 +15278,11 @@ impl ::prost::Message for PodAffinityTerm {
                 .namespaces
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-            + self
-                .topology_key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.topology_key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .namespace_selector
                 .as_ref()
@@ -13235,13 +15403,17 @@ pub struct PodCertificateProjection {
     #[serde(
         rename = "credentialBundlePath",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub credential_bundle_path: Option<String>,
     /// Write the key at this path in the projected volume.
     ///
     /// Most applications should use credentialBundlePath.  When using keyPath and certificateChainPath, your application needs to check that the key and leaf certificate are consistent, because it is possible to read the files mid-rotation.
-    #[serde(rename = "keyPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "keyPath",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub key_path: Option<String>,
     /// Write the certificate chain at this path in the projected volume.
     ///
@@ -13249,7 +15421,7 @@ pub struct PodCertificateProjection {
     #[serde(
         rename = "certificateChainPath",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub certificate_chain_path: Option<String>,
     /// userAnnotations allow pod authors to pass additional information to the signer implementation.  Kubernetes does not restrict or validate this metadata in any way.
@@ -13268,34 +15440,36 @@ pub struct PodCertificateProjection {
 }
 impl ::prost::Message for PodCertificateProjection {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.signer_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.key_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.max_expiration_seconds {
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.credential_bundle_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.credential_bundle_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.key_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.certificate_chain_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.certificate_chain_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.user_annotations {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                7,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -13326,22 +15500,43 @@ impl ::prost::Message for PodCertificateProjection {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .credential_bundle_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.credential_bundle_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .key_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.key_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .certificate_chain_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.certificate_chain_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -13359,42 +15554,39 @@ impl ::prost::Message for PodCertificateProjection {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .signer_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .key_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.key_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .max_expiration_seconds
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .credential_bundle_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .key_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .certificate_chain_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.credential_bundle_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.key_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.certificate_chain_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .user_annotations
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        7,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(7, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -13410,7 +15602,7 @@ pub struct PodCondition {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// Status is the status of the condition. Can be True, False, Unknown. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
@@ -13427,21 +15619,30 @@ pub struct PodCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// Unique, one-word, CamelCase reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Human-readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for PodCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.observed_generation {
-            ::prost::encoding::int64::encode(7, v, buf);
-        }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_probe_time {
@@ -13450,11 +15651,20 @@ impl ::prost::Message for PodCondition {
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -13471,10 +15681,17 @@ impl ::prost::Message for PodCondition {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -13495,30 +15712,49 @@ impl ::prost::Message for PodCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(7, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_probe_time
                 .as_ref()
@@ -13527,14 +15763,16 @@ impl ::prost::Message for PodCondition {
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -13617,7 +15855,11 @@ impl ::prost::Message for PodDNSConfig {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodDNSConfigOption {
     /// Name is this DNS resolver option's name. Required.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// Value is this DNS resolver option's value.
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
@@ -13625,7 +15867,9 @@ pub struct PodDNSConfigOption {
 }
 impl ::prost::Message for PodDNSConfigOption {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.value {
@@ -13642,8 +15886,15 @@ impl ::prost::Message for PodDNSConfigOption {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.value.get_or_insert_with(::core::default::Default::default);
@@ -13653,7 +15904,11 @@ impl ::prost::Message for PodDNSConfigOption {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .value
                 .as_ref()
@@ -13686,7 +15941,9 @@ impl ::prost::Message for PodExtendedResourceClaimStatus {
         if let Some(v) = &self.request_mappings {
             ::prost::encoding::message::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.resource_claim_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -13719,10 +15976,11 @@ impl ::prost::Message for PodExtendedResourceClaimStatus {
             .request_mappings
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .resource_claim_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -13737,7 +15995,9 @@ pub struct PodIP {
 }
 impl ::prost::Message for PodIP {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -13758,7 +16018,11 @@ impl ::prost::Message for PodIP {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.ip.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -13768,10 +16032,18 @@ impl ::prost::Message for PodIP {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -13843,7 +16115,9 @@ pub struct PodOS {
 }
 impl ::prost::Message for PodOS {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -13864,7 +16138,11 @@ impl ::prost::Message for PodOS {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -13879,7 +16157,9 @@ pub struct PodReadinessGate {
 }
 impl ::prost::Message for PodReadinessGate {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.condition_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.condition_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -13902,9 +16182,11 @@ impl ::prost::Message for PodReadinessGate {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.condition_type
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.condition_type.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -13943,7 +16225,9 @@ pub struct PodResourceClaim {
 }
 impl ::prost::Message for PodResourceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resource_claim_name {
@@ -13982,7 +16266,11 @@ impl ::prost::Message for PodResourceClaim {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resource_claim_name
                 .as_ref()
@@ -14012,7 +16300,9 @@ pub struct PodResourceClaimStatus {
 }
 impl ::prost::Message for PodResourceClaimStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resource_claim_name {
@@ -14042,7 +16332,11 @@ impl ::prost::Message for PodResourceClaimStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resource_claim_name
                 .as_ref()
@@ -14061,7 +16355,9 @@ pub struct PodSchedulingGate {
 }
 impl ::prost::Message for PodSchedulingGate {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -14082,7 +16378,11 @@ impl ::prost::Message for PodSchedulingGate {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -14170,14 +16470,8 @@ impl ::prost::Message for PodSecurityContext {
         if let Some(v) = &self.se_linux_options {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.windows_options {
-            ::prost::encoding::message::encode(8, v, buf);
-        }
         if let Some(v) = &self.run_as_user {
             ::prost::encoding::int64::encode(2, v, buf);
-        }
-        if let Some(v) = &self.run_as_group {
-            ::prost::encoding::int64::encode(6, v, buf);
         }
         if let Some(v) = &self.run_as_non_root {
             ::prost::encoding::bool::encode(3, v, buf);
@@ -14185,14 +16479,17 @@ impl ::prost::Message for PodSecurityContext {
         if let Some(v) = &self.supplemental_groups {
             ::prost::encoding::int64::encode_repeated(4, v, buf);
         }
-        if let Some(v) = &self.supplemental_groups_policy {
-            ::prost::encoding::string::encode(12, v, buf);
-        }
         if let Some(v) = &self.fs_group {
             ::prost::encoding::int64::encode(5, v, buf);
         }
+        if let Some(v) = &self.run_as_group {
+            ::prost::encoding::int64::encode(6, v, buf);
+        }
         if let Some(v) = &self.sysctls {
             ::prost::encoding::message::encode_repeated(7, v, buf);
+        }
+        if let Some(v) = &self.windows_options {
+            ::prost::encoding::message::encode(8, v, buf);
         }
         if let Some(v) = &self.fs_group_change_policy {
             ::prost::encoding::string::encode(9, v, buf);
@@ -14202,6 +16499,9 @@ impl ::prost::Message for PodSecurityContext {
         }
         if let Some(v) = &self.app_armor_profile {
             ::prost::encoding::message::encode(11, v, buf);
+        }
+        if let Some(v) = &self.supplemental_groups_policy {
+            ::prost::encoding::string::encode(12, v, buf);
         }
         if let Some(v) = &self.se_linux_change_policy {
             ::prost::encoding::string::encode(13, v, buf);
@@ -14375,7 +16675,11 @@ pub struct PodSpec {
     )]
     pub ephemeral_containers: Option<Vec<EphemeralContainer>>,
     /// Restart policy for all containers within the pod. One of Always, OnFailure, Never. In some contexts, only a subset of those values may be permitted. Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy
-    #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "restartPolicy",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub restart_policy: Option<String>,
     /// Optional duration in seconds the pod needs to terminate gracefully. May be decreased in delete request. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). If this value is nil, the default grace period will be used instead. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. Defaults to 30 seconds.
     #[serde(
@@ -14392,7 +16696,11 @@ pub struct PodSpec {
     )]
     pub active_deadline_seconds: Option<i64>,
     /// Set DNS policy for the pod. Defaults to "ClusterFirst". Valid values are 'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS parameters given in DNSConfig will be merged with the policy selected with DNSPolicy. To have DNS options set along with hostNetwork, you have to specify DNS policy explicitly to 'ClusterFirstWithHostNet'.
-    #[serde(rename = "dnsPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dnsPolicy",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub dns_policy: Option<String>,
     /// NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
@@ -14401,11 +16709,15 @@ pub struct PodSpec {
     #[serde(
         rename = "serviceAccountName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub service_account_name: Option<String>,
     /// DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: Use serviceAccountName instead.
-    #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serviceAccount",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub service_account: Option<String>,
     /// AutomountServiceAccountToken indicates whether a service account token should be automatically mounted.
     #[serde(
@@ -14415,16 +16727,32 @@ pub struct PodSpec {
     )]
     pub automount_service_account_token: Option<bool>,
     /// NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename
-    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub node_name: Option<String>,
     /// Host networking requested for this pod. Use the host's network namespace. When using HostNetwork you should specify ports so the scheduler is aware. When `hostNetwork` is true, specified `hostPort` fields in port definitions must match `containerPort`, and unspecified `hostPort` fields in port definitions are defaulted to match `containerPort`. Default to false.
-    #[serde(rename = "hostNetwork", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostNetwork",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host_network: Option<bool>,
     /// Use the host's pid namespace. Optional: Default to false.
-    #[serde(rename = "hostPID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostPID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host_pid: Option<bool>,
     /// Use the host's ipc namespace. Optional: Default to false.
-    #[serde(rename = "hostIPC", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostIPC",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host_ipc: Option<bool>,
     /// Share a single process namespace between all of the containers in a pod. When this is set containers will be able to view and signal processes from other containers in the same pod, and the first process in each container will not be assigned PID 1. HostPID and ShareProcessNamespace cannot both be set. Optional: Default to false.
     #[serde(
@@ -14448,16 +16776,28 @@ pub struct PodSpec {
     )]
     pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
     /// Specifies the hostname of the Pod If not specified, the pod's hostname will be set to a system-defined value.
-    #[serde(rename = "hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostname",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub hostname: Option<String>,
     /// If specified, the fully qualified Pod hostname will be "<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>". If not specified, the pod will not have a domainname at all.
-    #[serde(rename = "subdomain", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subdomain",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub subdomain: Option<String>,
     /// If specified, the pod's scheduling constraints
     #[serde(rename = "affinity", default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Affinity>,
     /// If specified, the pod will be dispatched by specified scheduler. If not specified, the pod will be dispatched by default scheduler.
-    #[serde(rename = "schedulerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "schedulerName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub scheduler_name: Option<String>,
     /// If specified, the pod's tolerations.
     #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
@@ -14469,7 +16809,7 @@ pub struct PodSpec {
     #[serde(
         rename = "priorityClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub priority_class_name: Option<String>,
     /// The priority value. Various system components use this field to find the priority of the pod. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority.
@@ -14570,16 +16910,12 @@ impl ::prost::Message for PodSpec {
         if let Some(v) = &self.volumes {
             ::prost::encoding::message::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.init_containers {
-            ::prost::encoding::message::encode_repeated(20, v, buf);
-        }
         if let Some(v) = &self.containers {
             ::prost::encoding::message::encode_repeated(2, v, buf);
         }
-        if let Some(v) = &self.ephemeral_containers {
-            ::prost::encoding::message::encode_repeated(34, v, buf);
-        }
-        if let Some(v) = &self.restart_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.restart_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.termination_grace_period_seconds {
@@ -14588,43 +16924,43 @@ impl ::prost::Message for PodSpec {
         if let Some(v) = &self.active_deadline_seconds {
             ::prost::encoding::int64::encode(5, v, buf);
         }
-        if let Some(v) = &self.dns_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.dns_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.node_selector {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                7,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(7, v, buf);
         }
-        if let Some(v) = &self.service_account_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
-        if let Some(v) = &self.service_account {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(9, v, buf);
         }
-        if let Some(v) = &self.automount_service_account_token {
-            ::prost::encoding::bool::encode(21, v, buf);
-        }
-        if let Some(v) = &self.node_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(10, v, buf);
         }
-        if let Some(v) = &self.host_network {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_network.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(11, v, buf);
         }
-        if let Some(v) = &self.host_pid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_pid.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(12, v, buf);
         }
-        if let Some(v) = &self.host_ipc {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_ipc.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(13, v, buf);
-        }
-        if let Some(v) = &self.share_process_namespace {
-            ::prost::encoding::bool::encode(27, v, buf);
         }
         if let Some(v) = &self.security_context {
             ::prost::encoding::message::encode(14, v, buf);
@@ -14632,17 +16968,29 @@ impl ::prost::Message for PodSpec {
         if let Some(v) = &self.image_pull_secrets {
             ::prost::encoding::message::encode_repeated(15, v, buf);
         }
-        if let Some(v) = &self.hostname {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(16, v, buf);
         }
-        if let Some(v) = &self.subdomain {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.subdomain.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(17, v, buf);
         }
         if let Some(v) = &self.affinity {
             ::prost::encoding::message::encode(18, v, buf);
         }
-        if let Some(v) = &self.scheduler_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scheduler_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(19, v, buf);
+        }
+        if let Some(v) = &self.init_containers {
+            ::prost::encoding::message::encode_repeated(20, v, buf);
+        }
+        if let Some(v) = &self.automount_service_account_token {
+            ::prost::encoding::bool::encode(21, v, buf);
         }
         if let Some(v) = &self.tolerations {
             ::prost::encoding::message::encode_repeated(22, v, buf);
@@ -14650,7 +16998,9 @@ impl ::prost::Message for PodSpec {
         if let Some(v) = &self.host_aliases {
             ::prost::encoding::message::encode_repeated(23, v, buf);
         }
-        if let Some(v) = &self.priority_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(24, v, buf);
         }
         if let Some(v) = &self.priority {
@@ -14658,6 +17008,9 @@ impl ::prost::Message for PodSpec {
         }
         if let Some(v) = &self.dns_config {
             ::prost::encoding::message::encode(26, v, buf);
+        }
+        if let Some(v) = &self.share_process_namespace {
+            ::prost::encoding::bool::encode(27, v, buf);
         }
         if let Some(v) = &self.readiness_gates {
             ::prost::encoding::message::encode_repeated(28, v, buf);
@@ -14672,18 +17025,13 @@ impl ::prost::Message for PodSpec {
             ::prost::encoding::string::encode(31, v, buf);
         }
         if let Some(v) = &self.overhead {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                32,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(32, v, buf);
         }
         if let Some(v) = &self.topology_spread_constraints {
             ::prost::encoding::message::encode_repeated(33, v, buf);
+        }
+        if let Some(v) = &self.ephemeral_containers {
+            ::prost::encoding::message::encode_repeated(34, v, buf);
         }
         if let Some(v) = &self.set_hostname_as_fqdn {
             ::prost::encoding::bool::encode(35, v, buf);
@@ -14744,10 +17092,17 @@ impl ::prost::Message for PodSpec {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .restart_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.restart_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -14762,10 +17117,17 @@ impl ::prost::Message for PodSpec {
                 ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this
-                    .dns_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.dns_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -14780,16 +17142,30 @@ impl ::prost::Message for PodSpec {
                 )
             }
             8 => {
-                let v = this
-                    .service_account_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.service_account_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
-                let v = this
-                    .service_account
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.service_account = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             21 => {
                 let v = this
@@ -14798,28 +17174,54 @@ impl ::prost::Message for PodSpec {
                 ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
             }
             10 => {
-                let v = this
-                    .node_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.node_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
-                let v = this
-                    .host_network
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.host_network = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             12 => {
-                let v = this
-                    .host_pid
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.host_pid = if value == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             13 => {
-                let v = this
-                    .host_ipc
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.host_ipc = if value == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             27 => {
                 let v = this
@@ -14840,16 +17242,30 @@ impl ::prost::Message for PodSpec {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             16 => {
-                let v = this
-                    .hostname
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.hostname = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             17 => {
-                let v = this
-                    .subdomain
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.subdomain = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             18 => {
                 let v = this
@@ -14858,10 +17274,17 @@ impl ::prost::Message for PodSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             19 => {
-                let v = this
-                    .scheduler_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.scheduler_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             22 => {
                 let v = this
@@ -14876,10 +17299,17 @@ impl ::prost::Message for PodSpec {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             24 => {
-                let v = this
-                    .priority_class_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.priority_class_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             25 => {
                 let v = this
@@ -15001,10 +17431,11 @@ impl ::prost::Message for PodSpec {
                 .ephemeral_containers
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(34, v))
-            + self
-                .restart_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.restart_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .termination_grace_period_seconds
                 .as_ref()
@@ -15013,50 +17444,49 @@ impl ::prost::Message for PodSpec {
                 .active_deadline_seconds
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int64::encoded_len(5, v))
-            + self
-                .dns_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.dns_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .node_selector
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        7,
-                        v,
-                    ),
-                )
-            + self
-                .service_account_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .service_account
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.service_account_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.service_account.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
             + self
                 .automount_service_account_token
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::bool::encoded_len(21, v))
-            + self
-                .node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
-            + self
-                .host_network
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(11, v))
-            + self
-                .host_pid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(12, v))
-            + self
-                .host_ipc
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(13, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.node_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(10, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host_network.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(11, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host_pid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(12, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host_ipc.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(13, v)
+            })
             + self
                 .share_process_namespace
                 .as_ref()
@@ -15069,22 +17499,25 @@ impl ::prost::Message for PodSpec {
                 .image_pull_secrets
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(15, v))
-            + self
-                .hostname
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(16, v))
-            + self
-                .subdomain
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(17, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.hostname.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(16, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.subdomain.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(17, v)
+            })
             + self
                 .affinity
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(18, v))
-            + self
-                .scheduler_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(19, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.scheduler_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(19, v)
+            })
             + self
                 .tolerations
                 .as_ref()
@@ -15093,10 +17526,11 @@ impl ::prost::Message for PodSpec {
                 .host_aliases
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(23, v))
-            + self
-                .priority_class_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(24, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(24, v)
+            })
             + self
                 .priority
                 .as_ref()
@@ -15124,15 +17558,7 @@ impl ::prost::Message for PodSpec {
             + self
                 .overhead
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        32,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(32, v))
             + self
                 .topology_spread_constraints
                 .as_ref()
@@ -15181,7 +17607,7 @@ pub struct PodStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// The phase of a Pod is a simple, high-level summary of where the Pod is in its lifecycle. The conditions array, the reason and message fields, and the individual container status arrays contain more detail about the pod's status. There are five possible phase values:
@@ -15189,32 +17615,52 @@ pub struct PodStatus {
     /// Pending: The pod has been accepted by the Kubernetes system, but one or more of the container images has not been created. This includes time before being scheduled as well as time spent downloading images over the network, which could take a while. Running: The pod has been bound to a node, and all of the containers have been created. At least one container is still running, or is in the process of starting or restarting. Succeeded: All containers in the pod have terminated in success, and will not be restarted. Failed: All containers in the pod have terminated, and at least one container has terminated in failure. The container either exited with non-zero status or was terminated by the system. Unknown: For some reason the state of the pod could not be obtained, typically due to an error in communicating with the host of the pod.
     ///
     /// More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-phase
-    #[serde(rename = "phase", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "phase",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub phase: Option<String>,
     /// Current service state of pod. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<PodCondition>>,
     /// A human readable message indicating details about why the pod is in this condition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// A brief CamelCase message indicating details about why the pod is in this state. e.g. 'Evicted'
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.
     #[serde(
         rename = "nominatedNodeName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub nominated_node_name: Option<String>,
     /// hostIP holds the IP address of the host to which the pod is assigned. Empty if the pod has not started yet. A pod can be assigned to a node that has a problem in kubelet which in turns mean that HostIP will not be updated even if there is a node is assigned to pod
-    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostIP",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host_ip: Option<String>,
     /// hostIPs holds the IP addresses allocated to the host. If this field is specified, the first entry must match the hostIP field. This list is empty if the pod has not started yet. A pod can be assigned to a node that has a problem in kubelet which in turns means that HostIPs will not be updated even if there is a node is assigned to this pod.
     #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
     pub host_ips: Option<Vec<HostIP>>,
     /// podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.
-    #[serde(rename = "podIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "podIP",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pod_ip: Option<String>,
     /// podIPs holds the IP addresses allocated to the pod. If this field is specified, the 0th entry must match the podIP field. Pods may be allocated at most 1 value for each of IPv4 and IPv6. This list is empty if no IPs have been allocated yet.
     #[serde(rename = "podIPs", default, skip_serializing_if = "Option::is_none")]
@@ -15237,7 +17683,11 @@ pub struct PodStatus {
     )]
     pub container_statuses: Option<Vec<ContainerStatus>>,
     /// The Quality of Service (QOS) classification assigned to the pod based on resource requirements See PodQOSClass type for available QOS classes More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/#quality-of-service-classes
-    #[serde(rename = "qosClass", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "qosClass",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub qos_class: Option<String>,
     /// Statuses for any ephemeral containers that have run in this pod. Each ephemeral container in the pod should have at most one status in this list, and all statuses should be for containers in the pod. However this is not enforced. If a status for a non-existent container is present in the list, or the list has duplicate names, the behavior of various Kubernetes components is not defined and those statuses might be ignored. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-and-container-status
     #[serde(
@@ -15247,7 +17697,11 @@ pub struct PodStatus {
     )]
     pub ephemeral_container_statuses: Option<Vec<ContainerStatus>>,
     /// Status of resources resize desired for pod's containers. It is empty if no resources resize is pending. Any changes to container resources will automatically set this to "Proposed" Deprecated: Resize status is moved to two pod conditions PodResizePending and PodResizeInProgress. PodResizePending will track states where the spec has been resized, but the Kubelet has not yet allocated the resources. PodResizeInProgress will track in-progress resizes, and should be present whenever allocated resources != acknowledged resources.
-    #[serde(rename = "resize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resize",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub resize: Option<String>,
     /// Status of resource claims.
     #[serde(
@@ -15278,70 +17732,80 @@ pub struct PodStatus {
 }
 impl ::prost::Message for PodStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.observed_generation {
-            ::prost::encoding::int64::encode(17, v, buf);
-        }
-        if let Some(v) = &self.phase {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(2, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.nominated_node_name {
-            ::prost::encoding::string::encode(11, v, buf);
-        }
-        if let Some(v) = &self.host_ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.host_ips {
-            ::prost::encoding::message::encode_repeated(16, v, buf);
-        }
-        if let Some(v) = &self.pod_ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.pod_ips {
-            ::prost::encoding::message::encode_repeated(12, v, buf);
         }
         if let Some(v) = &self.start_time {
             ::prost::encoding::message::encode(7, v, buf);
         }
-        if let Some(v) = &self.init_container_statuses {
-            ::prost::encoding::message::encode_repeated(10, v, buf);
-        }
         if let Some(v) = &self.container_statuses {
             ::prost::encoding::message::encode_repeated(8, v, buf);
         }
-        if let Some(v) = &self.qos_class {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.qos_class.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.init_container_statuses {
+            ::prost::encoding::message::encode_repeated(10, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.nominated_node_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(11, v, buf);
+        }
+        if let Some(v) = &self.pod_ips {
+            ::prost::encoding::message::encode_repeated(12, v, buf);
         }
         if let Some(v) = &self.ephemeral_container_statuses {
             ::prost::encoding::message::encode_repeated(13, v, buf);
         }
-        if let Some(v) = &self.resize {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resize.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(14, v, buf);
         }
         if let Some(v) = &self.resource_claim_statuses {
             ::prost::encoding::message::encode_repeated(15, v, buf);
         }
+        if let Some(v) = &self.host_ips {
+            ::prost::encoding::message::encode_repeated(16, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encode(17, v, buf);
+        }
         if let Some(v) = &self.extended_resource_claim_status {
             ::prost::encoding::message::encode(18, v, buf);
         }
         if let Some(v) = &self.allocated_resources {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                19,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(19, v, buf);
         }
         if let Some(v) = &self.resources {
             ::prost::encoding::message::encode(20, v, buf);
@@ -15357,14 +17821,29 @@ impl ::prost::Message for PodStatus {
         let this = self;
         match tag {
             17 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             1 => {
-                let v = this.phase.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.phase = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -15373,28 +17852,55 @@ impl ::prost::Message for PodStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
-                let v = this
-                    .nominated_node_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.nominated_node_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .host_ip
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.host_ip = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             16 => {
                 let v = this
@@ -15403,10 +17909,16 @@ impl ::prost::Message for PodStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this
-                    .pod_ip
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pod_ip = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             12 => {
                 let v = this
@@ -15433,10 +17945,17 @@ impl ::prost::Message for PodStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             9 => {
-                let v = this
-                    .qos_class
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.qos_class = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             13 => {
                 let v = this
@@ -15445,10 +17964,16 @@ impl ::prost::Message for PodStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             14 => {
-                let v = this
-                    .resize
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.resize = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             15 => {
                 let v = this
@@ -15484,42 +18009,49 @@ impl ::prost::Message for PodStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .observed_generation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int64::encoded_len(17, v))
-            + self
-                .phase
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(17, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.phase.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            })
             + self
                 .conditions
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .nominated_node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(11, v))
-            + self
-                .host_ip
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.nominated_node_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(11, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host_ip.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
             + self
                 .host_ips
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(16, v))
-            + self
-                .pod_ip
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_ip.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .pod_ips
                 .as_ref()
@@ -15536,18 +18068,20 @@ impl ::prost::Message for PodStatus {
                 .container_statuses
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(8, v))
-            + self
-                .qos_class
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.qos_class.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
             + self
                 .ephemeral_container_statuses
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(13, v))
-            + self
-                .resize
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(14, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resize.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(14, v)
+            })
             + self
                 .resource_claim_statuses
                 .as_ref()
@@ -15559,15 +18093,7 @@ impl ::prost::Message for PodStatus {
             + self
                 .allocated_resources
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        19,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(19, v))
             + self
                 .resources
                 .as_ref()
@@ -15581,10 +18107,18 @@ impl ::prost::Message for PodStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodTemplate {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -15653,10 +18187,18 @@ pub static POD_TEMPLATE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodTemplateList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -15794,10 +18336,14 @@ pub struct PortStatus {
 }
 impl ::prost::Message for PortStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.protocol {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.error {
@@ -15831,11 +18377,16 @@ impl ::prost::Message for PortStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.port.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .protocol
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protocol.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .error
                 .as_ref()
@@ -15852,21 +18403,35 @@ pub struct PortworxVolumeSource {
     #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     /// fSType represents the filesystem type to mount Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs". Implicitly inferred to be "ext4" if unspecified.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for PortworxVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
     }
@@ -15886,33 +18451,50 @@ impl ::prost::Message for PortworxVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -15930,7 +18512,9 @@ pub struct PreferredSchedulingTerm {
 }
 impl ::prost::Message for PreferredSchedulingTerm {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.weight {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.weight.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
         if let Some(v) = &self.preference {
@@ -15962,7 +18546,11 @@ impl ::prost::Message for PreferredSchedulingTerm {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.weight.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.weight.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
             + self
                 .preference
                 .as_ref()
@@ -15991,27 +18579,35 @@ pub struct Probe {
     #[serde(
         rename = "initialDelaySeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub initial_delay_seconds: Option<i32>,
     /// Number of seconds after which the probe times out. Defaults to 1 second. Minimum value is 1. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
-    #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "timeoutSeconds",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub timeout_seconds: Option<i32>,
     /// How often (in seconds) to perform the probe. Default to 10 seconds. Minimum value is 1.
-    #[serde(rename = "periodSeconds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "periodSeconds",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub period_seconds: Option<i32>,
     /// Minimum consecutive successes for the probe to be considered successful after having failed. Defaults to 1. Must be 1 for liveness and startup. Minimum value is 1.
     #[serde(
         rename = "successThreshold",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub success_threshold: Option<i32>,
     /// Minimum consecutive failures for the probe to be considered failed after having succeeded. Defaults to 3. Minimum value is 1.
     #[serde(
         rename = "failureThreshold",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub failure_threshold: Option<i32>,
     /// Optional duration in seconds the pod needs to terminate gracefully upon probe failure. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. If this value is nil, the pod's terminationGracePeriodSeconds will be used. Otherwise, this value overrides the value provided by the pod spec. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). This is a beta field and requires enabling ProbeTerminationGracePeriod feature gate. Minimum value is 1. spec.terminationGracePeriodSeconds is used if unset.
@@ -16060,19 +18656,29 @@ impl ::prost::Message for Probe {
                 ::prost::encoding::message::encode(4, v, buf);
             }
         }
-        if let Some(v) = &self.initial_delay_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.initial_delay_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.timeout_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.timeout_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.period_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.period_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.success_threshold {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.success_threshold.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
-        if let Some(v) = &self.failure_threshold {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.failure_threshold.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(6, v, buf);
         }
         if let Some(v) = &self.termination_grace_period_seconds {
@@ -16130,34 +18736,69 @@ impl ::prost::Message for Probe {
                 )
             }
             2 => {
-                let v = this
-                    .initial_delay_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.initial_delay_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .timeout_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.timeout_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .period_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.period_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .success_threshold
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.success_threshold = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .failure_threshold
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.failure_threshold = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -16189,26 +18830,31 @@ impl ::prost::Message for Probe {
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
-            + self
-                .initial_delay_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .timeout_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .period_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .success_threshold
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .failure_threshold
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.initial_delay_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.timeout_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.period_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.success_threshold.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.failure_threshold.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(6, v)
+            })
             + self
                 .termination_grace_period_seconds
                 .as_ref()
@@ -16285,36 +18931,64 @@ pub struct QuobyteVolumeSource {
     #[serde(rename = "volume", default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
     /// readOnly here will force the Quobyte volume to be mounted with read-only permissions. Defaults to false.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// user to map volume access to Defaults to serivceaccount user
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub user: Option<String>,
     /// group to map volume access to Default is no group
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub group: Option<String>,
     /// tenant owning the given Quobyte volume in the Backend Used with dynamically provisioned Quobyte volumes, value is set by the plugin
-    #[serde(rename = "tenant", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tenant",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub tenant: Option<String>,
 }
 impl ::prost::Message for QuobyteVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.registry {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.registry.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.volume {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
-        if let Some(v) = &self.user {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.tenant {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.tenant.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -16340,53 +19014,87 @@ impl ::prost::Message for QuobyteVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.user.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.user = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this.group.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.group = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .tenant
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.tenant = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .registry
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .volume
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
-            + self
-                .user
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .group
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .tenant
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.registry.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.user.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.group.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.tenant.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -16402,22 +19110,42 @@ pub struct RBDPersistentVolumeSource {
     #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// pool is the rados pool name. Default is rbd. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pool: Option<String>,
     /// user is the rados user name. Default is admin. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub user: Option<String>,
     /// keyring is the path to key ring for RBDUser. Default is /etc/ceph/keyring. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "keyring", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "keyring",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub keyring: Option<String>,
     /// secretRef is name of the authentication secret for RBDUser. If provided overrides keyring. Default is nil. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretReference>,
     /// readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for RBDPersistentVolumeSource {
@@ -16425,25 +19153,37 @@ impl ::prost::Message for RBDPersistentVolumeSource {
         if let Some(v) = &self.monitors {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.image {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.user {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.keyring {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.keyring.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(7, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(8, v, buf);
         }
     }
@@ -16467,24 +19207,52 @@ impl ::prost::Message for RBDPersistentVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pool = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this.user.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.user = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .keyring
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.keyring = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -16493,10 +19261,17 @@ impl ::prost::Message for RBDPersistentVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -16506,34 +19281,40 @@ impl ::prost::Message for RBDPersistentVolumeSource {
             .monitors
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .image
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .user
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .keyring
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.image.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.user.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.keyring.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(8, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(8, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -16549,22 +19330,42 @@ pub struct RBDVolumeSource {
     #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// pool is the rados pool name. Default is rbd. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pool: Option<String>,
     /// user is the rados user name. Default is admin. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub user: Option<String>,
     /// keyring is the path to key ring for RBDUser. Default is /etc/ceph/keyring. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "keyring", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "keyring",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub keyring: Option<String>,
     /// secretRef is name of the authentication secret for RBDUser. If provided overrides keyring. Default is nil. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for RBDVolumeSource {
@@ -16572,25 +19373,37 @@ impl ::prost::Message for RBDVolumeSource {
         if let Some(v) = &self.monitors {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.image {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.user {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.keyring {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.keyring.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(7, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(8, v, buf);
         }
     }
@@ -16614,24 +19427,52 @@ impl ::prost::Message for RBDVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pool = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this.user.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.user = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .keyring
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.keyring = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -16640,10 +19481,17 @@ impl ::prost::Message for RBDVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -16653,34 +19501,40 @@ impl ::prost::Message for RBDVolumeSource {
             .monitors
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .image
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .user
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .keyring
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.image.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.user.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.keyring.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(8, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(8, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -16690,10 +19544,18 @@ impl ::prost::Message for RBDVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicationController {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// If the Labels of a ReplicationController are empty, they are defaulted to be the same as the Pod(s) that the replication controller manages. Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -16789,27 +19651,43 @@ pub struct ReplicationControllerCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human readable message indicating details about the transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for ReplicationControllerCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -16839,38 +19717,58 @@ impl ::prost::Message for ReplicationControllerCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -16880,10 +19778,18 @@ impl ::prost::Message for ReplicationControllerCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicationControllerList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -16956,7 +19862,7 @@ pub struct ReplicationControllerSpec {
     #[serde(
         rename = "minReadySeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_ready_seconds: Option<i32>,
     /// Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
@@ -16971,22 +19877,16 @@ impl ::prost::Message for ReplicationControllerSpec {
         if let Some(v) = &self.replicas {
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.min_ready_seconds {
-            ::prost::encoding::int32::encode(4, v, buf);
-        }
         if let Some(v) = &self.selector {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(2, v, buf);
         }
         if let Some(v) = &self.template {
             ::prost::encoding::message::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -17005,10 +19905,17 @@ impl ::prost::Message for ReplicationControllerSpec {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .min_ready_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.min_ready_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -17033,22 +19940,15 @@ impl ::prost::Message for ReplicationControllerSpec {
     }
     fn encoded_len(&self) -> usize {
         self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .min_ready_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
             + self
                 .selector
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(2, v))
             + self
                 .template
                 .as_ref()
@@ -17068,24 +19968,28 @@ pub struct ReplicationControllerStatus {
     #[serde(
         rename = "fullyLabeledReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub fully_labeled_replicas: Option<i32>,
     /// The number of ready replicas for this replication controller.
-    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readyReplicas",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ready_replicas: Option<i32>,
     /// The number of available replicas (ready for at least minReadySeconds) for this replication controller.
     #[serde(
         rename = "availableReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub available_replicas: Option<i32>,
     /// ObservedGeneration reflects the generation of the most recently observed replication controller.
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// Represents the latest available observations of a replication controller's current state.
@@ -17094,20 +19998,30 @@ pub struct ReplicationControllerStatus {
 }
 impl ::prost::Message for ReplicationControllerStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.fully_labeled_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.ready_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.available_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
-        }
-        if let Some(v) = &self.observed_generation {
-            ::prost::encoding::int64::encode(3, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(6, v, buf);
@@ -17129,28 +20043,56 @@ impl ::prost::Message for ReplicationControllerStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fully_labeled_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.fully_labeled_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .ready_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.ready_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .available_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.available_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -17162,23 +20104,31 @@ impl ::prost::Message for ReplicationControllerStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .fully_labeled_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .ready_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .available_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.available_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(3, v)
+            })
             + self
                 .conditions
                 .as_ref()
@@ -17195,15 +20145,23 @@ pub struct ResourceClaim {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Request is the name chosen for a request in the referenced claim. If empty, everything from the claim is made available, otherwise only the result of this request.
-    #[serde(rename = "request", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "request",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub request: Option<String>,
 }
 impl ::prost::Message for ResourceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.request {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -17221,20 +20179,32 @@ impl ::prost::Message for ResourceClaim {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .request
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.request = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .request
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.request.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -17244,7 +20214,11 @@ impl ::prost::Message for ResourceClaim {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceFieldSelector {
     /// Container name: required for volumes, optional for env vars
-    #[serde(rename = "containerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "containerName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub container_name: Option<String>,
     /// Required: resource to select
     #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
@@ -17255,10 +20229,14 @@ pub struct ResourceFieldSelector {
 }
 impl ::prost::Message for ResourceFieldSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.container_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.divisor {
@@ -17275,10 +20253,17 @@ impl ::prost::Message for ResourceFieldSelector {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .container_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.container_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -17296,14 +20281,16 @@ impl ::prost::Message for ResourceFieldSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .container_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .resource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.container_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .divisor
                 .as_ref()
@@ -17328,15 +20315,23 @@ pub struct ResourceHealth {
     ///   For example, Device Plugin got unregistered and hasn't been re-registered since.
     ///
     /// In future we may want to introduce the PermanentlyUnhealthy Status.
-    #[serde(rename = "health", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "health",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub health: Option<String>,
 }
 impl ::prost::Message for ResourceHealth {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.resource_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.health {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.health.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -17356,23 +20351,31 @@ impl ::prost::Message for ResourceHealth {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .health
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.health = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .resource_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .health
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.resource_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.health.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -17382,10 +20385,18 @@ impl ::prost::Message for ResourceHealth {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceQuota {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -17468,10 +20479,18 @@ pub static RESOURCE_QUOTA_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceQuotaList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -17550,15 +20569,7 @@ pub struct ResourceQuotaSpec {
 impl ::prost::Message for ResourceQuotaSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.hard {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
         if let Some(v) = &self.scopes {
             ::prost::encoding::string::encode_repeated(2, v, buf);
@@ -17605,15 +20616,7 @@ impl ::prost::Message for ResourceQuotaSpec {
         self
             .hard
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
             + self
                 .scopes
                 .as_ref()
@@ -17640,26 +20643,10 @@ pub struct ResourceQuotaStatus {
 impl ::prost::Message for ResourceQuotaStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.hard {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
         if let Some(v) = &self.used {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
     }
     fn merge_field(
@@ -17698,27 +20685,11 @@ impl ::prost::Message for ResourceQuotaStatus {
         self
             .hard
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
             + self
                 .used
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -17744,26 +20715,10 @@ pub struct ResourceRequirements {
 impl ::prost::Message for ResourceRequirements {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.limits {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
         if let Some(v) = &self.requests {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
         if let Some(v) = &self.claims {
             ::prost::encoding::message::encode_repeated(3, v, buf);
@@ -17815,27 +20770,11 @@ impl ::prost::Message for ResourceRequirements {
         self
             .limits
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
             + self
                 .requests
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
             + self
                 .claims
                 .as_ref()
@@ -17857,7 +20796,9 @@ pub struct ResourceStatus {
 }
 impl ::prost::Message for ResourceStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resources {
@@ -17887,7 +20828,11 @@ impl ::prost::Message for ResourceStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resources
                 .as_ref()
@@ -17901,30 +20846,54 @@ impl ::prost::Message for ResourceStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SELinuxOptions {
     /// User is a SELinux user label that applies to the container.
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub user: Option<String>,
     /// Role is a SELinux role label that applies to the container.
-    #[serde(rename = "role", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "role",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub role: Option<String>,
     /// Type is a SELinux type label that applies to the container.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// Level is SELinux level label that applies to the container.
-    #[serde(rename = "level", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "level",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub level: Option<String>,
 }
 impl ::prost::Message for SELinuxOptions {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.user {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.role {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.role.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.level {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.level.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -17938,38 +20907,75 @@ impl ::prost::Message for SELinuxOptions {
         let this = self;
         match tag {
             1 => {
-                let v = this.user.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.user = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.role.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.role = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.level.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.level = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.user.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .role
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .level
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.role.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.level.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -17988,61 +20994,103 @@ pub struct ScaleIOPersistentVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretReference>,
     /// sslEnabled is the flag to enable/disable SSL communication with Gateway, default false
-    #[serde(rename = "sslEnabled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sslEnabled",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ssl_enabled: Option<bool>,
     /// protectionDomain is the name of the ScaleIO Protection Domain for the configured storage.
     #[serde(
         rename = "protectionDomain",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub protection_domain: Option<String>,
     /// storagePool is the ScaleIO Storage Pool associated with the protection domain.
-    #[serde(rename = "storagePool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storagePool",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub storage_pool: Option<String>,
     /// storageMode indicates whether the storage for a volume should be ThickProvisioned or ThinProvisioned. Default is ThinProvisioned.
-    #[serde(rename = "storageMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storageMode",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub storage_mode: Option<String>,
     /// volumeName is the name of a volume already created in the ScaleIO system that is associated with this volume source.
-    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub volume_name: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Default is "xfs"
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for ScaleIOPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.gateway {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.gateway.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.system {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.system.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.ssl_enabled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
-        if let Some(v) = &self.protection_domain {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protection_domain.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.storage_pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.storage_mode {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_mode.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
-        if let Some(v) = &self.volume_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(9, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(10, v, buf);
         }
     }
@@ -18074,88 +21122,149 @@ impl ::prost::Message for ScaleIOPersistentVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .ssl_enabled
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.ssl_enabled = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .protection_domain
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.protection_domain = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .storage_pool
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_pool = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .storage_mode
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_mode = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
-                let v = this
-                    .volume_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.gateway.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .system
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.gateway.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.system.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .ssl_enabled
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
-            + self
-                .protection_domain
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .storage_pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .storage_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .volume_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(10, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protection_domain.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_mode.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(10, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -18174,61 +21283,103 @@ pub struct ScaleIOVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// sslEnabled Flag enable/disable SSL communication with Gateway, default false
-    #[serde(rename = "sslEnabled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sslEnabled",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ssl_enabled: Option<bool>,
     /// protectionDomain is the name of the ScaleIO Protection Domain for the configured storage.
     #[serde(
         rename = "protectionDomain",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub protection_domain: Option<String>,
     /// storagePool is the ScaleIO Storage Pool associated with the protection domain.
-    #[serde(rename = "storagePool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storagePool",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub storage_pool: Option<String>,
     /// storageMode indicates whether the storage for a volume should be ThickProvisioned or ThinProvisioned. Default is ThinProvisioned.
-    #[serde(rename = "storageMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storageMode",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub storage_mode: Option<String>,
     /// volumeName is the name of a volume already created in the ScaleIO system that is associated with this volume source.
-    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub volume_name: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Default is "xfs".
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
 }
 impl ::prost::Message for ScaleIOVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.gateway {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.gateway.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.system {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.system.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.secret_ref {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.ssl_enabled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
-        if let Some(v) = &self.protection_domain {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protection_domain.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.storage_pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.storage_mode {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_mode.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
-        if let Some(v) = &self.volume_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(9, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(10, v, buf);
         }
     }
@@ -18260,88 +21411,149 @@ impl ::prost::Message for ScaleIOVolumeSource {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .ssl_enabled
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.ssl_enabled = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .protection_domain
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.protection_domain = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .storage_pool
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_pool = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .storage_mode
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_mode = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
-                let v = this
-                    .volume_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.gateway.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .system
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.gateway.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.system.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .ssl_enabled
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
-            + self
-                .protection_domain
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .storage_pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .storage_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .volume_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(10, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protection_domain.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_mode.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(10, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -18406,10 +21618,14 @@ pub struct ScopedResourceSelectorRequirement {
 }
 impl ::prost::Message for ScopedResourceSelectorRequirement {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.scope_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scope_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.values {
@@ -18447,14 +21663,16 @@ impl ::prost::Message for ScopedResourceSelectorRequirement {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .scope_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.scope_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .values
                 .as_ref()
@@ -18482,7 +21700,9 @@ pub struct SeccompProfile {
 }
 impl ::prost::Message for SeccompProfile {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.localhost_profile {
@@ -18512,7 +21732,11 @@ impl ::prost::Message for SeccompProfile {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .localhost_profile
                 .as_ref()
@@ -18526,10 +21750,18 @@ impl ::prost::Message for SeccompProfile {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Secret {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -18546,7 +21778,11 @@ pub struct Secret {
     #[serde(rename = "stringData", default, skip_serializing_if = "Option::is_none")]
     pub string_data: Option<::std::collections::BTreeMap<String, String>>,
     /// Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
 }
 impl ::prost::Message for Secret {
@@ -18554,35 +21790,19 @@ impl ::prost::Message for Secret {
         if let Some(v) = &self.metadata {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.immutable {
-            ::prost::encoding::bool::encode(5, v, buf);
-        }
         if let Some(v) = &self.data {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                |tag, v, buf| {
-                    ::prost::encoding::bytes::encode(tag, &v.0, buf);
-                },
-                |tag, v| ::prost::encoding::bytes::encoded_len(tag, &v.0),
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::bytes_map::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.string_data {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                4,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(4, v, buf);
         }
-        if let Some(v) = &self.type_ {
-            ::prost::encoding::string::encode(3, v, buf);
+        if let Some(v) = &self.immutable {
+            ::prost::encoding::bool::encode(5, v, buf);
         }
     }
     fn merge_field(
@@ -18634,8 +21854,16 @@ impl ::prost::Message for Secret {
                 )
             }
             3 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -18652,31 +21880,16 @@ impl ::prost::Message for Secret {
             + self
                 .data
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        |tag, v| ::prost::encoding::bytes::encoded_len(tag, &v.0),
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::bytes_map::encoded_len(2, v))
             + self
                 .string_data
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        4,
-                        v,
-                    ),
-                )
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -18695,7 +21908,11 @@ pub static SECRET_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::code
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SecretEnvSource {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// Specify whether the Secret must be defined
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
@@ -18704,17 +21921,20 @@ pub struct SecretEnvSource {
 impl ::prost::Message for SecretEnvSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
@@ -18744,10 +21964,17 @@ impl ::prost::Message for SecretEnvSource {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -18765,10 +21992,11 @@ impl ::prost::Message for SecretEnvSource {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
@@ -18785,7 +22013,11 @@ impl ::prost::Message for SecretEnvSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SecretKeySelector {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// The key of the secret to select from.  Must be a valid secret key.
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
@@ -18797,21 +22029,26 @@ pub struct SecretKeySelector {
 impl ::prost::Message for SecretKeySelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.optional {
@@ -18840,10 +22077,17 @@ impl ::prost::Message for SecretKeySelector {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -18865,17 +22109,19 @@ impl ::prost::Message for SecretKeySelector {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
-            + self
-                .key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .optional
                 .as_ref()
@@ -18889,10 +22135,18 @@ impl ::prost::Message for SecretKeySelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SecretList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -18961,7 +22215,11 @@ pub static SECRET_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime:
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SecretProjection {
     /// Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// items if unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
@@ -18973,17 +22231,20 @@ pub struct SecretProjection {
 impl ::prost::Message for SecretProjection {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         {
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::encode_key(
                 1,
                 ::prost::encoding::WireType::LengthDelimited,
                 buf,
             );
             ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.name {
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
                 ::prost::encoding::string::encode(1, v, buf);
             }
         }
@@ -19016,10 +22277,17 @@ impl ::prost::Message for SecretProjection {
                         let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                         match tag {
                             1 => {
-                                let v = this
-                                    .name
-                                    .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                                let mut value = <String as ::core::default::Default>::default();
+                                let v = &mut value;
+                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                this.name = if value
+                                    == <String as ::core::default::Default>::default()
+                                {
+                                    None
+                                } else {
+                                    Some(value)
+                                };
+                                Ok(())
                             }
                             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
                         }
@@ -19041,10 +22309,11 @@ impl ::prost::Message for SecretProjection {
     }
     fn encoded_len(&self) -> usize {
         ({
-            let len = self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v));
+            let len = {
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            };
             ::prost::encoding::key_len(1)
                 + ::prost::encoding::encoded_len_varint(len as u64) + len
         })
@@ -19065,18 +22334,30 @@ impl ::prost::Message for SecretProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SecretReference {
     /// name is unique within a namespace to reference a secret resource.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// namespace defines the space within which the secret name must be unique.
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
 }
 impl ::prost::Message for SecretReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -19090,24 +22371,43 @@ impl ::prost::Message for SecretReference {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -19119,7 +22419,11 @@ impl ::prost::Message for SecretReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SecretVolumeSource {
     /// secretName is the name of the secret in the pod's namespace to use. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret
-    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secretName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub secret_name: Option<String>,
     /// items If unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
@@ -19133,7 +22437,9 @@ pub struct SecretVolumeSource {
 }
 impl ::prost::Message for SecretVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.secret_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.items {
@@ -19156,10 +22462,17 @@ impl ::prost::Message for SecretVolumeSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .secret_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.secret_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
@@ -19181,10 +22494,11 @@ impl ::prost::Message for SecretVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .secret_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .items
                 .as_ref()
@@ -19265,14 +22579,8 @@ impl ::prost::Message for SecurityContext {
         if let Some(v) = &self.se_linux_options {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.windows_options {
-            ::prost::encoding::message::encode(10, v, buf);
-        }
         if let Some(v) = &self.run_as_user {
             ::prost::encoding::int64::encode(4, v, buf);
-        }
-        if let Some(v) = &self.run_as_group {
-            ::prost::encoding::int64::encode(8, v, buf);
         }
         if let Some(v) = &self.run_as_non_root {
             ::prost::encoding::bool::encode(5, v, buf);
@@ -19283,8 +22591,14 @@ impl ::prost::Message for SecurityContext {
         if let Some(v) = &self.allow_privilege_escalation {
             ::prost::encoding::bool::encode(7, v, buf);
         }
+        if let Some(v) = &self.run_as_group {
+            ::prost::encoding::int64::encode(8, v, buf);
+        }
         if let Some(v) = &self.proc_mount {
             ::prost::encoding::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.windows_options {
+            ::prost::encoding::message::encode(10, v, buf);
         }
         if let Some(v) = &self.seccomp_profile {
             ::prost::encoding::message::encode(11, v, buf);
@@ -19435,10 +22749,18 @@ impl ::prost::Message for SecurityContext {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Service {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -19521,10 +22843,18 @@ pub static SERVICE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::cod
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceAccount {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -19633,10 +22963,18 @@ pub static SERVICE_ACCOUNT_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runt
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceAccountList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -19703,7 +23041,11 @@ pub static SERVICE_ACCOUNT_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceAccountTokenProjection {
     /// audience is the intended audience of the token. A recipient of a token must identify itself with an identifier specified in the audience of the token, and otherwise should reject the token. The audience defaults to the identifier of the apiserver.
-    #[serde(rename = "audience", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "audience",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub audience: Option<String>,
     /// expirationSeconds is the requested duration of validity of the service account token. As the token approaches expiration, the kubelet volume plugin will proactively rotate the service account token. The kubelet will start trying to rotate the token if the token is older than 80 percent of its time to live or if the token is older than 24 hours.Defaults to 1 hour and must be at least 10 minutes.
     #[serde(
@@ -19718,13 +23060,17 @@ pub struct ServiceAccountTokenProjection {
 }
 impl ::prost::Message for ServiceAccountTokenProjection {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.audience {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.audience.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.expiration_seconds {
             ::prost::encoding::int64::encode(2, v, buf);
         }
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -19738,10 +23084,17 @@ impl ::prost::Message for ServiceAccountTokenProjection {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .audience
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.audience = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -19757,18 +23110,20 @@ impl ::prost::Message for ServiceAccountTokenProjection {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .audience
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.audience.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .expiration_seconds
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -19778,10 +23133,18 @@ impl ::prost::Message for ServiceAccountTokenProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -19848,10 +23211,18 @@ pub static SERVICE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServicePort {
     /// The name of this port within the service. This must be a DNS_LABEL. All ports within a ServiceSpec must have unique names. When considering the endpoints for a Service, this must match the 'name' field in the EndpointPort. Optional if only one ServicePort is defined on this service.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// The IP protocol for this port. Supports "TCP", "UDP", and "SCTP". Default is TCP.
-    #[serde(rename = "protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "protocol",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub protocol: Option<String>,
     /// The application protocol for this port. This is used as a hint for implementations to offer richer behavior for protocols that they understand. This field follows standard Kubernetes label syntax. Valid values are either:
     ///
@@ -19872,28 +23243,40 @@ pub struct ServicePort {
     #[serde(rename = "targetPort", default, skip_serializing_if = "Option::is_none")]
     pub target_port: Option<::kiln_runtime::IntOrString>,
     /// The port on each node on which this service is exposed when type is NodePort or LoadBalancer.  Usually assigned by the system. If a value is specified, in-range, and not in use it will be used, otherwise the operation will fail.  If not specified, a port will be allocated if this Service requires one.  If this field is specified when creating a Service which does not need it, creation will fail. This field will be wiped when updating a Service to no longer need it (e.g. changing type from NodePort to ClusterIP). More info: https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport
-    #[serde(rename = "nodePort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodePort",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub node_port: Option<i32>,
 }
 impl ::prost::Message for ServicePort {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.protocol {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.app_protocol {
-            ::prost::encoding::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
         if let Some(v) = &self.target_port {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.node_port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.app_protocol {
+            ::prost::encoding::string::encode(6, v, buf);
         }
     }
     fn merge_field(
@@ -19906,14 +23289,28 @@ impl ::prost::Message for ServicePort {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .protocol
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.protocol = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -19932,36 +23329,49 @@ impl ::prost::Message for ServicePort {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .node_port
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.node_port = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .protocol
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protocol.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .app_protocol
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.port.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
             + self
                 .target_port
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .node_port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.node_port.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -19977,7 +23387,11 @@ pub struct ServiceSpec {
     #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<::std::collections::BTreeMap<String, String>>,
     /// clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are "None", empty string (""), or a valid IP address. Setting this to "None" makes a "headless service" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies
-    #[serde(rename = "clusterIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "clusterIP",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub cluster_ip: Option<String>,
     /// ClusterIPs is a list of IP addresses assigned to this service, and are usually assigned randomly.  If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be empty) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are "None", empty string (""), or a valid IP address.  Setting this to "None" makes a "headless service" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName.  If this field is not specified, it will be initialized from the clusterIP field.  If this field is specified, clients must ensure that clusterIPs[0] and clusterIP have the same value.
     ///
@@ -19985,7 +23399,11 @@ pub struct ServiceSpec {
     #[serde(rename = "clusterIPs", default, skip_serializing_if = "Option::is_none")]
     pub cluster_ips: Option<Vec<String>>,
     /// type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. "ClusterIP" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is "None", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. "NodePort" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. "LoadBalancer" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. "ExternalName" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.  These IPs are not managed by Kubernetes.  The user is responsible for ensuring that traffic arrives at a node with this IP.  A common example is external load-balancers that are not part of the Kubernetes system.
     #[serde(rename = "externalIPs", default, skip_serializing_if = "Option::is_none")]
@@ -19994,11 +23412,15 @@ pub struct ServiceSpec {
     #[serde(
         rename = "sessionAffinity",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub session_affinity: Option<String>,
     /// Only applies to Service Type: LoadBalancer. This feature depends on whether the underlying cloud-provider supports specifying the loadBalancerIP when a load balancer is created. This field will be ignored if the cloud-provider does not support the feature. Deprecated: This field was under-specified and its meaning varies across implementations. Using it is non-portable and it may not support dual-stack. Users are encouraged to use implementation-specific annotations when available.
-    #[serde(rename = "loadBalancerIP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "loadBalancerIP",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub load_balancer_ip: Option<String>,
     /// If specified and supported by the platform, this will restrict traffic through the cloud-provider load-balancer will be restricted to the specified client IPs. This field will be ignored if the cloud-provider does not support the feature." More info: https://kubernetes.io/docs/tasks/access-application-cluster/create-external-load-balancer/
     #[serde(
@@ -20008,27 +23430,31 @@ pub struct ServiceSpec {
     )]
     pub load_balancer_source_ranges: Option<Vec<String>>,
     /// externalName is the external reference that discovery mechanisms will return as an alias for this service (e.g. a DNS CNAME record). No proxying will be involved.  Must be a lowercase RFC-1123 hostname (https://tools.ietf.org/html/rfc1123) and requires `type` to be "ExternalName".
-    #[serde(rename = "externalName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "externalName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub external_name: Option<String>,
     /// externalTrafficPolicy describes how nodes distribute service traffic they receive on one of the Service's "externally-facing" addresses (NodePorts, ExternalIPs, and LoadBalancer IPs). If set to "Local", the proxy will configure the service in a way that assumes that external load balancers will take care of balancing the service traffic between nodes, and so each node will deliver traffic only to the node-local endpoints of the service, without masquerading the client source IP. (Traffic mistakenly sent to a node with no endpoints will be dropped.) The default value, "Cluster", uses the standard behavior of routing to all endpoints evenly (possibly modified by topology and other features). Note that traffic sent to an External IP or LoadBalancer IP from within the cluster will always get "Cluster" semantics, but clients sending to a NodePort from within the cluster may need to take traffic policy into account when picking a node.
     #[serde(
         rename = "externalTrafficPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub external_traffic_policy: Option<String>,
     /// healthCheckNodePort specifies the healthcheck nodePort for the service. This only applies when type is set to LoadBalancer and externalTrafficPolicy is set to Local. If a value is specified, is in-range, and is not in use, it will be used.  If not specified, a value will be automatically allocated.  External systems (e.g. load-balancers) can use this port to determine if a given node holds endpoints for this service or not.  If this field is specified when creating a Service which does not need it, creation will fail. This field will be wiped when updating a Service to no longer need it (e.g. changing type). This field cannot be updated once set.
     #[serde(
         rename = "healthCheckNodePort",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub health_check_node_port: Option<i32>,
     /// publishNotReadyAddresses indicates that any agent which deals with endpoints for this Service should disregard any indications of ready/not-ready. The primary use case for setting this field is for a StatefulSet's Headless Service to propagate SRV DNS records for its Pods for the purpose of peer discovery. The Kubernetes controllers that generate Endpoints and EndpointSlice resources for Services interpret this to mean that all endpoints are considered "ready" even if the Pods themselves are not. Agents which consume only Kubernetes generated endpoints through the Endpoints or EndpointSlice resources can safely assume this behavior.
     #[serde(
         rename = "publishNotReadyAddresses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub publish_not_ready_addresses: Option<bool>,
     /// sessionAffinityConfig contains the configurations of session affinity.
@@ -20081,57 +23507,65 @@ impl ::prost::Message for ServiceSpec {
             ::prost::encoding::message::encode_repeated(1, v, buf);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(2, v, buf);
         }
-        if let Some(v) = &self.cluster_ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.cluster_ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.cluster_ips {
-            ::prost::encoding::string::encode_repeated(18, v, buf);
-        }
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.external_ips {
             ::prost::encoding::string::encode_repeated(5, v, buf);
         }
-        if let Some(v) = &self.session_affinity {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.session_affinity.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
-        if let Some(v) = &self.load_balancer_ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.load_balancer_ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
         if let Some(v) = &self.load_balancer_source_ranges {
             ::prost::encoding::string::encode_repeated(9, v, buf);
         }
-        if let Some(v) = &self.external_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.external_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(10, v, buf);
         }
-        if let Some(v) = &self.external_traffic_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.external_traffic_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(11, v, buf);
         }
-        if let Some(v) = &self.health_check_node_port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.health_check_node_port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(12, v, buf);
         }
-        if let Some(v) = &self.publish_not_ready_addresses {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.publish_not_ready_addresses.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(13, v, buf);
         }
         if let Some(v) = &self.session_affinity_config {
             ::prost::encoding::message::encode(14, v, buf);
         }
-        if let Some(v) = &self.ip_families {
-            ::prost::encoding::string::encode_repeated(19, v, buf);
-        }
         if let Some(v) = &self.ip_family_policy {
             ::prost::encoding::string::encode(17, v, buf);
+        }
+        if let Some(v) = &self.cluster_ips {
+            ::prost::encoding::string::encode_repeated(18, v, buf);
+        }
+        if let Some(v) = &self.ip_families {
+            ::prost::encoding::string::encode_repeated(19, v, buf);
         }
         if let Some(v) = &self.allocate_load_balancer_node_ports {
             ::prost::encoding::bool::encode(20, v, buf);
@@ -20172,10 +23606,17 @@ impl ::prost::Message for ServiceSpec {
                 )
             }
             3 => {
-                let v = this
-                    .cluster_ip
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.cluster_ip = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             18 => {
                 let v = this
@@ -20184,8 +23625,16 @@ impl ::prost::Message for ServiceSpec {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -20194,16 +23643,30 @@ impl ::prost::Message for ServiceSpec {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .session_affinity
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.session_affinity = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
-                let v = this
-                    .load_balancer_ip
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.load_balancer_ip = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
                 let v = this
@@ -20212,28 +23675,56 @@ impl ::prost::Message for ServiceSpec {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             10 => {
-                let v = this
-                    .external_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.external_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
-                let v = this
-                    .external_traffic_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.external_traffic_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             12 => {
-                let v = this
-                    .health_check_node_port
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.health_check_node_port = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             13 => {
-                let v = this
-                    .publish_not_ready_addresses
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.publish_not_ready_addresses = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             14 => {
                 let v = this
@@ -20288,59 +23779,59 @@ impl ::prost::Message for ServiceSpec {
             + self
                 .selector
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
-            + self
-                .cluster_ip
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.cluster_ip.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .cluster_ips
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(18, v))
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .external_ips
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(5, v))
-            + self
-                .session_affinity
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .load_balancer_ip
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.session_affinity.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.load_balancer_ip.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
             + self
                 .load_balancer_source_ranges
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(9, v))
-            + self
-                .external_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
-            + self
-                .external_traffic_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(11, v))
-            + self
-                .health_check_node_port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(12, v))
-            + self
-                .publish_not_ready_addresses
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(13, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.external_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(10, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.external_traffic_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(11, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.health_check_node_port.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(12, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.publish_not_ready_addresses.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(13, v)
+            })
             + self
                 .session_affinity_config
                 .as_ref()
@@ -20482,7 +23973,9 @@ pub struct SleepAction {
 }
 impl ::prost::Message for SleepAction {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(1, v, buf);
         }
     }
@@ -20505,7 +23998,11 @@ impl ::prost::Message for SleepAction {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.seconds.as_ref().map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.seconds.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -20515,20 +24012,32 @@ impl ::prost::Message for SleepAction {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StorageOSPersistentVolumeSource {
     /// volumeName is the human-readable name of the StorageOS volume.  Volume names are only unique within a namespace.
-    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub volume_name: Option<String>,
     /// volumeNamespace specifies the scope of the volume within StorageOS.  If no namespace is specified then the Pod's namespace will be used.  This allows the Kubernetes name scoping to be mirrored within StorageOS for tighter integration. Set VolumeName to any name to override the default behaviour. Set to "default" if you are not using namespaces within StorageOS. Namespaces that do not pre-exist within StorageOS will be created.
     #[serde(
         rename = "volumeNamespace",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub volume_namespace: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// secretRef specifies the secret to use for obtaining the StorageOS API credentials.  If not specified, default values will be attempted.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
@@ -20536,16 +24045,24 @@ pub struct StorageOSPersistentVolumeSource {
 }
 impl ::prost::Message for StorageOSPersistentVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.volume_namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.secret_ref {
@@ -20562,28 +24079,56 @@ impl ::prost::Message for StorageOSPersistentVolumeSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .volume_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .volume_namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -20595,22 +24140,26 @@ impl ::prost::Message for StorageOSPersistentVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .volume_namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume_namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
@@ -20624,20 +24173,32 @@ impl ::prost::Message for StorageOSPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StorageOSVolumeSource {
     /// volumeName is the human-readable name of the StorageOS volume.  Volume names are only unique within a namespace.
-    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub volume_name: Option<String>,
     /// volumeNamespace specifies the scope of the volume within StorageOS.  If no namespace is specified then the Pod's namespace will be used.  This allows the Kubernetes name scoping to be mirrored within StorageOS for tighter integration. Set VolumeName to any name to override the default behaviour. Set to "default" if you are not using namespaces within StorageOS. Namespaces that do not pre-exist within StorageOS will be created.
     #[serde(
         rename = "volumeNamespace",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub volume_namespace: Option<String>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// secretRef specifies the secret to use for obtaining the StorageOS API credentials.  If not specified, default values will be attempted.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
@@ -20645,16 +24206,24 @@ pub struct StorageOSVolumeSource {
 }
 impl ::prost::Message for StorageOSVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.volume_namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.secret_ref {
@@ -20671,28 +24240,56 @@ impl ::prost::Message for StorageOSVolumeSource {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .volume_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .volume_namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.volume_namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -20704,22 +24301,26 @@ impl ::prost::Message for StorageOSVolumeSource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .volume_namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.volume_namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(4, v)
+            })
             + self
                 .secret_ref
                 .as_ref()
@@ -20741,10 +24342,14 @@ pub struct Sysctl {
 }
 impl ::prost::Message for Sysctl {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -20769,11 +24374,16 @@ impl ::prost::Message for Sysctl {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -20786,7 +24396,11 @@ pub struct TCPSocketAction {
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<::kiln_runtime::IntOrString>,
     /// Optional: Host name to connect to, defaults to the pod IP.
-    #[serde(rename = "host", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "host",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host: Option<String>,
 }
 impl ::prost::Message for TCPSocketAction {
@@ -20794,7 +24408,9 @@ impl ::prost::Message for TCPSocketAction {
         if let Some(v) = &self.port {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.host {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -20812,18 +24428,26 @@ impl ::prost::Message for TCPSocketAction {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.host.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.host = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
         self.port.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .host
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.host.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -20836,7 +24460,11 @@ pub struct Taint {
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The taint value corresponding to the taint key.
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub value: Option<String>,
     /// Required. The effect of the taint on pods that do not tolerate the taint. Valid effects are NoSchedule, PreferNoSchedule and NoExecute.
     #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
@@ -20847,13 +24475,19 @@ pub struct Taint {
 }
 impl ::prost::Message for Taint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.effect {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.time_added {
@@ -20874,8 +24508,16 @@ impl ::prost::Message for Taint {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.value.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.value = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -20893,15 +24535,21 @@ impl ::prost::Message for Taint {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .effect
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.effect.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .time_added
                 .as_ref()
@@ -20915,16 +24563,32 @@ impl ::prost::Message for Taint {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Toleration {
     /// Key is the taint key that the toleration applies to. Empty means match all taint keys. If the key is empty, operator must be Exists; this combination means to match all values and all keys.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub key: Option<String>,
     /// Operator represents a key's relationship to the value. Valid operators are Exists, Equal, Lt, and Gt. Defaults to Equal. Exists is equivalent to wildcard for value, so that a pod can tolerate all taints of a particular category. Lt and Gt perform numeric comparisons (requires feature gate TaintTolerationComparisonOperators).
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub operator: Option<String>,
     /// Value is the taint value the toleration matches to. If the operator is Exists, the value should be empty, otherwise just a regular string.
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub value: Option<String>,
     /// Effect indicates the taint effect to match. Empty means match all taint effects. When specified, allowed values are NoSchedule, PreferNoSchedule and NoExecute.
-    #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "effect",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub effect: Option<String>,
     /// TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute, otherwise this field is ignored) tolerates the taint. By default, it is not set, which means tolerate the taint forever (do not evict). Zero and negative values will be treated as 0 (evict immediately) by the system.
     #[serde(
@@ -20936,16 +24600,24 @@ pub struct Toleration {
 }
 impl ::prost::Message for Toleration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.effect {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.toleration_seconds {
@@ -20962,24 +24634,52 @@ impl ::prost::Message for Toleration {
         let this = self;
         match tag {
             1 => {
-                let v = this.key.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.key = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .operator
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.operator = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.value.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.value = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .effect
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.effect = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -20991,19 +24691,26 @@ impl ::prost::Message for Toleration {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .effect
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.effect.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .toleration_seconds
                 .as_ref()
@@ -21025,7 +24732,9 @@ pub struct TopologySelectorLabelRequirement {
 }
 impl ::prost::Message for TopologySelectorLabelRequirement {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.values {
@@ -21055,7 +24764,11 @@ impl ::prost::Message for TopologySelectorLabelRequirement {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .values
                 .as_ref()
@@ -21164,13 +24877,19 @@ pub struct TopologySpreadConstraint {
 }
 impl ::prost::Message for TopologySpreadConstraint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.max_skew {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.max_skew.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.topology_key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.topology_key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.when_unsatisfiable {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.when_unsatisfiable.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.label_selector {
@@ -21250,15 +24969,21 @@ impl ::prost::Message for TopologySpreadConstraint {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.max_skew.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .topology_key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .when_unsatisfiable
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.max_skew.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.topology_key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.when_unsatisfiable.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .label_selector
                 .as_ref()
@@ -21302,10 +25027,14 @@ impl ::prost::Message for TypedLocalObjectReference {
         if let Some(v) = &self.api_group {
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -21340,14 +25069,16 @@ impl ::prost::Message for TypedLocalObjectReference {
             .api_group
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -21374,10 +25105,14 @@ impl ::prost::Message for TypedObjectReference {
         if let Some(v) = &self.api_group {
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.namespace {
@@ -21421,14 +25156,16 @@ impl ::prost::Message for TypedObjectReference {
             .api_group
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .namespace
                 .as_ref()
@@ -21570,7 +25307,9 @@ pub struct Volume {
 }
 impl ::prost::Message for Volume {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         {
@@ -21769,14 +25508,14 @@ impl ::prost::Message for Volume {
             if let Some(v) = &self.photon_persistent_disk {
                 ::prost::encoding::message::encode(23, v, buf);
             }
-            if let Some(v) = &self.projected {
-                ::prost::encoding::message::encode(26, v, buf);
-            }
             if let Some(v) = &self.portworx_volume {
                 ::prost::encoding::message::encode(24, v, buf);
             }
             if let Some(v) = &self.scale_io {
                 ::prost::encoding::message::encode(25, v, buf);
+            }
+            if let Some(v) = &self.projected {
+                ::prost::encoding::message::encode(26, v, buf);
             }
             if let Some(v) = &self.storageos {
                 ::prost::encoding::message::encode(27, v, buf);
@@ -22006,7 +25745,11 @@ impl ::prost::Message for Volume {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + ({
                 let len = self
                     .host_path
@@ -22148,10 +25891,14 @@ pub struct VolumeDevice {
 }
 impl ::prost::Message for VolumeDevice {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.device_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -22178,11 +25925,16 @@ impl ::prost::Message for VolumeDevice {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .device_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -22195,7 +25947,11 @@ pub struct VolumeMount {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Mounted read-only if true, read-write otherwise (false or unspecified). Defaults to false.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// RecursiveReadOnly specifies whether read-only mounts should be handled recursively.
     ///
@@ -22216,7 +25972,11 @@ pub struct VolumeMount {
     #[serde(rename = "mountPath", default, skip_serializing_if = "Option::is_none")]
     pub mount_path: Option<String>,
     /// Path within the volume from which the container's volume should be mounted. Defaults to "" (volume's root).
-    #[serde(rename = "subPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subPath",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub sub_path: Option<String>,
     /// mountPropagation determines how mounts are propagated from the host to container and the other way around. When not set, MountPropagationNone is used. This field is beta in 1.10. When RecursiveReadOnly is set to IfPossible or to Enabled, MountPropagation must be None or unspecified (which defaults to None).
     #[serde(
@@ -22226,31 +25986,45 @@ pub struct VolumeMount {
     )]
     pub mount_propagation: Option<String>,
     /// Expanded path within the volume from which the container's volume should be mounted. Behaves similarly to SubPath but environment variable references $(VAR_NAME) are expanded using the container's environment. Defaults to "" (volume's root). SubPathExpr and SubPath are mutually exclusive.
-    #[serde(rename = "subPathExpr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subPathExpr",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub sub_path_expr: Option<String>,
 }
 impl ::prost::Message for VolumeMount {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(2, v, buf);
         }
-        if let Some(v) = &self.recursive_read_only {
-            ::prost::encoding::string::encode(7, v, buf);
-        }
-        if let Some(v) = &self.mount_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.mount_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.sub_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.sub_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.mount_propagation {
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.sub_path_expr {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.sub_path_expr.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.recursive_read_only {
+            ::prost::encoding::string::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -22267,10 +26041,17 @@ impl ::prost::Message for VolumeMount {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -22285,10 +26066,17 @@ impl ::prost::Message for VolumeMount {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .sub_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.sub_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -22297,40 +26085,55 @@ impl ::prost::Message for VolumeMount {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this
-                    .sub_path_expr
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.sub_path_expr = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(2, v)
+            })
             + self
                 .recursive_read_only
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .mount_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .sub_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.mount_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.sub_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .mount_propagation
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .sub_path_expr
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.sub_path_expr.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -22346,7 +26149,11 @@ pub struct VolumeMountStatus {
     #[serde(rename = "mountPath", default, skip_serializing_if = "Option::is_none")]
     pub mount_path: Option<String>,
     /// ReadOnly corresponds to the original VolumeMount.
-    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub read_only: Option<bool>,
     /// RecursiveReadOnly must be set to Disabled, Enabled, or unspecified (for non-readonly mounts). An IfPossible value in the original VolumeMount must be translated to Disabled or Enabled, depending on the mount result.
     #[serde(
@@ -22358,13 +26165,19 @@ pub struct VolumeMountStatus {
 }
 impl ::prost::Message for VolumeMountStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.mount_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.mount_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.read_only {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
         if let Some(v) = &self.recursive_read_only {
@@ -22391,10 +26204,17 @@ impl ::prost::Message for VolumeMountStatus {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .read_only
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.read_only = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -22406,15 +26226,21 @@ impl ::prost::Message for VolumeMountStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .mount_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .read_only
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.mount_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.read_only.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
             + self
                 .recursive_read_only
                 .as_ref()
@@ -22621,26 +26447,10 @@ pub struct VolumeResourceRequirements {
 impl ::prost::Message for VolumeResourceRequirements {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.limits {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
         if let Some(v) = &self.requests {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
     }
     fn merge_field(
@@ -22683,27 +26493,11 @@ impl ::prost::Message for VolumeResourceRequirements {
         self
             .limits
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
             + self
                 .requests
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -22716,35 +26510,47 @@ pub struct VsphereVirtualDiskVolumeSource {
     #[serde(rename = "volumePath", default, skip_serializing_if = "Option::is_none")]
     pub volume_path: Option<String>,
     /// fsType is filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
-    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fs_type: Option<String>,
     /// storagePolicyName is the storage Policy Based Management (SPBM) profile name.
     #[serde(
         rename = "storagePolicyName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub storage_policy_name: Option<String>,
     /// storagePolicyID is the storage Policy Based Management (SPBM) profile ID associated with the StoragePolicyName.
     #[serde(
         rename = "storagePolicyID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub storage_policy_id: Option<String>,
 }
 impl ::prost::Message for VsphereVirtualDiskVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.fs_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.storage_policy_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_policy_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.storage_policy_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_policy_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -22764,43 +26570,68 @@ impl ::prost::Message for VsphereVirtualDiskVolumeSource {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fs_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fs_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .storage_policy_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_policy_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .storage_policy_id
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_policy_id = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .volume_path
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .fs_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .storage_policy_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .storage_policy_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.volume_path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fs_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_policy_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_policy_id.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -22822,7 +26653,9 @@ pub struct WeightedPodAffinityTerm {
 }
 impl ::prost::Message for WeightedPodAffinityTerm {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.weight {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.weight.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
         if let Some(v) = &self.pod_affinity_term {
@@ -22854,7 +26687,11 @@ impl ::prost::Message for WeightedPodAffinityTerm {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.weight.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.weight.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
             + self
                 .pod_affinity_term
                 .as_ref()
@@ -22974,19 +26811,25 @@ pub struct WorkloadReference {
     #[serde(
         rename = "podGroupReplicaKey",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub pod_group_replica_key: Option<String>,
 }
 impl ::prost::Message for WorkloadReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pod_group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.pod_group_replica_key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_group_replica_key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -23010,24 +26853,37 @@ impl ::prost::Message for WorkloadReference {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .pod_group_replica_key
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pod_group_replica_key = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pod_group
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .pod_group_replica_key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_group.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_group_replica_key.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

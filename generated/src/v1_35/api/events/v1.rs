@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Event {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -23,21 +31,29 @@ pub struct Event {
     #[serde(
         rename = "reportingController",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub reporting_controller: Option<String>,
     /// reportingInstance is the ID of the controller instance, e.g. `kubelet-xyzf`. This field cannot be empty for new Events and it can have at most 128 characters.
     #[serde(
         rename = "reportingInstance",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub reporting_instance: Option<String>,
     /// action is what action was taken/failed regarding to the regarding object. It is machine-readable. This field cannot be empty for new Events and it can have at most 128 characters.
-    #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "action",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub action: Option<String>,
     /// reason is why the action was taken. It is human-readable. This field cannot be empty for new Events and it can have at most 128 characters.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// regarding contains the object this Event is about. In most cases it's an Object reporting controller implements, e.g. ReplicaSetController implements ReplicaSets and this event is emitted because it acts on some changes in a ReplicaSet object.
     #[serde(rename = "regarding", default, skip_serializing_if = "Option::is_none")]
@@ -46,10 +62,18 @@ pub struct Event {
     #[serde(rename = "related", default, skip_serializing_if = "Option::is_none")]
     pub related: Option<super::super::super::api::core::v1::ObjectReference>,
     /// note is a human-readable description of the status of this operation. Maximal length of the note is 1kB, but libraries should be prepared to handle values up to 64kB.
-    #[serde(rename = "note", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "note",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub note: Option<String>,
     /// type is the type of this event (Normal, Warning), new types could be added in the future. It is machine-readable. This field cannot be empty for new Events.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// deprecatedSource is the deprecated field assuring backward compatibility with core.v1 Event type.
     #[serde(
@@ -76,7 +100,7 @@ pub struct Event {
     #[serde(
         rename = "deprecatedCount",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub deprecated_count: Option<i32>,
 }
@@ -91,16 +115,24 @@ impl ::prost::Message for Event {
         if let Some(v) = &self.series {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reporting_controller {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_controller.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.reporting_instance {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.action {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
         if let Some(v) = &self.regarding {
@@ -109,10 +141,14 @@ impl ::prost::Message for Event {
         if let Some(v) = &self.related {
             ::prost::encoding::message::encode(9, v, buf);
         }
-        if let Some(v) = &self.note {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.note.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(10, v, buf);
         }
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(11, v, buf);
         }
         if let Some(v) = &self.deprecated_source {
@@ -124,7 +160,9 @@ impl ::prost::Message for Event {
         if let Some(v) = &self.deprecated_last_timestamp {
             ::prost::encoding::message::encode(14, v, buf);
         }
-        if let Some(v) = &self.deprecated_count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.deprecated_count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(15, v, buf);
         }
     }
@@ -156,28 +194,54 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reporting_controller
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reporting_controller = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .reporting_instance
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reporting_instance = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .action
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.action = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
                 let v = this
@@ -192,12 +256,27 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             10 => {
-                let v = this.note.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.note = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             12 => {
                 let v = this
@@ -218,10 +297,17 @@ impl ::prost::Message for Event {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             15 => {
-                let v = this
-                    .deprecated_count
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.deprecated_count = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -239,22 +325,26 @@ impl ::prost::Message for Event {
                 .series
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reporting_controller
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .reporting_instance
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .action
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reporting_controller.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.action.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
             + self
                 .regarding
                 .as_ref()
@@ -263,14 +353,16 @@ impl ::prost::Message for Event {
                 .related
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
-            + self
-                .note
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(11, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.note.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(10, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(11, v)
+            })
             + self
                 .deprecated_source
                 .as_ref()
@@ -283,10 +375,11 @@ impl ::prost::Message for Event {
                 .deprecated_last_timestamp
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(14, v))
-            + self
-                .deprecated_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(15, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.deprecated_count.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(15, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -303,10 +396,18 @@ pub static EVENT_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::codec
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -385,7 +486,9 @@ pub struct EventSeries {
 }
 impl ::prost::Message for EventSeries {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
         if let Some(v) = &self.last_observed_time {
@@ -415,7 +518,11 @@ impl ::prost::Message for EventSeries {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.count.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
             + self
                 .last_observed_time
                 .as_ref()

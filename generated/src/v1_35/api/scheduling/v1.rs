@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PriorityClass {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -17,10 +25,18 @@ pub struct PriorityClass {
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
     /// globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.
-    #[serde(rename = "globalDefault", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "globalDefault",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub global_default: Option<bool>,
     /// description is an arbitrary string that usually provides guidelines on when this priority class should be used.
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "description",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub description: Option<String>,
     /// preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.
     #[serde(
@@ -35,13 +51,19 @@ impl ::prost::Message for PriorityClass {
         if let Some(v) = &self.metadata {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.global_default {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.global_default.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
         }
-        if let Some(v) = &self.description {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.preemption_policy {
@@ -68,16 +90,30 @@ impl ::prost::Message for PriorityClass {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .global_default
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.global_default = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .description
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.description = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -93,18 +129,21 @@ impl ::prost::Message for PriorityClass {
             .metadata
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .global_default
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
-            + self
-                .description
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.global_default.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.description.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .preemption_policy
                 .as_ref()
@@ -125,10 +164,18 @@ pub static PRIORITY_CLASS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PriorityClassList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]

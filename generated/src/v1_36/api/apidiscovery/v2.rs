@@ -5,10 +5,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIGroupDiscovery {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata is standard object's metadata.
     /// The only field completed will be name. For instance, resourceVersion will be empty.
@@ -85,10 +93,18 @@ pub static API_GROUP_DISCOVERY_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIGroupDiscoveryList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// ResourceVersion will not be set, because this does not have a replayable ordering among multiple apiservers.
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
@@ -199,16 +215,22 @@ pub struct APIResourceDiscovery {
 }
 impl ::prost::Message for APIResourceDiscovery {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.response_kind {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.scope {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scope.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.singular_resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.singular_resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.verbs {
@@ -281,22 +303,25 @@ impl ::prost::Message for APIResourceDiscovery {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .resource
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .response_kind
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .scope
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .singular_resource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.scope.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.singular_resource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .verbs
                 .as_ref()
@@ -350,7 +375,9 @@ pub struct APISubresourceDiscovery {
 }
 impl ::prost::Message for APISubresourceDiscovery {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.subresource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.subresource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.response_kind {
@@ -398,10 +425,11 @@ impl ::prost::Message for APISubresourceDiscovery {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .subresource
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.subresource.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .response_kind
                 .as_ref()
@@ -435,18 +463,26 @@ pub struct APIVersionDiscovery {
     /// significantly out of date. Clients that require the latest
     /// version of the discovery information be retrieved before
     /// performing an operation should not use the aggregated document
-    #[serde(rename = "freshness", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "freshness",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub freshness: Option<String>,
 }
 impl ::prost::Message for APIVersionDiscovery {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resources {
             ::prost::encoding::message::encode_repeated(2, v, buf);
         }
-        if let Some(v) = &self.freshness {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.freshness.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -472,24 +508,36 @@ impl ::prost::Message for APIVersionDiscovery {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .freshness
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.freshness = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.version.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resources
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .freshness
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.freshness.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -3,13 +3,17 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServerStorageVersion {
     /// apiServerID is the ID of the reporting API server.
-    #[serde(rename = "apiServerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiServerID",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_server_id: Option<String>,
     /// encodingVersion the API server encodes the object to when persisting it in the backend (e.g., etcd).
     #[serde(
         rename = "encodingVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub encoding_version: Option<String>,
     /// decodableVersions are the encoding versions the API server can handle to decode. The API server can decode objects encoded in these versions. The encodingVersion must be included in the decodableVersions.
@@ -25,10 +29,14 @@ pub struct ServerStorageVersion {
 }
 impl ::prost::Message for ServerStorageVersion {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_server_id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_server_id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.encoding_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.encoding_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.decodable_versions {
@@ -48,16 +56,30 @@ impl ::prost::Message for ServerStorageVersion {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .api_server_id
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_server_id = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .encoding_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.encoding_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -75,14 +97,16 @@ impl ::prost::Message for ServerStorageVersion {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_server_id
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .encoding_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_server_id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.encoding_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .decodable_versions
                 .as_ref()
@@ -100,10 +124,18 @@ impl ::prost::Message for ServerStorageVersion {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StorageVersion {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata is the standard object metadata. The name is <group>.<resource>.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -195,7 +227,7 @@ pub struct StorageVersionCondition {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// lastTransitionTime is the last time the condition transitioned from one status to another.
@@ -214,22 +246,32 @@ pub struct StorageVersionCondition {
 }
 impl ::prost::Message for StorageVersionCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(3, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -253,10 +295,17 @@ impl ::prost::Message for StorageVersionCondition {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -280,27 +329,35 @@ impl ::prost::Message for StorageVersionCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(3, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -310,10 +367,18 @@ impl ::prost::Message for StorageVersionCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StorageVersionList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -411,7 +476,7 @@ pub struct StorageVersionStatus {
     #[serde(
         rename = "commonEncodingVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub common_encoding_version: Option<String>,
     /// conditions lists the latest available observations of the storageVersion's state.
@@ -423,7 +488,9 @@ impl ::prost::Message for StorageVersionStatus {
         if let Some(v) = &self.storage_versions {
             ::prost::encoding::message::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.common_encoding_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.common_encoding_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.conditions {
@@ -446,10 +513,17 @@ impl ::prost::Message for StorageVersionStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .common_encoding_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.common_encoding_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -465,10 +539,11 @@ impl ::prost::Message for StorageVersionStatus {
             .storage_versions
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .common_encoding_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.common_encoding_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .conditions
                 .as_ref()

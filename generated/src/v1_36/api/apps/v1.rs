@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ControllerRevision {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -28,7 +36,9 @@ impl ::prost::Message for ControllerRevision {
         if let Some(v) = &self.data {
             ::prost::encoding::message::encode(2, v, buf);
         }
-        if let Some(v) = &self.revision {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.revision.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(3, v, buf);
         }
     }
@@ -69,10 +79,11 @@ impl ::prost::Message for ControllerRevision {
                 .data
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .revision
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.revision.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -89,10 +100,18 @@ pub static CONTROLLER_REVISION_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ControllerRevisionList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -159,10 +178,18 @@ pub static CONTROLLER_REVISION_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DaemonSet {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -258,27 +285,43 @@ pub struct DaemonSetCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human readable message indicating details about the transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for DaemonSetCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -308,38 +351,58 @@ impl ::prost::Message for DaemonSetCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -349,10 +412,18 @@ impl ::prost::Message for DaemonSetCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DaemonSetList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -433,7 +504,7 @@ pub struct DaemonSetSpec {
     #[serde(
         rename = "minReadySeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_ready_seconds: Option<i32>,
     /// The number of old history to retain to allow rollback. This is a pointer to distinguish between explicit zero and not specified. Defaults to 10.
@@ -455,7 +526,9 @@ impl ::prost::Message for DaemonSetSpec {
         if let Some(v) = &self.update_strategy {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.min_ready_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
         if let Some(v) = &self.revision_history_limit {
@@ -490,10 +563,17 @@ impl ::prost::Message for DaemonSetSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .min_ready_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.min_ready_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -517,10 +597,11 @@ impl ::prost::Message for DaemonSetSpec {
                 .update_strategy
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .min_ready_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
             + self
                 .revision_history_limit
                 .as_ref()
@@ -561,28 +642,28 @@ pub struct DaemonSetStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// The total number of nodes that are running updated daemon pod
     #[serde(
         rename = "updatedNumberScheduled",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub updated_number_scheduled: Option<i32>,
     /// The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)
     #[serde(
         rename = "numberAvailable",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub number_available: Option<i32>,
     /// The number of nodes that should be running the daemon pod and have none of the daemon pod running and available (ready for at least spec.minReadySeconds)
     #[serde(
         rename = "numberUnavailable",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub number_unavailable: Option<i32>,
     /// Count of hash collisions for the DaemonSet. The DaemonSet controller uses this field as a collision avoidance mechanism when it needs to create the name for the newest ControllerRevision.
@@ -594,28 +675,44 @@ pub struct DaemonSetStatus {
 }
 impl ::prost::Message for DaemonSetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.current_number_scheduled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.number_misscheduled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.desired_number_scheduled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.number_ready {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_ready.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(5, v, buf);
         }
-        if let Some(v) = &self.updated_number_scheduled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(6, v, buf);
         }
-        if let Some(v) = &self.number_available {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_available.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(7, v, buf);
         }
-        if let Some(v) = &self.number_unavailable {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_unavailable.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(8, v, buf);
         }
         if let Some(v) = &self.collision_count {
@@ -659,28 +756,56 @@ impl ::prost::Message for DaemonSetStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .updated_number_scheduled
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.updated_number_scheduled = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .number_available
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.number_available = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
-                let v = this
-                    .number_unavailable
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.number_unavailable = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
                 let v = this
@@ -698,38 +823,46 @@ impl ::prost::Message for DaemonSetStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .current_number_scheduled
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .number_misscheduled
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .desired_number_scheduled
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .number_ready
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(5, v))
-            + self
-                .updated_number_scheduled
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
-            + self
-                .number_available
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .number_unavailable
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.number_ready.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.number_available.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.number_unavailable.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(8, v)
+            })
             + self
                 .collision_count
                 .as_ref()
@@ -747,7 +880,11 @@ impl ::prost::Message for DaemonSetStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DaemonSetUpdateStrategy {
     /// Type of daemon set update. Can be "RollingUpdate" or "OnDelete". Default is RollingUpdate.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// Rolling update config params. Present only if type = "RollingUpdate".
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
@@ -755,7 +892,9 @@ pub struct DaemonSetUpdateStrategy {
 }
 impl ::prost::Message for DaemonSetUpdateStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.rolling_update {
@@ -772,8 +911,16 @@ impl ::prost::Message for DaemonSetUpdateStrategy {
         let this = self;
         match tag {
             1 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -785,7 +932,11 @@ impl ::prost::Message for DaemonSetUpdateStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .rolling_update
                 .as_ref()
@@ -799,10 +950,18 @@ impl ::prost::Message for DaemonSetUpdateStrategy {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Deployment {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -901,31 +1060,47 @@ pub struct DeploymentCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human readable message indicating details about the transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for DeploymentCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(5, v, buf);
         }
         if let Some(v) = &self.last_update_time {
             ::prost::encoding::message::encode(6, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(7, v, buf);
-        }
-        if let Some(v) = &self.reason {
-            ::prost::encoding::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.message {
-            ::prost::encoding::string::encode(5, v, buf);
         }
     }
     fn merge_field(
@@ -960,26 +1135,44 @@ impl ::prost::Message for DeploymentCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_update_time
                 .as_ref()
@@ -988,14 +1181,16 @@ impl ::prost::Message for DeploymentCondition {
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1005,10 +1200,18 @@ impl ::prost::Message for DeploymentCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeploymentList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1092,7 +1295,7 @@ pub struct DeploymentSpec {
     #[serde(
         rename = "minReadySeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_ready_seconds: Option<i32>,
     /// The number of old ReplicaSets to retain to allow rollback. This is a pointer to distinguish between explicit zero and not specified. Defaults to 10.
@@ -1103,7 +1306,11 @@ pub struct DeploymentSpec {
     )]
     pub revision_history_limit: Option<i32>,
     /// Indicates that the deployment is paused.
-    #[serde(rename = "paused", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "paused",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub paused: Option<bool>,
     /// The maximum time in seconds for a deployment to make progress before it is considered to be failed. The deployment controller will continue to process failed deployments and a condition with a ProgressDeadlineExceeded reason will be surfaced in the deployment status. Note that progress will not be estimated during the time a deployment is paused. Defaults to 600s.
     #[serde(
@@ -1127,13 +1334,17 @@ impl ::prost::Message for DeploymentSpec {
         if let Some(v) = &self.strategy {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.min_ready_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
         if let Some(v) = &self.revision_history_limit {
             ::prost::encoding::int32::encode(6, v, buf);
         }
-        if let Some(v) = &self.paused {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.paused.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(7, v, buf);
         }
         if let Some(v) = &self.progress_deadline_seconds {
@@ -1174,10 +1385,17 @@ impl ::prost::Message for DeploymentSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .min_ready_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.min_ready_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -1186,10 +1404,15 @@ impl ::prost::Message for DeploymentSpec {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .paused
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.paused = if value == <bool as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
                 let v = this
@@ -1214,18 +1437,20 @@ impl ::prost::Message for DeploymentSpec {
                 .strategy
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .min_ready_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
             + self
                 .revision_history_limit
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
-            + self
-                .paused
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(7, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.paused.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(7, v)
+            })
             + self
                 .progress_deadline_seconds
                 .as_ref()
@@ -1242,34 +1467,42 @@ pub struct DeploymentStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// Total number of non-terminating pods targeted by this deployment (their labels match the selector).
-    #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "replicas",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub replicas: Option<i32>,
     /// Total number of non-terminating pods targeted by this deployment that have the desired template spec.
     #[serde(
         rename = "updatedReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub updated_replicas: Option<i32>,
     /// Total number of non-terminating pods targeted by this Deployment with a Ready Condition.
-    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readyReplicas",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ready_replicas: Option<i32>,
     /// Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.
     #[serde(
         rename = "availableReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub available_replicas: Option<i32>,
     /// Total number of unavailable pods targeted by this deployment. This is the total number of pods that are still required for the deployment to have 100% available capacity. They may either be pods that are running but not yet available or pods that still have not been created.
     #[serde(
         rename = "unavailableReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub unavailable_replicas: Option<i32>,
     /// Total number of terminating pods targeted by this deployment. Terminating pods have a non-null .metadata.deletionTimestamp and have not yet reached the Failed or Succeeded .status.phase.
@@ -1290,32 +1523,44 @@ pub struct DeploymentStatus {
 }
 impl ::prost::Message for DeploymentStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(1, v, buf);
         }
-        if let Some(v) = &self.replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.updated_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.ready_replicas {
-            ::prost::encoding::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.available_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.unavailable_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
-        }
-        if let Some(v) = &self.terminating_replicas {
-            ::prost::encoding::int32::encode(9, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(6, v, buf);
         }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encode(7, v, buf);
+        }
         if let Some(v) = &self.collision_count {
             ::prost::encoding::int32::encode(8, v, buf);
+        }
+        if let Some(v) = &self.terminating_replicas {
+            ::prost::encoding::int32::encode(9, v, buf);
         }
     }
     fn merge_field(
@@ -1328,40 +1573,81 @@ impl ::prost::Message for DeploymentStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.replicas = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .updated_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.updated_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .ready_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.ready_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .available_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.available_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .unavailable_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.unavailable_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
                 let v = this
@@ -1385,30 +1671,36 @@ impl ::prost::Message for DeploymentStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .observed_generation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
-            + self
-                .replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .updated_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .ready_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .available_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .unavailable_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(7, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.available_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
             + self
                 .terminating_replicas
                 .as_ref()
@@ -1430,7 +1722,11 @@ impl ::prost::Message for DeploymentStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeploymentStrategy {
     /// Type of deployment. Can be "Recreate" or "RollingUpdate". Default is RollingUpdate.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// Rolling update config params. Present only if DeploymentStrategyType = RollingUpdate.
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
@@ -1438,7 +1734,9 @@ pub struct DeploymentStrategy {
 }
 impl ::prost::Message for DeploymentStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.rolling_update {
@@ -1455,8 +1753,16 @@ impl ::prost::Message for DeploymentStrategy {
         let this = self;
         match tag {
             1 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -1468,7 +1774,11 @@ impl ::prost::Message for DeploymentStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .rolling_update
                 .as_ref()
@@ -1482,10 +1792,18 @@ impl ::prost::Message for DeploymentStrategy {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicaSet {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// If the Labels of a ReplicaSet are empty, they are defaulted to be the same as the Pod(s) that the ReplicaSet manages. Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1581,27 +1899,43 @@ pub struct ReplicaSetCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human readable message indicating details about the transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for ReplicaSetCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -1631,38 +1965,58 @@ impl ::prost::Message for ReplicaSetCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1672,10 +2026,18 @@ impl ::prost::Message for ReplicaSetCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicaSetList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1748,7 +2110,7 @@ pub struct ReplicaSetSpec {
     #[serde(
         rename = "minReadySeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_ready_seconds: Option<i32>,
     /// Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
@@ -1765,14 +2127,16 @@ impl ::prost::Message for ReplicaSetSpec {
         if let Some(v) = &self.replicas {
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.min_ready_seconds {
-            ::prost::encoding::int32::encode(4, v, buf);
-        }
         if let Some(v) = &self.selector {
             ::prost::encoding::message::encode(2, v, buf);
         }
         if let Some(v) = &self.template {
             ::prost::encoding::message::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -1791,10 +2155,17 @@ impl ::prost::Message for ReplicaSetSpec {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .min_ready_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.min_ready_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -1813,10 +2184,11 @@ impl ::prost::Message for ReplicaSetSpec {
     }
     fn encoded_len(&self) -> usize {
         self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .min_ready_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
             + self
                 .selector
                 .as_ref()
@@ -1840,17 +2212,21 @@ pub struct ReplicaSetStatus {
     #[serde(
         rename = "fullyLabeledReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub fully_labeled_replicas: Option<i32>,
     /// The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.
-    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readyReplicas",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ready_replicas: Option<i32>,
     /// The number of available non-terminating pods (ready for at least minReadySeconds) for this replica set.
     #[serde(
         rename = "availableReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub available_replicas: Option<i32>,
     /// The number of terminating pods for this replica set. Terminating pods have a non-null .metadata.deletionTimestamp and have not yet reached the Failed or Succeeded .status.phase.
@@ -1866,7 +2242,7 @@ pub struct ReplicaSetStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// Represents the latest available observations of a replica set's current state.
@@ -1875,26 +2251,36 @@ pub struct ReplicaSetStatus {
 }
 impl ::prost::Message for ReplicaSetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.fully_labeled_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.ready_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.available_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
-        }
-        if let Some(v) = &self.terminating_replicas {
-            ::prost::encoding::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.observed_generation {
-            ::prost::encoding::int64::encode(3, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(6, v, buf);
+        }
+        if let Some(v) = &self.terminating_replicas {
+            ::prost::encoding::int32::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -1913,22 +2299,43 @@ impl ::prost::Message for ReplicaSetStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .fully_labeled_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.fully_labeled_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .ready_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.ready_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .available_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.available_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -1937,10 +2344,17 @@ impl ::prost::Message for ReplicaSetStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -1952,27 +2366,35 @@ impl ::prost::Message for ReplicaSetStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .fully_labeled_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .ready_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .available_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.available_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
             + self
                 .terminating_replicas
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(3, v)
+            })
             + self
                 .conditions
                 .as_ref()
@@ -2161,10 +2583,18 @@ impl ::prost::Message for RollingUpdateStatefulSetStrategy {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatefulSet {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2260,27 +2690,43 @@ pub struct StatefulSetCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human readable message indicating details about the transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 impl ::prost::Message for StatefulSetCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -2310,38 +2756,58 @@ impl ::prost::Message for StatefulSetCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2351,10 +2817,18 @@ impl ::prost::Message for StatefulSetCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatefulSetList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2424,12 +2898,18 @@ pub struct StatefulSetOrdinals {
     /// [.spec.ordinals.start, .spec.ordinals.start + .spec.replicas).
     /// If unset, defaults to 0. Replica indices will be in the range:
     /// [0, .spec.replicas).
-    #[serde(rename = "start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "start",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub start: Option<i32>,
 }
 impl ::prost::Message for StatefulSetOrdinals {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.start {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.start.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
     }
@@ -2443,14 +2923,25 @@ impl ::prost::Message for StatefulSetOrdinals {
         let this = self;
         match tag {
             1 => {
-                let v = this.start.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.start = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.start.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.start.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2460,18 +2951,30 @@ impl ::prost::Message for StatefulSetOrdinals {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatefulSetPersistentVolumeClaimRetentionPolicy {
     /// WhenDeleted specifies what happens to PVCs created from StatefulSet VolumeClaimTemplates when the StatefulSet is deleted. The default policy of `Retain` causes PVCs to not be affected by StatefulSet deletion. The `Delete` policy causes those PVCs to be deleted.
-    #[serde(rename = "whenDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "whenDeleted",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub when_deleted: Option<String>,
     /// WhenScaled specifies what happens to PVCs created from StatefulSet VolumeClaimTemplates when the StatefulSet is scaled down. The default policy of `Retain` causes PVCs to not be affected by a scaledown. The `Delete` policy causes the associated PVCs for any excess pods above the replica count to be deleted.
-    #[serde(rename = "whenScaled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "whenScaled",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub when_scaled: Option<String>,
 }
 impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.when_deleted {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.when_deleted.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.when_scaled {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.when_scaled.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -2485,29 +2988,45 @@ impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .when_deleted
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.when_deleted = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .when_scaled
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.when_scaled = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .when_deleted
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .when_scaled
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.when_deleted.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.when_scaled.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2537,13 +3056,17 @@ pub struct StatefulSetSpec {
         Vec<super::super::super::api::core::v1::PersistentVolumeClaim>,
     >,
     /// serviceName is the name of the service that governs this StatefulSet. This service must exist before the StatefulSet, and is responsible for the network identity of the set. Pods get DNS/hostnames that follow the pattern: pod-specific-string.serviceName.default.svc.cluster.local where "pod-specific-string" is managed by the StatefulSet controller.
-    #[serde(rename = "serviceName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serviceName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub service_name: Option<String>,
     /// podManagementPolicy controls how pods are created during initial scale up, when replacing pods on nodes, or when scaling down. The default policy is `OrderedReady`, where pods are created in increasing order (pod-0, then pod-1, etc) and the controller will wait until each pod is ready before continuing. When scaling down, the pods are removed in the opposite order. The alternative policy is `Parallel` which will create pods in parallel to match the desired scale without waiting, and on scale down will delete all pods at once.
     #[serde(
         rename = "podManagementPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub pod_management_policy: Option<String>,
     /// updateStrategy indicates the StatefulSetUpdateStrategy that will be employed to update Pods in the StatefulSet when a revision is made to Template.
@@ -2560,7 +3083,7 @@ pub struct StatefulSetSpec {
     #[serde(
         rename = "minReadySeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_ready_seconds: Option<i32>,
     /// persistentVolumeClaimRetentionPolicy describes the lifecycle of persistent volume claims created from volumeClaimTemplates. By default, all persistent volume claims are created as needed and retained until manually deleted. This policy allows the lifecycle to be altered, for example by deleting persistent volume claims when their stateful set is deleted, or when their pod is scaled down.
@@ -2590,10 +3113,14 @@ impl ::prost::Message for StatefulSetSpec {
         if let Some(v) = &self.volume_claim_templates {
             ::prost::encoding::message::encode_repeated(4, v, buf);
         }
-        if let Some(v) = &self.service_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.pod_management_policy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.update_strategy {
@@ -2602,7 +3129,9 @@ impl ::prost::Message for StatefulSetSpec {
         if let Some(v) = &self.revision_history_limit {
             ::prost::encoding::int32::encode(8, v, buf);
         }
-        if let Some(v) = &self.min_ready_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(9, v, buf);
         }
         if let Some(v) = &self.persistent_volume_claim_retention_policy {
@@ -2646,16 +3175,30 @@ impl ::prost::Message for StatefulSetSpec {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .service_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.service_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .pod_management_policy
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pod_management_policy = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -2670,10 +3213,17 @@ impl ::prost::Message for StatefulSetSpec {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             9 => {
-                let v = this
-                    .min_ready_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.min_ready_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
                 let v = this
@@ -2704,14 +3254,16 @@ impl ::prost::Message for StatefulSetSpec {
                 .volume_claim_templates
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .service_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .pod_management_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.service_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .update_strategy
                 .as_ref()
@@ -2720,10 +3272,11 @@ impl ::prost::Message for StatefulSetSpec {
                 .revision_history_limit
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + self
-                .min_ready_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(9, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(9, v)
+            })
             + self
                 .persistent_volume_claim_retention_policy
                 .as_ref()
@@ -2744,38 +3297,46 @@ pub struct StatefulSetStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// replicas is the number of Pods created by the StatefulSet controller.
     #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
     /// readyReplicas is the number of pods created for this StatefulSet with a Ready Condition.
-    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readyReplicas",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ready_replicas: Option<i32>,
     /// currentReplicas is the number of Pods created by the StatefulSet controller from the StatefulSet version indicated by currentRevision.
     #[serde(
         rename = "currentReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub current_replicas: Option<i32>,
     /// updatedReplicas is the number of Pods created by the StatefulSet controller from the StatefulSet version indicated by updateRevision.
     #[serde(
         rename = "updatedReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub updated_replicas: Option<i32>,
     /// currentRevision, if not empty, indicates the version of the StatefulSet used to generate Pods in the sequence [0,currentReplicas).
     #[serde(
         rename = "currentRevision",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub current_revision: Option<String>,
     /// updateRevision, if not empty, indicates the version of the StatefulSet used to generate Pods in the sequence [replicas-updatedReplicas,replicas)
-    #[serde(rename = "updateRevision", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "updateRevision",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub update_revision: Option<String>,
     /// collisionCount is the count of hash collisions for the StatefulSet. The StatefulSet controller uses this field as a collision avoidance mechanism when it needs to create the name for the newest ControllerRevision.
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
@@ -2787,31 +3348,45 @@ pub struct StatefulSetStatus {
     #[serde(
         rename = "availableReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub available_replicas: Option<i32>,
 }
 impl ::prost::Message for StatefulSetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(1, v, buf);
         }
-        if let Some(v) = &self.replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
-        if let Some(v) = &self.ready_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.current_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.updated_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
-        if let Some(v) = &self.current_revision {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_revision.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.update_revision {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.update_revision.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
         if let Some(v) = &self.collision_count {
@@ -2820,7 +3395,9 @@ impl ::prost::Message for StatefulSetStatus {
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(10, v, buf);
         }
-        if let Some(v) = &self.available_replicas {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(11, v, buf);
         }
     }
@@ -2834,10 +3411,17 @@ impl ::prost::Message for StatefulSetStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -2846,34 +3430,69 @@ impl ::prost::Message for StatefulSetStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .ready_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.ready_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .current_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.current_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .updated_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.updated_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .current_revision
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.current_revision = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .update_revision
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.update_revision = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
                 let v = this
@@ -2888,43 +3507,57 @@ impl ::prost::Message for StatefulSetStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             11 => {
-                let v = this
-                    .available_replicas
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.available_replicas = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .observed_generation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
-            + self
-                .replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .ready_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .current_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .updated_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .current_revision
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .update_revision
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.current_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.current_revision.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.update_revision.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
             + self
                 .collision_count
                 .as_ref()
@@ -2933,10 +3566,11 @@ impl ::prost::Message for StatefulSetStatus {
                 .conditions
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(10, v))
-            + self
-                .available_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(11, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.available_replicas.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(11, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2946,7 +3580,11 @@ impl ::prost::Message for StatefulSetStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatefulSetUpdateStrategy {
     /// Type indicates the type of the StatefulSetUpdateStrategy. Default is RollingUpdate.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// RollingUpdate is used to communicate parameters when Type is RollingUpdateStatefulSetStrategyType.
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
@@ -2954,7 +3592,9 @@ pub struct StatefulSetUpdateStrategy {
 }
 impl ::prost::Message for StatefulSetUpdateStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.rolling_update {
@@ -2971,8 +3611,16 @@ impl ::prost::Message for StatefulSetUpdateStrategy {
         let this = self;
         match tag {
             1 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -2984,7 +3632,11 @@ impl ::prost::Message for StatefulSetUpdateStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .rolling_update
                 .as_ref()

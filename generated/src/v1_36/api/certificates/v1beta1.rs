@@ -7,10 +7,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterTrustBundle {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata contains the object metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -77,10 +85,18 @@ pub static CLUSTER_TRUST_BUNDLE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterTrustBundleList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata contains the list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +171,11 @@ pub struct ClusterTrustBundleSpec {
     /// If signerName is empty, then the ClusterTrustBundle object's name must not have such a prefix.
     ///
     /// List/watch requests for ClusterTrustBundles can filter on this field using a `spec.signerName=NAME` field selector.
-    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "signerName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub signer_name: Option<String>,
     /// trustBundle contains the individual X.509 trust anchors for this bundle, as PEM bundle of PEM-wrapped, DER-formatted X.509 certificates.
     ///
@@ -167,10 +187,14 @@ pub struct ClusterTrustBundleSpec {
 }
 impl ::prost::Message for ClusterTrustBundleSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.signer_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.trust_bundle {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.trust_bundle.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -184,10 +208,17 @@ impl ::prost::Message for ClusterTrustBundleSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .signer_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.signer_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -199,14 +230,16 @@ impl ::prost::Message for ClusterTrustBundleSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .signer_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .trust_bundle
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.trust_bundle.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -218,10 +251,18 @@ impl ::prost::Message for ClusterTrustBundleSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodCertificateRequest {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata contains the object metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -304,10 +345,18 @@ pub static POD_CERTIFICATE_REQUEST_CODEC: ::kiln_runtime::codec::KindCodec = ::k
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodCertificateRequestList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// metadata contains the list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -472,25 +521,39 @@ pub struct PodCertificateRequestSpec {
 }
 impl ::prost::Message for PodCertificateRequestSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.signer_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pod_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.pod_uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.service_account_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.service_account_uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account_uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.node_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.node_uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
         if let Some(v) = &self.max_expiration_seconds {
@@ -502,19 +565,11 @@ impl ::prost::Message for PodCertificateRequestSpec {
         if let Some(v) = &self.proof_of_possession {
             ::prost::encoding::bytes::encode(10, &v.0, buf);
         }
+        if let Some(v) = &self.unverified_user_annotations {
+            ::kiln_runtime::proto::string_map::encode(11, v, buf);
+        }
         if let Some(v) = &self.stub_pkcs10_request {
             ::prost::encoding::bytes::encode(12, &v.0, buf);
-        }
-        if let Some(v) = &self.unverified_user_annotations {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                11,
-                v,
-                buf,
-            );
         }
     }
     fn merge_field(
@@ -608,34 +663,41 @@ impl ::prost::Message for PodCertificateRequestSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .signer_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pod_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .pod_uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .service_account_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .service_account_uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .node_uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.service_account_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.service_account_uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.node_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.node_uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
             + self
                 .max_expiration_seconds
                 .as_ref()
@@ -655,15 +717,7 @@ impl ::prost::Message for PodCertificateRequestSpec {
             + self
                 .unverified_user_annotations
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        11,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(11, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -694,7 +748,7 @@ pub struct PodCertificateRequestStatus {
     #[serde(
         rename = "certificateChain",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub certificate_chain: Option<String>,
     /// notBefore is the time at which the certificate becomes valid.  The value must be the same as the notBefore value in the leaf certificate in certificateChain.  This field is set via the /status subresource.  Once populated, it is immutable. The signer must set this field at the same time it sets certificateChain.
@@ -714,7 +768,9 @@ impl ::prost::Message for PodCertificateRequestStatus {
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.certificate_chain {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.certificate_chain.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.not_before {
@@ -743,10 +799,17 @@ impl ::prost::Message for PodCertificateRequestStatus {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .certificate_chain
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.certificate_chain = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -774,10 +837,11 @@ impl ::prost::Message for PodCertificateRequestStatus {
             .conditions
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .certificate_chain
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.certificate_chain.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .not_before
                 .as_ref()

@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LeaseCandidate {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -73,10 +81,18 @@ pub static LEASE_CANDIDATE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runt
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LeaseCandidateList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +174,7 @@ pub struct LeaseCandidateSpec {
     #[serde(
         rename = "emulationVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub emulation_version: Option<String>,
     /// Strategy is the strategy that coordinated leader election will use for picking the leader. If multiple candidates for the same Lease return different strategies, the strategy provided by the candidate with the latest BinaryVersion will be used. If there is still conflict, this is a user error and coordinated leader election will not operate the Lease until resolved.
@@ -167,7 +183,9 @@ pub struct LeaseCandidateSpec {
 }
 impl ::prost::Message for LeaseCandidateSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.lease_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.lease_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.ping_time {
@@ -176,13 +194,19 @@ impl ::prost::Message for LeaseCandidateSpec {
         if let Some(v) = &self.renew_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.binary_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.binary_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.emulation_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.emulation_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.strategy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.strategy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -220,10 +244,17 @@ impl ::prost::Message for LeaseCandidateSpec {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .emulation_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.emulation_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -235,10 +266,11 @@ impl ::prost::Message for LeaseCandidateSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .lease_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.lease_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .ping_time
                 .as_ref()
@@ -247,18 +279,21 @@ impl ::prost::Message for LeaseCandidateSpec {
                 .renew_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .binary_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .emulation_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .strategy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.binary_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.emulation_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.strategy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -46,15 +46,7 @@ impl ::prost::Message for Endpoint {
             ::prost::encoding::message::encode(4, v, buf);
         }
         if let Some(v) = &self.deprecated_topology {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                5,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
         if let Some(v) = &self.node_name {
             ::prost::encoding::string::encode(6, v, buf);
@@ -148,15 +140,7 @@ impl ::prost::Message for Endpoint {
             + self
                 .deprecated_topology
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        5,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(5, v))
             + self
                 .node_name
                 .as_ref()
@@ -394,10 +378,18 @@ impl ::prost::Message for EndpointPort {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointSlice {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -419,14 +411,16 @@ impl ::prost::Message for EndpointSlice {
         if let Some(v) = &self.metadata {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.address_type {
-            ::prost::encoding::string::encode(4, v, buf);
-        }
         if let Some(v) = &self.endpoints {
             ::prost::encoding::message::encode_repeated(2, v, buf);
         }
         if let Some(v) = &self.ports {
             ::prost::encoding::message::encode_repeated(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.address_type.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -468,10 +462,11 @@ impl ::prost::Message for EndpointSlice {
             .metadata
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .address_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.address_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .endpoints
                 .as_ref()
@@ -496,10 +491,18 @@ pub static ENDPOINT_SLICE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointSliceList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -571,7 +574,9 @@ pub struct ForNode {
 }
 impl ::prost::Message for ForNode {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -592,7 +597,11 @@ impl ::prost::Message for ForNode {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -607,7 +616,9 @@ pub struct ForZone {
 }
 impl ::prost::Message for ForZone {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -628,7 +639,11 @@ impl ::prost::Message for ForZone {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -3,7 +3,11 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HTTPIngressPath {
     /// path is matched against the path of an incoming request. Currently it can contain characters disallowed from the conventional "path" part of a URL as defined by RFC 3986. Paths must begin with a '/' and must be present when using PathType with value "Exact" or "Prefix".
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub path: Option<String>,
     /// pathType determines the interpretation of the path matching. PathType can be one of the following values: * Exact: Matches the URL path exactly. * Prefix: Matches based on a URL path prefix split by '/'. Matching is
     /// done on a path element by element basis. A path element refers is the
@@ -24,14 +28,16 @@ pub struct HTTPIngressPath {
 }
 impl ::prost::Message for HTTPIngressPath {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.path_type {
-            ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.backend {
             ::prost::encoding::message::encode(2, v, buf);
+        }
+        if let Some(v) = &self.path_type {
+            ::prost::encoding::string::encode(3, v, buf);
         }
     }
     fn merge_field(
@@ -44,8 +50,15 @@ impl ::prost::Message for HTTPIngressPath {
         let this = self;
         match tag {
             1 => {
-                let v = this.path.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.path = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -63,7 +76,11 @@ impl ::prost::Message for HTTPIngressPath {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.path.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .path_type
                 .as_ref()
@@ -119,10 +136,18 @@ impl ::prost::Message for HTTPIngressRuleValue {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IPAddress {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -189,10 +214,18 @@ pub static IP_ADDRESS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IPAddressList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -307,7 +340,9 @@ pub struct IPBlock {
 }
 impl ::prost::Message for IPBlock {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.cidr {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.cidr.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.except {
@@ -337,7 +372,11 @@ impl ::prost::Message for IPBlock {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.cidr.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.cidr.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .except
                 .as_ref()
@@ -351,10 +390,18 @@ impl ::prost::Message for IPBlock {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Ingress {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -445,11 +492,11 @@ pub struct IngressBackend {
 }
 impl ::prost::Message for IngressBackend {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.service {
-            ::prost::encoding::message::encode(4, v, buf);
-        }
         if let Some(v) = &self.resource {
             ::prost::encoding::message::encode(3, v, buf);
+        }
+        if let Some(v) = &self.service {
+            ::prost::encoding::message::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -494,10 +541,18 @@ impl ::prost::Message for IngressBackend {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IngressClass {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -564,10 +619,18 @@ pub static INGRESS_CLASS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtim
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IngressClassList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -654,10 +717,14 @@ impl ::prost::Message for IngressClassParametersReference {
         if let Some(v) = &self.api_group {
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.scope {
@@ -708,14 +775,16 @@ impl ::prost::Message for IngressClassParametersReference {
             .api_group
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .scope
                 .as_ref()
@@ -733,7 +802,11 @@ impl ::prost::Message for IngressClassParametersReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IngressClassSpec {
     /// controller refers to the name of the controller that should handle this class. This allows for different "flavors" that are controlled by the same controller. For example, you may have different parameters for the same implementing controller. This should be specified as a domain-prefixed path no more than 250 characters in length, e.g. "acme.io/ingress-controller". This field is immutable.
-    #[serde(rename = "controller", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "controller",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub controller: Option<String>,
     /// parameters is a link to a custom resource containing additional configuration for the controller. This is optional if the controller does not require extra parameters.
     #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
@@ -741,7 +814,9 @@ pub struct IngressClassSpec {
 }
 impl ::prost::Message for IngressClassSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.controller {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.controller.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.parameters {
@@ -758,10 +833,17 @@ impl ::prost::Message for IngressClassSpec {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .controller
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.controller = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -773,10 +855,11 @@ impl ::prost::Message for IngressClassSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .controller
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.controller.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .parameters
                 .as_ref()
@@ -790,10 +873,18 @@ impl ::prost::Message for IngressClassSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IngressList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -860,10 +951,18 @@ pub static INGRESS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IngressLoadBalancerIngress {
     /// ip is set for load-balancer ingress points that are IP based.
-    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ip",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ip: Option<String>,
     /// hostname is set for load-balancer ingress points that are DNS based.
-    #[serde(rename = "hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostname",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub hostname: Option<String>,
     /// ports provides information about the ports exposed by this LoadBalancer.
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
@@ -871,10 +970,14 @@ pub struct IngressLoadBalancerIngress {
 }
 impl ::prost::Message for IngressLoadBalancerIngress {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ip {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.hostname {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.ports {
@@ -891,14 +994,28 @@ impl ::prost::Message for IngressLoadBalancerIngress {
         let this = self;
         match tag {
             1 => {
-                let v = this.ip.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.ip = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .hostname
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.hostname = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this.ports.get_or_insert_with(::core::default::Default::default);
@@ -908,11 +1025,16 @@ impl ::prost::Message for IngressLoadBalancerIngress {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.ip.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .hostname
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.hostname.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .ports
                 .as_ref()
@@ -980,10 +1102,14 @@ pub struct IngressPortStatus {
 }
 impl ::prost::Message for IngressPortStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.port {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
-        if let Some(v) = &self.protocol {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.error {
@@ -1017,11 +1143,16 @@ impl ::prost::Message for IngressPortStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.port.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .protocol
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.protocol.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .error
                 .as_ref()
@@ -1042,14 +1173,20 @@ pub struct IngressRule {
     ///    Both these may change in the future. Incoming requests are matched against the host before the IngressRuleValue. If the host is unspecified, the Ingress routes all traffic based on the specified IngressRuleValue.
     ///
     /// host can be "precise" which is a domain name without the terminating dot of a network host (e.g. "foo.bar.com") or "wildcard", which is a domain name prefixed with a single wildcard label (e.g. "*.foo.com"). The wildcard character '*' must appear by itself as the first DNS label and matches only a single label. You cannot have a wildcard label by itself (e.g. Host == "*"). Requests will be matched against the Host field in the following way: 1. If host is precise, the request matches this rule if the http host header is equal to Host. 2. If host is a wildcard, then the request matches this rule if the http host header is to equal to the suffix (removing the first label) of the wildcard rule.
-    #[serde(rename = "host", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "host",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub host: Option<String>,
     #[serde(rename = "http", default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HTTPIngressRuleValue>,
 }
 impl ::prost::Message for IngressRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.host {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         {
@@ -1078,8 +1215,15 @@ impl ::prost::Message for IngressRule {
         let this = self;
         match tag {
             1 => {
-                let v = this.host.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.host = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1108,7 +1252,11 @@ impl ::prost::Message for IngressRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.host.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + ({
                 let len = self
                     .http
@@ -1134,7 +1282,9 @@ pub struct IngressServiceBackend {
 }
 impl ::prost::Message for IngressServiceBackend {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.port {
@@ -1162,7 +1312,11 @@ impl ::prost::Message for IngressServiceBackend {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .port
                 .as_ref()
@@ -1194,9 +1348,6 @@ pub struct IngressSpec {
 }
 impl ::prost::Message for IngressSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ingress_class_name {
-            ::prost::encoding::string::encode(4, v, buf);
-        }
         if let Some(v) = &self.default_backend {
             ::prost::encoding::message::encode(1, v, buf);
         }
@@ -1205,6 +1356,9 @@ impl ::prost::Message for IngressSpec {
         }
         if let Some(v) = &self.rules {
             ::prost::encoding::message::encode_repeated(3, v, buf);
+        }
+        if let Some(v) = &self.ingress_class_name {
+            ::prost::encoding::string::encode(4, v, buf);
         }
     }
     fn merge_field(
@@ -1308,7 +1462,11 @@ pub struct IngressTLS {
     #[serde(rename = "hosts", default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<String>>,
     /// secretName is the name of the secret used to terminate TLS traffic on port 443. Field is left optional to allow TLS routing based on SNI hostname alone. If the SNI host in a listener conflicts with the "Host" header field used by an IngressRule, the SNI host is used for termination and value of the "Host" header is used for routing.
-    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secretName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub secret_name: Option<String>,
 }
 impl ::prost::Message for IngressTLS {
@@ -1316,7 +1474,9 @@ impl ::prost::Message for IngressTLS {
         if let Some(v) = &self.hosts {
             ::prost::encoding::string::encode_repeated(1, v, buf);
         }
-        if let Some(v) = &self.secret_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1334,10 +1494,17 @@ impl ::prost::Message for IngressTLS {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .secret_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.secret_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1347,10 +1514,11 @@ impl ::prost::Message for IngressTLS {
             .hosts
             .as_ref()
             .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .secret_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.secret_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1360,10 +1528,18 @@ impl ::prost::Message for IngressTLS {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NetworkPolicy {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1536,10 +1712,18 @@ impl ::prost::Message for NetworkPolicyIngressRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NetworkPolicyList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1853,13 +2037,21 @@ impl ::prost::Message for NetworkPolicySpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ParentReference {
     /// Group is the group of the object being referenced.
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub group: Option<String>,
     /// Resource is the resource of the object being referenced.
     #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// Namespace is the namespace of the object being referenced.
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
     /// Name is the name of the object being referenced.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
@@ -1867,16 +2059,24 @@ pub struct ParentReference {
 }
 impl ::prost::Message for ParentReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -1890,8 +2090,16 @@ impl ::prost::Message for ParentReference {
         let this = self;
         match tag {
             1 => {
-                let v = this.group.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.group = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -1900,10 +2108,17 @@ impl ::prost::Message for ParentReference {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
@@ -1913,19 +2128,26 @@ impl ::prost::Message for ParentReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.group.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .resource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1935,18 +2157,30 @@ impl ::prost::Message for ParentReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceBackendPort {
     /// name is the name of the port on the Service. This is a mutually exclusive setting with "Number".
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// number is the numerical port number (e.g. 80) on the Service. This is a mutually exclusive setting with "Name".
-    #[serde(rename = "number", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "number",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub number: Option<i32>,
 }
 impl ::prost::Message for ServiceBackendPort {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.number {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(2, v, buf);
         }
     }
@@ -1960,24 +2194,41 @@ impl ::prost::Message for ServiceBackendPort {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .number
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.number = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .number
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.number.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1987,10 +2238,18 @@ impl ::prost::Message for ServiceBackendPort {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceCIDR {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2073,10 +2332,18 @@ pub static SERVICE_CIDR_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceCIDRList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]

@@ -11,15 +11,7 @@ pub struct Overhead {
 impl ::prost::Message for Overhead {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.pod_fixed {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
     }
     fn merge_field(
@@ -49,15 +41,7 @@ impl ::prost::Message for Overhead {
     fn encoded_len(&self) -> usize {
         self.pod_fixed
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -67,10 +51,18 @@ impl ::prost::Message for Overhead {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RuntimeClass {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -93,7 +85,9 @@ impl ::prost::Message for RuntimeClass {
         if let Some(v) = &self.metadata {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.handler {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.handler.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.overhead {
@@ -144,10 +138,11 @@ impl ::prost::Message for RuntimeClass {
             .metadata
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .handler
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.handler.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .overhead
                 .as_ref()
@@ -172,10 +167,18 @@ pub static RUNTIME_CLASS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtim
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RuntimeClassList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -251,15 +254,7 @@ pub struct Scheduling {
 impl ::prost::Message for Scheduling {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.node_selector {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(1, v, buf);
         }
         if let Some(v) = &self.tolerations {
             ::prost::encoding::message::encode_repeated(2, v, buf);
@@ -299,15 +294,7 @@ impl ::prost::Message for Scheduling {
         self
             .node_selector
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::string::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(1, v))
             + self
                 .tolerations
                 .as_ref()

@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Eviction {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// ObjectMeta describes the pod that is being evicted.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -77,10 +85,18 @@ pub static EVICTION_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::co
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodDisruptionBudget {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -163,10 +179,18 @@ pub static POD_DISRUPTION_BUDGET_CODEC: ::kiln_runtime::codec::KindCodec = ::kil
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodDisruptionBudgetList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -339,7 +363,7 @@ pub struct PodDisruptionBudgetStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// DisruptedPods contains information about pods whose eviction was processed by the API server eviction subresource handler but has not yet been observed by the PodDisruptionBudget controller. A pod will be in this map from the time when the API server processed the eviction request to the time when the pod is seen by PDB controller as having been marked for deletion (or after a timeout). The key in the map is the name of the pod and the value is the time when the API server processed the eviction request. If the deletion didn't occur and a pod is still there it will be removed from the list automatically by PodDisruptionBudget controller after some time. If everything goes smooth this map should be empty for the most of the time. Large number of entries in the map may indicate problems with pod deletions.
@@ -379,30 +403,32 @@ pub struct PodDisruptionBudgetStatus {
 }
 impl ::prost::Message for PodDisruptionBudgetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(1, v, buf);
         }
         if let Some(v) = &self.disrupted_pods {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
-        if let Some(v) = &self.disruptions_allowed {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(3, v, buf);
         }
-        if let Some(v) = &self.current_healthy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_healthy.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(4, v, buf);
         }
-        if let Some(v) = &self.desired_healthy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.desired_healthy.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
-        if let Some(v) = &self.expected_pods {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expected_pods.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(6, v, buf);
         }
         if let Some(v) = &self.conditions {
@@ -419,10 +445,17 @@ impl ::prost::Message for PodDisruptionBudgetStatus {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -470,38 +503,35 @@ impl ::prost::Message for PodDisruptionBudgetStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .observed_generation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encoded_len(1, v)
+        })
             + self
                 .disrupted_pods
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
-            + self
-                .disruptions_allowed
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
-            + self
-                .current_healthy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .desired_healthy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .expected_pods
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.current_healthy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.desired_healthy.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.expected_pods.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(6, v)
+            })
             + self
                 .conditions
                 .as_ref()

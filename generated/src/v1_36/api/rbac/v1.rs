@@ -49,10 +49,18 @@ impl ::prost::Message for AggregationRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterRole {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -139,10 +147,18 @@ pub static CLUSTER_ROLE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterRoleBinding {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -227,10 +243,18 @@ pub static CLUSTER_ROLE_BINDING_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterRoleBindingList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -297,10 +321,18 @@ pub static CLUSTER_ROLE_BINDING_LIST_CODEC: ::kiln_runtime::codec::KindCodec = :
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClusterRoleList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -474,10 +506,18 @@ impl ::prost::Message for PolicyRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Role {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -544,10 +584,18 @@ pub static ROLE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::codec:
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RoleBinding {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -632,10 +680,18 @@ pub static ROLE_BINDING_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RoleBindingList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -702,10 +758,18 @@ pub static ROLE_BINDING_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RoleList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -783,13 +847,19 @@ pub struct RoleRef {
 }
 impl ::prost::Message for RoleRef {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -820,18 +890,21 @@ impl ::prost::Message for RoleRef {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_group
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -844,27 +917,43 @@ pub struct Subject {
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// APIGroup holds the API group of the referenced subject. Defaults to "" for ServiceAccount subjects. Defaults to "rbac.authorization.k8s.io" for User and Group subjects.
-    #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroup",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_group: Option<String>,
     /// Name of the object being referenced.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Namespace of the referenced object.  If the object kind is non-namespace, such as "User" or "Group", and this value is not empty the Authorizer should report an error.
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
 }
 impl ::prost::Message for Subject {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.api_group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -882,38 +971,59 @@ impl ::prost::Message for Subject {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .api_group
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_group = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.kind.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .api_group
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.api_group.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

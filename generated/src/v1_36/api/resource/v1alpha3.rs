@@ -6,7 +6,11 @@ pub struct DeviceTaint {
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The taint value corresponding to the taint key. Must be a label value.
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub value: Option<String>,
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
@@ -21,13 +25,19 @@ pub struct DeviceTaint {
 }
 impl ::prost::Message for DeviceTaint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.effect {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.time_added {
@@ -48,8 +58,16 @@ impl ::prost::Message for DeviceTaint {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.value.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.value = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -67,15 +85,21 @@ impl ::prost::Message for DeviceTaint {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .effect
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.effect.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .time_added
                 .as_ref()
@@ -89,10 +113,18 @@ impl ::prost::Message for DeviceTaint {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaintRule {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -177,10 +209,18 @@ pub static DEVICE_TAINT_RULE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaintRuleList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -353,28 +393,46 @@ impl ::prost::Message for DeviceTaintRuleStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaintSelector {
     /// If driver is set, only devices from that driver are selected. This fields corresponds to slice.spec.driver.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub driver: Option<String>,
     /// If pool is set, only devices in that pool are selected.
     ///
     /// Also setting the driver name may be useful to avoid ambiguity when different drivers use the same pool name, but this is not required because selecting pools from different drivers may also be useful, for example when drivers with node-local devices use the node name as their pool name.
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pool: Option<String>,
     /// If device is set, only devices with that name are selected. This field corresponds to slice.spec.devices[].name.
     ///
     /// Setting also driver and pool may be required to avoid ambiguity, but is not required.
-    #[serde(rename = "device", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "device",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub device: Option<String>,
 }
 impl ::prost::Message for DeviceTaintSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.device {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -388,34 +446,59 @@ impl ::prost::Message for DeviceTaintSelector {
         let this = self;
         match tag {
             2 => {
-                let v = this
-                    .driver
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.driver = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pool = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .device
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.device = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .device
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(2, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -465,29 +548,36 @@ pub struct PoolStatus {
     )]
     pub unavailable_devices: Option<i32>,
     /// NodeName is the node this pool is associated with. When omitted, the pool is not associated with a specific node. Must be a valid DNS subdomain name (RFC1123).
-    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub node_name: Option<String>,
     /// ValidationError is set when the pool's data could not be fully validated (e.g., incomplete slice publication). When set, device count fields and ResourceSliceCount may be unset.
     #[serde(
         rename = "validationError",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub validation_error: Option<String>,
 }
 impl ::prost::Message for PoolStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pool_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.generation {
-            ::prost::encoding::int64::encode(9, v, buf);
-        }
-        if let Some(v) = &self.resource_slice_count {
-            ::prost::encoding::int32::encode(8, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.total_devices {
             ::prost::encoding::int32::encode(4, v, buf);
@@ -501,10 +591,17 @@ impl ::prost::Message for PoolStatus {
         if let Some(v) = &self.unavailable_devices {
             ::prost::encoding::int32::encode(7, v, buf);
         }
-        if let Some(v) = &self.node_name {
-            ::prost::encoding::string::encode(3, v, buf);
+        if let Some(v) = &self.resource_slice_count {
+            ::prost::encoding::int32::encode(8, v, buf);
         }
-        if let Some(v) = &self.validation_error {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.generation.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int64::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.validation_error.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(10, v, buf);
         }
     }
@@ -566,30 +663,50 @@ impl ::prost::Message for PoolStatus {
                 ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .node_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.node_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             10 => {
-                let v = this
-                    .validation_error
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.validation_error = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pool_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(9, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(9, v)
+            })
             + self
                 .resource_slice_count
                 .as_ref()
@@ -610,14 +727,16 @@ impl ::prost::Message for PoolStatus {
                 .unavailable_devices
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .validation_error
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.node_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.validation_error.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(10, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -627,10 +746,18 @@ impl ::prost::Message for PoolStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourcePoolStatusRequest {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -713,10 +840,18 @@ pub static RESOURCE_POOL_STATUS_REQUEST_CODEC: ::kiln_runtime::codec::KindCodec 
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourcePoolStatusRequestList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -790,7 +925,11 @@ pub struct ResourcePoolStatusRequestSpec {
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// PoolName optionally filters to a specific pool name. If not specified, all pools from the specified driver are included. When specified, must be a non-empty valid resource pool name (DNS subdomains separated by "/").
-    #[serde(rename = "poolName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "poolName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pool_name: Option<String>,
     /// Limit optionally specifies the maximum number of pools to return in the status. If more pools match the filter criteria, the response will be truncated (i.e., len(status.pools) < status.poolCount).
     ///
@@ -800,10 +939,14 @@ pub struct ResourcePoolStatusRequestSpec {
 }
 impl ::prost::Message for ResourcePoolStatusRequestSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pool_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.limit {
@@ -826,10 +969,17 @@ impl ::prost::Message for ResourcePoolStatusRequestSpec {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .pool_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pool_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this.limit.get_or_insert_with(::core::default::Default::default);
@@ -839,11 +989,16 @@ impl ::prost::Message for ResourcePoolStatusRequestSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pool_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .limit
                 .as_ref()
@@ -872,14 +1027,16 @@ pub struct ResourcePoolStatusRequestStatus {
 }
 impl ::prost::Message for ResourcePoolStatusRequestStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.pool_count {
-            ::prost::encoding::int32::encode(6, v, buf);
-        }
         if let Some(v) = &self.pools {
             ::prost::encoding::message::encode_repeated(2, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool_count.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encode(6, v, buf);
         }
     }
     fn merge_field(
@@ -911,10 +1068,11 @@ impl ::prost::Message for ResourcePoolStatusRequestStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .pool_count
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.pool_count.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(6, v)
+        })
             + self
                 .pools
                 .as_ref()

@@ -38,17 +38,20 @@ pub struct AllocatedDeviceStatus {
 }
 impl ::prost::Message for AllocatedDeviceStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.device {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.share_id {
-            ::prost::encoding::string::encode(7, v, buf);
         }
         if let Some(v) = &self.conditions {
             ::prost::encoding::message::encode_repeated(4, v, buf);
@@ -58,6 +61,9 @@ impl ::prost::Message for AllocatedDeviceStatus {
         }
         if let Some(v) = &self.network_data {
             ::prost::encoding::message::encode(6, v, buf);
+        }
+        if let Some(v) = &self.share_id {
+            ::prost::encoding::string::encode(7, v, buf);
         }
     }
     fn merge_field(
@@ -111,15 +117,21 @@ impl ::prost::Message for AllocatedDeviceStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .device
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .share_id
                 .as_ref()
@@ -263,7 +275,9 @@ pub struct CELDeviceSelector {
 }
 impl ::prost::Message for CELDeviceSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -286,9 +300,11 @@ impl ::prost::Message for CELDeviceSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.expression
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -480,15 +496,7 @@ pub struct CapacityRequirements {
 impl ::prost::Message for CapacityRequirements {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.requests {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(1, v, buf);
         }
     }
     fn merge_field(
@@ -518,15 +526,7 @@ impl ::prost::Message for CapacityRequirements {
     fn encoded_len(&self) -> usize {
         self.requests
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::message::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -584,19 +584,13 @@ pub struct CounterSet {
 }
 impl ::prost::Message for CounterSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.counters {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
     }
     fn merge_field(
@@ -628,19 +622,15 @@ impl ::prost::Message for CounterSet {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .counters
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -749,30 +739,16 @@ pub struct Device {
 }
 impl ::prost::Message for Device {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.attributes {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
         if let Some(v) = &self.capacity {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                3,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(3, v, buf);
         }
         if let Some(v) = &self.consumes_counters {
             ::prost::encoding::message::encode_repeated(4, v, buf);
@@ -802,15 +778,7 @@ impl ::prost::Message for Device {
             ::prost::encoding::bool::encode(12, v, buf);
         }
         if let Some(v) = &self.node_allocatable_resource_mappings {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                13,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(13, v, buf);
         }
     }
     fn merge_field(
@@ -920,31 +888,19 @@ impl ::prost::Message for Device {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .attributes
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
             + self
                 .capacity
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        3,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(3, v))
             + self
                 .consumes_counters
                 .as_ref()
@@ -984,15 +940,7 @@ impl ::prost::Message for Device {
             + self
                 .node_allocatable_resource_mappings
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        13,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(13, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1015,7 +963,9 @@ pub struct DeviceAllocationConfiguration {
 }
 impl ::prost::Message for DeviceAllocationConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.source {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.source.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.requests {
@@ -1085,7 +1035,11 @@ impl ::prost::Message for DeviceAllocationConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.source.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.source.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .requests
                 .as_ref()
@@ -1539,10 +1493,18 @@ impl ::prost::Message for DeviceClaimConfiguration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceClass {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1687,10 +1649,18 @@ impl ::prost::Message for DeviceClassConfiguration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceClassList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1941,19 +1911,13 @@ pub struct DeviceCounterConsumption {
 }
 impl ::prost::Message for DeviceCounterConsumption {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.counter_set {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.counter_set.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.counters {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                2,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(2, v, buf);
         }
     }
     fn merge_field(
@@ -1987,22 +1951,15 @@ impl ::prost::Message for DeviceCounterConsumption {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .counter_set
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.counter_set.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .counters
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        2,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2031,7 +1988,9 @@ pub struct DeviceRequest {
 }
 impl ::prost::Message for DeviceRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.exactly {
@@ -2070,7 +2029,11 @@ impl ::prost::Message for DeviceRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .exactly
                 .as_ref()
@@ -2154,16 +2117,24 @@ pub struct DeviceRequestAllocationResult {
 }
 impl ::prost::Message for DeviceRequestAllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.request {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.device {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.admin_access {
@@ -2182,15 +2153,7 @@ impl ::prost::Message for DeviceRequestAllocationResult {
             ::prost::encoding::string::encode(9, v, buf);
         }
         if let Some(v) = &self.consumed_capacity {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                10,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(10, v, buf);
         }
     }
     fn merge_field(
@@ -2270,19 +2233,26 @@ impl ::prost::Message for DeviceRequestAllocationResult {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.request.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .driver
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .device
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.request.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.driver.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .admin_access
                 .as_ref()
@@ -2306,15 +2276,7 @@ impl ::prost::Message for DeviceRequestAllocationResult {
             + self
                 .consumed_capacity
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        10,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(10, v))
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2393,10 +2355,18 @@ pub struct DeviceSubRequest {
     /// If AllocationMode is not specified, the default mode is ExactCount. If the mode is ExactCount and count is not specified, the default count is one. Any other subrequests must specify this field.
     ///
     /// More modes may get added in the future. Clients must refuse to handle requests with unknown modes.
-    #[serde(rename = "allocationMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "allocationMode",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub allocation_mode: Option<String>,
     /// Count is used only when the count mode is "ExactCount". Must be greater than zero. If AllocationMode is ExactCount and this field is not specified, the default is one.
-    #[serde(rename = "count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "count",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub count: Option<i64>,
     /// If specified, the request's tolerations.
     ///
@@ -2419,19 +2389,27 @@ pub struct DeviceSubRequest {
 }
 impl ::prost::Message for DeviceSubRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.device_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.selectors {
             ::prost::encoding::message::encode_repeated(3, v, buf);
         }
-        if let Some(v) = &self.allocation_mode {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(5, v, buf);
         }
         if let Some(v) = &self.tolerations {
@@ -2467,14 +2445,28 @@ impl ::prost::Message for DeviceSubRequest {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .allocation_mode
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.allocation_mode = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this.count.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.count = if value == <i64 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -2492,23 +2484,30 @@ impl ::prost::Message for DeviceSubRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .device_class_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device_class_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .selectors
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .allocation_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.allocation_mode.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.count.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(5, v)
+            })
             + self
                 .tolerations
                 .as_ref()
@@ -2529,7 +2528,11 @@ pub struct DeviceTaint {
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The taint value corresponding to the taint key. Must be a label value.
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub value: Option<String>,
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
@@ -2544,13 +2547,19 @@ pub struct DeviceTaint {
 }
 impl ::prost::Message for DeviceTaint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.effect {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.time_added {
@@ -2571,8 +2580,16 @@ impl ::prost::Message for DeviceTaint {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this.value.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.value = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -2590,15 +2607,21 @@ impl ::prost::Message for DeviceTaint {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .effect
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.effect.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .time_added
                 .as_ref()
@@ -2612,10 +2635,18 @@ impl ::prost::Message for DeviceTaint {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaintRule {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2700,10 +2731,18 @@ pub static DEVICE_TAINT_RULE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaintRuleList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2876,28 +2915,46 @@ impl ::prost::Message for DeviceTaintRuleStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaintSelector {
     /// If driver is set, only devices from that driver are selected. This fields corresponds to slice.spec.driver.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub driver: Option<String>,
     /// If pool is set, only devices in that pool are selected.
     ///
     /// Also setting the driver name may be useful to avoid ambiguity when different drivers use the same pool name, but this is not required because selecting pools from different drivers may also be useful, for example when drivers with node-local devices use the node name as their pool name.
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pool: Option<String>,
     /// If device is set, only devices with that name are selected. This field corresponds to slice.spec.devices[].name.
     ///
     /// Setting also driver and pool may be required to avoid ambiguity, but is not required.
-    #[serde(rename = "device", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "device",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub device: Option<String>,
 }
 impl ::prost::Message for DeviceTaintSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.device {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
     }
@@ -2911,34 +2968,59 @@ impl ::prost::Message for DeviceTaintSelector {
         let this = self;
         match tag {
             2 => {
-                let v = this
-                    .driver
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.driver = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pool = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .device
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.device = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .device
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(2, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pool.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.device.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2948,16 +3030,32 @@ impl ::prost::Message for DeviceTaintSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceToleration {
     /// Key is the taint key that the toleration applies to. Empty means match all taint keys. If the key is empty, operator must be Exists; this combination means to match all values and all keys. Must be a label name.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub key: Option<String>,
     /// Operator represents a key's relationship to the value. Valid operators are Exists and Equal. Defaults to Equal. Exists is equivalent to wildcard for value, so that a ResourceClaim can tolerate all taints of a particular category.
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub operator: Option<String>,
     /// Value is the taint value the toleration matches to. If the operator is Exists, the value must be empty, otherwise just a regular string. Must be a label value.
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub value: Option<String>,
     /// Effect indicates the taint effect to match. Empty means match all taint effects. When specified, allowed values are NoSchedule and NoExecute.
-    #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "effect",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub effect: Option<String>,
     /// TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute, otherwise this field is ignored) tolerates the taint. By default, it is not set, which means tolerate the taint forever (do not evict). Zero and negative values will be treated as 0 (evict immediately) by the system. If larger than zero, the time when the pod needs to be evicted is calculated as <time when taint was adedd> + <toleration seconds>.
     #[serde(
@@ -2969,16 +3067,24 @@ pub struct DeviceToleration {
 }
 impl ::prost::Message for DeviceToleration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.value {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.effect {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.toleration_seconds {
@@ -2995,24 +3101,52 @@ impl ::prost::Message for DeviceToleration {
         let this = self;
         match tag {
             1 => {
-                let v = this.key.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.key = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .operator
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.operator = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.value.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.value = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .effect
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.effect = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -3024,19 +3158,26 @@ impl ::prost::Message for DeviceToleration {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .value
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .effect
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.value.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.effect.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .toleration_seconds
                 .as_ref()
@@ -3077,10 +3218,18 @@ pub struct ExactDeviceRequest {
     /// If AllocationMode is not specified, the default mode is ExactCount. If the mode is ExactCount and count is not specified, the default count is one. Any other requests must specify this field.
     ///
     /// More modes may get added in the future. Clients must refuse to handle requests with unknown modes.
-    #[serde(rename = "allocationMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "allocationMode",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub allocation_mode: Option<String>,
     /// Count is used only when the count mode is "ExactCount". Must be greater than zero. If AllocationMode is ExactCount and this field is not specified, the default is one.
-    #[serde(rename = "count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "count",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub count: Option<i64>,
     /// AdminAccess indicates that this is a claim for administrative access to the device(s). Claims with AdminAccess are expected to be used for monitoring or other management services for a device.  They ignore all ordinary claims to the device with respect to access modes and any resource allocations.
     ///
@@ -3108,16 +3257,22 @@ pub struct ExactDeviceRequest {
 }
 impl ::prost::Message for ExactDeviceRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.device_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.selectors {
             ::prost::encoding::message::encode_repeated(2, v, buf);
         }
-        if let Some(v) = &self.allocation_mode {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(4, v, buf);
         }
         if let Some(v) = &self.admin_access {
@@ -3152,14 +3307,28 @@ impl ::prost::Message for ExactDeviceRequest {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .allocation_mode
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.allocation_mode = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this.count.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.count = if value == <i64 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -3183,22 +3352,25 @@ impl ::prost::Message for ExactDeviceRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .device_class_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .selectors
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .allocation_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.allocation_mode.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.count.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(4, v)
+            })
             + self
                 .admin_access
                 .as_ref()
@@ -3222,7 +3394,11 @@ pub struct NetworkDeviceData {
     /// InterfaceName specifies the name of the network interface associated with the allocated device. This might be the name of a physical or virtual network interface being configured in the pod.
     ///
     /// Must not be longer than 256 bytes.
-    #[serde(rename = "interfaceName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "interfaceName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub interface_name: Option<String>,
     /// IPs lists the network addresses assigned to the device's network interface. This can include both IPv4 and IPv6 addresses. The IPs are in the CIDR notation, which includes both the address and the associated subnet mask. e.g.: "192.0.2.5/24" for IPv4 and "2001:db8::5/64" for IPv6.
     #[serde(rename = "ips", default, skip_serializing_if = "Option::is_none")]
@@ -3233,19 +3409,23 @@ pub struct NetworkDeviceData {
     #[serde(
         rename = "hardwareAddress",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub hardware_address: Option<String>,
 }
 impl ::prost::Message for NetworkDeviceData {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.interface_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.interface_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.ips {
             ::prost::encoding::string::encode_repeated(2, v, buf);
         }
-        if let Some(v) = &self.hardware_address {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hardware_address.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -3259,37 +3439,53 @@ impl ::prost::Message for NetworkDeviceData {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .interface_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.interface_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.ips.get_or_insert_with(::core::default::Default::default);
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .hardware_address
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.hardware_address = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .interface_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.interface_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .ips
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-            + self
-                .hardware_address
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.hardware_address.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3299,7 +3495,11 @@ impl ::prost::Message for NetworkDeviceData {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeAllocatableResourceMapping {
     /// CapacityKey references a capacity name defined as a key in the `spec.devices[*].capacity` map. When this field is set, the value associated with this key in the `status.allocation.devices.results[*].consumedCapacity` map (for a specific claim allocation) determines the base quantity for the node allocatable resource. If `allocationMultiplier` is also set, it is multiplied with the base quantity. For example, if `spec.devices[*].capacity` has an entry "dra.example.com/memory": "128Gi", and this field is set to "dra.example.com/memory", then for a claim allocation that consumes { "dra.example.com/memory": "4Gi" } the base quantity for the node allocatable resource mapping will be "4Gi", and `allocationMultiplier` should be omitted or set to "1".
-    #[serde(rename = "capacityKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "capacityKey",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub capacity_key: Option<String>,
     /// AllocationMultiplier is used as a multiplier for the allocated device count or the allocated capacity in the claim. It defaults to 1 if not specified. How the field is used also depends on whether `capacityKey` is set. 1.  If `capacityKey` is NOT set: `allocationMultiplier` multiplies the device count allocated to the claim.
     /// a. A DRA driver representing each CPU core as a device would have
@@ -3325,7 +3525,9 @@ pub struct NodeAllocatableResourceMapping {
 }
 impl ::prost::Message for NodeAllocatableResourceMapping {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.capacity_key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.capacity_key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.allocation_multiplier {
@@ -3342,10 +3544,17 @@ impl ::prost::Message for NodeAllocatableResourceMapping {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .capacity_key
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.capacity_key = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this
@@ -3357,10 +3566,11 @@ impl ::prost::Message for NodeAllocatableResourceMapping {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .capacity_key
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.capacity_key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .allocation_multiplier
                 .as_ref()
@@ -3388,7 +3598,9 @@ pub struct OpaqueDeviceConfiguration {
 }
 impl ::prost::Message for OpaqueDeviceConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.parameters {
@@ -3420,7 +3632,11 @@ impl ::prost::Message for OpaqueDeviceConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .parameters
                 .as_ref()
@@ -3436,10 +3652,18 @@ impl ::prost::Message for OpaqueDeviceConfiguration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaim {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -3522,7 +3746,11 @@ pub static RESOURCE_CLAIM_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaimConsumerReference {
     /// APIGroup is the group for the resource being referenced. It is empty for the core API. This matches the group in the APIVersion that is used when creating the resources.
-    #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroup",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_group: Option<String>,
     /// Resource is the type of resource being referenced, for example "pods".
     #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
@@ -3536,16 +3764,24 @@ pub struct ResourceClaimConsumerReference {
 }
 impl ::prost::Message for ResourceClaimConsumerReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
     }
@@ -3559,10 +3795,17 @@ impl ::prost::Message for ResourceClaimConsumerReference {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .api_group
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_group = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -3582,22 +3825,26 @@ impl ::prost::Message for ResourceClaimConsumerReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_group
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .resource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3607,10 +3854,18 @@ impl ::prost::Message for ResourceClaimConsumerReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaimList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -3798,10 +4053,18 @@ impl ::prost::Message for ResourceClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaimTemplate {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -3870,10 +4133,18 @@ pub static RESOURCE_CLAIM_TEMPLATE_CODEC: ::kiln_runtime::codec::KindCodec = ::k
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaimTemplateList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -4018,13 +4289,19 @@ pub struct ResourcePool {
 }
 impl ::prost::Message for ResourcePool {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(2, v, buf);
         }
-        if let Some(v) = &self.resource_slice_count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(3, v, buf);
         }
     }
@@ -4057,15 +4334,21 @@ impl ::prost::Message for ResourcePool {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
-            + self
-                .resource_slice_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4085,10 +4368,18 @@ impl ::prost::Message for ResourcePool {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceSlice {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -4157,10 +4448,18 @@ pub static RESOURCE_SLICE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceSliceList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -4281,7 +4580,9 @@ pub struct ResourceSliceSpec {
 }
 impl ::prost::Message for ResourceSliceSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.driver {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.pool {
@@ -4365,7 +4666,11 @@ impl ::prost::Message for ResourceSliceSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.driver.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .pool
                 .as_ref()

@@ -29,7 +29,9 @@ pub struct GangSchedulingPolicy {
 }
 impl ::prost::Message for GangSchedulingPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.min_count {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_count.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(1, v, buf);
         }
     }
@@ -52,9 +54,11 @@ impl ::prost::Message for GangSchedulingPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.min_count
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_count.as_ref().unwrap_or(&zero);
+            ::prost::encoding::int32::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -64,10 +68,18 @@ impl ::prost::Message for GangSchedulingPolicy {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroup {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -150,10 +162,18 @@ pub static POD_GROUP_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::c
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroupList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -249,7 +269,9 @@ pub struct PodGroupResourceClaim {
 }
 impl ::prost::Message for PodGroupResourceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resource_claim_name {
@@ -288,7 +310,11 @@ impl ::prost::Message for PodGroupResourceClaim {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resource_claim_name
                 .as_ref()
@@ -318,7 +344,9 @@ pub struct PodGroupResourceClaimStatus {
 }
 impl ::prost::Message for PodGroupResourceClaimStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resource_claim_name {
@@ -348,7 +376,11 @@ impl ::prost::Message for PodGroupResourceClaimStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resource_claim_name
                 .as_ref()
@@ -480,13 +512,17 @@ pub struct PodGroupSpec {
     #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
     pub resource_claims: Option<Vec<PodGroupResourceClaim>>,
     /// DisruptionMode defines the mode in which a given PodGroup can be disrupted. Controllers are expected to fill this field by copying it from a PodGroupTemplate. One of Pod, PodGroup. Defaults to Pod if unset. This field is immutable. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
-    #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "disruptionMode",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub disruption_mode: Option<String>,
     /// PriorityClassName defines the priority that should be considered when scheduling this pod group. Controllers are expected to fill this field by copying it from a PodGroupTemplate. Otherwise, it is validated and resolved similarly to the PriorityClassName on PodGroupTemplate (i.e. if no priority class is specified, admission control can set this to the global default priority class if it exists. Otherwise, the pod group's priority will be zero). This field is immutable. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
     #[serde(
         rename = "priorityClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub priority_class_name: Option<String>,
     /// Priority is the value of priority of this pod group. Various system components use this field to find the priority of the pod group. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority. This field is immutable. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
@@ -507,10 +543,14 @@ impl ::prost::Message for PodGroupSpec {
         if let Some(v) = &self.resource_claims {
             ::prost::encoding::message::encode_repeated(4, v, buf);
         }
-        if let Some(v) = &self.disruption_mode {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disruption_mode.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.priority_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.priority {
@@ -551,16 +591,30 @@ impl ::prost::Message for PodGroupSpec {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .disruption_mode
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.disruption_mode = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .priority_class_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.priority_class_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -588,14 +642,16 @@ impl ::prost::Message for PodGroupSpec {
                 .resource_claims
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .disruption_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .priority_class_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.disruption_mode.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .priority
                 .as_ref()
@@ -707,13 +763,17 @@ pub struct PodGroupTemplate {
     #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
     pub resource_claims: Option<Vec<PodGroupResourceClaim>>,
     /// DisruptionMode defines the mode in which a given PodGroup can be disrupted. One of Pod, PodGroup. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
-    #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "disruptionMode",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub disruption_mode: Option<String>,
     /// PriorityClassName indicates the priority that should be considered when scheduling a pod group created from this template. If no priority class is specified, admission control can set this to the global default priority class if it exists. Otherwise, pod groups created from this template will have the priority set to zero. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
     #[serde(
         rename = "priorityClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub priority_class_name: Option<String>,
     /// Priority is the value of priority of pod groups created from this template. Various system components use this field to find the priority of the pod group. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
@@ -722,7 +782,9 @@ pub struct PodGroupTemplate {
 }
 impl ::prost::Message for PodGroupTemplate {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.scheduling_policy {
@@ -734,10 +796,14 @@ impl ::prost::Message for PodGroupTemplate {
         if let Some(v) = &self.resource_claims {
             ::prost::encoding::message::encode_repeated(4, v, buf);
         }
-        if let Some(v) = &self.disruption_mode {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disruption_mode.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.priority_class_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.priority {
@@ -776,16 +842,30 @@ impl ::prost::Message for PodGroupTemplate {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .disruption_mode
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.disruption_mode = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .priority_class_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.priority_class_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -797,7 +877,11 @@ impl ::prost::Message for PodGroupTemplate {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .scheduling_policy
                 .as_ref()
@@ -810,14 +894,16 @@ impl ::prost::Message for PodGroupTemplate {
                 .resource_claims
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .disruption_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .priority_class_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.disruption_mode.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .priority
                 .as_ref()
@@ -876,7 +962,9 @@ pub struct TopologyConstraint {
 }
 impl ::prost::Message for TopologyConstraint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -897,7 +985,11 @@ impl ::prost::Message for TopologyConstraint {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -907,7 +999,11 @@ impl ::prost::Message for TopologyConstraint {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TypedLocalObjectReference {
     /// APIGroup is the group for the resource being referenced. If APIGroup is empty, the specified Kind must be in the core API group. For any other third-party types, setting APIGroup is required. It must be a DNS subdomain.
-    #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroup",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_group: Option<String>,
     /// Kind is the type of resource being referenced. It must be a path segment name.
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
@@ -918,13 +1014,19 @@ pub struct TypedLocalObjectReference {
 }
 impl ::prost::Message for TypedLocalObjectReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -938,10 +1040,17 @@ impl ::prost::Message for TypedLocalObjectReference {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .api_group
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_group = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
                 let v = this.kind.get_or_insert_with(::core::default::Default::default);
@@ -955,18 +1064,21 @@ impl ::prost::Message for TypedLocalObjectReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_group
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -976,10 +1088,18 @@ impl ::prost::Message for TypedLocalObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Workload {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1046,10 +1166,18 @@ pub static WORKLOAD_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::co
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WorkloadList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -1128,10 +1256,14 @@ pub struct WorkloadPodGroupTemplateReference {
 }
 impl ::prost::Message for WorkloadPodGroupTemplateReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.workload_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.workload_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.pod_group_template_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_group_template_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1160,14 +1292,16 @@ impl ::prost::Message for WorkloadPodGroupTemplateReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .workload_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .pod_group_template_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.workload_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pod_group_template_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -9,23 +9,31 @@ pub struct Info {
     #[serde(rename = "minor", default, skip_serializing_if = "Option::is_none")]
     pub minor: Option<String>,
     /// EmulationMajor is the major version of the emulation version
-    #[serde(rename = "emulationMajor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "emulationMajor",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub emulation_major: Option<String>,
     /// EmulationMinor is the minor version of the emulation version
-    #[serde(rename = "emulationMinor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "emulationMinor",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub emulation_minor: Option<String>,
     /// MinCompatibilityMajor is the major version of the minimum compatibility version
     #[serde(
         rename = "minCompatibilityMajor",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_compatibility_major: Option<String>,
     /// MinCompatibilityMinor is the minor version of the minimum compatibility version
     #[serde(
         rename = "minCompatibilityMinor",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_compatibility_minor: Option<String>,
     #[serde(rename = "gitVersion", default, skip_serializing_if = "Option::is_none")]

@@ -9,13 +9,25 @@ pub struct CustomResourceColumnDefinition {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// format is an optional OpenAPI type definition for this column. The 'name' format is applied to the primary identifier column to assist in clients identifying column is the resource name. See https://github.com/OAI/OpenAPI-Specification/blob/master/versions/2.0.md#data-types for details.
-    #[serde(rename = "format", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "format",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub format: Option<String>,
     /// description is a human readable description of this column.
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "description",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub description: Option<String>,
     /// priority is an integer defining the relative importance of this column compared to others. Lower numbers are considered higher priority. Columns that may be omitted in limited space scenarios should be given a priority greater than 0.
-    #[serde(rename = "priority", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "priority",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub priority: Option<i32>,
     /// jsonPath is a simple JSON path (i.e. with array notation) which is evaluated against each custom resource to produce the value for this column.
     #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
@@ -23,22 +35,34 @@ pub struct CustomResourceColumnDefinition {
 }
 impl ::prost::Message for CustomResourceColumnDefinition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.format {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.format.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.description {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.priority {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.priority.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
         }
-        if let Some(v) = &self.json_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.json_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -60,22 +84,41 @@ impl ::prost::Message for CustomResourceColumnDefinition {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .format
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.format = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .description
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.description = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .priority
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.priority = if value == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -87,27 +130,36 @@ impl ::prost::Message for CustomResourceColumnDefinition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .format
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .description
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .priority
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .json_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.format.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.description.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.priority.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.json_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -126,7 +178,9 @@ pub struct CustomResourceConversion {
 }
 impl ::prost::Message for CustomResourceConversion {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.strategy {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.strategy.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.webhook {
@@ -158,10 +212,11 @@ impl ::prost::Message for CustomResourceConversion {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .strategy
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.strategy.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .webhook
                 .as_ref()
@@ -175,10 +230,18 @@ impl ::prost::Message for CustomResourceConversion {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinition {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -274,37 +337,55 @@ pub struct CustomResourceDefinitionCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason is a unique, one-word, CamelCase reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// message is a human-readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// observedGeneration represents the .metadata.generation that the condition was set based upon. For instance, if .metadata.generation is currently 12, but the .status.conditions[x].observedGeneration is 9, the condition is out of date with respect to the current state of the instance.
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
 }
 impl ::prost::Message for CustomResourceDefinitionCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(6, v, buf);
         }
     }
@@ -334,48 +415,76 @@ impl ::prost::Message for CustomResourceDefinitionCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -385,10 +494,18 @@ impl ::prost::Message for CustomResourceDefinitionCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinitionList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -462,7 +579,11 @@ pub struct CustomResourceDefinitionNames {
     #[serde(rename = "plural", default, skip_serializing_if = "Option::is_none")]
     pub plural: Option<String>,
     /// singular is the singular name of the resource. It must be all lowercase. Defaults to lowercased `kind`.
-    #[serde(rename = "singular", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "singular",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub singular: Option<String>,
     /// shortNames are short names for the resource, exposed in API discovery documents, and used by clients to support invocations like `kubectl get <shortname>`. It must be all lowercase.
     #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
@@ -471,7 +592,11 @@ pub struct CustomResourceDefinitionNames {
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// listKind is the serialized kind of the list for this resource. Defaults to "`kind`List".
-    #[serde(rename = "listKind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "listKind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub list_kind: Option<String>,
     /// categories is a list of grouped resources this custom resource belongs to (e.g. 'all'). This is published in API discovery documents, and used by clients to support invocations like `kubectl get all`.
     #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
@@ -479,19 +604,27 @@ pub struct CustomResourceDefinitionNames {
 }
 impl ::prost::Message for CustomResourceDefinitionNames {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.plural {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.plural.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.singular {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.singular.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.short_names {
             ::prost::encoding::string::encode_repeated(3, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.list_kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.list_kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
         if let Some(v) = &self.categories {
@@ -514,10 +647,17 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .singular
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.singular = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this
@@ -530,10 +670,17 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .list_kind
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.list_kind = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -545,23 +692,30 @@ impl ::prost::Message for CustomResourceDefinitionNames {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.plural.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .singular
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.plural.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.singular.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .short_names
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .list_kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.list_kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
             + self
                 .categories
                 .as_ref()
@@ -593,19 +747,23 @@ pub struct CustomResourceDefinitionSpec {
     #[serde(
         rename = "preserveUnknownFields",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub preserve_unknown_fields: Option<bool>,
 }
 impl ::prost::Message for CustomResourceDefinitionSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.names {
             ::prost::encoding::message::encode(3, v, buf);
         }
-        if let Some(v) = &self.scope {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scope.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.versions {
@@ -614,7 +772,9 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
         if let Some(v) = &self.conversion {
             ::prost::encoding::message::encode(9, v, buf);
         }
-        if let Some(v) = &self.preserve_unknown_fields {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(10, v, buf);
         }
     }
@@ -652,24 +812,36 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             10 => {
-                let v = this
-                    .preserve_unknown_fields
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.preserve_unknown_fields = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.group.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .names
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .scope
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.scope.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .versions
                 .as_ref()
@@ -678,10 +850,11 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
                 .conversion
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
-            + self
-                .preserve_unknown_fields
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(10, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(10, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -703,7 +876,7 @@ pub struct CustomResourceDefinitionStatus {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
 }
@@ -718,7 +891,9 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
         if let Some(v) = &self.stored_versions {
             ::prost::encoding::string::encode_repeated(3, v, buf);
         }
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(4, v, buf);
         }
     }
@@ -750,10 +925,17 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             4 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -771,10 +953,11 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
                 .stored_versions
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(4, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -793,7 +976,11 @@ pub struct CustomResourceDefinitionVersion {
     #[serde(rename = "storage", default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<bool>,
     /// deprecated indicates this version of the custom resource API is deprecated. When set to true, API requests to this version receive a warning header in the server response. Defaults to false.
-    #[serde(rename = "deprecated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "deprecated",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub deprecated: Option<bool>,
     /// deprecationWarning overrides the default warning returned to API clients. May only be set when `deprecated` is true. The default warning indicates this version is deprecated and recommends use of the newest served version of equal or greater stability, if one exists.
     #[serde(
@@ -825,20 +1012,20 @@ pub struct CustomResourceDefinitionVersion {
 }
 impl ::prost::Message for CustomResourceDefinitionVersion {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.served {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.served.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(2, v, buf);
         }
-        if let Some(v) = &self.storage {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(3, v, buf);
-        }
-        if let Some(v) = &self.deprecated {
-            ::prost::encoding::bool::encode(7, v, buf);
-        }
-        if let Some(v) = &self.deprecation_warning {
-            ::prost::encoding::string::encode(8, v, buf);
         }
         if let Some(v) = &self.schema {
             ::prost::encoding::message::encode(4, v, buf);
@@ -848,6 +1035,14 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
         }
         if let Some(v) = &self.additional_printer_columns {
             ::prost::encoding::message::encode_repeated(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.deprecated.as_ref().unwrap_or(&zero);
+            ::prost::encoding::bool::encode(7, v, buf);
+        }
+        if let Some(v) = &self.deprecation_warning {
+            ::prost::encoding::string::encode(8, v, buf);
         }
         if let Some(v) = &self.selectable_fields {
             ::prost::encoding::message::encode_repeated(9, v, buf);
@@ -879,10 +1074,17 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
                 ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
             }
             7 => {
-                let v = this
-                    .deprecated
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.deprecated = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
                 let v = this
@@ -918,19 +1120,26 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .served
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(2, v))
-            + self
-                .storage
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
-            + self
-                .deprecated
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(7, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.served.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.deprecated.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(7, v)
+            })
             + self
                 .deprecation_warning
                 .as_ref()
@@ -983,10 +1192,14 @@ pub struct CustomResourceSubresourceScale {
 }
 impl ::prost::Message for CustomResourceSubresourceScale {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.spec_replicas_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status_replicas_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.label_selector_path {
@@ -1024,14 +1237,16 @@ impl ::prost::Message for CustomResourceSubresourceScale {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .spec_replicas_path
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status_replicas_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .label_selector_path
                 .as_ref()
@@ -1161,17 +1376,29 @@ impl ::prost::Message for CustomResourceValidation {
 /// ExternalDocumentation allows referencing an external resource for extended documentation.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ExternalDocumentation {
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "description",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub description: Option<String>,
-    #[serde(rename = "url", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "url",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub url: Option<String>,
 }
 impl ::prost::Message for ExternalDocumentation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.description {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.url {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.url.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -1185,27 +1412,43 @@ impl ::prost::Message for ExternalDocumentation {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .description
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.description = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.url.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.url = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .description
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .url
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.url.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1216,22 +1459,50 @@ pub type JSON = ::kiln_runtime::Json;
 /// JSONSchemaProps is a JSON-Schema following Specification Draft 4 (http://json-schema.org/).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct JSONSchemaProps {
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "id",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub id: Option<String>,
-    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "$schema",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub schema: Option<String>,
-    #[serde(rename = "$ref", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "$ref",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ref_: Option<String>,
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "description",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub description: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub type_: Option<String>,
     /// format is an OpenAPI v3 format string. Unknown formats are ignored. The following formats are validated:
     ///
     /// - bsonobjectid: a bson object ID, i.e. a 24 characters hex string - uri: an URI as parsed by Golang net/url.ParseRequestURI - email: an email address as parsed by Golang net/mail.ParseAddress - hostname: a valid representation for an Internet host name, as defined by RFC 1034, section 3.1 [RFC1034]. - ipv4: an IPv4 IP as parsed by Golang net.ParseIP - ipv6: an IPv6 IP as parsed by Golang net.ParseIP - cidr: a CIDR as parsed by Golang net.ParseCIDR - mac: a MAC address as parsed by Golang net.ParseMAC - uuid: an UUID that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$ - uuid3: an UUID3 that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$ - uuid4: an UUID4 that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$ - uuid5: an UUID5 that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$ - isbn: an ISBN10 or ISBN13 number string like "0321751043" or "978-0321751041" - isbn10: an ISBN10 number string like "0321751043" - isbn13: an ISBN13 number string like "978-0321751041" - creditcard: a credit card number defined by the regex ^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\\d{3})\\d{11})$ with any non digit characters mixed in - ssn: a U.S. social security number following the regex ^\\d{3}[- ]?\\d{2}[- ]?\\d{4}$ - hexcolor: an hexadecimal color code like "#FFFFFF: following the regex ^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$ - rgbcolor: an RGB color code like rgb like "rgb(255,255,2559" - byte: base64 encoded binary data - password: any kind of string - date: a date string like "2006-01-02" as defined by full-date in RFC3339 - duration: a duration string like "22 ns" as parsed by Golang time.ParseDuration or compatible with Scala duration format - datetime: a date time string like "2014-12-15T19:30:20.000Z" as defined by date-time in RFC3339.
-    #[serde(rename = "format", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "format",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub format: Option<String>,
-    #[serde(rename = "title", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "title",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub title: Option<String>,
     /// default is a default value for undefined object fields. Defaulting is a beta feature under the CustomResourceDefaulting feature gate. Defaulting requires spec.preserveUnknownFields to be false.
     #[serde(rename = "default", default, skip_serializing_if = "Option::is_none")]
@@ -1241,7 +1512,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "exclusiveMaximum",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub exclusive_maximum: Option<bool>,
     #[serde(rename = "minimum", default, skip_serializing_if = "Option::is_none")]
@@ -1249,20 +1520,28 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "exclusiveMinimum",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub exclusive_minimum: Option<bool>,
     #[serde(rename = "maxLength", default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
     #[serde(rename = "minLength", default, skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
-    #[serde(rename = "pattern", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pattern",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub pattern: Option<String>,
     #[serde(rename = "maxItems", default, skip_serializing_if = "Option::is_none")]
     pub max_items: Option<i64>,
     #[serde(rename = "minItems", default, skip_serializing_if = "Option::is_none")]
     pub min_items: Option<i64>,
-    #[serde(rename = "uniqueItems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uniqueItems",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub unique_items: Option<bool>,
     #[serde(rename = "multipleOf", default, skip_serializing_if = "Option::is_none")]
     pub multiple_of: Option<f64>,
@@ -1319,7 +1598,11 @@ pub struct JSONSchemaProps {
     pub external_docs: Option<ExternalDocumentation>,
     #[serde(rename = "example", default, skip_serializing_if = "Option::is_none")]
     pub example: Option<::kiln_runtime::Json>,
-    #[serde(rename = "nullable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nullable",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub nullable: Option<bool>,
     /// x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema. This affects fields recursively, but switches back to normal pruning behaviour if nested properties or additionalProperties are specified in the schema. This can either be true or undefined. False is forbidden.
     #[serde(
@@ -1332,7 +1615,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "x-kubernetes-embedded-resource",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub x_kubernetes_embedded_resource: Option<bool>,
     /// x-kubernetes-int-or-string specifies that this value is either an integer or a string. If this is true, an empty type is allowed and type as child of anyOf is permitted if following one of the following patterns:
@@ -1348,7 +1631,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "x-kubernetes-int-or-string",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub x_kubernetes_int_or_string: Option<bool>,
     /// x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` by specifying the keys used as the index of the map.
@@ -1406,25 +1689,39 @@ pub struct JSONSchemaProps {
 }
 impl ::prost::Message for JSONSchemaProps {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.id {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.id.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.schema {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.schema.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.ref_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ref_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.description {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.format {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.format.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.title {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.title.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(7, v, buf);
         }
         if let Some(v) = &self.default {
@@ -1433,13 +1730,17 @@ impl ::prost::Message for JSONSchemaProps {
         if let Some(v) = &self.maximum {
             ::prost::encoding::double::encode(9, v, buf);
         }
-        if let Some(v) = &self.exclusive_maximum {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(10, v, buf);
         }
         if let Some(v) = &self.minimum {
             ::prost::encoding::double::encode(11, v, buf);
         }
-        if let Some(v) = &self.exclusive_minimum {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(12, v, buf);
         }
         if let Some(v) = &self.max_length {
@@ -1448,7 +1749,9 @@ impl ::prost::Message for JSONSchemaProps {
         if let Some(v) = &self.min_length {
             ::prost::encoding::int64::encode(14, v, buf);
         }
-        if let Some(v) = &self.pattern {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pattern.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(15, v, buf);
         }
         if let Some(v) = &self.max_items {
@@ -1457,7 +1760,9 @@ impl ::prost::Message for JSONSchemaProps {
         if let Some(v) = &self.min_items {
             ::prost::encoding::int64::encode(17, v, buf);
         }
-        if let Some(v) = &self.unique_items {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unique_items.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(18, v, buf);
         }
         if let Some(v) = &self.multiple_of {
@@ -1491,54 +1796,22 @@ impl ::prost::Message for JSONSchemaProps {
             ::prost::encoding::message::encode(28, v, buf);
         }
         if let Some(v) = &self.properties {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                29,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(29, v, buf);
         }
         if let Some(v) = &self.additional_properties {
             ::prost::encoding::message::encode(30, v, buf);
         }
         if let Some(v) = &self.pattern_properties {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                31,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(31, v, buf);
         }
         if let Some(v) = &self.dependencies {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                32,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(32, v, buf);
         }
         if let Some(v) = &self.additional_items {
             ::prost::encoding::message::encode(33, v, buf);
         }
         if let Some(v) = &self.definitions {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::message::encode,
-                ::prost::encoding::message::encoded_len,
-                34,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::message_map::encode(34, v, buf);
         }
         if let Some(v) = &self.external_docs {
             ::prost::encoding::message::encode(35, v, buf);
@@ -1546,16 +1819,22 @@ impl ::prost::Message for JSONSchemaProps {
         if let Some(v) = &self.example {
             ::prost::encoding::message::encode(36, v, buf);
         }
-        if let Some(v) = &self.nullable {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.nullable.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(37, v, buf);
         }
         if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
             ::prost::encoding::bool::encode(38, v, buf);
         }
-        if let Some(v) = &self.x_kubernetes_embedded_resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(39, v, buf);
         }
-        if let Some(v) = &self.x_kubernetes_int_or_string {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(40, v, buf);
         }
         if let Some(v) = &self.x_kubernetes_list_map_keys {
@@ -1581,38 +1860,87 @@ impl ::prost::Message for JSONSchemaProps {
         let this = self;
         match tag {
             1 => {
-                let v = this.id.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.id = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .schema
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.schema = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.ref_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.ref_ = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .description
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.description = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.type_ = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .format
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.format = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this.title.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.title = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
                 let v = this
@@ -1627,10 +1955,17 @@ impl ::prost::Message for JSONSchemaProps {
                 ::prost::encoding::double::merge(wire_type, v, buf, ctx)
             }
             10 => {
-                let v = this
-                    .exclusive_maximum
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.exclusive_maximum = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             11 => {
                 let v = this
@@ -1639,10 +1974,17 @@ impl ::prost::Message for JSONSchemaProps {
                 ::prost::encoding::double::merge(wire_type, v, buf, ctx)
             }
             12 => {
-                let v = this
-                    .exclusive_minimum
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.exclusive_minimum = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             13 => {
                 let v = this
@@ -1657,10 +1999,17 @@ impl ::prost::Message for JSONSchemaProps {
                 ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
             }
             15 => {
-                let v = this
-                    .pattern
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.pattern = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             16 => {
                 let v = this
@@ -1675,10 +2024,17 @@ impl ::prost::Message for JSONSchemaProps {
                 ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
             }
             18 => {
-                let v = this
-                    .unique_items
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.unique_items = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             19 => {
                 let v = this
@@ -1807,10 +2163,16 @@ impl ::prost::Message for JSONSchemaProps {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             37 => {
-                let v = this
-                    .nullable
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.nullable = if value == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             38 => {
                 let v = this
@@ -1819,16 +2181,30 @@ impl ::prost::Message for JSONSchemaProps {
                 ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
             }
             39 => {
-                let v = this
-                    .x_kubernetes_embedded_resource
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.x_kubernetes_embedded_resource = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             40 => {
-                let v = this
-                    .x_kubernetes_int_or_string
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
+                let mut value = <bool as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bool::merge(wire_type, v, buf, ctx)?;
+                this.x_kubernetes_int_or_string = if value
+                    == <bool as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             41 => {
                 let v = this
@@ -1858,31 +2234,41 @@ impl ::prost::Message for JSONSchemaProps {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.id.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .schema
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .ref_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .description
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .type_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .format
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .title
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.id.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.schema.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.ref_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.description.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.type_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.format.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.title.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(7, v)
+            })
             + self
                 .default
                 .as_ref()
@@ -1891,18 +2277,20 @@ impl ::prost::Message for JSONSchemaProps {
                 .maximum
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::double::encoded_len(9, v))
-            + self
-                .exclusive_maximum
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(10, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(10, v)
+            })
             + self
                 .minimum
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::double::encoded_len(11, v))
-            + self
-                .exclusive_minimum
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(12, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(12, v)
+            })
             + self
                 .max_length
                 .as_ref()
@@ -1911,10 +2299,11 @@ impl ::prost::Message for JSONSchemaProps {
                 .min_length
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int64::encoded_len(14, v))
-            + self
-                .pattern
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(15, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.pattern.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(15, v)
+            })
             + self
                 .max_items
                 .as_ref()
@@ -1923,10 +2312,11 @@ impl ::prost::Message for JSONSchemaProps {
                 .min_items
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::int64::encoded_len(17, v))
-            + self
-                .unique_items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(18, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.unique_items.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(18, v)
+            })
             + self
                 .multiple_of
                 .as_ref()
@@ -1970,15 +2360,7 @@ impl ::prost::Message for JSONSchemaProps {
             + self
                 .properties
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        29,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(29, v))
             + self
                 .additional_properties
                 .as_ref()
@@ -1986,27 +2368,11 @@ impl ::prost::Message for JSONSchemaProps {
             + self
                 .pattern_properties
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        31,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(31, v))
             + self
                 .dependencies
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        32,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(32, v))
             + self
                 .additional_items
                 .as_ref()
@@ -2014,15 +2380,7 @@ impl ::prost::Message for JSONSchemaProps {
             + self
                 .definitions
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::message::encoded_len,
-                        34,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(34, v))
             + self
                 .external_docs
                 .as_ref()
@@ -2031,22 +2389,25 @@ impl ::prost::Message for JSONSchemaProps {
                 .example
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(36, v))
-            + self
-                .nullable
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(37, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.nullable.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(37, v)
+            })
             + self
                 .x_kubernetes_preserve_unknown_fields
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::bool::encoded_len(38, v))
-            + self
-                .x_kubernetes_embedded_resource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(39, v))
-            + self
-                .x_kubernetes_int_or_string
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(40, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(39, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(40, v)
+            })
             + self
                 .x_kubernetes_list_map_keys
                 .as_ref()
@@ -2085,7 +2446,9 @@ pub struct SelectableField {
 }
 impl ::prost::Message for SelectableField {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.json_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.json_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -2108,9 +2471,11 @@ impl ::prost::Message for SelectableField {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.json_path
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.json_path.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2134,10 +2499,14 @@ pub struct ServiceReference {
 }
 impl ::prost::Message for ServiceReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.path {
@@ -2178,14 +2547,16 @@ impl ::prost::Message for ServiceReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .namespace
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .path
                 .as_ref()
@@ -2238,20 +2609,28 @@ pub struct ValidationRule {
     #[serde(rename = "rule", default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// Message represents the message displayed when validation fails. The message is required if the Rule contains line breaks. The message must not contain line breaks. If unset, the message is "failed rule: {Rule}". e.g. "must be a URL with the host matching spec.host"
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// MessageExpression declares a CEL expression that evaluates to the validation failure message that is returned when this rule fails. Since messageExpression is used as a failure message, it must evaluate to a string. If both message and messageExpression are present on a rule, then messageExpression will be used if validation fails. If messageExpression results in a runtime error, the runtime error is logged, and the validation failure message is produced as if the messageExpression field were unset. If messageExpression evaluates to an empty string, a string with only spaces, or a string that contains line breaks, then the validation failure message will also be produced as if the messageExpression field were unset, and the fact that messageExpression produced an empty string/string with only spaces/string with line breaks will be logged. messageExpression has access to all the same variables as the rule; the only difference is the return type. Example: "x must be less than max ("+string(self.max)+")"
     #[serde(
         rename = "messageExpression",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub message_expression: Option<String>,
     /// reason provides a machine-readable validation failure reason that is returned to the caller when a request fails this validation rule. The HTTP status code returned to the caller will match the reason of the reason of the first failed validation rule. The currently supported reasons are: "FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate". If not set, default to use "FieldValueInvalid". All future added reasons must be accepted by clients when reading this value and unknown reasons should be treated as FieldValueInvalid.
     #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// fieldPath represents the field path returned when the validation fails. It must be a relative JSON path (i.e. with array notation) scoped to the location of this x-kubernetes-validations extension in the schema and refer to an existing field. e.g. when validation checks if a specific attribute `foo` under a map `testMap`, the fieldPath could be set to `.testMap.foo` If the validation checks two lists must have unique attributes, the fieldPath could be set to either of the list: e.g. `.testList` It does not support list numeric index. It supports child operation to refer to an existing field currently. Refer to [JSONPath support in Kubernetes](https://kubernetes.io/docs/reference/kubectl/jsonpath/) for more info. Numeric index of array is not supported. For field name which contains special characters, use `['specialName']` to refer the field name. e.g. for attribute `foo.34$` appears in a list `testList`, the fieldPath could be set to `.testList['foo.34$']`
-    #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fieldPath",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub field_path: Option<String>,
     /// optionalOldSelf is used to opt a transition rule into evaluation even when the object is first created, or if the old object is missing the value.
     ///
@@ -2269,19 +2648,27 @@ pub struct ValidationRule {
 }
 impl ::prost::Message for ValidationRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.rule {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.rule.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.message_expression {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message_expression.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.reason {
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.field_path {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_path.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
         if let Some(v) = &self.optional_old_self {
@@ -2302,16 +2689,30 @@ impl ::prost::Message for ValidationRule {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .message_expression
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message_expression = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -2320,10 +2721,17 @@ impl ::prost::Message for ValidationRule {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .field_path
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.field_path = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
                 let v = this
@@ -2335,23 +2743,30 @@ impl ::prost::Message for ValidationRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.rule.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .message_expression
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.rule.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message_expression.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .reason
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .field_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.field_path.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
             + self
                 .optional_old_self
                 .as_ref()
@@ -2383,19 +2798,23 @@ pub struct WebhookClientConfig {
     #[serde(rename = "service", default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceReference>,
     /// caBundle is a PEM encoded CA bundle which will be used to validate the webhook's server certificate. If unspecified, system trust roots on the apiserver are used.
-    #[serde(rename = "caBundle", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "caBundle",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub ca_bundle: Option<::kiln_runtime::ByteString>,
 }
 impl ::prost::Message for WebhookClientConfig {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.url {
-            ::prost::encoding::string::encode(3, v, buf);
-        }
         if let Some(v) = &self.service {
             ::prost::encoding::message::encode(1, v, buf);
         }
         if let Some(v) = &self.ca_bundle {
             ::prost::encoding::bytes::encode(2, &v.0, buf);
+        }
+        if let Some(v) = &self.url {
+            ::prost::encoding::string::encode(3, v, buf);
         }
     }
     fn merge_field(
@@ -2418,10 +2837,17 @@ impl ::prost::Message for WebhookClientConfig {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .ca_bundle
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::bytes::merge(wire_type, &mut v.0, buf, ctx)
+                let mut value = <::kiln_runtime::ByteString as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::bytes::merge(wire_type, &mut v.0, buf, ctx)?;
+                this.ca_bundle = if value
+                    == <::kiln_runtime::ByteString as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

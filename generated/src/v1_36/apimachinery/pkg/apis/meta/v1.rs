@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIGroup {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// name is the name of the group.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
@@ -31,7 +39,9 @@ pub struct APIGroup {
 }
 impl ::prost::Message for APIGroup {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.versions {
@@ -79,7 +89,11 @@ impl ::prost::Message for APIGroup {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .versions
                 .as_ref()
@@ -108,10 +122,18 @@ pub static API_GROUP_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::c
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIGroupList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// groups is a list of APIGroup.
     #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
@@ -170,10 +192,18 @@ pub struct APIResource {
     #[serde(rename = "namespaced", default, skip_serializing_if = "Option::is_none")]
     pub namespaced: Option<bool>,
     /// group is the preferred group of the resource.  Empty implies the group of the containing resource list. For subresources, this may have a different value, for example: Scale".
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub group: Option<String>,
     /// version is the preferred version of the resource.  Empty implies the version of the containing resource list For subresources, this may have a different value, for example: v1 (while inside a v1beta1 version of the core resource's group)".
-    #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "version",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub version: Option<String>,
     /// kind is the kind for the resource (e.g. 'Foo' is the kind for a resource 'foo')
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
@@ -191,28 +221,25 @@ pub struct APIResource {
     #[serde(
         rename = "storageVersionHash",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub storage_version_hash: Option<String>,
 }
 impl ::prost::Message for APIResource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.singular_name {
-            ::prost::encoding::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.namespaced {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespaced.as_ref().unwrap_or(&zero);
             ::prost::encoding::bool::encode(2, v, buf);
         }
-        if let Some(v) = &self.group {
-            ::prost::encoding::string::encode(8, v, buf);
-        }
-        if let Some(v) = &self.version {
-            ::prost::encoding::string::encode(9, v, buf);
-        }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.verbs {
@@ -230,10 +257,27 @@ impl ::prost::Message for APIResource {
         if let Some(v) = &self.short_names {
             ::prost::encoding::string::encode_repeated(5, v, buf);
         }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.singular_name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(6, v, buf);
+        }
         if let Some(v) = &self.categories {
             ::prost::encoding::string::encode_repeated(7, v, buf);
         }
-        if let Some(v) = &self.storage_version_hash {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_version_hash.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(10, v, buf);
         }
     }
@@ -263,14 +307,29 @@ impl ::prost::Message for APIResource {
                 ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this.group.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.group = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             9 => {
-                let v = this
-                    .version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
                 let v = this.kind.get_or_insert_with(::core::default::Default::default);
@@ -317,36 +376,52 @@ impl ::prost::Message for APIResource {
                 ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
             }
             10 => {
-                let v = this
-                    .storage_version_hash
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.storage_version_hash = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .singular_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .namespaced
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(2, v))
-            + self
-                .group
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.singular_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespaced.as_ref().unwrap_or(&zero);
+                ::prost::encoding::bool::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.group.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(9, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .verbs
                 .as_ref()
@@ -366,10 +441,11 @@ impl ::prost::Message for APIResource {
                 .categories
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(7, v))
-            + self
-                .storage_version_hash
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.storage_version_hash.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(10, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -379,10 +455,18 @@ impl ::prost::Message for APIResource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIResourceList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// groupVersion is the group and version this APIResourceList is for.
     #[serde(rename = "groupVersion", default, skip_serializing_if = "Option::is_none")]
@@ -393,7 +477,9 @@ pub struct APIResourceList {
 }
 impl ::prost::Message for APIResourceList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.group_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.resources {
@@ -425,10 +511,11 @@ impl ::prost::Message for APIResourceList {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .group_version
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.group_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .resources
                 .as_ref()
@@ -449,10 +536,18 @@ pub static API_RESOURCE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIVersions {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// versions are the api versions that are available.
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
@@ -532,7 +627,7 @@ pub struct Condition {
     #[serde(
         rename = "observedGeneration",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub observed_generation: Option<i64>,
     /// lastTransitionTime is the last time the condition transitioned from one status to another. This should be when the underlying condition changed.  If that is not known, then using the time when the API field changed is acceptable.
@@ -551,22 +646,32 @@ pub struct Condition {
 }
 impl ::prost::Message for Condition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.observed_generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(3, v, buf);
         }
         if let Some(v) = &self.last_transition_time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
     }
@@ -590,10 +695,17 @@ impl ::prost::Message for Condition {
                 ::prost::encoding::string::merge(wire_type, v, buf, ctx)
             }
             3 => {
-                let v = this
-                    .observed_generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.observed_generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -617,27 +729,35 @@ impl ::prost::Message for Condition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .observed_generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.observed_generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(3, v)
+            })
             + self
                 .last_transition_time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -647,10 +767,18 @@ impl ::prost::Message for Condition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteOptions {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// The duration in seconds before the object should be deleted. Value must be non-negative integer. The value zero indicates delete immediately. If this value is nil, the default grace period for the specified type will be used. Defaults to a per object value if not specified. zero means delete immediately.
     #[serde(
@@ -808,10 +936,14 @@ pub struct FieldSelectorRequirement {
 }
 impl ::prost::Message for FieldSelectorRequirement {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.values {
@@ -847,11 +979,16 @@ impl ::prost::Message for FieldSelectorRequirement {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .values
                 .as_ref()
@@ -877,10 +1014,14 @@ pub struct GroupResource {
 }
 impl ::prost::Message for GroupResource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.resource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -907,11 +1048,16 @@ impl ::prost::Message for GroupResource {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.group.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .resource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -929,10 +1075,14 @@ pub struct GroupVersionForDiscovery {
 }
 impl ::prost::Message for GroupVersionForDiscovery {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.group_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -961,14 +1111,16 @@ impl ::prost::Message for GroupVersionForDiscovery {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .group_version
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.group_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -986,13 +1138,19 @@ pub struct GroupVersionKind {
 }
 impl ::prost::Message for GroupVersionKind {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -1023,15 +1181,21 @@ impl ::prost::Message for GroupVersionKind {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.group.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1054,15 +1218,7 @@ pub struct LabelSelector {
 impl ::prost::Message for LabelSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
         if let Some(v) = &self.match_labels {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                1,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(1, v, buf);
         }
         if let Some(v) = &self.match_expressions {
             ::prost::encoding::message::encode_repeated(2, v, buf);
@@ -1102,15 +1258,7 @@ impl ::prost::Message for LabelSelector {
         self
             .match_labels
             .as_ref()
-            .map_or(
-                0,
-                |v| ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    ::prost::encoding::string::encoded_len,
-                    1,
-                    v,
-                ),
-            )
+            .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(1, v))
             + self
                 .match_expressions
                 .as_ref()
@@ -1135,10 +1283,14 @@ pub struct LabelSelectorRequirement {
 }
 impl ::prost::Message for LabelSelectorRequirement {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.key {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operator {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
         if let Some(v) = &self.values {
@@ -1174,11 +1326,16 @@ impl ::prost::Message for LabelSelectorRequirement {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.key.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operator
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operator.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
             + self
                 .values
                 .as_ref()
@@ -1192,17 +1349,25 @@ impl ::prost::Message for LabelSelectorRequirement {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListMeta {
     /// Deprecated: selfLink is a legacy read-only field that is no longer populated by the system.
-    #[serde(rename = "selfLink", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selfLink",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub self_link: Option<String>,
     /// String that identifies the server's internal version of this object that can be used by clients to determine when objects have changed. Value must be treated as opaque by clients and passed unmodified back to the server. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#concurrency-control-and-consistency
     #[serde(
         rename = "resourceVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub resource_version: Option<String>,
     /// continue may be set if the user set a limit on the number of items returned, and indicates that the server has more data available. The value is opaque and may be used to issue another request to the endpoint that served this list to retrieve the next set of available objects. Continuing a consistent list may not be possible if the server configuration has changed or more than a few minutes have passed. The resourceVersion field returned when using this continue value will be identical to the value in the first response, unless you have received this token from an error message.
-    #[serde(rename = "continue", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "continue",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub continue_: Option<String>,
     /// remainingItemCount is the number of subsequent items in the list which are not included in this list response. If the list request contained label or field selectors, then the number of remaining items is unknown and the field will be left unset and omitted during serialization. If the list is complete (either because it is not chunking or because this is the last chunk), then there are no more remaining items and this field will be left unset and omitted during serialization. Servers older than v1.15 do not set this field. The intended use of the remainingItemCount is *estimating* the size of a collection. Clients should not rely on the remainingItemCount to be set or to be exact.
     #[serde(
@@ -1219,13 +1384,19 @@ pub struct ListMeta {
 }
 impl ::prost::Message for ListMeta {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.self_link {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.self_link.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.resource_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.continue_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.continue_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.remaining_item_count {
@@ -1245,22 +1416,43 @@ impl ::prost::Message for ListMeta {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .self_link
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.self_link = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .resource_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.resource_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .continue_
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.continue_ = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -1278,18 +1470,21 @@ impl ::prost::Message for ListMeta {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .self_link
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .resource_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .continue_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.self_link.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.continue_.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .remaining_item_count
                 .as_ref()
@@ -1307,48 +1502,78 @@ impl ::prost::Message for ListMeta {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ManagedFieldsEntry {
     /// Manager is an identifier of the workflow managing these fields.
-    #[serde(rename = "manager", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "manager",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub manager: Option<String>,
     /// Operation is the type of operation which lead to this ManagedFieldsEntry being created. The only valid values for this field are 'Apply' and 'Update'.
-    #[serde(rename = "operation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operation",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub operation: Option<String>,
     /// APIVersion defines the version of this resource that this field set applies to. The format is "group/version" just like the top-level APIVersion field. It is necessary to track the version of a field set because it cannot be automatically converted.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Time is the timestamp of when the ManagedFields entry was added. The timestamp will also be updated if a field is added, the manager changes any of the owned fields value or removes a field. The timestamp does not update when a field is removed from the entry because another manager took it over.
     #[serde(rename = "time", default, skip_serializing_if = "Option::is_none")]
     pub time: Option<::kiln_runtime::Time>,
     /// FieldsType is the discriminator for the different fields format and version. There is currently only one possible value: "FieldsV1"
-    #[serde(rename = "fieldsType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fieldsType",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub fields_type: Option<String>,
     /// FieldsV1 holds the first JSON version format as described in the "FieldsV1" type.
     #[serde(rename = "fieldsV1", default, skip_serializing_if = "Option::is_none")]
     pub fields_v1: Option<::kiln_runtime::FieldsV1>,
     /// Subresource is the name of the subresource used to update that object, or empty string if the object was updated through the main resource. The value of this field is used to distinguish between managers, even if they share the same name. For example, a status update will be distinct from a regular update using the same manager name. Note that the APIVersion field is not related to the Subresource field and it always corresponds to the version of the main resource.
-    #[serde(rename = "subresource", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subresource",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub subresource: Option<String>,
 }
 impl ::prost::Message for ManagedFieldsEntry {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.manager {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.manager.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.operation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operation.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.api_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
         if let Some(v) = &self.time {
             ::prost::encoding::message::encode(4, v, buf);
         }
-        if let Some(v) = &self.fields_type {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fields_type.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.fields_v1 {
             ::prost::encoding::message::encode(7, v, buf);
         }
-        if let Some(v) = &self.subresource {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.subresource.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(8, v, buf);
         }
     }
@@ -1362,32 +1587,60 @@ impl ::prost::Message for ManagedFieldsEntry {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .manager
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.manager = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .operation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.operation = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .api_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.api_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this.time.get_or_insert_with(::core::default::Default::default);
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this
-                    .fields_type
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.fields_type = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
                 let v = this
@@ -1396,40 +1649,55 @@ impl ::prost::Message for ManagedFieldsEntry {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let v = this
-                    .subresource
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.subresource = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.manager.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .operation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .api_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.manager.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.operation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.api_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
             + self
                 .time
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .fields_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.fields_type.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .fields_v1
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + self
-                .subresource
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.subresource.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(8, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1441,27 +1709,47 @@ pub type MicroTime = ::kiln_runtime::MicroTime;
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ObjectMeta {
     /// Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided. If this field is used, the name returned to the client will be different than the name passed. This value will also be combined with a unique suffix. The provided value has the same validation rules as the Name field, and may be truncated by the length of the suffix required to make the value unique on the server.
     ///
     /// If this field is specified and the generated name exists, the server will return a 409.
     ///
     /// Applied only if Name is not specified. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#idempotency
-    #[serde(rename = "generateName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "generateName",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub generate_name: Option<String>,
     /// Namespace defines the space within which each name must be unique. An empty namespace is equivalent to the "default" namespace, but "default" is the canonical representation. Not all objects are required to be scoped to a namespace - the value of this field for those objects will be empty.
     ///
     /// Must be a DNS_LABEL. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub namespace: Option<String>,
     /// Deprecated: selfLink is a legacy read-only field that is no longer populated by the system.
-    #[serde(rename = "selfLink", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selfLink",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub self_link: Option<String>,
     /// UID is the unique in time and space value for this object. It is typically generated by the server on successful creation of a resource and is not allowed to change on PUT operations.
     ///
     /// Populated by the system. Read-only. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
     /// An opaque value that represents the internal version of this object that can be used by clients to determine when objects have changed. May be used for optimistic concurrency, change detection, and the watch operation on a resource or set of resources. Clients must treat these values as opaque and passed unmodified back to the server. They may only be valid for a particular resource or set of resources.
     ///
@@ -1469,11 +1757,15 @@ pub struct ObjectMeta {
     #[serde(
         rename = "resourceVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub resource_version: Option<String>,
     /// A sequence number representing a specific generation of the desired state. Populated by the system. Read-only.
-    #[serde(rename = "generation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "generation",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub generation: Option<i64>,
     /// CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.
     ///
@@ -1522,25 +1814,39 @@ pub struct ObjectMeta {
 }
 impl ::prost::Message for ObjectMeta {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.generate_name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.generate_name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.namespace {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.self_link {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.self_link.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(5, v, buf);
         }
-        if let Some(v) = &self.resource_version {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_version.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(6, v, buf);
         }
-        if let Some(v) = &self.generation {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.generation.as_ref().unwrap_or(&zero);
             ::prost::encoding::int64::encode(7, v, buf);
         }
         if let Some(v) = &self.creation_timestamp {
@@ -1553,26 +1859,10 @@ impl ::prost::Message for ObjectMeta {
             ::prost::encoding::int64::encode(10, v, buf);
         }
         if let Some(v) = &self.labels {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                11,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(11, v, buf);
         }
         if let Some(v) = &self.annotations {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                12,
-                v,
-                buf,
-            );
+            ::kiln_runtime::proto::string_map::encode(12, v, buf);
         }
         if let Some(v) = &self.owner_references {
             ::prost::encoding::message::encode_repeated(13, v, buf);
@@ -1594,42 +1884,91 @@ impl ::prost::Message for ObjectMeta {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .generate_name
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.generate_name = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .namespace
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.namespace = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .self_link
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.self_link = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this
-                    .resource_version
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.resource_version = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             7 => {
-                let v = this
-                    .generation
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)
+                let mut value = <i64 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int64::merge(wire_type, v, buf, ctx)?;
+                this.generation = if value
+                    == <i64 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             8 => {
                 let v = this
@@ -1695,31 +2034,41 @@ impl ::prost::Message for ObjectMeta {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .generate_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .namespace
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .self_link
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .resource_version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .generation
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(7, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.generate_name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.namespace.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.self_link.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(5, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.resource_version.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.generation.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int64::encoded_len(7, v)
+            })
             + self
                 .creation_timestamp
                 .as_ref()
@@ -1735,27 +2084,11 @@ impl ::prost::Message for ObjectMeta {
             + self
                 .labels
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        11,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(11, v))
             + self
                 .annotations
                 .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        ::prost::encoding::string::encoded_len,
-                        12,
-                        v,
-                    ),
-                )
+                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(12, v))
             + self
                 .owner_references
                 .as_ref()
@@ -1801,17 +2134,25 @@ pub struct OwnerReference {
 }
 impl ::prost::Message for OwnerReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.api_version {
-            ::prost::encoding::string::encode(5, v, buf);
-        }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.uid {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(5, v, buf);
         }
         if let Some(v) = &self.controller {
             ::prost::encoding::bool::encode(6, v, buf);
@@ -1863,22 +2204,26 @@ impl ::prost::Message for OwnerReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .api_version
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(5, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(1, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.name.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .controller
                 .as_ref()
@@ -1896,10 +2241,18 @@ impl ::prost::Message for OwnerReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PartialObjectMetadata {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard object's metadata.
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
@@ -1950,10 +2303,18 @@ pub static PARTIAL_OBJECT_METADATA_CODEC: ::kiln_runtime::codec::KindCodec = ::k
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PartialObjectMetadataList {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
@@ -2085,10 +2446,14 @@ pub struct ServerAddressByClientCIDR {
 }
 impl ::prost::Message for ServerAddressByClientCIDR {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.client_cidr {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.client_cidr.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.server_address {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.server_address.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
     }
@@ -2117,14 +2482,16 @@ impl ::prost::Message for ServerAddressByClientCIDR {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .client_cidr
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .server_address
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.client_cidr.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.server_address.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2139,7 +2506,9 @@ pub struct ShardInfo {
 }
 impl ::prost::Message for ShardInfo {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.selector {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.selector.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -2162,9 +2531,11 @@ impl ::prost::Message for ShardInfo {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.selector
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.selector.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2174,28 +2545,52 @@ impl ::prost::Message for ShardInfo {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Status {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ListMeta>,
     /// Status of the operation. One of: "Success" or "Failure". More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub status: Option<String>,
     /// A human-readable description of the status of this operation.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// A machine-readable description of why this operation is in the "Failure" status. If this value is empty there is no information available. A Reason clarifies an HTTP status code but does not override it.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Extended data associated with the reason.  Each reason may define its own extended details. This field is optional and the data returned is not guaranteed to conform to any schema except that defined by the reason type.
     #[serde(rename = "details", default, skip_serializing_if = "Option::is_none")]
     pub details: Option<StatusDetails>,
     /// Suggested HTTP return code for this status, 0 if not set.
-    #[serde(rename = "code", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "code",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub code: Option<i32>,
 }
 impl ::prost::Message for Status {
@@ -2203,19 +2598,27 @@ impl ::prost::Message for Status {
         if let Some(v) = &self.metadata {
             ::prost::encoding::message::encode(1, v, buf);
         }
-        if let Some(v) = &self.status {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(4, v, buf);
         }
         if let Some(v) = &self.details {
             ::prost::encoding::message::encode(5, v, buf);
         }
-        if let Some(v) = &self.code {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.code.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(6, v, buf);
         }
     }
@@ -2235,22 +2638,41 @@ impl ::prost::Message for Status {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let v = this
-                    .status
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.status = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             5 => {
                 let v = this
@@ -2259,8 +2681,15 @@ impl ::prost::Message for Status {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let v = this.code.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.code = if value == <i32 as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2270,26 +2699,30 @@ impl ::prost::Message for Status {
             .metadata
             .as_ref()
             .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.status.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.reason.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(4, v)
+            })
             + self
                 .details
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .code
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.code.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(6, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2306,28 +2739,46 @@ pub static STATUS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::code
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatusCause {
     /// A machine-readable description of the cause of the error. If this value is empty there is no information available.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// A human-readable description of the cause of the error.  This field may be presented as-is to a reader.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
     /// The field of the resource that has caused this error, as named by its JSON serialization. May include dot and postfix notation for nested attributes. Arrays are zero-indexed.  Fields may appear more than once in an array of causes due to fields having multiple errors. Optional.
     ///
     /// Examples:
     /// "name" - the field "name" on the current resource
     /// "items[0].name" - the field "name" on the first array entry in "items"
-    #[serde(rename = "field", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "field",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub field: Option<String>,
 }
 impl ::prost::Message for StatusCause {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.reason {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.message {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.field {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
         }
     }
@@ -2341,34 +2792,61 @@ impl ::prost::Message for StatusCause {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .reason
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.reason = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this
-                    .message
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.message = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.field.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.field = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.reason.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .message
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .field
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.message.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.field.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2378,16 +2856,32 @@ impl ::prost::Message for StatusCause {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatusDetails {
     /// The name attribute of the resource associated with the status StatusReason (when there is a single name which can be described).
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub name: Option<String>,
     /// The group attribute of the resource associated with the status StatusReason.
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub group: Option<String>,
     /// The kind attribute of the resource associated with the status StatusReason. On some operations may differ from the requested resource Kind. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// UID of the resource. (when there is a single resource which can be described). More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub uid: Option<String>,
     /// The Causes array includes more details associated with the StatusReason failure. Not all StatusReasons may provide detailed causes.
     #[serde(rename = "causes", default, skip_serializing_if = "Option::is_none")]
@@ -2396,29 +2890,39 @@ pub struct StatusDetails {
     #[serde(
         rename = "retryAfterSeconds",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub retry_after_seconds: Option<i32>,
 }
 impl ::prost::Message for StatusDetails {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.name {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
-        if let Some(v) = &self.group {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(2, v, buf);
         }
-        if let Some(v) = &self.kind {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.uid {
-            ::prost::encoding::string::encode(6, v, buf);
         }
         if let Some(v) = &self.causes {
             ::prost::encoding::message::encode_repeated(4, v, buf);
         }
-        if let Some(v) = &self.retry_after_seconds {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.retry_after_seconds.as_ref().unwrap_or(&zero);
             ::prost::encoding::int32::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encode(6, v, buf);
         }
     }
     fn merge_field(
@@ -2431,20 +2935,49 @@ impl ::prost::Message for StatusDetails {
         let this = self;
         match tag {
             1 => {
-                let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.name = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             2 => {
-                let v = this.group.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.group = if value == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             3 => {
-                let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.kind = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             6 => {
-                let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.uid = if value == <String as ::core::default::Default>::default() {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             4 => {
                 let v = this
@@ -2453,36 +2986,51 @@ impl ::prost::Message for StatusDetails {
                 ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
             }
             5 => {
-                let v = this
-                    .retry_after_seconds
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)
+                let mut value = <i32 as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::int32::merge(wire_type, v, buf, ctx)?;
+                this.retry_after_seconds = if value
+                    == <i32 as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.name.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .group
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .kind
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .uid
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.group.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(2, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.kind.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(3, v)
+            })
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.uid.as_ref().unwrap_or(&zero);
+                ::prost::encoding::string::encoded_len(6, v)
+            })
             + self
                 .causes
                 .as_ref()
                 .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .retry_after_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
+            + ({
+                let zero = ::core::default::Default::default();
+                let v = self.retry_after_seconds.as_ref().unwrap_or(&zero);
+                ::prost::encoding::int32::encoded_len(5, v)
+            })
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2492,10 +3040,18 @@ impl ::prost::Message for StatusDetails {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Table {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2549,21 +3105,35 @@ pub struct TableColumnDefinition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TableOptions {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub kind: Option<String>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub api_version: Option<String>,
     /// includeObject decides whether to include each object along with its columnar information.
     /// Specifying "None" will return no object, specifying "Object" will return the full object contents, and
     /// specifying "Metadata" (the default) will return the object's metadata in the PartialObjectMetadata kind
     /// in version v1beta1 of the meta.k8s.io API group.
-    #[serde(rename = "includeObject", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "includeObject",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub include_object: Option<String>,
 }
 impl ::prost::Message for TableOptions {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.include_object {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.include_object.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
     }
@@ -2577,18 +3147,27 @@ impl ::prost::Message for TableOptions {
         let this = self;
         match tag {
             1 => {
-                let v = this
-                    .include_object
-                    .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                let mut value = <String as ::core::default::Default>::default();
+                let v = &mut value;
+                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                this.include_object = if value
+                    == <String as ::core::default::Default>::default()
+                {
+                    None
+                } else {
+                    Some(value)
+                };
+                Ok(())
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.include_object
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.include_object.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        }
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2624,10 +3203,18 @@ pub struct TableRowCondition {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// (brief) machine readable reason for the condition's last transition.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub reason: Option<String>,
     /// Human readable message indicating details about last transition.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
+    )]
     pub message: Option<String>,
 }
 /// Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.  Wrappers are provided for many of the factory methods that the time package offers.
@@ -2647,7 +3234,9 @@ pub struct WatchEvent {
 }
 impl ::prost::Message for WatchEvent {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.type_ {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
             ::prost::encoding::string::encode(1, v, buf);
         }
         if let Some(v) = &self.object {
@@ -2677,7 +3266,11 @@ impl ::prost::Message for WatchEvent {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.type_.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
+        ({
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::prost::encoding::string::encoded_len(1, v)
+        })
             + self
                 .object
                 .as_ref()

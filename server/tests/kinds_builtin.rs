@@ -1,0 +1,137 @@
+//! Built-in kind behaviour end to end: pod defaults and status, deployment defaults,
+//! service IP / node port allocation.
+mod common;
+
+use common::TestServer;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn pod_deployment_and_service_behaviour() {
+    let s = TestServer::start().await;
+    s.namespace("k1").await;
+
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+            "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]}});
+    let r = s.post_json("/api/v1/namespaces/k1/pods", &pod).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let p = r.json();
+    assert_eq!(
+        p["status"],
+        json!({"phase": "Pending", "qosClass": "Guaranteed"})
+    );
+    assert_eq!(
+        p["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
+    assert_eq!(
+        p["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+        "100m"
+    );
+    assert_eq!(p["spec"]["serviceAccountName"], "default");
+    assert_eq!(p["spec"]["terminationGracePeriodSeconds"], 30);
+    let keys: Vec<&String> = p["spec"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    let pos = |k: &str| keys.iter().position(|x| *x == k);
+    assert!(
+        pos("restartPolicy") < pos("dnsPolicy"),
+        "Go field order: {keys:?}"
+    );
+    let r = s
+        .get("/api/v1/namespaces/k1/pods?fieldSelector=status.phase%3DPending,spec.nodeName%3D")
+        .await;
+    assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(1));
+
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    let r = s
+        .post_json("/apis/apps/v1/namespaces/k1/deployments", &dep)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let d = r.json();
+    assert_eq!(d["spec"]["replicas"], 1);
+    assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+    assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
+    assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
+    assert_eq!(d["metadata"]["generation"], 1);
+
+    let svc = |name: &str, spec: Value| json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec});
+    let ports = json!([{"port": 80}]);
+    let a = s
+        .post_json(
+            "/api/v1/namespaces/k1/services",
+            &svc("a", json!({"ports": ports})),
+        )
+        .await
+        .json();
+    let b = s
+        .post_json(
+            "/api/v1/namespaces/k1/services",
+            &svc("b", json!({"ports": ports})),
+        )
+        .await
+        .json();
+    let ip = a["spec"]["clusterIP"].as_str().unwrap_or("").to_string();
+    assert!(ip.starts_with("10."), "{a}");
+    assert_ne!(ip, b["spec"]["clusterIP"].as_str().unwrap_or(""));
+    assert_eq!(a["spec"]["clusterIPs"], json!([ip]));
+    assert_eq!(a["spec"]["ports"][0]["targetPort"], 80);
+    let r = s
+        .post_json(
+            "/api/v1/namespaces/k1/services",
+            &svc("c", json!({"clusterIP": ip, "ports": ports})),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.json()["message"],
+        format!(
+            "Service \"c\" is invalid: spec.clusterIPs[0]: Invalid value: \"{ip}\": failed to allocate IP {ip}: provided IP is already allocated"
+        )
+    );
+    let r = s
+        .post_json(
+            "/api/v1/namespaces/k1/services",
+            &svc("np", json!({"type": "NodePort", "ports": ports})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let port = r.json()["spec"]["ports"][0]["nodePort"]
+        .as_i64()
+        .unwrap_or(0);
+    assert!((30000..=32767).contains(&port), "{port}");
+
+    // Release on delete: the address becomes available again.
+    assert_eq!(
+        s.delete("/api/v1/namespaces/k1/services/a").await.status,
+        200
+    );
+    let mut ok = false;
+    for _ in 0..50 {
+        let r = s
+            .post_json(
+                "/api/v1/namespaces/k1/services",
+                &svc("c", json!({"clusterIP": ip, "ports": ports})),
+            )
+            .await;
+        if r.status == 201 {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ok, "released address is reusable");
+
+    let k = s
+        .get("/api/v1/namespaces/default/services/kubernetes")
+        .await;
+    assert_eq!(k.json()["spec"]["clusterIP"], "10.96.0.1");
+    s.stop().await;
+}
