@@ -94,14 +94,10 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             .app_data(app_state.clone())
             .wrap_fn(|req, srv| {
                 let start = Instant::now();
-                let method = req.method().to_string();
-                let uri = req.uri().to_string();
-                let agent = req
-                    .headers()
-                    .get("user-agent")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
+                // Cheap clones (shared buffers), formatted only when the line is written.
+                let method = req.method().clone();
+                let uri = req.uri().clone();
+                let agent = req.headers().get("user-agent").cloned();
                 let fut = srv.call(req);
                 async move {
                     let res = fut.await?;
@@ -110,12 +106,16 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
                         uri = %uri,
                         status = res.status().as_u16(),
                         latency = ?start.elapsed(),
-                        user_agent = %agent,
+                        user_agent = %agent.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
                         "HTTP"
                     );
                     Ok(res)
                 }
             })
+            // The API first: prefix scopes match without the regular expressions of the
+            // `{check:.*}` routes below, which actix would otherwise try on every request.
+            .service(web::scope("/api").default_service(web::to(api_entry)))
+            .service(web::scope("/apis").default_service(web::to(api_entry)))
             .route("/version", web::get().to(version))
             .route("/version/", web::get().to(version))
             .route("/healthz", web::get().to(health))

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kiln_runtime::registry::ResourceInfo;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::errors::{self, ApiError};
@@ -115,6 +115,20 @@ pub fn to_yaml(v: &Value) -> Vec<u8> {
     serde_yaml_ng::to_string(v)
         .map(String::into_bytes)
         .unwrap_or_default()
+}
+
+/// Compact JSON of the resource itself, which the store writes without building objects
+/// (`Store::get_json`, `Store::list_json`).
+fn plain_json(neg: &Negotiated) -> bool {
+    neg.media == Media::Json && matches!(neg.target, Target::Object) && !neg.pretty
+}
+
+/// A JSON body made elsewhere, with the headers of [`respond`].
+fn json_body(code: StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(code)
+        .insert_header(("Cache-Control", "no-cache, private"))
+        .content_type("application/json")
+        .body(body)
 }
 
 /// Encodes a response body in the negotiated media type.
@@ -232,12 +246,20 @@ async fn resource_request(
         "get" => {
             let neg = negotiate_object(req, false, false)?;
             let name = name.unwrap_or_default();
+            if plain_json(&neg) {
+                let body = state.store.get_json(r, ns, name).await?;
+                return Ok(json_body(StatusCode::OK, body));
+            }
             let obj = state.store.get(r, ns, name).await?;
             Ok(respond_object(StatusCode::OK, &neg, r, obj, &query))
         }
         "list" => {
             let neg = negotiate_object(req, true, false)?;
             let opts = list_options(r, &query)?;
+            if plain_json(&neg) {
+                let body = state.store.list_json(r, ns, &opts).await?;
+                return Ok(json_body(StatusCode::OK, body));
+            }
             let res = state.store.list(r, ns, &opts).await?;
             Ok(respond_list(&neg, r, res, &query))
         }
@@ -651,17 +673,8 @@ fn respond_list(
     res: store::ListResult,
     query: &Query,
 ) -> HttpResponse {
-    let mut meta = Map::new();
-    meta.insert(
-        "resourceVersion".into(),
-        Value::String(res.revision.to_string()),
-    );
-    if let Some(c) = &res.continue_token {
-        meta.insert("continue".into(), Value::String(c.clone()));
-    }
-    if let Some(n) = res.remaining.filter(|n| *n > 0) {
-        meta.insert("remainingItemCount".into(), json!(n));
-    }
+    // Shared with `Store::list_json`, which writes the same envelope.
+    let meta = store::list_meta(&res);
     let body = match &neg.target {
         Target::Table { .. } => table::list(
             r,
@@ -673,12 +686,7 @@ fn respond_list(
             table::partial_object_metadata_list(res.items, Value::Object(meta), version)
         }
         _ => {
-            let list_kind = if r.list_kind.is_empty() {
-                format!("{}List", r.kind)
-            } else {
-                r.list_kind.to_string()
-            };
-            json!({"kind": list_kind, "apiVersion": r.group_version(), "metadata": Value::Object(meta), "items": res.items})
+            json!({"kind": store::list_kind(r), "apiVersion": r.group_version(), "metadata": Value::Object(meta), "items": res.items})
         }
     };
     respond(StatusCode::OK, neg, &body)

@@ -17,6 +17,8 @@ use crate::storage::{KeyValue, Revision, Storage, StorageError};
 use crate::strategy;
 use crate::validation::FieldError;
 
+mod raw;
+
 /// Storage key prefix of a resource: `/registry/configmaps/`, `/registry/apps/deployments/`.
 /// The key does not depend on the version, so every served version sees the same object.
 pub fn resource_prefix(r: &ResourceInfo) -> String {
@@ -87,9 +89,11 @@ pub struct ListOptions {
     pub read_at: Option<ReadAt>,
 }
 
+/// A page of a list. `T` is the decoded object, or `()` for [`Store::list_json`], whose
+/// items are already text.
 #[derive(Debug)]
-pub struct ListResult {
-    pub items: Vec<Value>,
+pub struct ListResult<T = Value> {
+    pub items: Vec<T>,
     pub revision: Revision,
     pub continue_token: Option<String>,
     pub remaining: Option<i64>,
@@ -127,6 +131,46 @@ pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError>
     Ok(obj)
 }
 
+/// Appends `decode_stored(r, kv)` as compact JSON to `out` (`gv` is `r.group_version()`),
+/// splicing the stored text instead of building the object whenever it can.
+fn encode_stored_json(
+    r: &ResourceInfo,
+    gv: &str,
+    kv: &KeyValue,
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    if raw::encode(r.kind, gv, &kv.value, kv.mod_revision, out) {
+        return Ok(());
+    }
+    let obj = decode_stored(r, kv)?;
+    serde_json::to_writer(&mut *out, &obj).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The `metadata` of a list response (`ListMeta`).
+pub fn list_meta<T>(res: &ListResult<T>) -> Map<String, Value> {
+    let mut meta = Map::new();
+    meta.insert(
+        "resourceVersion".into(),
+        Value::String(res.revision.to_string()),
+    );
+    if let Some(c) = &res.continue_token {
+        meta.insert("continue".into(), Value::String(c.clone()));
+    }
+    if let Some(n) = res.remaining.filter(|n| *n > 0) {
+        meta.insert("remainingItemCount".into(), json!(n));
+    }
+    meta
+}
+
+/// The kind of a resource's list (`ConfigMapList`).
+pub fn list_kind(r: &ResourceInfo) -> String {
+    if r.list_kind.is_empty() {
+        format!("{}List", r.kind)
+    } else {
+        r.list_kind.to_string()
+    }
+}
+
 /// Sets `metadata.resourceVersion` where kube-apiserver writes it (after `uid`).
 pub fn set_resource_version(obj: &mut Value, rv: Revision) {
     let meta = objects::metadata_mut(obj);
@@ -137,24 +181,78 @@ pub fn set_resource_version(obj: &mut Value, rv: Revision) {
     }
     let anchor = ["uid", "selfLink", "namespace", "generateName", "name"]
         .into_iter()
-        .find(|k| meta.contains_key(*k));
+        .find_map(|a| meta.keys().position(|k| k == a));
     match anchor {
-        Some(a) => objects::insert_after(meta, a, "resourceVersion", value),
+        // In place rather than rebuilding the map (`objects::insert_after`).
+        Some(i) => {
+            meta.shift_insert(i + 1, "resourceVersion".into(), value);
+        }
         None => {
             meta.insert("resourceVersion".into(), value);
         }
     }
 }
 
-fn encode_for_storage(obj: &Value) -> Result<Bytes, ApiError> {
-    let mut stored = obj.clone();
-    if let Some(Value::Object(m)) = stored.get_mut("metadata") {
-        m.shift_remove("resourceVersion");
-        m.shift_remove("selfLink");
+/// `objects::is_deleting` of a stored namespace, reading only `metadata.deletionTimestamp`
+/// (unreadable → false).
+fn namespace_deleting(stored: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Object {
+        metadata: Option<Meta>,
     }
-    serde_json::to_vec(&stored)
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "deletionTimestamp")]
+        deletion_timestamp: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Object>(stored)
+        .ok()
+        .and_then(|o| o.metadata)
+        .is_some_and(|m| m.deletion_timestamp.is_some())
+}
+
+/// The stored form: the object without `metadata.resourceVersion` and `selfLink`
+/// (serialised leaving them out rather than from a trimmed copy).
+fn encode_for_storage(obj: &Value) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(&ForStorage(obj))
         .map(Bytes::from)
         .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+struct ForStorage<'a>(&'a Value);
+
+impl serde::Serialize for ForStorage<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(top) = self.0 else {
+            return self.0.serialize(s);
+        };
+        let mut map = s.serialize_map(Some(top.len()))?;
+        for (k, v) in top {
+            match v {
+                Value::Object(meta) if k == "metadata" => {
+                    map.serialize_entry(k, &StoredMeta(meta))?;
+                }
+                _ => map.serialize_entry(k, v)?,
+            }
+        }
+        map.end()
+    }
+}
+
+struct StoredMeta<'a>(&'a Map<String, Value>);
+
+impl serde::Serialize for StoredMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.0 {
+            if k != "resourceVersion" && k != "selfLink" {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
 }
 
 fn parse_rv(rv: &str) -> Result<Revision, ApiError> {
@@ -261,12 +359,81 @@ impl Store {
         Err(ApiError::timeout("Too large resource version", 1))
     }
 
+    /// [`Store::get`] as the body of a JSON response (`to_json(&object, false)`).
+    pub async fn get_json(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<u8>, ApiError> {
+        match self.storage.get(&object_key(r, ns, name)).await {
+            Ok(Some(kv)) => {
+                let mut out = Vec::with_capacity(kv.value.len() + 96);
+                encode_stored_json(r, &r.group_version(), &kv, &mut out)?;
+                out.push(b'\n');
+                Ok(out)
+            }
+            Ok(None) => Err(ApiError::not_found(qualified(r), name)),
+            Err(e) => Err(storage_error(r, name, e)),
+        }
+    }
+
     pub async fn list(
         &self,
         r: &ResourceInfo,
         ns: Option<&str>,
         opts: &ListOptions,
     ) -> Result<ListResult, ApiError> {
+        self.list_with(r, ns, opts, |kv| {
+            let obj = decode_stored(r, kv)?;
+            Ok(self.matches(r, &obj, opts).then_some(obj))
+        })
+        .await
+    }
+
+    /// [`Store::list`] as the body of a JSON response: what the list handler writes for
+    /// `{"kind": "…List", "apiVersion", "metadata": list_meta, "items"}` with
+    /// `to_json(&list, false)`, without building the objects.
+    pub async fn list_json(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<Vec<u8>, ApiError> {
+        let gv = r.group_version();
+        let filtered = opts.labels.is_some() || opts.fields.is_some();
+        let mut items = Vec::new();
+        let res = self
+            .list_with(r, ns, opts, |kv| {
+                if filtered && !self.matches(r, &decode_stored(r, kv)?, opts) {
+                    return Ok(None);
+                }
+                if !items.is_empty() {
+                    items.push(b',');
+                }
+                encode_stored_json(r, &gv, kv, &mut items)?;
+                Ok(Some(()))
+            })
+            .await?;
+        let head = json!({"kind": list_kind(r), "apiVersion": gv, "metadata": list_meta(&res)});
+        let mut out = serde_json::to_vec(&head).map_err(|e| ApiError::internal(e.to_string()))?;
+        out.reserve(items.len() + 16);
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"items\":[");
+        out.extend_from_slice(&items);
+        out.extend_from_slice(b"]}\n");
+        Ok(out)
+    }
+
+    /// Pages through the collection at one revision; `item` turns a stored object into a
+    /// list item, or `None` when the selectors leave it out.
+    async fn list_with<T>(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        opts: &ListOptions,
+        mut item: impl FnMut(&KeyValue) -> Result<Option<T>, ApiError>,
+    ) -> Result<ListResult<T>, ApiError> {
         let prefix = collection_prefix(r, ns);
         let (mut start_key, mut at) = (None::<String>, None::<Revision>);
         if let Some(token) = &opts.continue_token {
@@ -328,8 +495,7 @@ impl Store {
                     break;
                 }
                 last_key = Some(kv.key.clone());
-                let obj = decode_stored(r, kv)?;
-                if self.matches(r, &obj, opts) {
+                if let Some(obj) = item(kv)? {
                     items.push(obj);
                 }
             }
@@ -391,8 +557,7 @@ impl Store {
                 ns,
             ));
         };
-        let nsobj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
-        if objects::is_deleting(&nsobj) {
+        if namespace_deleting(&kv.value) {
             let mut err = ApiError::forbidden(
                 qualified(r),
                 "",
@@ -486,7 +651,10 @@ impl Store {
                 return Err(ApiError::invalid(r.group, r.kind, &name, &errors));
             }
             {
-                let uid = uuid::Uuid::new_v4().to_string();
+                // A random (v4) UUID from the thread's CSPRNG, without a getrandom call each.
+                let uid = uuid::Builder::from_random_bytes(rand::random())
+                    .into_uuid()
+                    .to_string();
                 let meta = objects::metadata_mut(&mut obj);
                 meta.insert("uid".into(), Value::String(uid));
                 meta.insert(
