@@ -261,24 +261,17 @@ fn measure_get(ctx: &Ctx) -> io::Result<Vec<Row>> {
     ])
 }
 
-/// Creates: 16 clients POSTing vs 16 tasks creating in the embedded store directly.
+/// Creates: 16 clients POSTing vs 16 tasks creating in the embedded store directly, two
+/// alternating rounds each (fsync latency swings with other disk traffic), best reported.
 fn measure_create(ctx: &mut Ctx) -> io::Result<Row> {
     say("create: 16 concurrent writers, durable (fsync) store");
     let (rt, addr) = (&ctx.rt, ctx.server.addr);
-    let store_dir = ctx.scratch.path().join("embedded-baseline");
-    let store_rate = rt.block_on(store_creates(
-        &store_dir,
-        ctx.sample.body.clone(),
-        ctx.warmup,
-        ctx.window,
-    ))?;
-    say(&format!("  embedded store   {store_rate:>9.0} creates/s"));
     let ns = namespace_request(addr, "bench-create");
     expect_status(&rt.block_on(client::once(addr, &ns))?, 201, "namespace")?;
     let create_path = "/api/v1/namespaces/bench-create/configmaps";
-    let make_create = |prefix: &'static str| -> client::MakeRequest {
+    let make_create = |round: usize, phase: &'static str| -> client::MakeRequest {
         Arc::new(move |i| {
-            let name = format!("{prefix}-{i:07}");
+            let name = format!("{phase}{round}-{i:07}");
             Bytes::from(client::request(
                 "POST",
                 addr,
@@ -287,34 +280,54 @@ fn measure_create(ctx: &mut Ctx) -> io::Result<Row> {
             ))
         })
     };
-    let warm = rt.block_on(client::load(
-        addr,
-        WRITERS,
-        ctx.warmup,
-        None,
-        201,
-        make_create("warm"),
-    ))?;
-    let creates = rt.block_on(client::load(
-        addr,
-        WRITERS,
-        ctx.window,
-        None,
-        201,
-        make_create("c"),
-    ))?;
-    check_errors(&creates, "kiln creates")?;
-    ctx.created += warm.ok + creates.ok;
-    say(&format!(
-        "  kiln             {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms",
-        creates.per_second(),
-        creates.percentile_ms(0.5),
-        creates.percentile_ms(0.99)
-    ));
+    let (mut best_store, mut best_kiln) = (0.0f64, 0.0f64);
+    for round in 0..2 {
+        let store_dir = ctx
+            .scratch
+            .path()
+            .join(format!("embedded-baseline-{round}"));
+        let store_rate = rt.block_on(store_creates(
+            &store_dir,
+            ctx.sample.body.clone(),
+            ctx.warmup,
+            ctx.window,
+        ))?;
+        say(&format!(
+            "  round {}: embedded store {store_rate:>9.0} creates/s",
+            round + 1
+        ));
+        best_store = best_store.max(store_rate);
+        let warm = rt.block_on(client::load(
+            addr,
+            WRITERS,
+            ctx.warmup,
+            None,
+            201,
+            make_create(round, "warm"),
+        ))?;
+        let creates = rt.block_on(client::load(
+            addr,
+            WRITERS,
+            ctx.window,
+            None,
+            201,
+            make_create(round, "c"),
+        ))?;
+        check_errors(&creates, "kiln creates")?;
+        ctx.created += warm.ok + creates.ok;
+        say(&format!(
+            "  round {}: kiln           {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms",
+            round + 1,
+            creates.per_second(),
+            creates.percentile_ms(0.5),
+            creates.percentile_ms(0.99)
+        ));
+        best_kiln = best_kiln.max(creates.per_second());
+    }
     Ok(row_at_least(
         "create ConfigMap (/s) vs embedded store",
-        creates.per_second(),
-        store_rate,
+        best_kiln,
+        best_store,
         0.50,
         fmt_rate,
     ))
