@@ -494,7 +494,9 @@ pub fn normalize(r: &ResourceInfo, value: Value) -> Result<Value, ApiError> {
     })
 }
 
-fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError> {
+/// The `labelSelector` and `fieldSelector` of a list or watch; bad ones are 400s.
+type Selectors = (Option<LabelSelector>, Option<FieldSelector>);
+fn selectors(r: &ResourceInfo, query: &Query) -> Result<Selectors, ApiError> {
     let labels = match query.get("labelSelector").filter(|s| !s.is_empty()) {
         Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?),
         None => None,
@@ -508,6 +510,11 @@ fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError
         }
         None => None,
     };
+    Ok((labels, fields))
+}
+
+fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError> {
+    let (labels, fields) = selectors(r, query)?;
     let limit = match query.get("limit").filter(|s| !s.is_empty()) {
         Some(l) => l
             .parse::<i64>()
@@ -727,19 +734,7 @@ async fn watch_request(
 }
 
 fn list_options_for_watch(r: &ResourceInfo, query: &Query) -> Result<WatchOptions, ApiError> {
-    let labels = match query.get("labelSelector").filter(|s| !s.is_empty()) {
-        Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?),
-        None => None,
-    };
-    let fields = match query.get("fieldSelector").filter(|s| !s.is_empty()) {
-        Some(s) => {
-            let sel = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            crate::fields::validate_fields(r.group, r.kind, &sel)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            Some(sel)
-        }
-        None => None,
-    };
+    let (labels, fields) = selectors(r, query)?;
     let rv = query.get("resourceVersion").unwrap_or("").to_string();
     if !rv.is_empty() && rv != "0" && rv.parse::<i64>().is_err() {
         return Err(ApiError::bad_request(format!(

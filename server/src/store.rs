@@ -529,7 +529,7 @@ impl Store {
             items,
             revision,
             continue_token,
-            remaining: remaining.filter(|_| continue_token_present(more)),
+            remaining: remaining.filter(|_| more),
         })
     }
 
@@ -1016,10 +1016,6 @@ impl Store {
             remaining: None,
         })
     }
-}
-
-fn continue_token_present(more: bool) -> bool {
-    more
 }
 
 /// Label and field selector match for one object.
