@@ -361,20 +361,36 @@ fn runtime_map(key: Scalar, value: &ProtoEncoding) -> Option<TokenStream> {
 }
 
 /// Statement writing value `v` (an expression of type `&T`) at field `tag`.
+/// The module encoding scalar `s`: `kiln_runtime::proto::fast` for the common ones (same
+/// bytes, fewer calls), `prost::encoding` for the rest.
+fn scalar_enc_mod(s: Scalar) -> TokenStream {
+    let m = scalar_mod(s);
+    match s {
+        Scalar::String | Scalar::Int32 | Scalar::Int64 | Scalar::Bool | Scalar::Double => {
+            quote! { ::kiln_runtime::proto::fast::#m }
+        }
+        _ => {
+            let pb = pb();
+            quote! { #pb::#m }
+        }
+    }
+}
+
 fn enc_stmt(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStream {
     let pb = pb();
+    let fast = quote! { ::kiln_runtime::proto::fast };
     match enc {
-        ProtoEncoding::Scalar(Scalar::Bytes) => quote! { #pb::bytes::encode(#tag, &#v.0, buf); },
+        ProtoEncoding::Scalar(Scalar::Bytes) => quote! { #fast::bytes::encode(#tag, &#v.0, buf); },
         ProtoEncoding::Scalar(s) => {
-            let m = scalar_mod(*s);
-            quote! { #pb::#m::encode(#tag, #v, buf); }
+            let m = scalar_enc_mod(*s);
+            quote! { #m::encode(#tag, #v, buf); }
         }
         ProtoEncoding::RepeatedScalar(Scalar::Bytes) => quote! {
-            for item in #v.iter() { #pb::bytes::encode(#tag, &item.0, buf); }
+            for item in #v.iter() { #fast::bytes::encode(#tag, &item.0, buf); }
         },
         ProtoEncoding::RepeatedScalar(s) => {
-            let m = scalar_mod(*s);
-            quote! { #pb::#m::encode_repeated(#tag, #v, buf); }
+            let m = scalar_enc_mod(*s);
+            quote! { #m::encode_repeated(#tag, #v, buf); }
         }
         ProtoEncoding::Message(_) => quote! { #pb::message::encode(#tag, #v, buf); },
         ProtoEncoding::RepeatedMessage(_) => {
@@ -420,8 +436,8 @@ fn enc_stmt(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStr
             quote! {
                 {
                     let len = #ilen;
-                    #pb::encode_key(#tag, #pb::WireType::LengthDelimited, buf);
-                    #pb::encode_varint(len as u64, buf);
+                    ::kiln_runtime::proto::put_key(#tag, #pb::WireType::LengthDelimited, buf);
+                    ::kiln_runtime::proto::put_varint(len as u64, buf);
                     #ienc
                 }
             }
@@ -571,61 +587,6 @@ fn scalar_rust_type(ty: &FieldType) -> Option<TokenStream> {
     })
 }
 
-/// Writes the fields in field-number order, as gogo-protobuf (and every canonical
-/// protobuf encoder) does; the layout itself is in Go struct order.
-fn layout_enc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
-    let pb = pb();
-    let mut out = TokenStream::new();
-    let mut entries: Vec<&ProtoEntry> = layout.entries.iter().collect();
-    entries.sort_by_key(|e| match e {
-        ProtoEntry::Field { tag, .. } | ProtoEntry::Embedded { tag, .. } => *tag,
-    });
-    for e in entries {
-        match e {
-            ProtoEntry::Field {
-                tag,
-                json_name,
-                encoding,
-                ..
-            } => {
-                let tag = lit(*tag);
-                let Some(f) = field_ident(s, json_name) else {
-                    continue;
-                };
-                let name = ident(&f.rust_name);
-                let stmt = enc_stmt(encoding, &quote! { #tag }, &quote! { v });
-                if always_written(f, encoding) {
-                    out.extend(quote! {
-                        {
-                            let zero = ::core::default::Default::default();
-                            let v = self.#name.as_ref().unwrap_or(&zero);
-                            #stmt
-                        }
-                    });
-                } else {
-                    out.extend(quote! {
-                        if let Some(v) = &self.#name { #stmt }
-                    });
-                }
-            }
-            ProtoEntry::Embedded { tag, layout, .. } => {
-                let tag = lit(*tag);
-                let len = layout_len(s, layout);
-                let inner = layout_enc(s, layout);
-                out.extend(quote! {
-                    {
-                        let len = #len;
-                        #pb::encode_key(#tag, #pb::WireType::LengthDelimited, buf);
-                        #pb::encode_varint(len as u64, buf);
-                        #inner
-                    }
-                });
-            }
-        }
-    }
-    out
-}
-
 fn layout_len(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
     let pb = pb();
     let mut terms = Vec::new();
@@ -688,6 +649,165 @@ fn layout_len(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
             quote! { #(#many)+* }
         }
     }
+}
+
+/// Cached-pass forms (see `kiln_runtime::proto::SizeCache`) of a field's length and encode
+/// statement, for the encodings that nest messages; `None` for the others, whose lengths
+/// are cheap and need nothing recorded.
+fn cached_field(enc: &ProtoEncoding, tag: &TokenStream) -> Option<(TokenStream, TokenStream)> {
+    let rt = quote! { ::kiln_runtime::proto::cached };
+    Some(match enc {
+        ProtoEncoding::Message(_) => (
+            quote! { #rt::message_len(#tag, v, cache) },
+            quote! { #rt::message_encode(#tag, v, buf, cache); },
+        ),
+        ProtoEncoding::RepeatedMessage(_) => (
+            quote! { #rt::repeated_len(#tag, v, cache) },
+            quote! { #rt::repeated_encode(#tag, v, buf, cache); },
+        ),
+        ProtoEncoding::Map {
+            key: Scalar::String,
+            value,
+        } if matches!(**value, ProtoEncoding::Message(_)) => (
+            quote! { #rt::message_map_len(#tag, v, cache) },
+            quote! { #rt::message_map_encode(#tag, v, buf, cache); },
+        ),
+        _ => return None,
+    })
+}
+
+fn sorted_entries(layout: &ProtoLayout) -> Vec<&ProtoEntry> {
+    let mut entries: Vec<&ProtoEntry> = layout.entries.iter().collect();
+    entries.sort_by_key(|e| match e {
+        ProtoEntry::Field { tag, .. } | ProtoEntry::Embedded { tag, .. } => *tag,
+    });
+    entries
+}
+
+/// Whether the cached passes of `layout` record or read anything.
+fn uses_cache(s: &StructDef, layout: &ProtoLayout) -> bool {
+    layout.entries.iter().any(|e| match e {
+        ProtoEntry::Embedded { .. } => true,
+        ProtoEntry::Field {
+            json_name,
+            encoding,
+            ..
+        } => field_ident(s, json_name).is_some() && cached_field(encoding, &quote! { 0 }).is_some(),
+    })
+}
+
+/// Statements adding the body length of `layout` to `len`, recording nested lengths in
+/// `cache` in the order [`layout_cenc`] reads them.
+fn layout_clen(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
+    let mut out = TokenStream::new();
+    for e in sorted_entries(layout) {
+        match e {
+            ProtoEntry::Field {
+                tag,
+                json_name,
+                encoding,
+                ..
+            } => {
+                let tag = lit(*tag);
+                let tag = quote! { #tag };
+                let Some(f) = field_ident(s, json_name) else {
+                    continue;
+                };
+                let name = ident(&f.rust_name);
+                let term = match cached_field(encoding, &tag) {
+                    Some((len, _)) => len,
+                    None => len_expr(encoding, &tag, &quote! { v }),
+                };
+                if always_written(f, encoding) {
+                    out.extend(quote! {
+                        {
+                            let zero = ::core::default::Default::default();
+                            let v = self.#name.as_ref().unwrap_or(&zero);
+                            len += #term;
+                        }
+                    });
+                } else {
+                    out.extend(quote! {
+                        if let Some(v) = &self.#name { len += #term; }
+                    });
+                }
+            }
+            ProtoEntry::Embedded { tag, layout, .. } => {
+                let tag = lit(*tag);
+                let inner = layout_clen(s, layout);
+                let cache = if uses_cache(s, layout) {
+                    format_ident!("cache")
+                } else {
+                    format_ident!("_cache")
+                };
+                let body = if inner.is_empty() {
+                    quote! { 0usize }
+                } else {
+                    quote! {
+                        {
+                            let mut len = 0usize;
+                            #inner
+                            len
+                        }
+                    }
+                };
+                out.extend(quote! {
+                    len += ::kiln_runtime::proto::cached::group_len(#tag, cache, |#cache| #body);
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Writes the fields in field-number order, as gogo-protobuf (and every canonical
+/// protobuf encoder) does (the layout itself is in Go struct order), reading nested
+/// lengths from `cache`.
+fn layout_cenc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
+    let mut out = TokenStream::new();
+    for e in sorted_entries(layout) {
+        match e {
+            ProtoEntry::Field {
+                tag,
+                json_name,
+                encoding,
+                ..
+            } => {
+                let tag = lit(*tag);
+                let tag = quote! { #tag };
+                let Some(f) = field_ident(s, json_name) else {
+                    continue;
+                };
+                let name = ident(&f.rust_name);
+                let stmt = match cached_field(encoding, &tag) {
+                    Some((_, enc)) => enc,
+                    None => enc_stmt(encoding, &tag, &quote! { v }),
+                };
+                if always_written(f, encoding) {
+                    out.extend(quote! {
+                        {
+                            let zero = ::core::default::Default::default();
+                            let v = self.#name.as_ref().unwrap_or(&zero);
+                            #stmt
+                        }
+                    });
+                } else {
+                    out.extend(quote! {
+                        if let Some(v) = &self.#name { #stmt }
+                    });
+                }
+            }
+            ProtoEntry::Embedded { tag, layout, .. } => {
+                let tag = lit(*tag);
+                let inner = layout_cenc(s, layout);
+                out.extend(quote! {
+                    ::kiln_runtime::proto::cached::group_header(#tag, buf, cache);
+                    #inner
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Match arms of `merge_field` (and of nested embedded loops); `this` is `&mut Self`.
@@ -758,10 +878,11 @@ fn layout_arms(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
 
 fn emit_message_impl(name: &Ident, s: &StructDef, layout: &ProtoLayout) -> TokenStream {
     let pb = pb();
-    let enc = layout_enc(s, layout);
     let len = layout_len(s, layout);
     let arms = layout_arms(s, layout);
-    let buf_name = if enc.is_empty() {
+    let clen = layout_clen(s, layout);
+    let cenc = layout_cenc(s, layout);
+    let buf_name = if cenc.is_empty() {
         format_ident!("_buf")
     } else {
         format_ident!("buf")
@@ -777,10 +898,42 @@ fn emit_message_impl(name: &Ident, s: &StructDef, layout: &ProtoLayout) -> Token
             }
         }
     };
+    let cache_name = if uses_cache(s, layout) {
+        format_ident!("cache")
+    } else {
+        format_ident!("_cache")
+    };
+    let sizes_body = if clen.is_empty() {
+        quote! { 0usize }
+    } else {
+        quote! {
+            let mut len = 0usize;
+            #clen
+            len
+        }
+    };
     quote! {
+        impl ::kiln_runtime::proto::CachedEncode for #name {
+            fn cache_sizes(&self, #cache_name: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+                #sizes_body
+            }
+
+            fn encode_cached(
+                &self,
+                #buf_name: &mut impl ::prost::bytes::BufMut,
+                #cache_name: &mut ::kiln_runtime::proto::SizeCache,
+            ) {
+                #cenc
+            }
+        }
+
         impl ::prost::Message for #name {
-            fn encode_raw(&self, #buf_name: &mut impl ::prost::bytes::BufMut) {
-                #enc
+            fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+                ::kiln_runtime::proto::encode_raw_cached(self, buf)
+            }
+
+            fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+                ::kiln_runtime::proto::encode_to_vec_cached(self)
             }
 
             fn merge_field(

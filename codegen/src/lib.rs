@@ -1,6 +1,7 @@
 //! Kiln's code generator: load a release's published inputs (`schemas/v1.NN`), build
 //! one API model ([`model::Model`]) and emit the `kiln-generated` crate's sources.
 
+pub mod emit_conversions;
 pub mod emit_openapi;
 pub mod emit_registry;
 pub mod emit_types;

@@ -91,6 +91,8 @@ pub struct Inputs {
     pub protos: crate::proto::ProtoSet,
     pub facts: Option<Facts>,
     pub overlay: facts::Overlay,
+    /// `schemas/overlay/storage-versions.json`.
+    pub storage_versions: crate::emit_conversions::StorageVersions,
 }
 
 /// Read a release's inputs (`schemas/v1.NN`, the nearest discovery documents, the overlay).
@@ -124,6 +126,9 @@ pub fn load_inputs(
         None => None,
     };
     let overlay = facts::load_overlay(&ws.overlay())?;
+    let storage_versions = crate::emit_conversions::load_storage_versions(
+        &ws.schemas().join("overlay").join("storage-versions.json"),
+    )?;
     let paths = spec
         .v2
         .get("paths")
@@ -155,6 +160,7 @@ pub fn load_inputs(
         protos,
         facts,
         overlay,
+        storage_versions,
     })
 }
 
@@ -299,6 +305,10 @@ fn emit_release_files(
             crate::emit_registry::emit_registry(model, &git_version, &codec)?,
         ),
         ("mod.rs".to_string(), emit_release_mod(model)?),
+        (
+            "conversions.rs".to_string(),
+            crate::emit_conversions::emit_conversions(model, &inputs.storage_versions)?,
+        ),
     ];
     out.extend(crate::emit_openapi::emit_openapi(&inputs.spec.v2)?);
     Ok(out)
@@ -307,10 +317,10 @@ fn emit_release_files(
 /// `<release>/mod.rs`: the type modules, the registry and the OpenAPI data.
 pub fn emit_release_mod(model: &Model) -> Result<String, CodegenError> {
     let roots = crate::emit_types::root_modules(model);
-    if roots.iter().any(|r| r == "registry") {
+    if roots.iter().any(|r| r == "registry" || r == "conversions") {
         return Err(CodegenError::Emit {
             file: "mod.rs".into(),
-            message: "a type module is named `registry`".into(),
+            message: "a type module is named `registry` or `conversions`".into(),
         });
     }
     let roots = roots.iter().map(|r| format_ident!("{}", r));
@@ -323,7 +333,9 @@ pub fn emit_release_mod(model: &Model) -> Result<String, CodegenError> {
         #![doc = #doc]
         #(pub mod #roots;)*
         pub mod registry;
+        pub mod conversions;
         pub use registry::{GIT_VERSION, REGISTRY, RELEASE};
+        pub use conversions::CONVERSIONS;
         #openapi
     };
     crate::emit_registry::format_file(&model.release, "mod.rs", tokens)

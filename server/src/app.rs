@@ -30,6 +30,18 @@ pub struct Config {
     pub runtime_config: RuntimeConfig,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// Which storage backend to use.
+    pub storage: StorageConfig,
+}
+
+/// The storage backend (`--storage`).
+#[derive(Debug, Clone, Default)]
+pub enum StorageConfig {
+    /// The embedded store in `<data-dir>/store`.
+    #[default]
+    Embedded,
+    /// An etcd v3 cluster (`--etcd-*`).
+    Etcd(crate::storage::EtcdOptions),
 }
 
 /// Everything a request handler can reach.
@@ -62,11 +74,16 @@ impl Running {
 pub async fn start(config: Config) -> std::io::Result<Running> {
     let started = Instant::now();
     std::fs::create_dir_all(&config.data_dir)?;
-    let storage: Arc<dyn Storage> = crate::storage::embedded::EmbeddedStore::open(
-        &config.data_dir.join("store"),
-        Default::default(),
-    )
-    .map_err(|e| std::io::Error::other(format!("cannot open the embedded store: {e}")))?;
+    let storage: Arc<dyn Storage> = match &config.storage {
+        StorageConfig::Embedded => crate::storage::embedded::EmbeddedStore::open(
+            &config.data_dir.join("store"),
+            Default::default(),
+        )
+        .map_err(|e| std::io::Error::other(format!("cannot open the embedded store: {e}")))?,
+        StorageConfig::Etcd(opts) => crate::storage::EtcdStore::connect(opts.clone())
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot use etcd: {e}")))?,
+    };
     let store = Arc::new(Store::new(storage));
     let api = ApiIndex::new(kiln_generated::REGISTRY, &config.runtime_config);
 

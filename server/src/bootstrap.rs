@@ -50,9 +50,9 @@ pub async fn ensure_namespaces(state: &AppState) -> Result<(), ApiError> {
     ensure_kubernetes_service(state).await
 }
 
-/// Loads the cluster IPs and node ports of every stored service into the allocator.
-/// Returns the revision the load reflects.
-async fn load_service_allocations(state: &AppState) -> Result<i64, ApiError> {
+/// Loads the cluster IPs and node ports of every stored service into this server's
+/// allocator (the service strategy keeps it current from then on).
+async fn load_service_allocations(state: &AppState) -> Result<(), ApiError> {
     let r = core(state, "services")?;
     let prefix = store::collection_prefix(r, None);
     let initial = state
@@ -61,34 +61,14 @@ async fn load_service_allocations(state: &AppState) -> Result<i64, ApiError> {
         .range(&prefix, None, 0, None)
         .await
         .map_err(|e| store::storage_error(r, "", e))?;
-    crate::kinds::allocator::ALLOCATOR.lock().reset_services();
+    let mut services = Vec::with_capacity(initial.kvs.len());
     for kv in &initial.kvs {
-        crate::kinds::service::observe(&store::decode_stored(r, kv)?);
+        services.push(store::decode_stored(r, kv)?);
     }
-    Ok(initial.revision)
-}
-
-/// Keeps the service allocator in step with stored services (creates, updates, deletes).
-async fn service_allocation_sync(state: &AppState) -> Result<(), ApiError> {
-    let r = core(state, "services")?;
-    let prefix = store::collection_prefix(r, None);
-    let rev = load_service_allocations(state).await?;
-    let mut events = state
-        .store
-        .storage
-        .watch(&prefix, rev)
-        .await
-        .map_err(|e| store::storage_error(r, "", e))?;
-    while let Some(ev) = events.recv().await {
-        let ev = ev.map_err(|e| store::storage_error(r, "", e))?;
-        if matches!(ev.kind, EventKind::Put) {
-            crate::kinds::service::observe(&store::decode_stored(r, &ev.kv)?);
-        } else {
-            let mut parts = ev.kv.key.rsplit('/');
-            let name = parts.next().unwrap_or("");
-            let ns = parts.next().unwrap_or("");
-            crate::kinds::service::forget(ns, name);
-        }
+    let mut a = state.store.kinds.services.lock();
+    a.reset_services();
+    for svc in &services {
+        crate::kinds::service::observe(&mut a, svc);
     }
     Ok(())
 }
@@ -124,12 +104,9 @@ async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
         .create(r, Some("default"), obj, &WriteOptions::default())
         .await
     {
-        Ok(created) => {
-            crate::kinds::service::observe(&created);
-            Ok(())
-        }
+        Ok(_) => Ok(()),
         Err(e) if e.code == 409 => Ok(()),
-        // The allocator is process-wide: another server in this process (tests) holds it.
+        // Its address is taken by another service (kept from an earlier run).
         Err(e) if e.code == 422 => {
             tracing::warn!(error = %e, "cannot create the kubernetes service");
             Ok(())
@@ -140,15 +117,6 @@ async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
 
 /// Starts the in-process controllers.
 pub fn spawn_controllers(state: Arc<AppState>) {
-    let svc_state = state.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = service_allocation_sync(&svc_state).await {
-                tracing::warn!(error = %e, "service allocation sync restarting");
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
     tokio::spawn(async move {
         let terminating = Arc::new(Mutex::new(HashSet::new()));
         loop {

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::errors::{self, ApiError};
+use crate::field_validation;
 use crate::fields::FieldSelector;
 use crate::labels::LabelSelector;
 use crate::negotiate::{self, Media, Negotiated, Target};
@@ -67,7 +68,8 @@ pub async fn dispatch(
     }
 }
 
-/// Renders an error as a `Status` in the negotiated encoding (JSON when nothing matches).
+/// Renders an error as a `Status` in the negotiated encoding (JSON when nothing matches):
+/// clients that accept protobuf get the `Status` message in the protobuf envelope.
 pub fn error_response(req: &HttpRequest, err: &ApiError) -> HttpResponse {
     let media = accept_header(req)
         .and_then(|a| negotiate::negotiate_status(Some(a)).ok())
@@ -84,7 +86,15 @@ pub fn error_response(req: &HttpRequest, err: &ApiError) -> HttpResponse {
         Media::Yaml => builder
             .content_type("application/yaml")
             .body(to_yaml(&status)),
-        _ => builder
+        Media::Protobuf => match crate::protobuf::encode_value(&status) {
+            Ok(bytes) => builder
+                .content_type(crate::protobuf::CONTENT_TYPE)
+                .body(bytes),
+            Err(_) => builder
+                .content_type("application/json")
+                .body(to_json(&status, false)),
+        },
+        Media::Json => builder
             .content_type("application/json")
             .body(to_json(&status, false)),
     }
@@ -131,16 +141,38 @@ fn json_body(code: StatusCode, body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-/// Encodes a response body in the negotiated media type.
+/// Encodes a response body in the negotiated media type. In protobuf the body's
+/// `apiVersion` and `kind` pick the message; a body without one (which negotiation keeps
+/// from happening: Table, custom resources) is refused with 406 rather than mis-encoded.
 pub fn respond(code: StatusCode, neg: &Negotiated, body: &Value) -> HttpResponse {
     let mut b = HttpResponse::build(code);
     b.insert_header(("Cache-Control", "no-cache, private"));
     match neg.media {
         Media::Yaml => b.content_type("application/yaml").body(to_yaml(body)),
-        _ => b
+        Media::Protobuf => match crate::protobuf::encode_value(body) {
+            Ok(bytes) => b.content_type(crate::protobuf::CONTENT_TYPE).body(bytes),
+            Err(crate::protobuf::EncodeError::NoMessage { .. }) => {
+                let err = ApiError::not_acceptable(
+                    "only the following media types are accepted: application/json, application/yaml",
+                );
+                plain_status(&err)
+            }
+            Err(crate::protobuf::EncodeError::Invalid(e)) => plain_status(&ApiError::internal(
+                format!("unable to encode the response as protobuf: {e}"),
+            )),
+        },
+        Media::Json => b
             .content_type("application/json")
             .body(to_json(body, neg.pretty)),
     }
+}
+
+/// An error `Status` as JSON, for failures found while encoding a response.
+fn plain_status(err: &ApiError) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(err.code).unwrap_or(StatusCode::NOT_ACCEPTABLE))
+        .insert_header(("Cache-Control", "no-cache, private"))
+        .content_type("application/json")
+        .body(to_json(&err.to_status(), false))
 }
 
 async fn handle(
@@ -235,11 +267,18 @@ async fn resource_request(
         ));
     }
     let dry_run = parse_dry_run(&query)?;
-    let write = WriteOptions { dry_run };
+    let write = WriteOptions {
+        dry_run,
+        ..Default::default()
+    };
     let sub_name = rp.subresource.as_deref();
     match sub_name {
         None | Some("status") | Some("finalize") => {}
-        // Other subresources need their own handlers (scale, binding, eviction, log, …).
+        Some("scale") => {
+            let name = name.unwrap_or_default();
+            return crate::scale::serve(req, &body, state, r, ns, name, verb, &query, &write).await;
+        }
+        // Other subresources need their own handlers (binding, eviction, log, …).
         Some(_) => return Err(resource_not_found()),
     }
     match verb {
@@ -266,20 +305,18 @@ async fn resource_request(
         "watch" => watch_request(req, state, r, ns, name, &query).await,
         "create" => {
             let neg = negotiate_object(req, false, false)?;
-            let obj = decode_body(req, &body, r, ns)?;
+            let (obj, warnings) = decode_body(req, &body, r, ns, &query, "CreateOptions")?;
+            let write = tracked(req, &query, "CreateOptions", &write)?;
             let created = state.store.create(r, ns, obj, &write).await?;
-            Ok(respond_object(
-                StatusCode::CREATED,
-                &neg,
-                r,
-                created,
-                &query,
-            ))
+            let mut resp = respond_object(StatusCode::CREATED, &neg, r, created, &query);
+            field_validation::add_warnings(&mut resp, &warnings);
+            Ok(resp)
         }
         "update" => {
             let neg = negotiate_object(req, false, false)?;
             let name = name.unwrap_or_default();
-            let obj = decode_body(req, &body, r, ns)?;
+            let (obj, warnings) = decode_body(req, &body, r, ns, &query, "UpdateOptions")?;
+            let write = tracked(req, &query, "UpdateOptions", &write)?;
             let body_name = objects::name(&obj);
             if body_name != name {
                 return Err(ApiError::bad_request(format!(
@@ -302,29 +339,57 @@ async fn resource_request(
             } else {
                 StatusCode::OK
             };
-            Ok(respond_object(code, &neg, r, updated, &query))
+            let mut resp = respond_object(code, &neg, r, updated, &query);
+            field_validation::add_warnings(&mut resp, &warnings);
+            Ok(resp)
         }
         "patch" => {
             let neg = negotiate_object(req, false, false)?;
             let name = name.unwrap_or_default();
             let kind = negotiate::patch_type(content_type(req))
                 .map_err(ApiError::unsupported_media_type)?;
-            let patch = patch::Patch::parse(kind, &body)?;
+            if kind == negotiate::PatchType::Apply {
+                let (obj, created) =
+                    crate::apply::serve(state, r, ns, name, sub_name, &query, &body, &write)
+                        .await?;
+                let code = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                return Ok(respond_object(code, &neg, r, obj, &query));
+            }
+            let write = tracked(req, &query, "PatchOptions", &write)?;
+            let directive = field_validation::Directive::from_query(
+                query.get("fieldValidation"),
+                "PatchOptions",
+            )?;
+            let patch = patch::Patch::for_resource(kind, &body, r, directive)?;
+            let warnings = std::sync::Mutex::new(Vec::new());
             let gv = r.group_version();
             let mutate = |old: Option<&Value>| -> Result<Value, ApiError> {
                 let Some(old) = old else {
                     return Err(ApiError::not_found(store::qualified(r), name));
                 };
-                let mut new = patch.apply(old)?;
+                let (mut new, found) = patch.apply_with_warnings(old)?;
+                if let Ok(mut w) = warnings.lock() {
+                    *w = found;
+                }
                 objects::set_type_meta(&mut new, &gv, r.kind);
-                let normalized = normalize(r, new)?;
-                Ok(normalized)
+                normalize_detail(r, new).map_err(|e| {
+                    let patched = patch.apply(old).unwrap_or_default();
+                    patch.invalid(&patched, &e)
+                })
             };
             let (updated, _) = state
                 .store
                 .update(r, ns, name, sub_name, &mutate, &write)
                 .await?;
-            Ok(respond_object(StatusCode::OK, &neg, r, updated, &query))
+            let mut resp = respond_object(StatusCode::OK, &neg, r, updated, &query);
+            if let Ok(w) = warnings.lock() {
+                field_validation::add_warnings(&mut resp, &w);
+            }
+            Ok(resp)
         }
         "delete" => {
             let neg = negotiate_object(req, false, false)?;
@@ -398,26 +463,72 @@ fn parse_dry_run(query: &Query) -> Result<bool, ApiError> {
     Ok(dry)
 }
 
+/// `write` recording the request's field manager (`fieldManager` or the User-Agent).
+fn tracked(
+    req: &HttpRequest,
+    query: &Query,
+    options_kind: &str,
+    write: &WriteOptions,
+) -> Result<WriteOptions, ApiError> {
+    let agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok());
+    Ok(WriteOptions {
+        field_manager: Some(crate::apply::update_manager(query, agent, options_kind)?),
+        ..write.clone()
+    })
+}
+
 fn negotiate_object(req: &HttpRequest, list: bool, watch: bool) -> Result<Negotiated, ApiError> {
     negotiate::negotiate(accept_header(req), list, watch, false).map_err(ApiError::not_acceptable)
 }
 
 /// Decodes a create/update body: JSON or YAML, type meta checked against the endpoint,
-/// then normalised through the kind's typed form.
+/// then normalised through the kind's typed form. Unknown and duplicate fields are
+/// handled per the request's `fieldValidation` (`options_kind` names the options in its
+/// errors): a 400 for `Strict`, warning texts (returned) for `Warn`.
 fn decode_body(
     req: &HttpRequest,
     body: &[u8],
     r: &'static ResourceInfo,
     ns: Option<&str>,
-) -> Result<Value, ApiError> {
+    query: &Query,
+    options_kind: &str,
+) -> Result<(Value, Vec<String>), ApiError> {
+    let directive =
+        field_validation::Directive::from_query(query.get("fieldValidation"), options_kind)?;
     let media =
         negotiate::body_media(content_type(req)).map_err(ApiError::unsupported_media_type)?;
+    let schema = if directive.checks() {
+        crate::schema::for_resource(r)
+    } else {
+        None
+    };
+    let idx = crate::schema::release();
+    let mut strict = field_validation::StrictErrors::default();
+    let json_error = |e: serde_json::Error| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    };
     let mut value: Value = match media {
-        Media::Yaml => serde_yaml_ng::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
-        Media::Json => serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-        })?,
+        Media::Yaml => {
+            let v: Value = serde_yaml_ng::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("error converting YAML to JSON: {e}"))
+            })?;
+            if let Some(s) = &schema {
+                field_validation::unknown_fields(idx, s, &v, &mut strict);
+            }
+            v
+        }
+        Media::Json => match &schema {
+            Some(s) => {
+                let (v, errs) =
+                    field_validation::decode_json_typed(body, idx, s).map_err(json_error)?;
+                strict = errs;
+                v
+            }
+            None => serde_json::from_slice(body).map_err(json_error)?,
+        },
         Media::Protobuf => {
             let unknown = crate::protobuf::decode_envelope(body).map_err(ApiError::bad_request)?;
             let Some(codec) = r.codec else {
@@ -468,6 +579,19 @@ fn decode_body(
     }
     objects::set_type_meta(&mut value, &gv, r.kind);
     let mut value = normalize(r, value)?;
+    let mut warnings = Vec::new();
+    if !strict.is_empty() {
+        if directive == field_validation::Directive::Strict {
+            return Err(ApiError::bad_request(format!(
+                "{} in version {:?} cannot be handled as a {}: {}",
+                r.kind,
+                r.version,
+                r.kind,
+                strict.summary()
+            )));
+        }
+        warnings = strict.into_messages();
+    }
     if let (Some(url_ns), true) = (ns, r.namespaced) {
         let body_ns = objects::namespace(&value);
         if !body_ns.is_empty() && body_ns != url_ns {
@@ -477,21 +601,26 @@ fn decode_body(
         }
         objects::set_meta(&mut value, "namespace", Value::String(url_ns.to_string()));
     }
-    Ok(value)
+    Ok((value, warnings))
 }
 
 /// Runs a value through the kind's typed form: wrong field types are 400s, unknown fields
 /// are dropped and fields come out in kube-apiserver's order.
 pub fn normalize(r: &ResourceInfo, value: Value) -> Result<Value, ApiError> {
-    let Some(codec) = r.codec else {
-        return Ok(value);
-    };
-    (codec.normalize_value)(value).map_err(|e| {
+    normalize_detail(r, value).map_err(|e| {
         ApiError::bad_request(format!(
             "{} in version {:?} cannot be handled as a {}: {e}",
             r.kind, r.version, r.kind
         ))
     })
+}
+
+/// [`normalize`] with the decoder's own message as the error.
+fn normalize_detail(r: &ResourceInfo, value: Value) -> Result<Value, String> {
+    let Some(codec) = r.codec else {
+        return Ok(value);
+    };
+    (codec.normalize_value)(value).map_err(|e| e.to_string())
 }
 
 /// The `labelSelector` and `fieldSelector` of a list or watch; bad ones are 400s.
@@ -549,6 +678,7 @@ fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError
     };
     let read_at = match rv_match {
         "" => match parsed_rv {
+            None if rv == "0" => Some(ReadAt::Any),
             None => Some(ReadAt::Latest),
             Some(v) if limit > 0 => Some(ReadAt::Exact(v)),
             Some(v) => Some(ReadAt::NotOlderThan(v)),
@@ -575,7 +705,7 @@ fn list_options(r: &ResourceInfo, query: &Query) -> Result<ListOptions, ApiError
                 }
                 ("Exact", Some(v)) => Some(ReadAt::Exact(v)),
                 (_, Some(v)) => Some(ReadAt::NotOlderThan(v)),
-                (_, None) => Some(ReadAt::Latest),
+                (_, None) => Some(ReadAt::Any),
             }
         }
         other => {
@@ -667,7 +797,12 @@ fn respond_object(
     query: &Query,
 ) -> HttpResponse {
     let body = match &neg.target {
-        Target::Table { .. } => table::single(r, &obj, query.get("includeObject")),
+        Target::Table { version } => {
+            match table::object(r, obj, query.get("includeObject"), version) {
+                Ok(t) => t,
+                Err(e) => return plain_status(&e),
+            }
+        }
         Target::PartialObjectMetadata { version } => table::partial_object_metadata(&obj, version),
         _ => obj,
     };
@@ -683,12 +818,18 @@ fn respond_list(
     // Shared with `Store::list_json`, which writes the same envelope.
     let meta = store::list_meta(&res);
     let body = match &neg.target {
-        Target::Table { .. } => table::list(
-            r,
-            res.items,
-            Value::Object(meta),
-            query.get("includeObject"),
-        ),
+        Target::Table { version } => {
+            match table::list(
+                r,
+                res.items,
+                Value::Object(meta),
+                query.get("includeObject"),
+                version,
+            ) {
+                Ok(t) => t,
+                Err(e) => return plain_status(&e),
+            }
+        }
         Target::PartialObjectMetadataList { version } => {
             table::partial_object_metadata_list(res.items, Value::Object(meta), version)
         }
@@ -718,12 +859,13 @@ async fn watch_request(
             None => by_name,
         });
     }
-    let rx = watch::start(state.store.clone(), r, ns.map(str::to_string), opts).await?;
+    let enc = watch::Encoding::negotiated(&neg, query.get("includeObject"))?;
+    let rx = watch::start(state.store.clone(), r, ns.map(str::to_string), opts, enc).await?;
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
     });
     let ctype = match neg.media {
-        Media::Protobuf => "application/vnd.kubernetes.protobuf;stream=watch",
+        Media::Protobuf => crate::protobuf::STREAM_CONTENT_TYPE,
         _ => "application/json",
     };
     Ok(HttpResponse::Ok()

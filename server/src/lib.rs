@@ -3,10 +3,14 @@
 
 pub mod api;
 pub mod app;
+pub mod apply;
 pub mod bootstrap;
+pub mod convert;
 pub mod discovery;
 pub mod errors;
+pub mod field_validation;
 pub mod fields;
+pub mod gojson;
 pub mod handlers;
 pub mod kinds;
 pub mod labels;
@@ -16,6 +20,8 @@ pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 pub mod request;
+pub mod scale;
+pub mod schema;
 pub mod storage;
 pub mod store;
 pub mod strategy;

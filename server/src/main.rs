@@ -17,9 +17,27 @@ struct Args {
     /// Address and port to serve on.
     #[arg(long, default_value = "127.0.0.1:6443")]
     bind: SocketAddr,
-    /// Storage backend.
-    #[arg(long, default_value = "embedded", value_parser = ["embedded"])]
+    /// Storage backend: the embedded store in the data directory, or etcd.
+    #[arg(long, default_value = "embedded", value_parser = ["embedded", "etcd"])]
     storage: String,
+    /// etcd client URLs, comma separated (with --storage=etcd).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:2379")]
+    etcd_servers: Vec<String>,
+    /// Prefix of every key in etcd.
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    /// TLS: the CA file that signed the etcd servers' certificates.
+    #[arg(long)]
+    etcd_cafile: Option<PathBuf>,
+    /// TLS: client certificate for etcd.
+    #[arg(long)]
+    etcd_certfile: Option<PathBuf>,
+    /// TLS: client key for etcd.
+    #[arg(long)]
+    etcd_keyfile: Option<PathBuf>,
+    /// How often to compact etcd's history (Go duration; 0 = never).
+    #[arg(long, default_value = "5m0s", value_parser = kiln::storage::etcd::parse_go_duration)]
+    etcd_compaction_interval: std::time::Duration,
     /// Enable or disable API versions, as kube-apiserver's flag: `api/all=true`,
     /// `api/beta=true`, `resource.k8s.io/v1beta2=true`, `batch/v1=false`.
     #[arg(long, default_value = "")]
@@ -43,10 +61,14 @@ async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{level},actix_server=warn"))
     });
+    // Request logging must not block a worker on a slow stderr: lines go through a
+    // background writer thread (lossy only if it falls 128k lines behind).
+    let (writer, _log_guard) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(writer)
         .init();
 
     let runtime_config = match RuntimeConfig::parse(&args.runtime_config) {
@@ -61,6 +83,18 @@ async fn main() -> std::process::ExitCode {
         bind: args.bind,
         runtime_config,
         workers: args.workers,
+        storage: match args.storage.as_str() {
+            "etcd" => app::StorageConfig::Etcd(kiln::storage::EtcdOptions {
+                endpoints: args.etcd_servers.clone(),
+                prefix: args.etcd_prefix.clone(),
+                ca_file: args.etcd_cafile.clone(),
+                cert_file: args.etcd_certfile.clone(),
+                key_file: args.etcd_keyfile.clone(),
+                compaction_interval: args.etcd_compaction_interval,
+                ..Default::default()
+            }),
+            _ => app::StorageConfig::Embedded,
+        },
     };
     let running = match app::start(config).await {
         Ok(r) => r,

@@ -1305,6 +1305,64 @@ mod tests {
         );
     }
 
+    /// Custom resources are JSON/YAML only (kube's CR handler drops protobuf from its
+    /// standard serializers); a protobuf-first Accept with a JSON fallback gets JSON, protobuf
+    /// alone 406, and only the metadata forms are served in protobuf.
+    #[test]
+    fn custom_resources_and_protobuf() {
+        use Media::*;
+        use Response::*;
+        let pb = "application/vnd.kubernetes.protobuf";
+        for response in [Object, List, Watch] {
+            assert_eq!(
+                ok(&format!("{pb}, application/json"), true, response),
+                (Json, Target::Object)
+            );
+            assert_eq!(
+                ok(&format!("{pb};q=1, */*;q=0.5"), true, response),
+                (Json, Target::Object)
+            );
+            assert_eq!(err(pb, true, response), NA);
+            // Built-in kinds take protobuf as asked.
+            assert_eq!(ok(pb, false, response), (Protobuf, Target::Object));
+        }
+        assert_eq!(
+            ok(&format!("{pb};stream=watch, application/json"), true, Watch),
+            (Json, Target::Object)
+        );
+        let v1 = MetaVersion::V1;
+        assert_eq!(
+            ok(
+                &format!("{pb};as=PartialObjectMetadata;g=meta.k8s.io;v=v1"),
+                true,
+                Object
+            ),
+            (Protobuf, Target::PartialObjectMetadata { version: v1 })
+        );
+        assert_eq!(
+            ok(
+                &format!("{pb};as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+                true,
+                List
+            ),
+            (Protobuf, Target::PartialObjectMetadataList { version: v1 })
+        );
+        // Tables are never protobuf, for any resource.
+        for custom in [false, true] {
+            assert_eq!(
+                err(&format!("{pb};as=Table;g=meta.k8s.io;v=v1"), custom, List),
+                NA
+            );
+        }
+        // Error Status bodies follow the endpoint-independent negotiation.
+        assert_eq!(negotiate_status(Some(pb)), Ok(Protobuf));
+        assert_eq!(
+            negotiate_status(Some(&format!("{pb};as=Table;g=meta.k8s.io;v=v1")))
+                .map_err(String::from),
+            Err(NA.to_string())
+        );
+    }
+
     #[test]
     fn discovery_negotiation() {
         let n = negotiate_discovery(&req(KUBECTL_DISCOVERY)).expect("ok");

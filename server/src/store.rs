@@ -19,14 +19,45 @@ use crate::validation::FieldError;
 
 mod raw;
 
-/// Storage key prefix of a resource: `/registry/configmaps/`, `/registry/apps/deployments/`.
+/// Storage key prefix of a resource, laid out as kube-apiserver lays out its etcd keys so
+/// that data is portable between the two: `/registry/<resource>/` for nearly every built-in
+/// resource of every group (`/registry/configmaps/`, `/registry/deployments/`), with
+/// kube-apiserver's historical exceptions (`services/specs`, `services/endpoints`, `minions`,
+/// `controllers`, `ingress`), the group-qualified prefixes of the apiextensions and
+/// aggregator servers (`/registry/apiextensions.k8s.io/customresourcedefinitions/`,
+/// `/registry/apiregistration.k8s.io/apiservices/`), and `/registry/<group>/<resource>/`
+/// for everything else (custom resources).
+///
+/// A resource stored as another group's (`events.k8s.io` Events are core Events, see
+/// [`crate::convert`]) uses that resource's keys, as kube-apiserver does (`/registry/events/`).
+///
 /// The key does not depend on the version, so every served version sees the same object.
 pub fn resource_prefix(r: &ResourceInfo) -> String {
-    if r.group.is_empty() {
-        format!("/registry/{}/", r.plural)
-    } else {
-        format!("/registry/{}/{}/", r.group, r.plural)
+    let r = crate::convert::storage_resource(r).unwrap_or(r);
+    match builtin_resource_path(r.group, r.plural) {
+        Some(path) => format!("/registry/{path}/"),
+        None => format!("/registry/{}/{}/", r.group, r.plural),
     }
+}
+
+/// The part after `/registry/` of a built-in resource's keys; `None` for resources that
+/// kube-apiserver keys as `<group>/<resource>` (custom resources and the exceptions).
+fn builtin_resource_path(group: &'static str, plural: &'static str) -> Option<&'static str> {
+    match (group, plural) {
+        ("", "services") => Some("services/specs"),
+        ("", "endpoints") => Some("services/endpoints"),
+        ("", "nodes") => Some("minions"),
+        ("", "replicationcontrollers") => Some("controllers"),
+        ("networking.k8s.io", "ingresses") => Some("ingress"),
+        ("apiextensions.k8s.io", _) | ("apiregistration.k8s.io", _) | ("events.k8s.io", _) => None,
+        (g, _) if g.is_empty() || is_builtin_group(g) => Some(plural),
+        _ => None,
+    }
+}
+
+/// Whether `group` is one of the groups compiled into Kiln (custom resources never are).
+fn is_builtin_group(group: &str) -> bool {
+    kiln_generated::REGISTRY.iter().any(|g| g.name == group)
 }
 
 /// Prefix of a collection: every namespace (`None`) or one namespace.
@@ -52,6 +83,8 @@ pub fn qualified(r: &ResourceInfo) -> Qualified<'static> {
 #[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     pub dry_run: bool,
+    /// The manager recorded in `managedFields` as an `Update` (None: not tracked).
+    pub field_manager: Option<String>,
 }
 
 /// Options of a delete.
@@ -75,6 +108,8 @@ pub enum DeleteOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadAt {
     Latest,
+    /// Any revision (`resourceVersion=0`): may be served from the watch cache.
+    Any,
     /// Not older than this revision.
     NotOlderThan(Revision),
     Exact(Revision),
@@ -101,6 +136,10 @@ pub struct ListResult<T = Value> {
 
 pub struct Store {
     pub storage: Arc<dyn Storage>,
+    /// The watch cache in front of `storage`: watches and `resourceVersion=0` lists.
+    pub cache: Arc<crate::storage::cache::WatchCache>,
+    /// Per-server state of built-in kinds (service IP and node port allocation).
+    pub kinds: crate::kinds::KindState,
 }
 
 /// Turns a storage failure into the API error clients expect.
@@ -123,9 +162,11 @@ pub fn storage_error(r: &ResourceInfo, name: &str, err: StorageError) -> ApiErro
 /// The object as clients see it: the stored JSON with `resourceVersion` and the type meta
 /// of the version being served.
 pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+    let obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
         ApiError::internal(format!("stored object {} is not valid JSON: {e}", kv.key))
     })?;
+    // Stored in the storage version; served in `r`'s.
+    let mut obj = crate::convert::from_storage(r, obj)?;
     objects::set_type_meta(&mut obj, &r.group_version(), r.kind);
     set_resource_version(&mut obj, kv.mod_revision);
     Ok(obj)
@@ -139,11 +180,14 @@ fn encode_stored_json(
     kv: &KeyValue,
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
-    if raw::encode(r.kind, gv, &kv.value, kv.mod_revision, out) {
+    // The stored text is only spliced when it is already in the requested version.
+    if crate::convert::is_storage_version(r)
+        && raw::encode(r.kind, gv, &kv.value, kv.mod_revision, out)
+    {
         return Ok(());
     }
     let obj = decode_stored(r, kv)?;
-    serde_json::to_writer(&mut *out, &obj).map_err(|e| ApiError::internal(e.to_string()))
+    crate::gojson::write_compact(out, &obj).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// The `metadata` of a list response (`ListMeta`).
@@ -211,10 +255,21 @@ fn namespace_deleting(stored: &[u8]) -> bool {
         .is_some_and(|m| m.deletion_timestamp.is_some())
 }
 
-/// The stored form: the object without `metadata.resourceVersion` and `selfLink`
-/// (serialised leaving them out rather than from a trimmed copy).
-fn encode_for_storage(obj: &Value) -> Result<Bytes, ApiError> {
-    serde_json::to_vec(&ForStorage(obj))
+/// The stored form: the object (in `r`'s version) converted to its storage version,
+/// without `metadata.resourceVersion` and `selfLink` (serialised leaving them out rather
+/// than from a trimmed copy). When the versions differ, `obj` becomes what reading the
+/// stored object back in `r`'s version gives, which is what kube-apiserver answers a write
+/// with.
+fn encode_for_storage(r: &ResourceInfo, obj: &mut Value) -> Result<Bytes, ApiError> {
+    if !crate::convert::is_storage_version(r) {
+        let stored = crate::convert::to_storage(r, obj.clone())?;
+        let bytes = crate::gojson::to_vec(&ForStorage(&stored))
+            .map(Bytes::from)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        *obj = crate::convert::from_storage(r, stored)?;
+        return Ok(bytes);
+    }
+    crate::gojson::to_vec(&ForStorage(obj))
         .map(Bytes::from)
         .map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -323,7 +378,17 @@ const EXPIRED_CONTINUE: &str = "The provided continue parameter is too old to di
 
 impl Store {
     pub fn new(storage: Arc<dyn Storage>) -> Store {
-        Store { storage }
+        Store::with_kinds(storage, Default::default())
+    }
+
+    /// A store whose built-in kinds use `kinds` (e.g. another service CIDR).
+    pub fn with_kinds(storage: Arc<dyn Storage>, kinds: crate::kinds::KindState) -> Store {
+        let cache = crate::storage::cache::WatchCache::new(storage.clone(), Default::default());
+        Store {
+            storage,
+            cache,
+            kinds,
+        }
     }
 
     pub async fn get(
@@ -416,7 +481,8 @@ impl Store {
             })
             .await?;
         let head = json!({"kind": list_kind(r), "apiVersion": gv, "metadata": list_meta(&res)});
-        let mut out = serde_json::to_vec(&head).map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut out =
+            crate::gojson::to_vec(&head).map_err(|e| ApiError::internal(e.to_string()))?;
         out.reserve(items.len() + 16);
         out.pop(); // the closing brace
         out.extend_from_slice(b",\"items\":[");
@@ -436,6 +502,9 @@ impl Store {
     ) -> Result<ListResult<T>, ApiError> {
         let prefix = collection_prefix(r, ns);
         let (mut start_key, mut at) = (None::<String>, None::<Revision>);
+        // `resourceVersion=0`: the first page comes from the watch cache (at its revision),
+        // any further pages from storage at that revision.
+        let mut from_cache = opts.continue_token.is_none() && opts.read_at == Some(ReadAt::Any);
         if let Some(token) = &opts.continue_token {
             let t = decode_continue(token)?;
             start_key = Some(format!("{prefix}{}", t.start));
@@ -446,7 +515,7 @@ impl Store {
                 Some(ReadAt::NotOlderThan(rv)) => {
                     self.wait_for_revision(rv).await?;
                 }
-                Some(ReadAt::Latest) | None => {}
+                Some(ReadAt::Latest | ReadAt::Any) | None => {}
             }
         }
         let filtered = opts.labels.is_some() || opts.fields.is_some();
@@ -466,11 +535,21 @@ impl Store {
             } else {
                 want
             };
-            let res = match self
-                .storage
-                .range(&prefix, start_key.as_deref(), page_size, revision)
-                .await
-            {
+            let read = if std::mem::take(&mut from_cache) {
+                self.cache
+                    .range(
+                        &resource_prefix(r),
+                        &prefix,
+                        start_key.as_deref(),
+                        page_size,
+                    )
+                    .await
+            } else {
+                self.storage
+                    .range(&prefix, start_key.as_deref(), page_size, revision)
+                    .await
+            };
+            let res = match read {
                 Ok(res) => res,
                 Err(StorageError::Compacted {
                     requested,
@@ -579,6 +658,21 @@ impl Store {
         &self,
         r: &ResourceInfo,
         ns: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let cx = strategy::WriteContext::new(&self.kinds, opts.dry_run);
+        let res = self.create_in(&cx, r, ns, obj, opts).await;
+        // Whatever the strategy reserved for a create that was not stored is free again.
+        crate::kinds::release_reserved(self, &cx).await;
+        res
+    }
+
+    async fn create_in(
+        &self,
+        cx: &strategy::WriteContext<'_>,
+        r: &ResourceInfo,
+        ns: Option<&str>,
         mut obj: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
@@ -619,7 +713,10 @@ impl Store {
                 )],
             ));
         }
-        strat.prepare_for_create(r, &mut obj);
+        strat.prepare_for_create(cx, r, &mut obj)?;
+        if let Some(m) = &opts.field_manager {
+            crate::apply::track_update(r, m, None, None, &mut obj);
+        }
         if r.subresource("status").is_some()
             && obj.get("status").is_none()
             && let Value::Object(m) = &mut obj
@@ -669,9 +766,11 @@ impl Store {
             if opts.dry_run {
                 return Ok(obj);
             }
-            let bytes = encode_for_storage(&obj)?;
+            crate::kinds::persist_reserved(self, cx, &mut obj).await?;
+            let bytes = encode_for_storage(r, &mut obj)?;
             match self.storage.create(&object_key(r, ns, &name), bytes).await {
                 Ok(kv) => {
+                    strat.created(cx, r, &obj);
                     set_resource_version(&mut obj, kv.mod_revision);
                     return Ok(obj);
                 }
@@ -695,9 +794,30 @@ impl Store {
         mutate: &(dyn Fn(Option<&Value>) -> Result<Value, ApiError> + Sync),
         opts: &WriteOptions,
     ) -> Result<(Value, bool), ApiError> {
+        let cx = strategy::WriteContext::new(&self.kinds, opts.dry_run);
+        let res = self
+            .update_in(&cx, r, ns, name, subresource, mutate, opts)
+            .await;
+        crate::kinds::release_reserved(self, &cx).await;
+        res
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_in(
+        &self,
+        cx: &strategy::WriteContext<'_>,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        mutate: &(dyn Fn(Option<&Value>) -> Result<Value, ApiError> + Sync),
+        opts: &WriteOptions,
+    ) -> Result<(Value, bool), ApiError> {
         let strat = strategy::for_resource(r);
         let key = object_key(r, ns, name);
         for _ in 0..16 {
+            // A retry starts over: what the last attempt reserved is free again.
+            crate::kinds::release_reserved(self, cx).await;
             let current = self
                 .storage
                 .get(&key)
@@ -734,7 +854,10 @@ impl Store {
                 ));
             }
             self.prepare_update(r, subresource, &mut new, &old)?;
-            strat.prepare_for_update(r, &mut new, &old);
+            strat.prepare_for_update(cx, r, &mut new, &old)?;
+            if let Some(m) = &opts.field_manager {
+                crate::apply::track_update(r, m, subresource, Some(&old), &mut new);
+            }
             let mut errors = crate::validation::validate_object_meta(objects::metadata(&new));
             errors.extend(strat.validate_update(r, &new, &old));
             if !errors.is_empty() {
@@ -742,7 +865,10 @@ impl Store {
             }
             reorder_metadata(&mut new);
             set_resource_version(&mut new, current.mod_revision);
-            if objects::same_content(&new, &old) {
+            if objects::same_content(&new, &old)
+                && objects::metadata(&new).and_then(|m| m.get("managedFields"))
+                    == objects::metadata(&old).and_then(|m| m.get("managedFields"))
+            {
                 return Ok((old, false));
             }
             if opts.dry_run {
@@ -751,6 +877,7 @@ impl Store {
             if objects::is_deleting(&new) && !finalizers_pending(r, &new) {
                 match self.storage.delete(&key, Some(current.mod_revision)).await {
                     Ok(kv) => {
+                        strat.deleted(cx, r, &new);
                         set_resource_version(&mut new, kv.mod_revision);
                         return Ok((new, false));
                     }
@@ -758,13 +885,15 @@ impl Store {
                     Err(e) => return Err(storage_error(r, name, e)),
                 }
             }
-            let bytes = encode_for_storage(&new)?;
+            crate::kinds::persist_reserved(self, cx, &mut new).await?;
+            let bytes = encode_for_storage(r, &mut new)?;
             match self
                 .storage
                 .update(&key, bytes, Some(current.mod_revision))
                 .await
             {
                 Ok(kv) => {
+                    strat.updated(cx, r, &new, &old);
                     set_resource_version(&mut new, kv.mod_revision);
                     return Ok((new, false));
                 }
@@ -943,7 +1072,7 @@ impl Store {
                 if opts.dry_run {
                     return Ok(DeleteOutcome::Pending(obj));
                 }
-                let bytes = encode_for_storage(&obj)?;
+                let bytes = encode_for_storage(r, &mut obj)?;
                 match self
                     .storage
                     .update(&key, bytes, Some(current.mod_revision))
@@ -962,6 +1091,10 @@ impl Store {
             }
             match self.storage.delete(&key, Some(current.mod_revision)).await {
                 Ok(kv) => {
+                    // Allocations are released as the object goes, not later.
+                    let cx = strategy::WriteContext::new(&self.kinds, false);
+                    strategy::for_resource(r).deleted(&cx, r, &obj);
+                    crate::kinds::release_reserved(self, &cx).await;
                     set_resource_version(&mut obj, kv.mod_revision);
                     return Ok(DeleteOutcome::Deleted(obj));
                 }

@@ -5,8 +5,11 @@
 //! defaulting/validation hooks. Kinds without special behaviour use [`DefaultStrategy`].
 
 use kiln_runtime::registry::ResourceInfo;
+use parking_lot::Mutex;
 use serde_json::Value;
 
+use crate::errors::ApiError;
+use crate::kinds::KindState;
 use crate::validation::{self, FieldError};
 
 /// Which syntax `metadata.name` must follow.
@@ -22,6 +25,28 @@ pub enum NameRule {
     PathSegment,
 }
 
+/// What strategy hooks can use besides the object: the server's per-kind state (service
+/// IP and node port allocators) and the options of the write.
+pub struct WriteContext<'a> {
+    pub kinds: &'a KindState,
+    /// `dryRun=All`: nothing may be reserved or released.
+    pub dry_run: bool,
+    /// What this write reserved (service IPs, node ports) and must free if it is not stored
+    /// (the store records them in storage before it stores the object and releases them
+    /// when the write fails: [`crate::kinds::persist_reserved`], [`crate::kinds::release_reserved`]).
+    pub allocations: Mutex<crate::kinds::service::Held>,
+}
+
+impl<'a> WriteContext<'a> {
+    pub fn new(kinds: &'a KindState, dry_run: bool) -> WriteContext<'a> {
+        WriteContext {
+            kinds,
+            dry_run,
+            allocations: Mutex::default(),
+        }
+    }
+}
+
 pub trait Strategy: Sync {
     fn name_rule(&self) -> NameRule {
         NameRule::Subdomain
@@ -34,15 +59,40 @@ pub trait Strategy: Sync {
     fn allow_create_on_update(&self) -> bool {
         false
     }
-    /// Defaulting and create-time status reset.
-    fn prepare_for_create(&self, _r: &ResourceInfo, _obj: &mut Value) {}
-    /// Kind-specific update preparation after the generic status/spec split.
-    fn prepare_for_update(&self, _r: &ResourceInfo, _new: &mut Value, _old: &Value) {}
-    fn validate(&self, _r: &ResourceInfo, _obj: &Value) -> Vec<FieldError> {
-        Vec::new()
+    /// Defaulting, create-time status reset and allocations (recorded in the context's
+    /// `allocations`: owned once [`Strategy::created`] runs, freed by the store when the
+    /// create is not stored; none on dry run). An error fails the create.
+    fn prepare_for_create(
+        &self,
+        _cx: &WriteContext<'_>,
+        _r: &ResourceInfo,
+        _obj: &mut Value,
+    ) -> Result<(), ApiError> {
+        Ok(())
     }
-    fn validate_update(&self, r: &ResourceInfo, new: &Value, _old: &Value) -> Vec<FieldError> {
-        self.validate(r, new)
+    /// Kind-specific update preparation after the generic status/spec split. An error fails
+    /// the update.
+    fn prepare_for_update(
+        &self,
+        _cx: &WriteContext<'_>,
+        _r: &ResourceInfo,
+        _new: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+    /// The object `prepare_for_create` prepared was stored (never called on dry run).
+    fn created(&self, _cx: &WriteContext<'_>, _r: &ResourceInfo, _obj: &Value) {}
+    /// An update was stored (never called on dry run).
+    fn updated(&self, _cx: &WriteContext<'_>, _r: &ResourceInfo, _new: &Value, _old: &Value) {}
+
+    /// The object is gone from storage (never called on dry run).
+    fn deleted(&self, _cx: &WriteContext<'_>, _r: &ResourceInfo, _obj: &Value) {}
+    fn validate(&self, r: &ResourceInfo, obj: &Value) -> Vec<FieldError> {
+        crate::kinds::validate::validate(r, obj)
+    }
+    fn validate_update(&self, r: &ResourceInfo, new: &Value, old: &Value) -> Vec<FieldError> {
+        crate::kinds::validate::validate_update(r, new, old)
     }
 }
 
@@ -54,6 +104,25 @@ impl Strategy for DefaultStrategy {
         r.subresource("status").is_some()
             && !matches!(r.plural, "namespaces" | "services" | "nodes")
     }
+    fn prepare_for_create(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
+        reset_status(r, obj);
+        Ok(())
+    }
+}
+
+/// Create cannot set the status of a kind with a status subresource: it starts empty, as
+/// the built-in strategies' `PrepareForCreate` do.
+pub fn reset_status(r: &ResourceInfo, obj: &mut Value) {
+    if r.subresource("status").is_some()
+        && let Value::Object(map) = obj
+    {
+        map.insert("status".into(), serde_json::json!({}));
+    }
 }
 
 pub struct NamespaceStrategy;
@@ -61,7 +130,12 @@ impl Strategy for NamespaceStrategy {
     fn name_rule(&self) -> NameRule {
         NameRule::Label
     }
-    fn prepare_for_create(&self, _r: &ResourceInfo, obj: &mut Value) {
+    fn prepare_for_create(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
         // Namespaces carry the `kubernetes` finalizer and start Active.
         if let Value::Object(map) = obj {
             let spec = map
@@ -79,6 +153,18 @@ impl Strategy for NamespaceStrategy {
             }
             map.insert("status".into(), serde_json::json!({"phase": "Active"}));
         }
+        crate::kinds::defaults::namespace(r, obj);
+        Ok(())
+    }
+    fn prepare_for_update(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        new: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
+        crate::kinds::defaults::namespace(r, new);
+        Ok(())
     }
 }
 
@@ -101,8 +187,11 @@ pub fn for_resource(r: &ResourceInfo) -> &'static dyn Strategy {
         (g, _) if crate::kinds::workloads::is_workload(g, r.kind) => {
             &crate::kinds::workloads::WorkloadStrategy
         }
-        ("rbac.authorization.k8s.io", _) => &PathSegmentStrategy,
-        _ => &DefaultStrategy,
+        ("", "secrets") => &crate::kinds::secret::SecretStrategy,
+        ("rbac.authorization.k8s.io", _) => {
+            crate::kinds::defaults::for_resource(r).unwrap_or(&PathSegmentStrategy)
+        }
+        _ => crate::kinds::defaults::for_resource(r).unwrap_or(&DefaultStrategy),
     }
 }
 

@@ -45,7 +45,8 @@ async fn create_get_update_delete_round_trip() {
             "namespace",
             "uid",
             "resourceVersion",
-            "creationTimestamp"
+            "creationTimestamp",
+            "managedFields"
         ]
     );
 

@@ -127,3 +127,64 @@ fn acknowledged_writes_survive_sigkill() {
         &missing[..missing.len().min(5)]
     );
 }
+
+/// SIGTERM: the server stops serving, finishes, exits 0, and its data opens again.
+#[test]
+fn sigterm_stops_gracefully() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = spawn(dir.path(), port);
+    wait_ready(&mut child);
+    let base = format!("http://127.0.0.1:{port}/api/v1/namespaces/default/configmaps");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let body = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"before-term"}});
+        let r = reqwest::Client::new()
+            .post(&base)
+            .json(&body)
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(r.status().as_u16(), 201);
+    });
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kiln did not stop within 15 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "kiln exited with {exit} after SIGTERM");
+    // No longer listening.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+
+    let mut child = spawn(dir.path(), port);
+    wait_ready(&mut child);
+    let code = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{base}/before-term"))
+            .send()
+            .await
+            .expect("get")
+            .status()
+            .as_u16()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        code, 200,
+        "the write made before SIGTERM is there after restart"
+    );
+}

@@ -8,6 +8,7 @@
 //! | creates/s, 16 concurrent clients | the embedded store's own durable creates/s, 16 tasks |
 //! | LIST of 10,000 ConfigMaps as JSON | serde_json serialising the same list in-process |
 //! | idle RSS, startup to `/readyz` | absolute limits |
+//! | 1,000 watchers on one resource, 100 writes/s: all events seen, p99 delivery, RSS per idle watcher | absolute limits |
 //!
 //! The first invocation (from the debug `cargo xtask`) builds `kiln` and this harness in
 //! release (feature `bench`) and runs that build, so neither the server, the baselines nor
@@ -23,12 +24,13 @@ use std::process::{Command, ExitCode};
 mod client;
 #[cfg(feature = "bench")]
 mod run;
+#[cfg(feature = "bench")]
+mod watchers;
 
-const USAGE: &str =
-    "usage: cargo xtask bench [--strict] [--duration SECS] [--only startup,get,create,list]";
+const USAGE: &str = "usage: cargo xtask bench [--strict] [--duration SECS] [--only startup,get,create,list,watchers]";
 
 /// The measurement groups, in run order.
-pub const SECTIONS: [&str; 4] = ["startup", "get", "create", "list"];
+pub const SECTIONS: [&str; 5] = ["startup", "get", "create", "list", "watchers"];
 
 /// Options of a run.
 #[derive(Debug, Clone)]

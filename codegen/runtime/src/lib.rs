@@ -5,6 +5,7 @@
 //! base64 byte strings), and fills in the registry shapes that the server reads.
 
 pub mod codec;
+pub mod conversions;
 pub mod openapi;
 pub mod registry;
 

@@ -15,10 +15,7 @@ use std::collections::BTreeMap;
 
 use prost::DecodeError;
 use prost::bytes::{Buf, BufMut};
-use prost::encoding::{
-    DecodeContext, WireType, check_wire_type, encode_key, encode_varint, encoded_len_varint,
-    key_len,
-};
+use prost::encoding::{DecodeContext, WireType, check_wire_type, encoded_len_varint, key_len};
 
 use crate::byte_string::ByteString;
 
@@ -96,9 +93,7 @@ fn string_field_len(tag: u32, s: &str) -> usize {
 }
 
 fn encode_string_field(tag: u32, s: &str, buf: &mut impl BufMut) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(s.len() as u64, buf);
-    buf.put_slice(s.as_bytes());
+    fast::string::encode(tag, s, buf);
 }
 
 /// Writes one map entry: `tag`, length, key (field 1), then the value via `value`.
@@ -109,8 +104,8 @@ fn encode_entry<B: BufMut>(
     buf: &mut B,
     value: impl FnOnce(&mut B),
 ) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint((string_field_len(1, key) + value_len) as u64, buf);
+    put_key(tag, WireType::LengthDelimited, buf);
+    put_varint((string_field_len(1, key) + value_len) as u64, buf);
     encode_string_field(1, key, buf);
     value(buf);
 }
@@ -224,12 +219,301 @@ pub mod message_map {
     }
 }
 
+/// A varint, written with one `put_slice` (prost's `encode_varint` writes a byte at a
+/// time through an out-of-line call; keys and lengths are most of a message's varints).
+#[inline(always)]
+pub fn put_varint(mut value: u64, buf: &mut impl BufMut) {
+    if value < 0x80 {
+        buf.put_u8(value as u8);
+        return;
+    }
+    let mut tmp = [0u8; 10];
+    let mut n = 0;
+    while value >= 0x80 && n < 9 {
+        tmp[n] = (value as u8) | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    tmp[n] = value as u8;
+    buf.put_slice(&tmp[..=n]);
+}
+
+/// A field key (`tag << 3 | wire type`).
+#[inline(always)]
+pub fn put_key(tag: u32, wire_type: WireType, buf: &mut impl BufMut) {
+    put_varint(u64::from(tag << 3 | wire_type as u32), buf);
+}
+
+/// Encoders of the common scalars with [`put_varint`]; the bytes are prost's.
+pub mod fast {
+    use super::*;
+
+    macro_rules! varint_scalar {
+        ($name:ident, $ty:ty, $conv:expr) => {
+            pub mod $name {
+                use super::*;
+
+                #[inline]
+                pub fn encode(tag: u32, value: &$ty, buf: &mut impl BufMut) {
+                    put_key(tag, WireType::Varint, buf);
+                    put_varint($conv(*value), buf);
+                }
+
+                pub fn encode_repeated(tag: u32, values: &[$ty], buf: &mut impl BufMut) {
+                    for v in values {
+                        encode(tag, v, buf);
+                    }
+                }
+            }
+        };
+    }
+
+    varint_scalar!(int32, i32, |v: i32| v as u64);
+    varint_scalar!(int64, i64, |v: i64| v as u64);
+    varint_scalar!(bool, bool, u64::from);
+
+    pub mod double {
+        use super::*;
+
+        #[inline]
+        pub fn encode(tag: u32, value: &f64, buf: &mut impl BufMut) {
+            put_key(tag, WireType::SixtyFourBit, buf);
+            buf.put_f64_le(*value);
+        }
+
+        pub fn encode_repeated(tag: u32, values: &[f64], buf: &mut impl BufMut) {
+            for v in values {
+                encode(tag, v, buf);
+            }
+        }
+    }
+
+    pub mod bytes {
+        use super::*;
+
+        #[inline]
+        pub fn encode(tag: u32, value: &[u8], buf: &mut impl BufMut) {
+            put_key(tag, WireType::LengthDelimited, buf);
+            put_varint(value.len() as u64, buf);
+            buf.put_slice(value);
+        }
+    }
+
+    pub mod string {
+        use super::*;
+
+        #[inline]
+        pub fn encode(tag: u32, value: &str, buf: &mut impl BufMut) {
+            bytes::encode(tag, value.as_bytes(), buf);
+        }
+
+        pub fn encode_repeated(tag: u32, values: &[String], buf: &mut impl BufMut) {
+            for v in values {
+                encode(tag, v, buf);
+            }
+        }
+    }
+}
+
+/// Lengths of nested messages, computed once per encode.
+///
+/// A message's length prefix comes before its body, so a naive encoder asks every nested
+/// message for its `encoded_len` on the way down, and each of those asks its own children
+/// again: the work grows with the square of the nesting depth. Generated messages instead
+/// implement [`CachedEncode`]: one pass ([`CachedEncode::cache_sizes`]) computes every
+/// nested length bottom-up and records it here in the order the encoder will meet it, and
+/// the second pass ([`CachedEncode::encode_cached`]) reads them back in that order.
+/// Raw JSON values (`FieldsV1`, `RawExtension`, `JSON`) are serialised once in the first
+/// pass and their bytes kept here for the second.
+#[derive(Debug, Default)]
+pub struct SizeCache {
+    lens: Vec<u32>,
+    read_len: usize,
+    blobs: Vec<Vec<u8>>,
+    next_blob: usize,
+}
+
+impl SizeCache {
+    /// Reserves the slot for a length that is known only after its children.
+    pub fn reserve(&mut self) -> usize {
+        self.lens.push(0);
+        self.lens.len() - 1
+    }
+
+    pub fn set(&mut self, slot: usize, len: usize) {
+        if let Some(l) = self.lens.get_mut(slot) {
+            *l = u32::try_from(len).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// The next recorded length, in encode order.
+    pub fn take_len(&mut self) -> usize {
+        let len = self.lens.get(self.read_len).copied().unwrap_or(0);
+        self.read_len += 1;
+        len as usize
+    }
+
+    /// Keeps bytes serialised while sizing, for the encode pass.
+    pub fn push_blob(&mut self, blob: Vec<u8>) {
+        self.blobs.push(blob);
+    }
+
+    /// The next kept blob, in encode order.
+    pub fn next_blob(&mut self) -> Vec<u8> {
+        let blob = self
+            .blobs
+            .get_mut(self.next_blob)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.next_blob += 1;
+        blob
+    }
+}
+
+/// A message that can encode itself with a [`SizeCache`]. Runtime leaf types (`Time`,
+/// `Quantity`, ...) use the default methods: their lengths are cheap and nothing nested.
+pub trait CachedEncode: prost::Message + Sized {
+    /// The encoded length of the message body, recording nested lengths in `cache`.
+    fn cache_sizes(&self, _cache: &mut SizeCache) -> usize {
+        self.encoded_len()
+    }
+
+    /// Writes the message body, reading the lengths `cache_sizes` recorded.
+    fn encode_cached(&self, buf: &mut impl BufMut, _cache: &mut SizeCache) {
+        self.encode_raw(buf)
+    }
+}
+
+impl<T: CachedEncode> CachedEncode for Box<T> {
+    fn cache_sizes(&self, cache: &mut SizeCache) -> usize {
+        (**self).cache_sizes(cache)
+    }
+
+    fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut SizeCache) {
+        (**self).encode_cached(buf, cache)
+    }
+}
+
+impl CachedEncode for crate::time::Time {}
+impl CachedEncode for crate::time::MicroTime {}
+impl CachedEncode for crate::duration::Duration {}
+impl CachedEncode for crate::int_or_string::IntOrString {}
+impl CachedEncode for crate::quantity::Quantity {}
+impl<T: prost::Message + Default> CachedEncode for crate::schema::SchemaOrBool<T> {}
+impl<T: prost::Message + Default> CachedEncode for crate::schema::SchemaOrArray<T> {}
+impl<T: prost::Message + Default> CachedEncode for crate::schema::SchemaOrStringArray<T> {}
+
+/// `encode_raw` of a generated message: both passes.
+pub fn encode_raw_cached<M: CachedEncode>(msg: &M, buf: &mut impl BufMut) {
+    let mut cache = SizeCache::default();
+    msg.cache_sizes(&mut cache);
+    msg.encode_cached(buf, &mut cache);
+}
+
+/// `encode_to_vec` of a generated message: both passes, one allocation of the exact size.
+pub fn encode_to_vec_cached<M: CachedEncode>(msg: &M) -> Vec<u8> {
+    let mut cache = SizeCache::default();
+    let len = msg.cache_sizes(&mut cache);
+    let mut buf = Vec::with_capacity(len);
+    msg.encode_cached(&mut buf, &mut cache);
+    buf
+}
+
+/// Nested message fields for generated [`CachedEncode`] impls; each `*_len` records what
+/// the matching `encode*` reads, so a message must call them in the same order.
+pub mod cached {
+    use super::*;
+
+    /// Length (with key) of a nested message at `tag`.
+    pub fn message_len<M: CachedEncode>(tag: u32, msg: &M, cache: &mut SizeCache) -> usize {
+        let slot = cache.reserve();
+        let len = msg.cache_sizes(cache);
+        cache.set(slot, len);
+        key_len(tag) + encoded_len_varint(len as u64) + len
+    }
+
+    pub fn message_encode<M: CachedEncode>(
+        tag: u32,
+        msg: &M,
+        buf: &mut impl BufMut,
+        cache: &mut SizeCache,
+    ) {
+        put_key(tag, WireType::LengthDelimited, buf);
+        put_varint(cache.take_len() as u64, buf);
+        msg.encode_cached(buf, cache);
+    }
+
+    pub fn repeated_len<M: CachedEncode>(tag: u32, msgs: &[M], cache: &mut SizeCache) -> usize {
+        msgs.iter().map(|m| message_len(tag, m, cache)).sum()
+    }
+
+    pub fn repeated_encode<M: CachedEncode>(
+        tag: u32,
+        msgs: &[M],
+        buf: &mut impl BufMut,
+        cache: &mut SizeCache,
+    ) {
+        for m in msgs {
+            message_encode(tag, m, buf, cache);
+        }
+    }
+
+    /// `map<string, Message>`, as [`message_map`](super::message_map) writes it.
+    pub fn message_map_len<M: CachedEncode>(
+        tag: u32,
+        map: &BTreeMap<String, M>,
+        cache: &mut SizeCache,
+    ) -> usize {
+        map.iter()
+            .map(|(k, v)| {
+                let entry = string_field_len(1, k) + message_len(2, v, cache);
+                key_len(tag) + encoded_len_varint(entry as u64) + entry
+            })
+            .sum()
+    }
+
+    pub fn message_map_encode<M: CachedEncode>(
+        tag: u32,
+        map: &BTreeMap<String, M>,
+        buf: &mut impl BufMut,
+        cache: &mut SizeCache,
+    ) {
+        for (k, v) in map {
+            // The value's own length was recorded while sizing; peek it to size the entry.
+            let value_len = cache.lens.get(cache.read_len).copied().unwrap_or(0) as usize;
+            let value_len = key_len(2) + encoded_len_varint(value_len as u64) + value_len;
+            encode_entry(tag, k, value_len, buf, |buf| {
+                message_encode(2, v, buf, cache)
+            });
+        }
+    }
+
+    /// A length-delimited group of fields (an embedded Go struct) whose body `body` sizes.
+    pub fn group_len(
+        tag: u32,
+        cache: &mut SizeCache,
+        body: impl FnOnce(&mut SizeCache) -> usize,
+    ) -> usize {
+        let slot = cache.reserve();
+        let len = body(cache);
+        cache.set(slot, len);
+        key_len(tag) + encoded_len_varint(len as u64) + len
+    }
+
+    /// Writes the key and recorded length of a group; the caller writes the body next.
+    pub fn group_header(tag: u32, buf: &mut impl BufMut, cache: &mut SizeCache) {
+        put_key(tag, WireType::LengthDelimited, buf);
+        put_varint(cache.take_len() as u64, buf);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::quantity::Quantity;
     use crate::time::Time;
     use proptest::prelude::*;
+    use prost::encoding::{encode_key, encode_varint};
 
     /// A message with the helper-encoded fields, as generated code would write it.
     #[derive(Clone, Debug, Default, PartialEq)]
@@ -310,6 +594,227 @@ mod tests {
         assert_eq!(Holder::decode(bytes.as_slice()).unwrap(), h);
         // A wrong wire type is an error, not a misparse.
         assert!(Holder::decode(&[0x08, 0x01][..]).is_err());
+    }
+
+    /// A leaf message, sized the plain way.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct Leaf {
+        name: String,
+        raw: Option<crate::raw::RawExtension>,
+    }
+
+    impl prost::Message for Leaf {
+        fn encode_raw(&self, buf: &mut impl BufMut) {
+            prost::encoding::string::encode(1, &self.name, buf);
+            if let Some(r) = &self.raw {
+                prost::encoding::message::encode(2, r, buf);
+            }
+        }
+
+        fn merge_field(
+            &mut self,
+            tag: u32,
+            wire_type: WireType,
+            buf: &mut impl Buf,
+            ctx: DecodeContext,
+        ) -> Result<(), DecodeError> {
+            match tag {
+                1 => prost::encoding::string::merge(wire_type, &mut self.name, buf, ctx),
+                2 => prost::encoding::message::merge(
+                    wire_type,
+                    self.raw.get_or_insert_with(Default::default),
+                    buf,
+                    ctx,
+                ),
+                _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
+            }
+        }
+
+        fn encoded_len(&self) -> usize {
+            prost::encoding::string::encoded_len(1, &self.name)
+                + self
+                    .raw
+                    .as_ref()
+                    .map_or(0, |r| prost::encoding::message::encoded_len(2, r))
+        }
+
+        fn clear(&mut self) {
+            *self = Leaf::default();
+        }
+    }
+
+    impl CachedEncode for Leaf {
+        fn cache_sizes(&self, cache: &mut SizeCache) -> usize {
+            prost::encoding::string::encoded_len(1, &self.name)
+                + self
+                    .raw
+                    .as_ref()
+                    .map_or(0, |r| cached::message_len(2, r, cache))
+        }
+
+        fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut SizeCache) {
+            prost::encoding::string::encode(1, &self.name, buf);
+            if let Some(r) = &self.raw {
+                cached::message_encode(2, r, buf, cache);
+            }
+        }
+    }
+
+    /// Nesting of every cached kind, the way generated code writes it: a message, a
+    /// repeated message, a message map, and an embedded group (tag 4) around a message.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct Tree {
+        one: Option<Leaf>,
+        many: Vec<Leaf>,
+        map: BTreeMap<String, Leaf>,
+        grouped: Option<Leaf>,
+        quantity: Option<Quantity>,
+    }
+
+    impl Tree {
+        /// The same bytes through prost's own nested-message helpers.
+        fn reference(&self) -> Vec<u8> {
+            use prost::encoding::message;
+            let mut buf = Vec::new();
+            if let Some(v) = &self.one {
+                message::encode(1, v, &mut buf);
+            }
+            message::encode_repeated(2, &self.many, &mut buf);
+            message_map::encode(3, &self.map, &mut buf);
+            let group = self
+                .grouped
+                .as_ref()
+                .map_or(0, |v| message::encoded_len(1, v));
+            encode_key(4, WireType::LengthDelimited, &mut buf);
+            encode_varint(group as u64, &mut buf);
+            if let Some(v) = &self.grouped {
+                message::encode(1, v, &mut buf);
+            }
+            if let Some(q) = &self.quantity {
+                message::encode(5, q, &mut buf);
+            }
+            buf
+        }
+    }
+
+    impl prost::Message for Tree {
+        fn encode_raw(&self, buf: &mut impl BufMut) {
+            encode_raw_cached(self, buf)
+        }
+
+        fn merge_field(
+            &mut self,
+            tag: u32,
+            wire_type: WireType,
+            buf: &mut impl Buf,
+            ctx: DecodeContext,
+        ) -> Result<(), DecodeError> {
+            prost::encoding::skip_field(wire_type, tag, buf, ctx)
+        }
+
+        fn encoded_len(&self) -> usize {
+            self.reference().len()
+        }
+
+        fn clear(&mut self) {
+            *self = Tree::default();
+        }
+    }
+
+    impl CachedEncode for Tree {
+        fn cache_sizes(&self, cache: &mut SizeCache) -> usize {
+            let mut len = 0;
+            if let Some(v) = &self.one {
+                len += cached::message_len(1, v, cache);
+            }
+            len += cached::repeated_len(2, &self.many, cache);
+            len += cached::message_map_len(3, &self.map, cache);
+            len += cached::group_len(4, cache, |cache| {
+                self.grouped
+                    .as_ref()
+                    .map_or(0, |v| cached::message_len(1, v, cache))
+            });
+            if let Some(q) = &self.quantity {
+                len += cached::message_len(5, q, cache);
+            }
+            len
+        }
+
+        fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut SizeCache) {
+            if let Some(v) = &self.one {
+                cached::message_encode(1, v, buf, cache);
+            }
+            cached::repeated_encode(2, &self.many, buf, cache);
+            cached::message_map_encode(3, &self.map, buf, cache);
+            cached::group_header(4, buf, cache);
+            if let Some(v) = &self.grouped {
+                cached::message_encode(1, v, buf, cache);
+            }
+            if let Some(q) = &self.quantity {
+                cached::message_encode(5, q, buf, cache);
+            }
+        }
+    }
+
+    fn leaf() -> impl Strategy<Value = Leaf> {
+        // Long names push lengths past one varint byte.
+        (
+            "[a-z]{0,3}|[a-z]{120,300}",
+            proptest::option::of(proptest::collection::vec("[a-z]{0,40}", 0..6)),
+        )
+            .prop_map(|(name, raw)| Leaf {
+                name,
+                raw: raw.map(|r| crate::raw::RawExtension(serde_json::json!(r))),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn prop_fast_scalars_match_prost(
+            tag in 1u32..(1 << 20),
+            u in any::<u64>(),
+            i in any::<i32>(),
+            l in any::<i64>(),
+            b in any::<bool>(),
+            d in any::<f64>(),
+            text in ".{0,200}",
+        ) {
+            use prost::encoding as pe;
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            put_varint(u, &mut ours);
+            encode_varint(u, &mut theirs);
+            put_key(tag, WireType::LengthDelimited, &mut ours);
+            encode_key(tag, WireType::LengthDelimited, &mut theirs);
+            fast::int32::encode_repeated(tag, &[i, -1, 0], &mut ours);
+            pe::int32::encode_repeated(tag, &[i, -1, 0], &mut theirs);
+            fast::int64::encode(tag, &l, &mut ours);
+            pe::int64::encode(tag, &l, &mut theirs);
+            fast::bool::encode(tag, &b, &mut ours);
+            pe::bool::encode(tag, &b, &mut theirs);
+            fast::double::encode(tag, &d, &mut ours);
+            pe::double::encode(tag, &d, &mut theirs);
+            fast::string::encode_repeated(tag, &[text.clone(), String::new()], &mut ours);
+            pe::string::encode_repeated(tag, &[text.clone(), String::new()], &mut theirs);
+            fast::bytes::encode(tag, text.as_bytes(), &mut ours);
+            pe::bytes::encode(tag, &text.as_bytes().to_vec(), &mut theirs);
+            prop_assert_eq!(ours, theirs);
+        }
+
+        #[test]
+        fn prop_cached_encode_matches_prost(
+            one in proptest::option::of(leaf()),
+            many in proptest::collection::vec(leaf(), 0..4),
+            map in proptest::collection::btree_map("[a-z]{0,4}", leaf(), 0..4),
+            grouped in proptest::option::of(leaf()),
+            quantity in proptest::option::of((any::<i64>(), -9i32..12).prop_map(|(v, s)| Quantity::from_scaled(v, s))),
+        ) {
+            let tree = Tree { one, many, map, grouped, quantity };
+            let want = tree.reference();
+            prop_assert_eq!(encode_to_vec_cached(&tree), want.clone());
+            let mut generic = prost::bytes::BytesMut::new();
+            encode_raw_cached(&tree, &mut generic);
+            prop_assert_eq!(generic.to_vec(), want);
+        }
     }
 
     #[test]

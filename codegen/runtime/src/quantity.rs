@@ -134,43 +134,25 @@ impl Quantity {
 
     /// Parses a quantity as kube-apiserver does (no surrounding whitespace allowed).
     pub fn parse(s: &str) -> Result<Quantity, QuantityError> {
-        if s.is_empty() {
-            return Err(QuantityError::FormatWrong);
-        }
-        if s == "0" {
-            return Ok(Quantity::zero());
-        }
-        let scanned = scan(s)?;
-        let (base, exponent, mut format) = interpret(scanned.suffix)?;
-        let keep_text = written_canonically(&scanned, exponent, format);
-
-        let digits: Vec<u8> = scanned
-            .num
-            .bytes()
-            .chain(scanned.denom.bytes())
-            .map(|b| b - b'0')
-            .collect();
-        let denom_len = i64::try_from(scanned.denom.len()).map_err(|_| QuantityError::Numeric)?;
-        let neg = !scanned.positive;
-        let mut value = if base == 10 {
-            Dec::new(neg, digits, exponent - denom_len)
-        } else {
-            let mut v = Dec::new(neg, digits, -denom_len);
-            v.mul_small(1u64 << exponent);
-            v
-        };
-        // Anything below a nanounit rounds up, away from zero.
-        value.round_up_at(NANO_EXP);
-        if format == QuantityFormat::BinarySI {
-            if value.cmp_abs(&Dec::from_i128(i128::from(i64::MAX), 0)) == Ordering::Greater {
-                value = Dec::from_i128(i128::from(i64::MAX), 0).with_sign(value.neg);
-            }
-            if !value.is_zero() && value.cmp_abs(&Dec::from_i128(1, 0)) == Ordering::Less {
-                format = QuantityFormat::DecimalSI;
-            }
-        }
+        let (value, format, keep_text) = parse_parts(s)?;
         let text = if keep_text {
             s.to_string()
+        } else {
+            canonical_text(&value, format)
+        };
+        Ok(Quantity {
+            value,
+            format,
+            text,
+        })
+    }
+
+    /// [`Quantity::parse`] of an owned string, kept without copying when it is canonical
+    /// (the protobuf decoder's case: the string was just read off the wire).
+    pub fn parse_owned(s: String) -> Result<Quantity, QuantityError> {
+        let (value, format, keep_text) = parse_parts(&s)?;
+        let text = if keep_text {
+            s
         } else {
             canonical_text(&value, format)
         };
@@ -374,9 +356,19 @@ impl prost::Message for Quantity {
             1 => {
                 let mut s = String::new();
                 prost::encoding::string::merge(wire_type, &mut s, buf, ctx)?;
-                *self = Quantity::parse(&s).map_err(|e| {
+                let (value, format, keep_text) = parse_parts(&s).map_err(|e| {
                     crate::proto::decode_error(format!("invalid Quantity {s:?}: {e}"))
                 })?;
+                let text = if keep_text {
+                    s
+                } else {
+                    canonical_text(&value, format)
+                };
+                *self = Quantity {
+                    value,
+                    format,
+                    text,
+                };
                 Ok(())
             }
             _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
@@ -390,6 +382,54 @@ impl prost::Message for Quantity {
     fn clear(&mut self) {
         *self = Quantity::zero();
     }
+}
+
+/// The value, format and whether the text is kept as written (see [`Quantity::parse`]).
+fn parse_parts(s: &str) -> Result<(Dec, QuantityFormat, bool), QuantityError> {
+    if s.is_empty() {
+        return Err(QuantityError::FormatWrong);
+    }
+    if s == "0" {
+        return Ok((Dec::zero(), QuantityFormat::DecimalSI, true));
+    }
+    let scanned = scan(s)?;
+    let (base, exponent, mut format) = interpret(scanned.suffix)?;
+    let keep_text = written_canonically(&scanned, exponent, format);
+
+    let digits: Vec<u8> = scanned
+        .num
+        .bytes()
+        .chain(scanned.denom.bytes())
+        .map(|b| b - b'0')
+        .collect();
+    let denom_len = i64::try_from(scanned.denom.len()).map_err(|_| QuantityError::Numeric)?;
+    let neg = !scanned.positive;
+    let mut value = if base == 10 {
+        Dec::new(neg, digits, exponent - denom_len)
+    } else {
+        let mut v = Dec::new(neg, digits, -denom_len);
+        v.mul_small(1u64 << exponent);
+        v
+    };
+    // Anything below a nanounit rounds up, away from zero.
+    value.round_up_at(NANO_EXP);
+    if format == QuantityFormat::BinarySI && !value.is_zero() {
+        // Digits before the point; comparing with `i64::MAX` (19 digits) and 1 needs the
+        // full comparison only when the counts are close.
+        let lead = value.digits.iter().take_while(|&&d| d == 0).count();
+        let int_digits = i64::try_from(value.digits.len() - lead)
+            .unwrap_or(i64::MAX)
+            .saturating_add(value.exp);
+        if int_digits >= 19
+            && value.cmp_abs(&Dec::from_i128(i128::from(i64::MAX), 0)) == Ordering::Greater
+        {
+            value = Dec::from_i128(i128::from(i64::MAX), 0).with_sign(value.neg);
+        }
+        if int_digits <= 0 {
+            format = QuantityFormat::DecimalSI;
+        }
+    }
+    Ok((value, format, keep_text))
 }
 
 // ---------------------------------------------------------------------------------------

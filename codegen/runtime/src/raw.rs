@@ -112,7 +112,7 @@ macro_rules! raw_json_type {
                 if self.0.is_null() {
                     return 0;
                 }
-                let len = serde_json::to_vec(&self.0).map(|v| v.len()).unwrap_or(0);
+                let len = json_len(&self.0);
                 prost::encoding::key_len(1) + prost::encoding::encoded_len_varint(len as u64) + len
             }
 
@@ -120,7 +120,47 @@ macro_rules! raw_json_type {
                 self.0 = Value::Null;
             }
         }
+
+        /// Serialised once while sizing; the encode pass writes the kept bytes.
+        impl crate::proto::CachedEncode for $name {
+            fn cache_sizes(&self, cache: &mut crate::proto::SizeCache) -> usize {
+                if self.0.is_null() {
+                    return 0;
+                }
+                let raw = self.to_raw();
+                let len = raw.len();
+                cache.push_blob(raw);
+                prost::encoding::key_len(1) + prost::encoding::encoded_len_varint(len as u64) + len
+            }
+
+            fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut crate::proto::SizeCache) {
+                if self.0.is_null() {
+                    return;
+                }
+                let raw = cache.next_blob();
+                prost::encoding::bytes::encode(1, &raw, buf);
+            }
+        }
     };
+}
+
+/// Length of a value's compact JSON, counted without building it.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
 }
 
 raw_json_type!(

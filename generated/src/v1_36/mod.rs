@@ -5,7 +5,9 @@ pub mod apiextensions_apiserver;
 pub mod apimachinery;
 pub mod kube_aggregator;
 pub mod registry;
+pub mod conversions;
 pub use registry::{GIT_VERSION, REGISTRY, RELEASE};
+pub use conversions::CONVERSIONS;
 /// The published OpenAPI v2 document of the release (minified JSON, keys in the
 /// published order), as `/openapi/v2` serves it. The `/openapi/v3` documents derive
 /// from it: `kiln_runtime::openapi::{document_keys, document}`.

@@ -2,12 +2,64 @@
 //! admission defaults every cluster applies), create-time status and allocation.
 
 pub mod allocator;
+pub mod defaults;
 pub mod pod;
+pub mod secret;
 pub mod service;
+pub mod validate;
 pub mod workloads;
 
 use kiln_runtime::registry::ResourceInfo;
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
+
+use futures_util::future::BoxFuture;
+
+use crate::errors::ApiError;
+use crate::store::Store;
+use crate::strategy::WriteContext;
+
+/// Per-server state of built-in kinds, handed to strategy hooks through
+/// [`crate::strategy::WriteContext`]: this server's view of the service cluster IPs and
+/// node ports (storage holds the allocations; see [`allocator`]).
+#[derive(Default)]
+pub struct KindState {
+    pub services: Mutex<allocator::Allocator>,
+    /// Values stored writes freed whose storage records are still to be removed.
+    pub(crate) releasing: Mutex<service::Held>,
+}
+
+impl KindState {
+    /// State for a service CIDR (`10.96.0.0/12`) and node port range.
+    pub fn new(service_cidr: &str, port_min: u16, port_max: u16) -> Result<KindState, String> {
+        Ok(KindState {
+            services: Mutex::new(allocator::Allocator::from_cidr(
+                service_cidr,
+                port_min,
+                port_max,
+            )?),
+            releasing: Mutex::default(),
+        })
+    }
+}
+
+/// Records the write's reservations (strategy hooks put them in `cx.allocations`) in
+/// storage; the store calls it just before it stores the object. Reservations another
+/// server holds are replaced in `obj` or fail the write. (Boxed: it writes through the
+/// store that calls it.)
+pub fn persist_reserved<'a>(
+    store: &'a Store,
+    cx: &'a WriteContext<'_>,
+    obj: &'a mut Value,
+) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(service::persist(store, cx, obj))
+}
+
+/// Releases, in storage too, what the write reserved and did not store and what stored
+/// writes freed; the store calls it when a write ends or is retried. (Boxed, likewise.)
+pub fn release_reserved<'a>(store: &'a Store, cx: &'a WriteContext<'_>) -> BoxFuture<'a, ()> {
+    Box::pin(service::settle(store, cx))
+}
 
 /// The object map at `key` inside `map`, created (or replaced when not an object) as needed.
 pub(crate) fn child<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {

@@ -9,7 +9,8 @@ use kiln_runtime::registry::ResourceInfo;
 use serde_json::{Map, Value, json};
 
 use super::{child, child_opt, default, renormalize};
-use crate::strategy::Strategy;
+use crate::errors::ApiError;
+use crate::strategy::{Strategy, WriteContext};
 
 /// `imagePullPolicy` for an image: `Always` for `:latest` or an untagged image without a
 /// digest, else `IfNotPresent` (kube's `SetDefaults_Container`).
@@ -284,9 +285,14 @@ pub fn qos_class(spec: &Value) -> &'static str {
 
 pub struct PodStrategy;
 impl Strategy for PodStrategy {
-    fn prepare_for_create(&self, r: &ResourceInfo, obj: &mut Value) {
+    fn prepare_for_create(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
         let Value::Object(map) = obj else {
-            return;
+            return Ok(());
         };
         let spec = child(map, "spec");
         default_pod(spec);
@@ -297,26 +303,46 @@ impl Strategy for PodStrategy {
             json!({"phase": "Pending", "qosClass": qos}),
         );
         renormalize(r, obj);
+        Ok(())
     }
-    fn prepare_for_update(&self, r: &ResourceInfo, new: &mut Value, _old: &Value) {
+    fn prepare_for_update(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        new: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
         if let Value::Object(map) = new {
             default_pod(child(map, "spec"));
             renormalize(r, new);
         }
+        Ok(())
     }
 }
 
 /// PodTemplate objects: `template` carries the pod template.
 pub struct PodTemplateStrategy;
 impl Strategy for PodTemplateStrategy {
-    fn prepare_for_create(&self, r: &ResourceInfo, obj: &mut Value) {
+    fn prepare_for_create(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
         if let Value::Object(map) = obj {
             default_template(child(map, "template"));
             renormalize(r, obj);
         }
+        Ok(())
     }
-    fn prepare_for_update(&self, r: &ResourceInfo, new: &mut Value, _old: &Value) {
-        self.prepare_for_create(r, new);
+    fn prepare_for_update(
+        &self,
+        cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        new: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
+        self.prepare_for_create(cx, r, new)
     }
 }
 

@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::pod::default_template;
 use super::{child, child_opt, default, renormalize};
-use crate::strategy::{DefaultStrategy, Strategy};
+use crate::errors::ApiError;
+use crate::strategy::{DefaultStrategy, Strategy, WriteContext};
 
 /// Defaults `spec` of a workload kind.
 pub fn default_spec(kind: &str, spec: &mut Map<String, Value>) {
@@ -142,11 +143,25 @@ impl Strategy for WorkloadStrategy {
     fn tracks_generation(&self, r: &ResourceInfo) -> bool {
         DefaultStrategy.tracks_generation(r)
     }
-    fn prepare_for_create(&self, r: &ResourceInfo, obj: &mut Value) {
+    fn prepare_for_create(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
+        crate::strategy::reset_status(r, obj);
         Self::apply(r, obj);
+        Ok(())
     }
-    fn prepare_for_update(&self, r: &ResourceInfo, new: &mut Value, _old: &Value) {
+    fn prepare_for_update(
+        &self,
+        _cx: &WriteContext<'_>,
+        r: &ResourceInfo,
+        new: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
         Self::apply(r, new);
+        Ok(())
     }
 }
 

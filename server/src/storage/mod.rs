@@ -16,7 +16,8 @@
 //!   revision, history first and then live, in revision order without gaps
 //!   or duplicates, each event with the previous value of the key.
 //!
-//! The default backend is [`embedded::EmbeddedStore`].
+//! The default backend is [`embedded::EmbeddedStore`]; [`etcd::EtcdStore`] keeps the
+//! data in an etcd v3 cluster, laid out and encoded as kube-apiserver keeps it.
 
 use std::fmt;
 use std::pin::Pin;
@@ -26,11 +27,14 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
+pub mod cache;
 pub mod embedded;
+pub mod etcd;
 mod mvcc;
 mod wal;
 
 pub use embedded::{EmbeddedOptions, EmbeddedStats, EmbeddedStore};
+pub use etcd::{EtcdOptions, EtcdStore};
 
 /// A storage revision (etcd style). The first write gets revision 1; 0 means
 /// "nothing written yet".

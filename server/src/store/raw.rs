@@ -1,16 +1,16 @@
 //! The JSON clients see, spliced from the stored JSON without building a `Value`.
 //!
-//! Stored values are `serde_json`'s compact output of an object without
-//! `metadata.resourceVersion` (see `encode_for_storage`). Reading one as JSON only needs
+//! Stored values are `gojson`'s compact output (serde_json's, with Go's escaping) of an
+//! object without `metadata.resourceVersion` (see `encode_for_storage`). Reading one as JSON only needs
 //! the type meta of the served version first and `resourceVersion` put into `metadata`
 //! where [`super::set_resource_version`] puts it; every other byte is copied. That is
 //! several times cheaper than parsing into a `Value` and serialising it again, which
 //! dominates GET and LIST of JSON.
 //!
-//! [`encode`] only answers when the stored text is in the canonical form `serde_json`
+//! [`encode`] only answers when the stored text is in the canonical form `gojson`
 //! writes (no whitespace, its escapes, integers only, valid UTF-8, no repeated keys in the
 //! object or its metadata), so the output is byte for byte
-//! `serde_json::to_vec(&decode_stored(..))`; anything else falls back to that path.
+//! `gojson::to_vec(&decode_stored(..))`; anything else falls back to that path.
 
 use std::io::Write as _;
 
@@ -118,7 +118,7 @@ fn encode_inner(
 }
 
 fn write_str(out: &mut Vec<u8>, v: &str) -> Option<()> {
-    serde_json::to_writer(&mut *out, v).ok()
+    crate::gojson::write_compact(out, v).ok()
 }
 
 /// The members of the object starting at `s[at] == b'{'`, and the index after its `}`.
@@ -211,22 +211,34 @@ fn skip_integer(s: &[u8], mut i: usize) -> Option<usize> {
     Some(i)
 }
 
-/// A string whose escapes are exactly those serde_json writes.
+/// A string whose escapes are exactly those `gojson` writes (serde_json's plus Go's
+/// `\u003c`, `\u003e`, `\u0026`, `\u2028`, `\u2029`).
 fn skip_string(s: &[u8], i: usize) -> Option<usize> {
     let mut i = i + 1;
     loop {
         let rel = s
             .get(i..)?
             .iter()
-            .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+            .position(|b| matches!(*b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2) || *b < 0x20)?;
         i += rel;
         match s[i] {
             b'"' => return Some(i + 1),
+            0xE2 => {
+                // U+2028 / U+2029 must be escaped; other characters starting E2 are fine.
+                if s.get(i + 1) == Some(&0x80) && matches!(s.get(i + 2), Some(0xA8 | 0xA9)) {
+                    return None;
+                }
+                i += 1;
+            }
             b'\\' => {
                 match *s.get(i + 1)? {
                     b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                     b'u' => {
                         let hex = s.get(i + 2..i + 6)?;
+                        if matches!(hex, b"003c" | b"003e" | b"0026" | b"2028" | b"2029") {
+                            i += 6;
+                            continue;
+                        }
                         let lower_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
                         if hex[0] != b'0' || hex[1] != b'0' || !hex.iter().all(lower_hex) {
                             return None;
@@ -314,7 +326,7 @@ mod tests {
             mod_revision: rv,
         };
         let v = super::super::decode_stored(r, &kv).ok()?;
-        serde_json::to_vec(&v).ok()
+        crate::gojson::to_vec(&v).ok()
     }
 
     fn fast(stored: &[u8], rv: Revision) -> Option<Vec<u8>> {
@@ -352,17 +364,23 @@ mod tests {
             json!({"kind":"ConfigMap","metadata":{}}),
             json!({"kind":"ConfigMap","metadata":{"labels":{"a":"b"}},"immutable":true,"x":[1,-2,null,[],{}]}),
             json!({"kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"7","uid":"u"}}),
+            json!({"kind":"ConfigMap","metadata":{"name":"a"},"data":{"html":"<a href=\"x\">&amp;</a> \u{2028}\u{2029} \u{2027}"}}),
         ];
         for c in cases {
-            let stored = serde_json::to_vec(&c).unwrap_or_default();
+            let stored = crate::gojson::to_vec(&c).unwrap_or_default();
             assert!(same(&stored, 42), "{c}");
         }
     }
 
     #[test]
     fn unusual_text_falls_back() {
-        let cases: [&[u8]; 16] = [
+        let cases: [&[u8]; 20] = [
             br#"{"kind": "ConfigMap","metadata":{}}"#,
+            // Text Go would escape, left raw (written by something else).
+            br#"{"kind":"ConfigMap","metadata":{"name":"a"},"s":"<"}"#,
+            br#"{"kind":"ConfigMap","metadata":{"name":"a"},"s":"a&b"}"#,
+            "{\"kind\":\"ConfigMap\",\"metadata\":{},\"s\":\"\u{2028}\"}".as_bytes(),
+            br#"{"kind":"ConfigMap","metadata":{"name":"a"},"s":"\u003C"}"#,
             br#"{"kind":"ConfigMap","metadata":{"name":"a"},"f":1.5}"#,
             br#"{"kind":"ConfigMap","metadata":{"name":"a"},"f":1e3}"#,
             br#"{"kind":"ConfigMap","metadata":{"name":"a"},"s":"\/"}"#,
@@ -614,14 +632,14 @@ mod tests {
                 m.shift_remove("resourceVersion");
                 m.shift_remove("selfLink");
             }
-            let want = serde_json::to_vec(&trimmed).unwrap_or_default();
-            let got = super::super::encode_for_storage(&obj).map(|b| b.to_vec()).unwrap_or_default();
+            let want = crate::gojson::to_vec(&trimmed).unwrap_or_default();
+            let got = super::super::encode_for_storage(configmaps(), &mut obj.clone()).map(|b| b.to_vec()).unwrap_or_default();
             prop_assert_eq!(got, want);
         }
 
         #[test]
         fn fast_path_matches_the_value_path(obj in object(), rv in 1i64..1_000_000_000) {
-            let stored = serde_json::to_vec(&obj).unwrap_or_default();
+            let stored = crate::gojson::to_vec(&obj).unwrap_or_default();
             prop_assert!(same(&stored, rv));
         }
     }

@@ -43,6 +43,7 @@ impl TestServer {
             bind: "127.0.0.1:0".parse().expect("addr"),
             runtime_config: RuntimeConfig::parse(runtime_config).expect("runtime config"),
             workers: 2,
+            storage: Default::default(),
         };
         let running = app::start(config).await.expect("server starts");
         let addr = running.addr;

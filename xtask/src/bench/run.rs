@@ -39,7 +39,7 @@ pub struct Row {
     pub pass: Option<bool>,
 }
 
-fn err(msg: impl Into<String>) -> io::Error {
+pub(super) fn err(msg: impl Into<String>) -> io::Error {
     io::Error::other(msg.into())
 }
 
@@ -147,6 +147,12 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
     }
     if want("list") {
         rows.push(measure_list(&mut ctx)?);
+    }
+    if want("watchers") {
+        let server = &ctx.server;
+        rows.extend(super::watchers::measure(&ctx.rt, server.addr, &|| {
+            server.rss_kib()
+        })?);
     }
     let loaded_rss = ctx.server.rss_kib()?;
     if let Some(rss) = idle_rss {
@@ -425,7 +431,7 @@ fn load_average() -> String {
         .join(" ")
 }
 
-fn say(msg: &str) {
+pub(super) fn say(msg: &str) {
     eprintln!("bench: {msg}");
 }
 
@@ -533,7 +539,7 @@ fn namespace_request(addr: SocketAddr, name: &str) -> Vec<u8> {
     client::request("POST", addr, "/api/v1/namespaces", Some(body.as_bytes()))
 }
 
-fn expect_status(r: &client::Response, status: u16, what: &str) -> io::Result<()> {
+pub(super) fn expect_status(r: &client::Response, status: u16, what: &str) -> io::Result<()> {
     if r.status == status {
         return Ok(());
     }

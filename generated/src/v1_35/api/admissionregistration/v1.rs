@@ -23,18 +23,44 @@ pub struct AuditAnnotation {
     )]
     pub value_expression: Option<String>,
 }
-impl ::prost::Message for AuditAnnotation {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AuditAnnotation {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value_expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value_expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AuditAnnotation {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -84,18 +110,44 @@ pub struct ExpressionWarning {
     #[serde(rename = "warning", default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
-impl ::prost::Message for ExpressionWarning {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ExpressionWarning {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.field_ref.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.warning.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_ref.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.warning.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ExpressionWarning {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -157,18 +209,44 @@ pub struct MatchCondition {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::prost::Message for MatchCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MatchCondition {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for MatchCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -275,23 +353,54 @@ pub struct MatchResources {
     #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
     pub match_policy: Option<String>,
 }
-impl ::prost::Message for MatchResources {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MatchResources {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.namespace_selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.object_selector {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.resource_rules {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.exclude_resource_rules {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
         if let Some(v) = &self.match_policy {
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.resource_rules {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.exclude_resource_rules {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for MatchResources {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -470,46 +579,100 @@ pub struct MutatingWebhook {
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
-impl ::prost::Message for MutatingWebhook {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingWebhook {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.client_config {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.rules {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.failure_policy {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.namespace_selector {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         if let Some(v) = &self.side_effects {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.timeout_seconds {
-            ::prost::encoding::int32::encode(7, v, buf);
+            len += ::prost::encoding::int32::encoded_len(7, v);
         }
         if let Some(v) = &self.admission_review_versions {
-            ::prost::encoding::string::encode_repeated(8, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(8, v);
         }
         if let Some(v) = &self.match_policy {
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         if let Some(v) = &self.reinvocation_policy {
-            ::prost::encoding::string::encode(10, v, buf);
+            len += ::prost::encoding::string::encoded_len(10, v);
         }
         if let Some(v) = &self.object_selector {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         if let Some(v) = &self.match_conditions {
-            ::prost::encoding::message::encode_repeated(12, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(12, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.client_config {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.side_effects {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.timeout_seconds {
+            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        }
+        if let Some(v) = &self.admission_review_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
+        }
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.reinvocation_policy {
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+        }
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.match_conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(12, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingWebhook {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -672,14 +835,36 @@ pub struct MutatingWebhookConfiguration {
     #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<MutatingWebhook>>,
 }
-impl ::prost::Message for MutatingWebhookConfiguration {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingWebhookConfiguration {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.webhooks {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.webhooks {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingWebhookConfiguration {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -756,14 +941,36 @@ pub struct MutatingWebhookConfigurationList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingWebhookConfiguration>>,
 }
-impl ::prost::Message for MutatingWebhookConfigurationList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingWebhookConfigurationList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingWebhookConfigurationList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -846,101 +1053,87 @@ pub struct NamedRuleWithOperations {
     )]
     pub scope: Option<String>,
 }
-impl ::prost::Message for NamedRuleWithOperations {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NamedRuleWithOperations {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.resource_names {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+        }
+        len
+            += ::kiln_runtime::proto::cached::group_len(
+                2,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.operations {
+                        len += ::prost::encoding::string::encoded_len_repeated(1, v);
+                    }
+                    len
+                        += ::kiln_runtime::proto::cached::group_len(
+                            2,
+                            cache,
+                            |_cache| {
+                                let mut len = 0usize;
+                                if let Some(v) = &self.api_groups {
+                                    len
+                                        += ::prost::encoding::string::encoded_len_repeated(1, v);
+                                }
+                                if let Some(v) = &self.api_versions {
+                                    len
+                                        += ::prost::encoding::string::encoded_len_repeated(2, v);
+                                }
+                                if let Some(v) = &self.resources {
+                                    len
+                                        += ::prost::encoding::string::encoded_len_repeated(3, v);
+                                }
+                                {
+                                    let zero = ::core::default::Default::default();
+                                    let v = self.scope.as_ref().unwrap_or(&zero);
+                                    len += ::prost::encoding::string::encoded_len(4, v);
+                                }
+                                len
+                            },
+                        );
+                    len
+                },
+            );
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.resource_names {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.operations {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.api_groups {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.api_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
         }
         {
-            let len = self
-                .operations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                + ({
-                    let len = self
-                        .api_groups
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(1, v),
-                        )
-                        + self
-                            .api_versions
-                            .as_ref()
-                            .map_or(
-                                0,
-                                |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                            )
-                        + self
-                            .resources
-                            .as_ref()
-                            .map_or(
-                                0,
-                                |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                            )
-                        + ({
-                            let zero = ::core::default::Default::default();
-                            let v = self.scope.as_ref().unwrap_or(&zero);
-                            ::prost::encoding::string::encoded_len(4, v)
-                        });
-                    ::prost::encoding::key_len(2)
-                        + ::prost::encoding::encoded_len_varint(len as u64) + len
-                });
-            ::prost::encoding::encode_key(
-                2,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
-            );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.operations {
-                ::prost::encoding::string::encode_repeated(1, v, buf);
-            }
-            {
-                let len = self
-                    .api_groups
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                    + self
-                        .api_versions
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                        )
-                    + self
-                        .resources
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                        )
-                    + ({
-                        let zero = ::core::default::Default::default();
-                        let v = self.scope.as_ref().unwrap_or(&zero);
-                        ::prost::encoding::string::encoded_len(4, v)
-                    });
-                ::prost::encoding::encode_key(
-                    2,
-                    ::prost::encoding::WireType::LengthDelimited,
-                    buf,
-                );
-                ::prost::encoding::encode_varint(len as u64, buf);
-                if let Some(v) = &self.api_groups {
-                    ::prost::encoding::string::encode_repeated(1, v, buf);
-                }
-                if let Some(v) = &self.api_versions {
-                    ::prost::encoding::string::encode_repeated(2, v, buf);
-                }
-                if let Some(v) = &self.resources {
-                    ::prost::encoding::string::encode_repeated(3, v, buf);
-                }
-                {
-                    let zero = ::core::default::Default::default();
-                    let v = self.scope.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encode(4, v, buf);
-                }
-            }
+            let zero = ::core::default::Default::default();
+            let v = self.scope.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
         }
+    }
+}
+impl ::prost::Message for NamedRuleWithOperations {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1117,18 +1310,44 @@ pub struct ParamKind {
     )]
     pub kind: Option<String>,
 }
-impl ::prost::Message for ParamKind {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ParamKind {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ParamKind {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1230,24 +1449,56 @@ pub struct ParamRef {
     )]
     pub parameter_not_found_action: Option<String>,
 }
-impl ::prost::Message for ParamRef {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ParamRef {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.parameter_not_found_action {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.parameter_not_found_action {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ParamRef {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1350,50 +1601,68 @@ pub struct RuleWithOperations {
     )]
     pub scope: Option<String>,
 }
-impl ::prost::Message for RuleWithOperations {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RuleWithOperations {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.operations {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+        }
+        len
+            += ::kiln_runtime::proto::cached::group_len(
+                2,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.api_groups {
+                        len += ::prost::encoding::string::encoded_len_repeated(1, v);
+                    }
+                    if let Some(v) = &self.api_versions {
+                        len += ::prost::encoding::string::encoded_len_repeated(2, v);
+                    }
+                    if let Some(v) = &self.resources {
+                        len += ::prost::encoding::string::encoded_len_repeated(3, v);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.scope.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(4, v);
+                    }
+                    len
+                },
+            );
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.operations {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.api_groups {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.api_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
         }
         {
-            let len = self
-                .api_groups
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                + self
-                    .api_versions
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-                + self
-                    .resources
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.scope.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encoded_len(4, v)
-                });
-            ::prost::encoding::encode_key(
-                2,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
-            );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.api_groups {
-                ::prost::encoding::string::encode_repeated(1, v, buf);
-            }
-            if let Some(v) = &self.api_versions {
-                ::prost::encoding::string::encode_repeated(2, v, buf);
-            }
-            if let Some(v) = &self.resources {
-                ::prost::encoding::string::encode_repeated(3, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.scope.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(4, v, buf);
-            }
+            let zero = ::core::default::Default::default();
+            let v = self.scope.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
         }
+    }
+}
+impl ::prost::Message for RuleWithOperations {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1529,24 +1798,56 @@ pub struct ServiceReference {
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
 }
-impl ::prost::Message for ServiceReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.path {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.port {
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.path {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServiceReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1613,11 +1914,30 @@ pub struct TypeChecking {
     )]
     pub expression_warnings: Option<Vec<ExpressionWarning>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for TypeChecking {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.expression_warnings {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.expression_warnings {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for TypeChecking {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.expression_warnings {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1675,17 +1995,42 @@ pub struct ValidatingAdmissionPolicy {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ValidatingAdmissionPolicyStatus>,
 }
-impl ::prost::Message for ValidatingAdmissionPolicy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1770,14 +2115,36 @@ pub struct ValidatingAdmissionPolicyBinding {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ValidatingAdmissionPolicyBindingSpec>,
 }
-impl ::prost::Message for ValidatingAdmissionPolicyBinding {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyBinding {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicyBinding {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1854,14 +2221,36 @@ pub struct ValidatingAdmissionPolicyBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ValidatingAdmissionPolicyBinding>>,
 }
-impl ::prost::Message for ValidatingAdmissionPolicyBindingList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyBindingList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicyBindingList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1956,22 +2345,52 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     )]
     pub validation_actions: Option<Vec<String>>,
 }
-impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyBindingSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.param_ref {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.match_resources {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.validation_actions {
-            ::prost::encoding::string::encode_repeated(4, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.policy_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.param_ref {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.match_resources {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.validation_actions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2065,14 +2484,36 @@ pub struct ValidatingAdmissionPolicyList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ValidatingAdmissionPolicy>>,
 }
-impl ::prost::Message for ValidatingAdmissionPolicyList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicyList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2177,29 +2618,66 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<Variable>>,
 }
-impl ::prost::Message for ValidatingAdmissionPolicySpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicySpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.param_kind {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.match_constraints {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.validations {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.failure_policy {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.audit_annotations {
-            ::prost::encoding::message::encode_repeated(5, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(5, v, cache);
         }
         if let Some(v) = &self.match_conditions {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
         if let Some(v) = &self.variables {
-            ::prost::encoding::message::encode_repeated(7, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.param_kind {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.match_constraints {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.validations {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.audit_annotations {
+            ::kiln_runtime::proto::cached::repeated_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.match_conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.variables {
+            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicySpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2308,19 +2786,46 @@ pub struct ValidatingAdmissionPolicyStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::prost::Message for ValidatingAdmissionPolicyStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(1, v, buf);
+            len += ::prost::encoding::int64::encoded_len(1, v);
         }
         if let Some(v) = &self.type_checking {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
+        }
+        if let Some(v) = &self.type_checking {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingAdmissionPolicyStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2474,43 +2979,94 @@ pub struct ValidatingWebhook {
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
-impl ::prost::Message for ValidatingWebhook {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingWebhook {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.client_config {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.rules {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.failure_policy {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.namespace_selector {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         if let Some(v) = &self.side_effects {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.timeout_seconds {
-            ::prost::encoding::int32::encode(7, v, buf);
+            len += ::prost::encoding::int32::encoded_len(7, v);
         }
         if let Some(v) = &self.admission_review_versions {
-            ::prost::encoding::string::encode_repeated(8, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(8, v);
         }
         if let Some(v) = &self.match_policy {
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         if let Some(v) = &self.object_selector {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         if let Some(v) = &self.match_conditions {
-            ::prost::encoding::message::encode_repeated(11, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(11, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.client_config {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.side_effects {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.timeout_seconds {
+            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        }
+        if let Some(v) = &self.admission_review_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
+        }
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.match_conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(11, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingWebhook {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2663,14 +3219,36 @@ pub struct ValidatingWebhookConfiguration {
     #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<ValidatingWebhook>>,
 }
-impl ::prost::Message for ValidatingWebhookConfiguration {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingWebhookConfiguration {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.webhooks {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.webhooks {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingWebhookConfiguration {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2747,14 +3325,36 @@ pub struct ValidatingWebhookConfigurationList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ValidatingWebhookConfiguration>>,
 }
-impl ::prost::Message for ValidatingWebhookConfigurationList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidatingWebhookConfigurationList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ValidatingWebhookConfigurationList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2856,26 +3456,60 @@ pub struct Validation {
     )]
     pub message_expression: Option<String>,
 }
-impl ::prost::Message for Validation {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Validation {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.reason {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message_expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.reason {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message_expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Validation {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2962,18 +3596,44 @@ pub struct Variable {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::prost::Message for Variable {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Variable {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Variable {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3042,17 +3702,42 @@ pub struct WebhookClientConfig {
     )]
     pub ca_bundle: Option<::kiln_runtime::ByteString>,
 }
-impl ::prost::Message for WebhookClientConfig {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for WebhookClientConfig {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.service {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.ca_bundle {
-            ::prost::encoding::bytes::encode(2, &v.0, buf);
+            len += ::prost::encoding::bytes::encoded_len(2, &v.0);
         }
         if let Some(v) = &self.url {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.service {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.ca_bundle {
+            ::kiln_runtime::proto::fast::bytes::encode(2, &v.0, buf);
+        }
+        if let Some(v) = &self.url {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for WebhookClientConfig {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

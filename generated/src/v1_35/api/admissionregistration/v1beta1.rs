@@ -37,13 +37,34 @@ pub struct ApplyConfiguration {
     )]
     pub expression: Option<String>,
 }
-impl ::prost::Message for ApplyConfiguration {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ApplyConfiguration {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ApplyConfiguration {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -145,13 +166,34 @@ pub struct JSONPatch {
     )]
     pub expression: Option<String>,
 }
-impl ::prost::Message for JSONPatch {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for JSONPatch {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for JSONPatch {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -209,18 +251,44 @@ pub struct MatchCondition {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::prost::Message for MatchCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MatchCondition {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for MatchCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -327,23 +395,54 @@ pub struct MatchResources {
     #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
     pub match_policy: Option<String>,
 }
-impl ::prost::Message for MatchResources {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MatchResources {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.namespace_selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.object_selector {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.resource_rules {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.exclude_resource_rules {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
         if let Some(v) = &self.match_policy {
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.resource_rules {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.exclude_resource_rules {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for MatchResources {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -439,14 +538,36 @@ pub struct MutatingAdmissionPolicy {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<MutatingAdmissionPolicySpec>,
 }
-impl ::prost::Message for MutatingAdmissionPolicy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingAdmissionPolicy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -521,14 +642,36 @@ pub struct MutatingAdmissionPolicyBinding {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<MutatingAdmissionPolicyBindingSpec>,
 }
-impl ::prost::Message for MutatingAdmissionPolicyBinding {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBinding {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingAdmissionPolicyBinding {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -603,14 +746,36 @@ pub struct MutatingAdmissionPolicyBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingAdmissionPolicyBinding>>,
 }
-impl ::prost::Message for MutatingAdmissionPolicyBindingList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBindingList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingAdmissionPolicyBindingList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -680,19 +845,46 @@ pub struct MutatingAdmissionPolicyBindingSpec {
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
     pub match_resources: Option<MatchResources>,
 }
-impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBindingSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.param_ref {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.match_resources {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.policy_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.param_ref {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.match_resources {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -776,14 +968,36 @@ pub struct MutatingAdmissionPolicyList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingAdmissionPolicy>>,
 }
-impl ::prost::Message for MutatingAdmissionPolicyList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for MutatingAdmissionPolicyList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -888,31 +1102,70 @@ pub struct MutatingAdmissionPolicySpec {
     )]
     pub reinvocation_policy: Option<String>,
 }
-impl ::prost::Message for MutatingAdmissionPolicySpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicySpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.param_kind {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.match_constraints {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.variables {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.mutations {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
         if let Some(v) = &self.failure_policy {
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         if let Some(v) = &self.match_conditions {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.param_kind {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.match_constraints {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.variables {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.mutations {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.match_conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for MutatingAdmissionPolicySpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1027,19 +1280,46 @@ pub struct Mutation {
     #[serde(rename = "jsonPatch", default, skip_serializing_if = "Option::is_none")]
     pub json_patch: Option<JSONPatch>,
 }
-impl ::prost::Message for Mutation {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Mutation {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.patch_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.apply_configuration {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.json_patch {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.patch_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.apply_configuration {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.json_patch {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Mutation {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1122,101 +1402,87 @@ pub struct NamedRuleWithOperations {
     )]
     pub scope: Option<String>,
 }
-impl ::prost::Message for NamedRuleWithOperations {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NamedRuleWithOperations {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.resource_names {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+        }
+        len
+            += ::kiln_runtime::proto::cached::group_len(
+                2,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.operations {
+                        len += ::prost::encoding::string::encoded_len_repeated(1, v);
+                    }
+                    len
+                        += ::kiln_runtime::proto::cached::group_len(
+                            2,
+                            cache,
+                            |_cache| {
+                                let mut len = 0usize;
+                                if let Some(v) = &self.api_groups {
+                                    len
+                                        += ::prost::encoding::string::encoded_len_repeated(1, v);
+                                }
+                                if let Some(v) = &self.api_versions {
+                                    len
+                                        += ::prost::encoding::string::encoded_len_repeated(2, v);
+                                }
+                                if let Some(v) = &self.resources {
+                                    len
+                                        += ::prost::encoding::string::encoded_len_repeated(3, v);
+                                }
+                                {
+                                    let zero = ::core::default::Default::default();
+                                    let v = self.scope.as_ref().unwrap_or(&zero);
+                                    len += ::prost::encoding::string::encoded_len(4, v);
+                                }
+                                len
+                            },
+                        );
+                    len
+                },
+            );
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.resource_names {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.operations {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.api_groups {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.api_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
         }
         {
-            let len = self
-                .operations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                + ({
-                    let len = self
-                        .api_groups
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(1, v),
-                        )
-                        + self
-                            .api_versions
-                            .as_ref()
-                            .map_or(
-                                0,
-                                |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                            )
-                        + self
-                            .resources
-                            .as_ref()
-                            .map_or(
-                                0,
-                                |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                            )
-                        + ({
-                            let zero = ::core::default::Default::default();
-                            let v = self.scope.as_ref().unwrap_or(&zero);
-                            ::prost::encoding::string::encoded_len(4, v)
-                        });
-                    ::prost::encoding::key_len(2)
-                        + ::prost::encoding::encoded_len_varint(len as u64) + len
-                });
-            ::prost::encoding::encode_key(
-                2,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
-            );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.operations {
-                ::prost::encoding::string::encode_repeated(1, v, buf);
-            }
-            {
-                let len = self
-                    .api_groups
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                    + self
-                        .api_versions
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                        )
-                    + self
-                        .resources
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                        )
-                    + ({
-                        let zero = ::core::default::Default::default();
-                        let v = self.scope.as_ref().unwrap_or(&zero);
-                        ::prost::encoding::string::encoded_len(4, v)
-                    });
-                ::prost::encoding::encode_key(
-                    2,
-                    ::prost::encoding::WireType::LengthDelimited,
-                    buf,
-                );
-                ::prost::encoding::encode_varint(len as u64, buf);
-                if let Some(v) = &self.api_groups {
-                    ::prost::encoding::string::encode_repeated(1, v, buf);
-                }
-                if let Some(v) = &self.api_versions {
-                    ::prost::encoding::string::encode_repeated(2, v, buf);
-                }
-                if let Some(v) = &self.resources {
-                    ::prost::encoding::string::encode_repeated(3, v, buf);
-                }
-                {
-                    let zero = ::core::default::Default::default();
-                    let v = self.scope.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encode(4, v, buf);
-                }
-            }
+            let zero = ::core::default::Default::default();
+            let v = self.scope.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
         }
+    }
+}
+impl ::prost::Message for NamedRuleWithOperations {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1393,18 +1659,44 @@ pub struct ParamKind {
     )]
     pub kind: Option<String>,
 }
-impl ::prost::Message for ParamKind {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ParamKind {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ParamKind {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1506,24 +1798,56 @@ pub struct ParamRef {
     )]
     pub parameter_not_found_action: Option<String>,
 }
-impl ::prost::Message for ParamRef {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ParamRef {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.parameter_not_found_action {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.parameter_not_found_action {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ParamRef {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1607,18 +1931,44 @@ pub struct Variable {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::prost::Message for Variable {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Variable {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Variable {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

@@ -28,19 +28,46 @@ pub struct ControllerRevision {
     #[serde(rename = "revision", default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
 }
-impl ::prost::Message for ControllerRevision {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ControllerRevision {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.data {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.revision.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(3, v, buf);
+            len += ::prost::encoding::int64::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.data {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.revision.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ControllerRevision {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -122,14 +149,36 @@ pub struct ControllerRevisionList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ControllerRevision>>,
 }
-impl ::prost::Message for ControllerRevisionList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ControllerRevisionList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ControllerRevisionList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -203,17 +252,42 @@ pub struct DaemonSet {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DaemonSetStatus>,
 }
-impl ::prost::Message for DaemonSet {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonSet {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DaemonSet {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -299,31 +373,70 @@ pub struct DaemonSetCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for DaemonSetCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonSetCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DaemonSetCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -434,14 +547,36 @@ pub struct DaemonSetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DaemonSet>>,
 }
-impl ::prost::Message for DaemonSetList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonSetList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DaemonSetList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -515,25 +650,58 @@ pub struct DaemonSetSpec {
     )]
     pub revision_history_limit: Option<i32>,
 }
-impl ::prost::Message for DaemonSetSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonSetSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.template {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.update_strategy {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         if let Some(v) = &self.revision_history_limit {
-            ::prost::encoding::int32::encode(6, v, buf);
+            len += ::prost::encoding::int32::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.update_strategy {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        if let Some(v) = &self.revision_history_limit {
+            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DaemonSetSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -673,54 +841,116 @@ pub struct DaemonSetStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<DaemonSetCondition>>,
 }
-impl ::prost::Message for DaemonSetStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonSetStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number_ready.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(5, v, buf);
+            len += ::prost::encoding::int64::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(6, v, buf);
+            len += ::prost::encoding::int32::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number_available.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(7, v, buf);
+            len += ::prost::encoding::int32::encoded_len(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number_unavailable.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(8, v, buf);
+            len += ::prost::encoding::int32::encoded_len(8, v);
         }
         if let Some(v) = &self.collision_count {
-            ::prost::encoding::int32::encode(9, v, buf);
+            len += ::prost::encoding::int32::encoded_len(9, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(10, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(10, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_ready.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_available.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_unavailable.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        }
+        if let Some(v) = &self.collision_count {
+            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(10, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DaemonSetStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -890,16 +1120,40 @@ pub struct DaemonSetUpdateStrategy {
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateDaemonSet>,
 }
-impl ::prost::Message for DaemonSetUpdateStrategy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonSetUpdateStrategy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.rolling_update {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.rolling_update {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DaemonSetUpdateStrategy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -975,17 +1229,42 @@ pub struct Deployment {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeploymentStatus>,
 }
-impl ::prost::Message for Deployment {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Deployment {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Deployment {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1074,34 +1353,76 @@ pub struct DeploymentCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for DeploymentCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeploymentCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         if let Some(v) = &self.last_update_time {
-            ::prost::encoding::message::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.last_update_time {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeploymentCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1222,14 +1543,36 @@ pub struct DeploymentList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Deployment>>,
 }
-impl ::prost::Message for DeploymentList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeploymentList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeploymentList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1320,36 +1663,80 @@ pub struct DeploymentSpec {
     )]
     pub progress_deadline_seconds: Option<i32>,
 }
-impl ::prost::Message for DeploymentSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeploymentSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.replicas {
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.template {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.strategy {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.revision_history_limit {
-            ::prost::encoding::int32::encode(6, v, buf);
+            len += ::prost::encoding::int32::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.paused.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(7, v, buf);
+            len += ::prost::encoding::bool::encoded_len(7, v);
         }
         if let Some(v) = &self.progress_deadline_seconds {
-            ::prost::encoding::int32::encode(9, v, buf);
+            len += ::prost::encoding::int32::encoded_len(9, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.strategy {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.revision_history_limit {
+            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.paused.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
+        }
+        if let Some(v) = &self.progress_deadline_seconds {
+            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DeploymentSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1521,47 +1908,102 @@ pub struct DeploymentStatus {
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
 }
-impl ::prost::Message for DeploymentStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeploymentStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(1, v, buf);
+            len += ::prost::encoding::int64::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(7, v, buf);
+            len += ::prost::encoding::int32::encoded_len(7, v);
         }
         if let Some(v) = &self.collision_count {
-            ::prost::encoding::int32::encode(8, v, buf);
+            len += ::prost::encoding::int32::encoded_len(8, v);
         }
         if let Some(v) = &self.terminating_replicas {
-            ::prost::encoding::int32::encode(9, v, buf);
+            len += ::prost::encoding::int32::encoded_len(9, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        }
+        if let Some(v) = &self.collision_count {
+            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        }
+        if let Some(v) = &self.terminating_replicas {
+            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DeploymentStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1732,16 +2174,40 @@ pub struct DeploymentStrategy {
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateDeployment>,
 }
-impl ::prost::Message for DeploymentStrategy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeploymentStrategy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.rolling_update {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.rolling_update {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeploymentStrategy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1817,17 +2283,42 @@ pub struct ReplicaSet {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReplicaSetStatus>,
 }
-impl ::prost::Message for ReplicaSet {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicaSet {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ReplicaSet {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1913,31 +2404,70 @@ pub struct ReplicaSetCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for ReplicaSetCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicaSetCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ReplicaSetCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2048,14 +2578,36 @@ pub struct ReplicaSetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ReplicaSet>>,
 }
-impl ::prost::Message for ReplicaSetList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicaSetList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ReplicaSetList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2122,22 +2674,52 @@ pub struct ReplicaSetSpec {
     #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
     pub template: Option<super::super::super::api::core::v1::PodTemplateSpec>,
 }
-impl ::prost::Message for ReplicaSetSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicaSetSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.replicas {
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.template {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ReplicaSetSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2249,39 +2831,86 @@ pub struct ReplicaSetStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<ReplicaSetCondition>>,
 }
-impl ::prost::Message for ReplicaSetStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicaSetStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(3, v, buf);
+            len += ::prost::encoding::int64::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
         if let Some(v) = &self.terminating_replicas {
-            ::prost::encoding::int32::encode(7, v, buf);
+            len += ::prost::encoding::int32::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.terminating_replicas {
+            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ReplicaSetStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2414,14 +3043,36 @@ pub struct RollingUpdateDaemonSet {
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<::kiln_runtime::IntOrString>,
 }
-impl ::prost::Message for RollingUpdateDaemonSet {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RollingUpdateDaemonSet {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.max_unavailable {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.max_surge {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.max_unavailable {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.max_surge {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for RollingUpdateDaemonSet {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2471,14 +3122,36 @@ pub struct RollingUpdateDeployment {
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<::kiln_runtime::IntOrString>,
 }
-impl ::prost::Message for RollingUpdateDeployment {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RollingUpdateDeployment {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.max_unavailable {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.max_surge {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.max_unavailable {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.max_surge {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for RollingUpdateDeployment {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2528,14 +3201,36 @@ pub struct RollingUpdateStatefulSetStrategy {
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
     pub max_unavailable: Option<::kiln_runtime::IntOrString>,
 }
-impl ::prost::Message for RollingUpdateStatefulSetStrategy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RollingUpdateStatefulSetStrategy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.partition {
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.max_unavailable {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.partition {
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.max_unavailable {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for RollingUpdateStatefulSetStrategy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2608,17 +3303,42 @@ pub struct StatefulSet {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatefulSetStatus>,
 }
-impl ::prost::Message for StatefulSet {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSet {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StatefulSet {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2704,31 +3424,70 @@ pub struct StatefulSetCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for StatefulSetCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSetCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2839,14 +3598,36 @@ pub struct StatefulSetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<StatefulSet>>,
 }
-impl ::prost::Message for StatefulSetList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSetList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2905,13 +3686,34 @@ pub struct StatefulSetOrdinals {
     )]
     pub start: Option<i32>,
 }
-impl ::prost::Message for StatefulSetOrdinals {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSetOrdinals {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.start.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.start.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetOrdinals {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2965,18 +3767,45 @@ pub struct StatefulSetPersistentVolumeClaimRetentionPolicy {
     )]
     pub when_scaled: Option<String>,
 }
-impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode
+for StatefulSetPersistentVolumeClaimRetentionPolicy {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.when_deleted.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.when_scaled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.when_deleted.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.when_scaled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3099,47 +3928,102 @@ pub struct StatefulSetSpec {
     #[serde(rename = "ordinals", default, skip_serializing_if = "Option::is_none")]
     pub ordinals: Option<StatefulSetOrdinals>,
 }
-impl ::prost::Message for StatefulSetSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSetSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.replicas {
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.template {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.volume_claim_templates {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.service_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.update_strategy {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         if let Some(v) = &self.revision_history_limit {
-            ::prost::encoding::int32::encode(8, v, buf);
+            len += ::prost::encoding::int32::encoded_len(8, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(9, v, buf);
+            len += ::prost::encoding::int32::encoded_len(9, v);
         }
         if let Some(v) = &self.persistent_volume_claim_retention_policy {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         if let Some(v) = &self.ordinals {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.volume_claim_templates {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.update_strategy {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.revision_history_limit {
+            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        }
+        if let Some(v) = &self.persistent_volume_claim_retention_policy {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.ordinals {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3352,54 +4236,116 @@ pub struct StatefulSetStatus {
     )]
     pub available_replicas: Option<i32>,
 }
-impl ::prost::Message for StatefulSetStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSetStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(1, v, buf);
+            len += ::prost::encoding::int64::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.current_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.current_revision.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.update_revision.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         if let Some(v) = &self.collision_count {
-            ::prost::encoding::int32::encode(9, v, buf);
+            len += ::prost::encoding::int32::encoded_len(9, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(10, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(10, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(11, v, buf);
+            len += ::prost::encoding::int32::encoded_len(11, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_revision.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.update_revision.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        if let Some(v) = &self.collision_count {
+            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(10, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(11, v, buf);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3590,16 +4536,40 @@ pub struct StatefulSetUpdateStrategy {
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateStatefulSetStrategy>,
 }
-impl ::prost::Message for StatefulSetUpdateStrategy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StatefulSetUpdateStrategy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.rolling_update {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.rolling_update {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StatefulSetUpdateStrategy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

@@ -31,32 +31,72 @@ pub struct Endpoint {
     #[serde(rename = "hints", default, skip_serializing_if = "Option::is_none")]
     pub hints: Option<EndpointHints>,
 }
-impl ::prost::Message for Endpoint {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Endpoint {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.addresses {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.hostname {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.target_ref {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+        }
+        if let Some(v) = &self.deprecated_topology {
+            len += ::kiln_runtime::proto::string_map::encoded_len(5, v);
+        }
+        if let Some(v) = &self.node_name {
+            len += ::prost::encoding::string::encoded_len(6, v);
+        }
+        if let Some(v) = &self.zone {
+            len += ::prost::encoding::string::encoded_len(7, v);
+        }
+        if let Some(v) = &self.hints {
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.addresses {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.hostname {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.target_ref {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
         }
         if let Some(v) = &self.deprecated_topology {
             ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
         if let Some(v) = &self.node_name {
-            ::prost::encoding::string::encode(6, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
         }
         if let Some(v) = &self.zone {
-            ::prost::encoding::string::encode(7, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
         }
         if let Some(v) = &self.hints {
-            ::prost::encoding::message::encode(8, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
         }
+    }
+}
+impl ::prost::Message for Endpoint {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -171,17 +211,42 @@ pub struct EndpointConditions {
     #[serde(rename = "terminating", default, skip_serializing_if = "Option::is_none")]
     pub terminating: Option<bool>,
 }
-impl ::prost::Message for EndpointConditions {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointConditions {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.ready {
-            ::prost::encoding::bool::encode(1, v, buf);
+            len += ::prost::encoding::bool::encoded_len(1, v);
         }
         if let Some(v) = &self.serving {
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
         if let Some(v) = &self.terminating {
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.ready {
+            ::kiln_runtime::proto::fast::bool::encode(1, v, buf);
+        }
+        if let Some(v) = &self.serving {
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+        if let Some(v) = &self.terminating {
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for EndpointConditions {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -236,14 +301,36 @@ pub struct EndpointHints {
     #[serde(rename = "forNodes", default, skip_serializing_if = "Option::is_none")]
     pub for_nodes: Option<Vec<ForNode>>,
 }
-impl ::prost::Message for EndpointHints {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointHints {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.for_zones {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.for_nodes {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.for_zones {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.for_nodes {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EndpointHints {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -308,20 +395,48 @@ pub struct EndpointPort {
     #[serde(rename = "appProtocol", default, skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
 }
-impl ::prost::Message for EndpointPort {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointPort {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.name {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.protocol {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.port {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         if let Some(v) = &self.app_protocol {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.name {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.protocol {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        if let Some(v) = &self.app_protocol {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for EndpointPort {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -406,22 +521,52 @@ pub struct EndpointSlice {
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<EndpointPort>>,
 }
-impl ::prost::Message for EndpointSlice {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointSlice {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.endpoints {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.address_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.endpoints {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.address_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for EndpointSlice {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -513,14 +658,36 @@ pub struct EndpointSliceList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<EndpointSlice>>,
 }
-impl ::prost::Message for EndpointSliceList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointSliceList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EndpointSliceList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -572,13 +739,34 @@ pub struct ForNode {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for ForNode {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ForNode {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ForNode {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -614,13 +802,34 @@ pub struct ForZone {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for ForZone {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ForZone {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ForZone {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

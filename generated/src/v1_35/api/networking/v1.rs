@@ -26,19 +26,46 @@ pub struct HTTPIngressPath {
     #[serde(rename = "backend", default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<IngressBackend>,
 }
-impl ::prost::Message for HTTPIngressPath {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for HTTPIngressPath {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.backend {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.path_type {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.backend {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.path_type {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for HTTPIngressPath {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -101,11 +128,30 @@ pub struct HTTPIngressRuleValue {
     #[serde(rename = "paths", default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<HTTPIngressPath>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for HTTPIngressRuleValue {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.paths {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.paths {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for HTTPIngressRuleValue {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.paths {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -158,14 +204,36 @@ pub struct IPAddress {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<IPAddressSpec>,
 }
-impl ::prost::Message for IPAddress {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IPAddress {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IPAddress {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -236,14 +304,36 @@ pub struct IPAddressList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<IPAddress>>,
 }
-impl ::prost::Message for IPAddressList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IPAddressList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IPAddressList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -295,11 +385,30 @@ pub struct IPAddressSpec {
     #[serde(rename = "parentRef", default, skip_serializing_if = "Option::is_none")]
     pub parent_ref: Option<ParentReference>,
 }
+impl ::kiln_runtime::proto::CachedEncode for IPAddressSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.parent_ref {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.parent_ref {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for IPAddressSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.parent_ref {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -338,16 +447,40 @@ pub struct IPBlock {
     #[serde(rename = "except", default, skip_serializing_if = "Option::is_none")]
     pub except: Option<Vec<String>>,
 }
-impl ::prost::Message for IPBlock {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IPBlock {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.cidr.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.except {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.cidr.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.except {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for IPBlock {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -415,17 +548,42 @@ pub struct Ingress {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<IngressStatus>,
 }
-impl ::prost::Message for Ingress {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Ingress {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Ingress {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -490,14 +648,36 @@ pub struct IngressBackend {
     #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<super::super::super::api::core::v1::TypedLocalObjectReference>,
 }
-impl ::prost::Message for IngressBackend {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressBackend {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.resource {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.service {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.resource {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.service {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressBackend {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -563,14 +743,36 @@ pub struct IngressClass {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<IngressClassSpec>,
 }
-impl ::prost::Message for IngressClass {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressClass {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressClass {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -641,14 +843,36 @@ pub struct IngressClassList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<IngressClass>>,
 }
-impl ::prost::Message for IngressClassList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressClassList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressClassList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -712,27 +936,62 @@ pub struct IngressClassParametersReference {
     #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
-impl ::prost::Message for IngressClassParametersReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressClassParametersReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.api_group {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.scope {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.namespace {
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.api_group {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.scope {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.namespace {
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for IngressClassParametersReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -812,16 +1071,40 @@ pub struct IngressClassSpec {
     #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<IngressClassParametersReference>,
 }
-impl ::prost::Message for IngressClassSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressClassSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.controller.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.parameters {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.controller.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.parameters {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressClassSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -895,14 +1178,36 @@ pub struct IngressList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Ingress>>,
 }
-impl ::prost::Message for IngressList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -968,21 +1273,50 @@ pub struct IngressLoadBalancerIngress {
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<IngressPortStatus>>,
 }
-impl ::prost::Message for IngressLoadBalancerIngress {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressLoadBalancerIngress {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.hostname.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressLoadBalancerIngress {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1051,11 +1385,30 @@ pub struct IngressLoadBalancerStatus {
     #[serde(rename = "ingress", default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<IngressLoadBalancerIngress>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for IngressLoadBalancerStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.ingress {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.ingress {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for IngressLoadBalancerStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ingress {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1100,21 +1453,50 @@ pub struct IngressPortStatus {
     #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
-impl ::prost::Message for IngressPortStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressPortStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protocol.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.error {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.error {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for IngressPortStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1182,28 +1564,50 @@ pub struct IngressRule {
     #[serde(rename = "http", default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HTTPIngressRuleValue>,
 }
-impl ::prost::Message for IngressRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressRule {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.host.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
-        {
-            let len = self
-                .http
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-            ::prost::encoding::encode_key(
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 2,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.http {
+                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.http {
-                ::prost::encoding::message::encode(1, v, buf);
-            }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
         }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.http {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1280,16 +1684,40 @@ pub struct IngressServiceBackend {
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<ServiceBackendPort>,
 }
-impl ::prost::Message for IngressServiceBackend {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressServiceBackend {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.port {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for IngressServiceBackend {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1346,20 +1774,48 @@ pub struct IngressSpec {
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<IngressRule>>,
 }
-impl ::prost::Message for IngressSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.default_backend {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.tls {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.rules {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.ingress_class_name {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.default_backend {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.tls {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.ingress_class_name {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for IngressSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1422,11 +1878,30 @@ pub struct IngressStatus {
     #[serde(rename = "loadBalancer", default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<IngressLoadBalancerStatus>,
 }
+impl ::kiln_runtime::proto::CachedEncode for IngressStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.load_balancer {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.load_balancer {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for IngressStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.load_balancer {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1469,16 +1944,40 @@ pub struct IngressTLS {
     )]
     pub secret_name: Option<String>,
 }
-impl ::prost::Message for IngressTLS {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for IngressTLS {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.hosts {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.secret_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.hosts {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for IngressTLS {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1550,14 +2049,36 @@ pub struct NetworkPolicy {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<NetworkPolicySpec>,
 }
-impl ::prost::Message for NetworkPolicy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicy {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1612,14 +2133,36 @@ pub struct NetworkPolicyEgressRule {
     #[serde(rename = "to", default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<NetworkPolicyPeer>>,
 }
-impl ::prost::Message for NetworkPolicyEgressRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicyEgressRule {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.to {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.to {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicyEgressRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1665,14 +2208,36 @@ pub struct NetworkPolicyIngressRule {
     #[serde(rename = "from", default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Vec<NetworkPolicyPeer>>,
 }
-impl ::prost::Message for NetworkPolicyIngressRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicyIngressRule {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.from {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.from {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicyIngressRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1734,14 +2299,36 @@ pub struct NetworkPolicyList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<NetworkPolicy>>,
 }
-impl ::prost::Message for NetworkPolicyList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicyList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicyList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1811,17 +2398,42 @@ pub struct NetworkPolicyPeer {
     #[serde(rename = "ipBlock", default, skip_serializing_if = "Option::is_none")]
     pub ip_block: Option<IPBlock>,
 }
-impl ::prost::Message for NetworkPolicyPeer {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicyPeer {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.pod_selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.namespace_selector {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.ip_block {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.pod_selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.ip_block {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicyPeer {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1884,17 +2496,42 @@ pub struct NetworkPolicyPort {
     #[serde(rename = "endPort", default, skip_serializing_if = "Option::is_none")]
     pub end_port: Option<i32>,
 }
-impl ::prost::Message for NetworkPolicyPort {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicyPort {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.protocol {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.port {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.end_port {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.protocol {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.end_port {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicyPort {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1960,20 +2597,48 @@ pub struct NetworkPolicySpec {
     #[serde(rename = "policyTypes", default, skip_serializing_if = "Option::is_none")]
     pub policy_types: Option<Vec<String>>,
 }
-impl ::prost::Message for NetworkPolicySpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NetworkPolicySpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.pod_selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.ingress {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.egress {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.policy_types {
-            ::prost::encoding::string::encode_repeated(4, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.pod_selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.ingress {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.egress {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.policy_types {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NetworkPolicySpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2057,28 +2722,64 @@ pub struct ParentReference {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for ParentReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ParentReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ParentReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2171,18 +2872,44 @@ pub struct ServiceBackendPort {
     )]
     pub number: Option<i32>,
 }
-impl ::prost::Message for ServiceBackendPort {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceBackendPort {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServiceBackendPort {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2263,17 +2990,42 @@ pub struct ServiceCIDR {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ServiceCIDRStatus>,
 }
-impl ::prost::Message for ServiceCIDR {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceCIDR {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ServiceCIDR {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2354,14 +3106,36 @@ pub struct ServiceCIDRList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ServiceCIDR>>,
 }
-impl ::prost::Message for ServiceCIDRList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceCIDRList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ServiceCIDRList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2413,11 +3187,30 @@ pub struct ServiceCIDRSpec {
     #[serde(rename = "cidrs", default, skip_serializing_if = "Option::is_none")]
     pub cidrs: Option<Vec<String>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for ServiceCIDRSpec {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.cidrs {
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.cidrs {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+    }
+}
 impl ::prost::Message for ServiceCIDRSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.cidrs {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2453,11 +3246,30 @@ pub struct ServiceCIDRStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
+impl ::kiln_runtime::proto::CachedEncode for ServiceCIDRStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.conditions {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for ServiceCIDRStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

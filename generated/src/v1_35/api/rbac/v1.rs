@@ -12,11 +12,30 @@ pub struct AggregationRule {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector>,
     >,
 }
+impl ::kiln_runtime::proto::CachedEncode for AggregationRule {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.cluster_role_selectors {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.cluster_role_selectors {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for AggregationRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.cluster_role_selectors {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -78,17 +97,42 @@ pub struct ClusterRole {
     )]
     pub aggregation_rule: Option<AggregationRule>,
 }
-impl ::prost::Message for ClusterRole {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ClusterRole {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.rules {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.aggregation_rule {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.aggregation_rule {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ClusterRole {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -172,17 +216,42 @@ pub struct ClusterRoleBinding {
     #[serde(rename = "roleRef", default, skip_serializing_if = "Option::is_none")]
     pub role_ref: Option<RoleRef>,
 }
-impl ::prost::Message for ClusterRoleBinding {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ClusterRoleBinding {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.subjects {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.role_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.subjects {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.role_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ClusterRoleBinding {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -265,14 +334,36 @@ pub struct ClusterRoleBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ClusterRoleBinding>>,
 }
-impl ::prost::Message for ClusterRoleBindingList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ClusterRoleBindingList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ClusterRoleBindingList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -343,14 +434,36 @@ pub struct ClusterRoleList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ClusterRole>>,
 }
-impl ::prost::Message for ClusterRoleList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ClusterRoleList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ClusterRoleList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -418,23 +531,54 @@ pub struct PolicyRule {
     )]
     pub non_resource_urls: Option<Vec<String>>,
 }
-impl ::prost::Message for PolicyRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PolicyRule {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.verbs {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         if let Some(v) = &self.api_groups {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
         if let Some(v) = &self.resource_names {
-            ::prost::encoding::string::encode_repeated(4, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(4, v);
         }
         if let Some(v) = &self.non_resource_urls {
-            ::prost::encoding::string::encode_repeated(5, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.verbs {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.api_groups {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        if let Some(v) = &self.resource_names {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+        if let Some(v) = &self.non_resource_urls {
+            ::kiln_runtime::proto::fast::string::encode_repeated(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PolicyRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -528,14 +672,36 @@ pub struct Role {
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<PolicyRule>>,
 }
-impl ::prost::Message for Role {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Role {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.rules {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Role {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -609,17 +775,42 @@ pub struct RoleBinding {
     #[serde(rename = "roleRef", default, skip_serializing_if = "Option::is_none")]
     pub role_ref: Option<RoleRef>,
 }
-impl ::prost::Message for RoleBinding {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RoleBinding {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.subjects {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.role_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.subjects {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.role_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for RoleBinding {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -702,14 +893,36 @@ pub struct RoleBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<RoleBinding>>,
 }
-impl ::prost::Message for RoleBindingList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RoleBindingList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for RoleBindingList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -780,14 +993,36 @@ pub struct RoleList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Role>>,
 }
-impl ::prost::Message for RoleList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RoleList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for RoleList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -845,23 +1080,54 @@ pub struct RoleRef {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for RoleRef {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RoleRef {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.api_group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for RoleRef {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -934,28 +1200,64 @@ pub struct Subject {
     )]
     pub namespace: Option<String>,
 }
-impl ::prost::Message for Subject {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Subject {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.api_group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Subject {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

@@ -27,24 +27,56 @@ pub struct ServerStorageVersion {
     #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
     pub served_versions: Option<Vec<String>>,
 }
-impl ::prost::Message for ServerStorageVersion {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServerStorageVersion {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.api_server_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.encoding_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.decodable_versions {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
         if let Some(v) = &self.served_versions {
-            ::prost::encoding::string::encode_repeated(4, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_server_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.encoding_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.decodable_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        if let Some(v) = &self.served_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServerStorageVersion {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -149,17 +181,42 @@ pub struct StorageVersion {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StorageVersionStatus>,
 }
-impl ::prost::Message for StorageVersion {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StorageVersion {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StorageVersion {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -244,36 +301,80 @@ pub struct StorageVersionCondition {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
-impl ::prost::Message for StorageVersionCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StorageVersionCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(3, v, buf);
+            len += ::prost::encoding::int64::encoded_len(3, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for StorageVersionCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -389,14 +490,36 @@ pub struct StorageVersionList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<StorageVersion>>,
 }
-impl ::prost::Message for StorageVersionList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StorageVersionList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StorageVersionList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -444,8 +567,23 @@ pub static STORAGE_VERSION_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 /// StorageVersionSpec is an empty spec.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StorageVersionSpec {}
+impl ::kiln_runtime::proto::CachedEncode for StorageVersionSpec {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        0usize
+    }
+    fn encode_cached(
+        &self,
+        _buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {}
+}
 impl ::prost::Message for StorageVersionSpec {
-    fn encode_raw(&self, _buf: &mut impl ::prost::bytes::BufMut) {}
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
+    }
     fn merge_field(
         &mut self,
         tag: u32,
@@ -483,19 +621,46 @@ pub struct StorageVersionStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<StorageVersionCondition>>,
 }
-impl ::prost::Message for StorageVersionStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StorageVersionStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.storage_versions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.common_encoding_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.storage_versions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.common_encoding_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StorageVersionStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

@@ -33,17 +33,42 @@ pub struct CertificateSigningRequest {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CertificateSigningRequestStatus>,
 }
-impl ::prost::Message for CertificateSigningRequest {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequest {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CertificateSigningRequest {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -142,34 +167,76 @@ pub struct CertificateSigningRequestCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
 }
-impl ::prost::Message for CertificateSigningRequestCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.last_update_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.last_update_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CertificateSigningRequestCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -289,14 +356,36 @@ pub struct CertificateSigningRequestList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<CertificateSigningRequest>>,
 }
-impl ::prost::Message for CertificateSigningRequestList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CertificateSigningRequestList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -429,26 +518,74 @@ pub struct CertificateSigningRequestSpec {
     #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<::std::collections::BTreeMap<String, Vec<String>>>,
 }
-impl ::prost::Message for CertificateSigningRequestSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestSpec {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.request {
-            ::prost::encoding::bytes::encode(1, &v.0, buf);
+            len += ::prost::encoding::bytes::encoded_len(1, &v.0);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.username.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.uid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.groups {
-            ::prost::encoding::string::encode_repeated(4, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(4, v);
         }
         if let Some(v) = &self.usages {
-            ::prost::encoding::string::encode_repeated(5, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(5, v);
+        }
+        if let Some(v) = &self.extra {
+            len
+                += ::prost::encoding::btree_map::encoded_len(
+                    ::prost::encoding::string::encoded_len,
+                    |tag, v| {
+                        let len = ::prost::encoding::string::encoded_len_repeated(1, v);
+                        ::prost::encoding::key_len(tag)
+                            + ::prost::encoding::encoded_len_varint(len as u64) + len
+                    },
+                    6,
+                    v,
+                );
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(7, v);
+        }
+        if let Some(v) = &self.expiration_seconds {
+            len += ::prost::encoding::int32::encoded_len(8, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.request {
+            ::kiln_runtime::proto::fast::bytes::encode(1, &v.0, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.username.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.groups {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+        if let Some(v) = &self.usages {
+            ::kiln_runtime::proto::fast::string::encode_repeated(5, v, buf);
         }
         if let Some(v) = &self.extra {
             ::prost::encoding::btree_map::encode(
@@ -457,13 +594,13 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 |tag, v, buf| {
                     {
                         let len = ::prost::encoding::string::encoded_len_repeated(1, v);
-                        ::prost::encoding::encode_key(
+                        ::kiln_runtime::proto::put_key(
                             tag,
                             ::prost::encoding::WireType::LengthDelimited,
                             buf,
                         );
-                        ::prost::encoding::encode_varint(len as u64, buf);
-                        ::prost::encoding::string::encode_repeated(1, v, buf);
+                        ::kiln_runtime::proto::put_varint(len as u64, buf);
+                        ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
                     }
                 },
                 |tag, v| {
@@ -479,11 +616,19 @@ impl ::prost::Message for CertificateSigningRequestSpec {
         {
             let zero = ::core::default::Default::default();
             let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
         }
         if let Some(v) = &self.expiration_seconds {
-            ::prost::encoding::int32::encode(8, v, buf);
+            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
         }
+    }
+}
+impl ::prost::Message for CertificateSigningRequestSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -676,14 +821,36 @@ pub struct CertificateSigningRequestStatus {
     )]
     pub certificate: Option<::kiln_runtime::ByteString>,
 }
-impl ::prost::Message for CertificateSigningRequestStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.certificate {
-            ::prost::encoding::bytes::encode(2, &v.0, buf);
+            len += ::prost::encoding::bytes::encoded_len(2, &v.0);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.certificate {
+            ::kiln_runtime::proto::fast::bytes::encode(2, &v.0, buf);
+        }
+    }
+}
+impl ::prost::Message for CertificateSigningRequestStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

@@ -29,28 +29,64 @@ pub struct AWSElasticBlockStoreVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for AWSElasticBlockStoreVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AWSElasticBlockStoreVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.partition.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.partition.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AWSElasticBlockStoreVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -151,17 +187,42 @@ pub struct Affinity {
     )]
     pub pod_anti_affinity: Option<PodAntiAffinity>,
 }
-impl ::prost::Message for Affinity {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Affinity {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.node_affinity {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.pod_affinity {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.pod_anti_affinity {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.node_affinity {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.pod_affinity {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.pod_anti_affinity {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Affinity {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -228,16 +289,40 @@ pub struct AppArmorProfile {
     )]
     pub localhost_profile: Option<String>,
 }
-impl ::prost::Message for AppArmorProfile {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AppArmorProfile {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.localhost_profile {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.localhost_profile {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AppArmorProfile {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -286,18 +371,44 @@ pub struct AttachedVolume {
     #[serde(rename = "devicePath", default, skip_serializing_if = "Option::is_none")]
     pub device_path: Option<String>,
 }
-impl ::prost::Message for AttachedVolume {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AttachedVolume {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AttachedVolume {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -359,30 +470,68 @@ pub struct AzureDiskVolumeSource {
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
-impl ::prost::Message for AzureDiskVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AzureDiskVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.disk_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.disk_uri.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.caching_mode {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.fs_type {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.read_only {
-            ::prost::encoding::bool::encode(5, v, buf);
+            len += ::prost::encoding::bool::encoded_len(5, v);
         }
         if let Some(v) = &self.kind {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disk_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disk_uri.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.caching_mode {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.fs_type {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.read_only {
+            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
+        }
+        if let Some(v) = &self.kind {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AzureDiskVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -486,26 +635,60 @@ pub struct AzureFilePersistentVolumeSource {
     )]
     pub secret_namespace: Option<String>,
 }
-impl ::prost::Message for AzureFilePersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AzureFilePersistentVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.secret_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.share_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.secret_namespace {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.share_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.secret_namespace {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AzureFilePersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -592,23 +775,54 @@ pub struct AzureFileVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for AzureFileVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for AzureFileVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.secret_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.share_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.share_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for AzureFileVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -694,14 +908,36 @@ pub struct Binding {
     #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
     pub target: Option<ObjectReference>,
 }
-impl ::prost::Message for Binding {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Binding {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.target {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.target {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Binding {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -814,46 +1050,100 @@ pub struct CSIPersistentVolumeSource {
     )]
     pub node_expand_secret_ref: Option<SecretReference>,
 }
-impl ::prost::Message for CSIPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CSIPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_handle.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
+        }
+        if let Some(v) = &self.volume_attributes {
+            len += ::kiln_runtime::proto::string_map::encoded_len(5, v);
+        }
+        if let Some(v) = &self.controller_publish_secret_ref {
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
+        }
+        if let Some(v) = &self.node_stage_secret_ref {
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
+        }
+        if let Some(v) = &self.node_publish_secret_ref {
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
+        }
+        if let Some(v) = &self.controller_expand_secret_ref {
+            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
+        }
+        if let Some(v) = &self.node_expand_secret_ref {
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_handle.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
         }
         if let Some(v) = &self.volume_attributes {
             ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
         if let Some(v) = &self.controller_publish_secret_ref {
-            ::prost::encoding::message::encode(6, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
         }
         if let Some(v) = &self.node_stage_secret_ref {
-            ::prost::encoding::message::encode(7, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
         }
         if let Some(v) = &self.node_publish_secret_ref {
-            ::prost::encoding::message::encode(8, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
         }
         if let Some(v) = &self.controller_expand_secret_ref {
-            ::prost::encoding::message::encode(9, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
         }
         if let Some(v) = &self.node_expand_secret_ref {
-            ::prost::encoding::message::encode(10, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
         }
+    }
+}
+impl ::prost::Message for CSIPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1024,25 +1314,58 @@ pub struct CSIVolumeSource {
     )]
     pub node_publish_secret_ref: Option<LocalObjectReference>,
 }
-impl ::prost::Message for CSIVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CSIVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.read_only {
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
         if let Some(v) = &self.fs_type {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
+        }
+        if let Some(v) = &self.volume_attributes {
+            len += ::kiln_runtime::proto::string_map::encoded_len(4, v);
+        }
+        if let Some(v) = &self.node_publish_secret_ref {
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.read_only {
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+        if let Some(v) = &self.fs_type {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
         }
         if let Some(v) = &self.volume_attributes {
             ::kiln_runtime::proto::string_map::encode(4, v, buf);
         }
         if let Some(v) = &self.node_publish_secret_ref {
-            ::prost::encoding::message::encode(5, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
         }
+    }
+}
+impl ::prost::Message for CSIVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1129,14 +1452,36 @@ pub struct Capabilities {
     #[serde(rename = "drop", default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<Vec<String>>,
 }
-impl ::prost::Message for Capabilities {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Capabilities {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.add {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         if let Some(v) = &self.drop {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.add {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.drop {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Capabilities {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1210,34 +1555,76 @@ pub struct CephFSPersistentVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for CephFSPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CephFSPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.monitors {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.user.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.secret_file.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(6, v, buf);
+            len += ::prost::encoding::bool::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.monitors {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_file.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CephFSPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1383,34 +1770,76 @@ pub struct CephFSVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for CephFSVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CephFSVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.monitors {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.user.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.secret_file.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(6, v, buf);
+            len += ::prost::encoding::bool::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.monitors {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_file.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CephFSVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1542,26 +1971,60 @@ pub struct CinderPersistentVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretReference>,
 }
-impl ::prost::Message for CinderPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CinderPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CinderPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1662,26 +2125,60 @@ pub struct CinderVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
 }
-impl ::prost::Message for CinderVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CinderVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CinderVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1765,11 +2262,30 @@ pub struct ClientIPConfig {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
 }
+impl ::kiln_runtime::proto::CachedEncode for ClientIPConfig {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.timeout_seconds {
+            len += ::prost::encoding::int32::encoded_len(1, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.timeout_seconds {
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+    }
+}
 impl ::prost::Message for ClientIPConfig {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.timeout_seconds {
-            ::prost::encoding::int32::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1819,25 +2335,58 @@ pub struct ClusterTrustBundleProjection {
     #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
 }
-impl ::prost::Message for ClusterTrustBundleProjection {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ClusterTrustBundleProjection {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.name {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.signer_name {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.label_selector {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(5, v, buf);
+            len += ::prost::encoding::bool::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.name {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.signer_name {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.label_selector {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.optional {
+            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ClusterTrustBundleProjection {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1925,28 +2474,64 @@ pub struct ComponentCondition {
     )]
     pub error: Option<String>,
 }
-impl ::prost::Message for ComponentCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ComponentCondition {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.error.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.error.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ComponentCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2047,14 +2632,36 @@ pub struct ComponentStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<ComponentCondition>>,
 }
-impl ::prost::Message for ComponentStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ComponentStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ComponentStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2127,14 +2734,36 @@ pub struct ComponentStatusList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ComponentStatus>>,
 }
-impl ::prost::Message for ComponentStatusList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ComponentStatusList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ComponentStatusList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2213,10 +2842,30 @@ pub struct ConfigMap {
         ::std::collections::BTreeMap<String, ::kiln_runtime::ByteString>,
     >,
 }
-impl ::prost::Message for ConfigMap {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ConfigMap {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        if let Some(v) = &self.data {
+            len += ::kiln_runtime::proto::string_map::encoded_len(2, v);
+        }
+        if let Some(v) = &self.binary_data {
+            len += ::kiln_runtime::proto::bytes_map::encoded_len(3, v);
+        }
+        if let Some(v) = &self.immutable {
+            len += ::prost::encoding::bool::encoded_len(4, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
         }
         if let Some(v) = &self.data {
             ::kiln_runtime::proto::string_map::encode(2, v, buf);
@@ -2225,8 +2874,16 @@ impl ::prost::Message for ConfigMap {
             ::kiln_runtime::proto::bytes_map::encode(3, v, buf);
         }
         if let Some(v) = &self.immutable {
-            ::prost::encoding::bool::encode(4, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
         }
+    }
+}
+impl ::prost::Message for ConfigMap {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2324,29 +2981,50 @@ pub struct ConfigMapEnvSource {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for ConfigMapEnvSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for ConfigMapEnvSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
+        if let Some(v) = &self.optional {
+            len += ::prost::encoding::bool::encoded_len(2, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(2, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
         }
+    }
+}
+impl ::prost::Message for ConfigMapEnvSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2432,34 +3110,60 @@ pub struct ConfigMapKeySelector {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for ConfigMapKeySelector {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for ConfigMapKeySelector {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(2, v);
+        }
+        if let Some(v) = &self.optional {
+            len += ::prost::encoding::bool::encoded_len(3, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(3, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
         }
+    }
+}
+impl ::prost::Message for ConfigMapKeySelector {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2563,14 +3267,36 @@ pub struct ConfigMapList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ConfigMap>>,
 }
-impl ::prost::Message for ConfigMapList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ConfigMapList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ConfigMapList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2646,33 +3372,74 @@ pub struct ConfigMapNodeConfigSource {
     )]
     pub kubelet_config_key: Option<String>,
 }
-impl ::prost::Message for ConfigMapNodeConfigSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ConfigMapNodeConfigSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.uid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kubelet_config_key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kubelet_config_key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ConfigMapNodeConfigSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2776,32 +3543,56 @@ pub struct ConfigMapProjection {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for ConfigMapProjection {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for ConfigMapProjection {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
-        }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.optional {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ConfigMapProjection {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2900,35 +3691,62 @@ pub struct ConfigMapVolumeSource {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for ConfigMapVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for ConfigMapVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
-        }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.default_mode {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.default_mode {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        if let Some(v) = &self.optional {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ConfigMapVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3134,101 +3952,210 @@ pub struct Container {
     )]
     pub tty: Option<bool>,
 }
-impl ::prost::Message for Container {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Container {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.image.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.command {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
         if let Some(v) = &self.args {
-            ::prost::encoding::string::encode_repeated(4, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.working_dir.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
         if let Some(v) = &self.env {
-            ::prost::encoding::message::encode_repeated(7, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::message::encode(8, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
         }
         if let Some(v) = &self.volume_mounts {
-            ::prost::encoding::message::encode_repeated(9, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(9, v, cache);
         }
         if let Some(v) = &self.liveness_probe {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         if let Some(v) = &self.readiness_probe {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         if let Some(v) = &self.lifecycle {
-            ::prost::encoding::message::encode(12, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.termination_message_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(13, v, buf);
+            len += ::prost::encoding::string::encoded_len(13, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(14, v, buf);
+            len += ::prost::encoding::string::encoded_len(14, v);
         }
         if let Some(v) = &self.security_context {
-            ::prost::encoding::message::encode(15, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(15, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.stdin.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(16, v, buf);
+            len += ::prost::encoding::bool::encoded_len(16, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.stdin_once.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(17, v, buf);
+            len += ::prost::encoding::bool::encoded_len(17, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.tty.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(18, v, buf);
+            len += ::prost::encoding::bool::encoded_len(18, v);
         }
         if let Some(v) = &self.env_from {
-            ::prost::encoding::message::encode_repeated(19, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(19, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(20, v, buf);
+            len += ::prost::encoding::string::encoded_len(20, v);
         }
         if let Some(v) = &self.volume_devices {
-            ::prost::encoding::message::encode_repeated(21, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(21, v, cache);
         }
         if let Some(v) = &self.startup_probe {
-            ::prost::encoding::message::encode(22, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(22, v, cache);
         }
         if let Some(v) = &self.resize_policy {
-            ::prost::encoding::message::encode_repeated(23, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(23, v, cache);
         }
         if let Some(v) = &self.restart_policy {
-            ::prost::encoding::string::encode(24, v, buf);
+            len += ::prost::encoding::string::encoded_len(24, v);
         }
         if let Some(v) = &self.restart_policy_rules {
-            ::prost::encoding::message::encode_repeated(25, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(25, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.command {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        if let Some(v) = &self.args {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.working_dir.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.env {
+            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.volume_mounts {
+            ::kiln_runtime::proto::cached::repeated_encode(9, v, buf, cache);
+        }
+        if let Some(v) = &self.liveness_probe {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.readiness_probe {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.lifecycle {
+            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(13, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(14, v, buf);
+        }
+        if let Some(v) = &self.security_context {
+            ::kiln_runtime::proto::cached::message_encode(15, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.stdin.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(16, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.stdin_once.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(17, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.tty.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(18, v, buf);
+        }
+        if let Some(v) = &self.env_from {
+            ::kiln_runtime::proto::cached::repeated_encode(19, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(20, v, buf);
+        }
+        if let Some(v) = &self.volume_devices {
+            ::kiln_runtime::proto::cached::repeated_encode(21, v, buf, cache);
+        }
+        if let Some(v) = &self.startup_probe {
+            ::kiln_runtime::proto::cached::message_encode(22, v, buf, cache);
+        }
+        if let Some(v) = &self.resize_policy {
+            ::kiln_runtime::proto::cached::repeated_encode(23, v, buf, cache);
+        }
+        if let Some(v) = &self.restart_policy {
+            ::kiln_runtime::proto::fast::string::encode(24, v, buf);
+        }
+        if let Some(v) = &self.restart_policy_rules {
+            ::kiln_runtime::proto::cached::repeated_encode(25, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Container {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3563,23 +4490,54 @@ pub struct ContainerExtendedResourceRequest {
     #[serde(rename = "requestName", default, skip_serializing_if = "Option::is_none")]
     pub request_name: Option<String>,
 }
-impl ::prost::Message for ContainerExtendedResourceRequest {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerExtendedResourceRequest {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.container_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.request_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerExtendedResourceRequest {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3646,16 +4604,40 @@ pub struct ContainerImage {
     )]
     pub size_bytes: Option<i64>,
 }
-impl ::prost::Message for ContainerImage {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerImage {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.names {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.size_bytes.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(2, v, buf);
+            len += ::prost::encoding::int64::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.names {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.size_bytes.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerImage {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3736,33 +4718,74 @@ pub struct ContainerPort {
     )]
     pub host_ip: Option<String>,
 }
-impl ::prost::Message for ContainerPort {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerPort {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host_port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.container_port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protocol.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host_ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerPort {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3872,18 +4895,44 @@ pub struct ContainerResizePolicy {
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
 }
-impl ::prost::Message for ContainerResizePolicy {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerResizePolicy {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.restart_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.restart_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerResizePolicy {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3935,16 +4984,40 @@ pub struct ContainerRestartRule {
     #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
     pub exit_codes: Option<ContainerRestartRuleOnExitCodes>,
 }
-impl ::prost::Message for ContainerRestartRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerRestartRule {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.action.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.exit_codes {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.exit_codes {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ContainerRestartRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -3998,16 +5071,40 @@ pub struct ContainerRestartRuleOnExitCodes {
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<i32>>,
 }
-impl ::prost::Message for ContainerRestartRuleOnExitCodes {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerRestartRuleOnExitCodes {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.operator.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.values {
-            ::prost::encoding::int32::encode_repeated(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len_repeated(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.values {
+            ::kiln_runtime::proto::fast::int32::encode_repeated(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerRestartRuleOnExitCodes {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4061,17 +5158,42 @@ pub struct ContainerState {
     #[serde(rename = "terminated", default, skip_serializing_if = "Option::is_none")]
     pub terminated: Option<ContainerStateTerminated>,
 }
-impl ::prost::Message for ContainerState {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerState {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.waiting {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.running {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.terminated {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.waiting {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.running {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.terminated {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ContainerState {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4128,11 +5250,30 @@ pub struct ContainerStateRunning {
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<::kiln_runtime::Time>,
 }
+impl ::kiln_runtime::proto::CachedEncode for ContainerStateRunning {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.started_at {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.started_at {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for ContainerStateRunning {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.started_at {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4202,39 +5343,86 @@ pub struct ContainerStateTerminated {
     )]
     pub container_id: Option<String>,
 }
-impl ::prost::Message for ContainerStateTerminated {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerStateTerminated {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.exit_code.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.signal.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.started_at {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         if let Some(v) = &self.finished_at {
-            ::prost::encoding::message::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.container_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exit_code.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signal.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.started_at {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.finished_at {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerStateTerminated {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4372,18 +5560,44 @@ pub struct ContainerStateWaiting {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for ContainerStateWaiting {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerStateWaiting {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerStateWaiting {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4503,65 +5717,138 @@ pub struct ContainerStatus {
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
 }
-impl ::prost::Message for ContainerStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ContainerStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.state {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.last_state {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.restart_count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.image.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.image_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.container_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(8, v, buf);
+            len += ::prost::encoding::string::encoded_len(8, v);
         }
         if let Some(v) = &self.started {
-            ::prost::encoding::bool::encode(9, v, buf);
+            len += ::prost::encoding::bool::encoded_len(9, v);
         }
         if let Some(v) = &self.allocated_resources {
-            ::kiln_runtime::proto::message_map::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(10, v, cache);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         if let Some(v) = &self.volume_mounts {
-            ::prost::encoding::message::encode_repeated(12, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(12, v, cache);
         }
         if let Some(v) = &self.user {
-            ::prost::encoding::message::encode(13, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
         }
         if let Some(v) = &self.allocated_resources_status {
-            ::prost::encoding::message::encode_repeated(14, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(14, v, cache);
         }
         if let Some(v) = &self.stop_signal {
-            ::prost::encoding::string::encode(15, v, buf);
+            len += ::prost::encoding::string::encoded_len(15, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.state {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.last_state {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.restart_count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+        }
+        if let Some(v) = &self.started {
+            ::kiln_runtime::proto::fast::bool::encode(9, v, buf);
+        }
+        if let Some(v) = &self.allocated_resources {
+            ::kiln_runtime::proto::cached::message_map_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.volume_mounts {
+            ::kiln_runtime::proto::cached::repeated_encode(12, v, buf, cache);
+        }
+        if let Some(v) = &self.user {
+            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
+        }
+        if let Some(v) = &self.allocated_resources_status {
+            ::kiln_runtime::proto::cached::repeated_encode(14, v, buf, cache);
+        }
+        if let Some(v) = &self.stop_signal {
+            ::kiln_runtime::proto::fast::string::encode(15, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ContainerStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4747,11 +6034,30 @@ pub struct ContainerUser {
     #[serde(rename = "linux", default, skip_serializing_if = "Option::is_none")]
     pub linux: Option<LinuxContainerUser>,
 }
+impl ::kiln_runtime::proto::CachedEncode for ContainerUser {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.linux {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.linux {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for ContainerUser {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.linux {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4783,13 +6089,34 @@ pub struct DaemonEndpoint {
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
 }
-impl ::prost::Message for DaemonEndpoint {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DaemonEndpoint {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DaemonEndpoint {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4825,11 +6152,30 @@ pub struct DownwardAPIProjection {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DownwardAPIVolumeFile>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for DownwardAPIProjection {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.items {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for DownwardAPIProjection {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4876,22 +6222,52 @@ pub struct DownwardAPIVolumeFile {
     #[serde(rename = "mode", default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
 }
-impl ::prost::Message for DownwardAPIVolumeFile {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DownwardAPIVolumeFile {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.field_ref {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.resource_field_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.mode {
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.field_ref {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.resource_field_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.mode {
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DownwardAPIVolumeFile {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -4958,14 +6334,36 @@ pub struct DownwardAPIVolumeSource {
     #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<i32>,
 }
-impl ::prost::Message for DownwardAPIVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DownwardAPIVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.default_mode {
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.default_mode {
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DownwardAPIVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5017,16 +6415,40 @@ pub struct EmptyDirVolumeSource {
     #[serde(rename = "sizeLimit", default, skip_serializing_if = "Option::is_none")]
     pub size_limit: Option<::kiln_runtime::Quantity>,
 }
-impl ::prost::Message for EmptyDirVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EmptyDirVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.medium.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.size_limit {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.medium.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.size_limit {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EmptyDirVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5093,24 +6515,56 @@ pub struct EndpointAddress {
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
     pub target_ref: Option<ObjectReference>,
 }
-impl ::prost::Message for EndpointAddress {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointAddress {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.target_ref {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.hostname.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.node_name {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.target_ref {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.node_name {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for EndpointAddress {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5210,26 +6664,60 @@ pub struct EndpointPort {
     #[serde(rename = "appProtocol", default, skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
 }
-impl ::prost::Message for EndpointPort {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointPort {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protocol.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.app_protocol {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.app_protocol {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for EndpointPort {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5331,17 +6819,42 @@ pub struct EndpointSubset {
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<EndpointPort>>,
 }
-impl ::prost::Message for EndpointSubset {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointSubset {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.addresses {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.not_ready_addresses {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.addresses {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.not_ready_addresses {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EndpointSubset {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5431,14 +6944,36 @@ pub struct Endpoints {
     #[serde(rename = "subsets", default, skip_serializing_if = "Option::is_none")]
     pub subsets: Option<Vec<EndpointSubset>>,
 }
-impl ::prost::Message for Endpoints {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Endpoints {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.subsets {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.subsets {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Endpoints {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5511,14 +7046,36 @@ pub struct EndpointsList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Endpoints>>,
 }
-impl ::prost::Message for EndpointsList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EndpointsList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EndpointsList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5580,19 +7137,46 @@ pub struct EnvFromSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretEnvSource>,
 }
-impl ::prost::Message for EnvFromSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EnvFromSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.prefix.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.config_map_ref {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.prefix.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.config_map_ref {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EnvFromSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5666,21 +7250,50 @@ pub struct EnvVar {
     #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
     pub value_from: Option<EnvVarSource>,
 }
-impl ::prost::Message for EnvVar {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EnvVar {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.value_from {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.value_from {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EnvVar {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5763,23 +7376,54 @@ pub struct EnvVarSource {
     #[serde(rename = "fileKeyRef", default, skip_serializing_if = "Option::is_none")]
     pub file_key_ref: Option<FileKeySelector>,
 }
-impl ::prost::Message for EnvVarSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EnvVarSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.field_ref {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.resource_field_ref {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.config_map_key_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.secret_key_ref {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.file_key_ref {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.field_ref {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.resource_field_ref {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.config_map_key_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.secret_key_ref {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.file_key_ref {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EnvVarSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -5979,244 +7623,233 @@ pub struct EphemeralContainer {
     )]
     pub target_container_name: Option<String>,
 }
-impl ::prost::Message for EphemeralContainer {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = ({
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            })
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.image.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encoded_len(2, v)
-                })
-                + self
-                    .command
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-                + self
-                    .args
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.working_dir.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encoded_len(5, v)
-                })
-                + self
-                    .ports
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(6, v),
-                    )
-                + self
-                    .env_from
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(19, v),
-                    )
-                + self
-                    .env
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(7, v),
-                    )
-                + self
-                    .resources
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
-                + self
-                    .resize_policy
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(23, v),
-                    )
-                + self
-                    .restart_policy
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len(24, v))
-                + self
-                    .restart_policy_rules
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(25, v),
-                    )
-                + self
-                    .volume_mounts
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(9, v),
-                    )
-                + self
-                    .volume_devices
-                    .as_ref()
-                    .map_or(
-                        0,
-                        |v| ::prost::encoding::message::encoded_len_repeated(21, v),
-                    )
-                + self
-                    .liveness_probe
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(10, v))
-                + self
-                    .readiness_probe
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
-                + self
-                    .startup_probe
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(22, v))
-                + self
-                    .lifecycle
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.termination_message_path.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encoded_len(13, v)
-                })
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encoded_len(20, v)
-                })
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::string::encoded_len(14, v)
-                })
-                + self
-                    .security_context
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(15, v))
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.stdin.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::bool::encoded_len(16, v)
-                })
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.stdin_once.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::bool::encoded_len(17, v)
-                })
-                + ({
-                    let zero = ::core::default::Default::default();
-                    let v = self.tty.as_ref().unwrap_or(&zero);
-                    ::prost::encoding::bool::encoded_len(18, v)
-                });
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for EphemeralContainer {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.image.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(2, v);
+                    }
+                    if let Some(v) = &self.command {
+                        len += ::prost::encoding::string::encoded_len_repeated(3, v);
+                    }
+                    if let Some(v) = &self.args {
+                        len += ::prost::encoding::string::encoded_len_repeated(4, v);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.working_dir.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(5, v);
+                    }
+                    if let Some(v) = &self.ports {
+                        len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
+                    }
+                    if let Some(v) = &self.env {
+                        len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
+                    }
+                    if let Some(v) = &self.resources {
+                        len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
+                    }
+                    if let Some(v) = &self.volume_mounts {
+                        len += ::kiln_runtime::proto::cached::repeated_len(9, v, cache);
+                    }
+                    if let Some(v) = &self.liveness_probe {
+                        len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
+                    }
+                    if let Some(v) = &self.readiness_probe {
+                        len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
+                    }
+                    if let Some(v) = &self.lifecycle {
+                        len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(13, v);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(14, v);
+                    }
+                    if let Some(v) = &self.security_context {
+                        len += ::kiln_runtime::proto::cached::message_len(15, v, cache);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.stdin.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::bool::encoded_len(16, v);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.stdin_once.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::bool::encoded_len(17, v);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.tty.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::bool::encoded_len(18, v);
+                    }
+                    if let Some(v) = &self.env_from {
+                        len += ::kiln_runtime::proto::cached::repeated_len(19, v, cache);
+                    }
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self
+                            .termination_message_policy
+                            .as_ref()
+                            .unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(20, v);
+                    }
+                    if let Some(v) = &self.volume_devices {
+                        len += ::kiln_runtime::proto::cached::repeated_len(21, v, cache);
+                    }
+                    if let Some(v) = &self.startup_probe {
+                        len += ::kiln_runtime::proto::cached::message_len(22, v, cache);
+                    }
+                    if let Some(v) = &self.resize_policy {
+                        len += ::kiln_runtime::proto::cached::repeated_len(23, v, cache);
+                    }
+                    if let Some(v) = &self.restart_policy {
+                        len += ::prost::encoding::string::encoded_len(24, v);
+                    }
+                    if let Some(v) = &self.restart_policy_rules {
+                        len += ::kiln_runtime::proto::cached::repeated_len(25, v, cache);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.image.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(2, v, buf);
-            }
-            if let Some(v) = &self.command {
-                ::prost::encoding::string::encode_repeated(3, v, buf);
-            }
-            if let Some(v) = &self.args {
-                ::prost::encoding::string::encode_repeated(4, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.working_dir.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(5, v, buf);
-            }
-            if let Some(v) = &self.ports {
-                ::prost::encoding::message::encode_repeated(6, v, buf);
-            }
-            if let Some(v) = &self.env {
-                ::prost::encoding::message::encode_repeated(7, v, buf);
-            }
-            if let Some(v) = &self.resources {
-                ::prost::encoding::message::encode(8, v, buf);
-            }
-            if let Some(v) = &self.volume_mounts {
-                ::prost::encoding::message::encode_repeated(9, v, buf);
-            }
-            if let Some(v) = &self.liveness_probe {
-                ::prost::encoding::message::encode(10, v, buf);
-            }
-            if let Some(v) = &self.readiness_probe {
-                ::prost::encoding::message::encode(11, v, buf);
-            }
-            if let Some(v) = &self.lifecycle {
-                ::prost::encoding::message::encode(12, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.termination_message_path.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(13, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(14, v, buf);
-            }
-            if let Some(v) = &self.security_context {
-                ::prost::encoding::message::encode(15, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.stdin.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encode(16, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.stdin_once.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encode(17, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.tty.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encode(18, v, buf);
-            }
-            if let Some(v) = &self.env_from {
-                ::prost::encoding::message::encode_repeated(19, v, buf);
-            }
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(20, v, buf);
-            }
-            if let Some(v) = &self.volume_devices {
-                ::prost::encoding::message::encode_repeated(21, v, buf);
-            }
-            if let Some(v) = &self.startup_probe {
-                ::prost::encoding::message::encode(22, v, buf);
-            }
-            if let Some(v) = &self.resize_policy {
-                ::prost::encoding::message::encode_repeated(23, v, buf);
-            }
-            if let Some(v) = &self.restart_policy {
-                ::prost::encoding::string::encode(24, v, buf);
-            }
-            if let Some(v) = &self.restart_policy_rules {
-                ::prost::encoding::message::encode_repeated(25, v, buf);
-            }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_container_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(2, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.command {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        if let Some(v) = &self.args {
+            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.working_dir.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.env {
+            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.volume_mounts {
+            ::kiln_runtime::proto::cached::repeated_encode(9, v, buf, cache);
+        }
+        if let Some(v) = &self.liveness_probe {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.readiness_probe {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.lifecycle {
+            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(13, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(14, v, buf);
+        }
+        if let Some(v) = &self.security_context {
+            ::kiln_runtime::proto::cached::message_encode(15, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.stdin.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(16, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.stdin_once.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(17, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.tty.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(18, v, buf);
+        }
+        if let Some(v) = &self.env_from {
+            ::kiln_runtime::proto::cached::repeated_encode(19, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(20, v, buf);
+        }
+        if let Some(v) = &self.volume_devices {
+            ::kiln_runtime::proto::cached::repeated_encode(21, v, buf, cache);
+        }
+        if let Some(v) = &self.startup_probe {
+            ::kiln_runtime::proto::cached::message_encode(22, v, buf, cache);
+        }
+        if let Some(v) = &self.resize_policy {
+            ::kiln_runtime::proto::cached::repeated_encode(23, v, buf, cache);
+        }
+        if let Some(v) = &self.restart_policy {
+            ::kiln_runtime::proto::fast::string::encode(24, v, buf);
+        }
+        if let Some(v) = &self.restart_policy_rules {
+            ::kiln_runtime::proto::cached::repeated_encode(25, v, buf, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.target_container_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
         }
+    }
+}
+impl ::prost::Message for EphemeralContainer {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -6673,11 +8306,30 @@ pub struct EphemeralVolumeSource {
     )]
     pub volume_claim_template: Option<PersistentVolumeClaimTemplate>,
 }
+impl ::kiln_runtime::proto::CachedEncode for EphemeralVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.volume_claim_template {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.volume_claim_template {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for EphemeralVolumeSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.volume_claim_template {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -6799,67 +8451,142 @@ pub struct Event {
     )]
     pub reporting_instance: Option<String>,
 }
-impl ::prost::Message for Event {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Event {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.involved_object {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.source {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         if let Some(v) = &self.first_timestamp {
-            ::prost::encoding::message::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
         }
         if let Some(v) = &self.last_timestamp {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(8, v, buf);
+            len += ::prost::encoding::int32::encoded_len(8, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         if let Some(v) = &self.event_time {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         if let Some(v) = &self.series {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.action.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(12, v, buf);
+            len += ::prost::encoding::string::encoded_len(12, v);
         }
         if let Some(v) = &self.related {
-            ::prost::encoding::message::encode(13, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reporting_component.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(14, v, buf);
+            len += ::prost::encoding::string::encoded_len(14, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reporting_instance.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(15, v, buf);
+            len += ::prost::encoding::string::encoded_len(15, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.involved_object {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.source {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.first_timestamp {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.last_timestamp {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.event_time {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.series {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(12, v, buf);
+        }
+        if let Some(v) = &self.related {
+            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_component.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(14, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(15, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Event {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7113,14 +8840,36 @@ pub struct EventList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Event>>,
 }
-impl ::prost::Message for EventList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EventList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EventList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7183,16 +8932,40 @@ pub struct EventSeries {
     )]
     pub last_observed_time: Option<::kiln_runtime::MicroTime>,
 }
-impl ::prost::Message for EventSeries {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EventSeries {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.last_observed_time {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.last_observed_time {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EventSeries {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7256,18 +9029,44 @@ pub struct EventSource {
     )]
     pub host: Option<String>,
 }
-impl ::prost::Message for EventSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EventSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.component.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.component.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for EventSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7328,11 +9127,30 @@ pub struct ExecAction {
     #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for ExecAction {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.command {
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.command {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+    }
+}
 impl ::prost::Message for ExecAction {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.command {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7388,27 +9206,62 @@ pub struct FCVolumeSource {
     #[serde(rename = "wwids", default, skip_serializing_if = "Option::is_none")]
     pub wwids: Option<Vec<String>>,
 }
-impl ::prost::Message for FCVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for FCVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.target_wwns {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         if let Some(v) = &self.lun {
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         if let Some(v) = &self.wwids {
-            ::prost::encoding::string::encode_repeated(5, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.target_wwns {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.lun {
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        if let Some(v) = &self.wwids {
+            ::kiln_runtime::proto::fast::string::encode_repeated(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for FCVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7508,26 +9361,60 @@ pub struct FileKeySelector {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for FileKeySelector {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for FileKeySelector {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.optional {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for FileKeySelector {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7613,29 +9500,66 @@ pub struct FlexPersistentVolumeSource {
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<::std::collections::BTreeMap<String, String>>,
 }
-impl ::prost::Message for FlexPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for FlexPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
+        }
+        if let Some(v) = &self.options {
+            len += ::kiln_runtime::proto::string_map::encoded_len(5, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.options {
             ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
+    }
+}
+impl ::prost::Message for FlexPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7755,29 +9679,66 @@ pub struct FlexVolumeSource {
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<::std::collections::BTreeMap<String, String>>,
 }
-impl ::prost::Message for FlexVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for FlexVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
+        }
+        if let Some(v) = &self.options {
+            len += ::kiln_runtime::proto::string_map::encoded_len(5, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
         }
         if let Some(v) = &self.options {
             ::kiln_runtime::proto::string_map::encode(5, v, buf);
         }
+    }
+}
+impl ::prost::Message for FlexVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7888,18 +9849,44 @@ pub struct FlockerVolumeSource {
     )]
     pub dataset_uuid: Option<String>,
 }
-impl ::prost::Message for FlockerVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for FlockerVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.dataset_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.dataset_uuid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.dataset_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.dataset_uuid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for FlockerVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -7985,28 +9972,64 @@ pub struct GCEPersistentDiskVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for GCEPersistentDiskVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for GCEPersistentDiskVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.pd_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.partition.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pd_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.partition.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for GCEPersistentDiskVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8102,16 +10125,40 @@ pub struct GRPCAction {
     #[serde(rename = "service", default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
 }
-impl ::prost::Message for GRPCAction {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for GRPCAction {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.service {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.service {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for GRPCAction {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8173,23 +10220,54 @@ pub struct GitRepoVolumeSource {
     )]
     pub directory: Option<String>,
 }
-impl ::prost::Message for GitRepoVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for GitRepoVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.repository.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.revision.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.directory.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.repository.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.revision.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.directory.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for GitRepoVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8280,26 +10358,60 @@ pub struct GlusterfsPersistentVolumeSource {
     )]
     pub endpoints_namespace: Option<String>,
 }
-impl ::prost::Message for GlusterfsPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for GlusterfsPersistentVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.endpoints.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.endpoints_namespace {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.endpoints.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.endpoints_namespace {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for GlusterfsPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8384,23 +10496,54 @@ pub struct GlusterfsVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for GlusterfsVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for GlusterfsVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.endpoints.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.endpoints.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for GlusterfsVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8489,29 +10632,66 @@ pub struct HTTPGetAction {
     #[serde(rename = "httpHeaders", default, skip_serializing_if = "Option::is_none")]
     pub http_headers: Option<Vec<HTTPHeader>>,
 }
-impl ::prost::Message for HTTPGetAction {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for HTTPGetAction {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.port {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.scheme.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.http_headers {
-            ::prost::encoding::message::encode_repeated(5, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(5, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scheme.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.http_headers {
+            ::kiln_runtime::proto::cached::repeated_encode(5, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for HTTPGetAction {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8608,18 +10788,44 @@ pub struct HTTPHeader {
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-impl ::prost::Message for HTTPHeader {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for HTTPHeader {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for HTTPHeader {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8667,16 +10873,40 @@ pub struct HostAlias {
     #[serde(rename = "hostnames", default, skip_serializing_if = "Option::is_none")]
     pub hostnames: Option<Vec<String>>,
 }
-impl ::prost::Message for HostAlias {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for HostAlias {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.hostnames {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.hostnames {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for HostAlias {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8722,13 +10952,34 @@ pub struct HostIP {
     #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
 }
-impl ::prost::Message for HostIP {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for HostIP {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for HostIP {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8767,16 +11018,40 @@ pub struct HostPathVolumeSource {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
-impl ::prost::Message for HostPathVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for HostPathVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.type_ {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.type_ {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for HostPathVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -8870,57 +11145,122 @@ pub struct ISCSIPersistentVolumeSource {
     #[serde(rename = "initiatorName", default, skip_serializing_if = "Option::is_none")]
     pub initiator_name: Option<String>,
 }
-impl ::prost::Message for ISCSIPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ISCSIPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.target_portal.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.iqn.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.lun.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(6, v, buf);
+            len += ::prost::encoding::bool::encoded_len(6, v);
         }
         if let Some(v) = &self.portals {
-            ::prost::encoding::string::encode_repeated(7, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(8, v, buf);
+            len += ::prost::encoding::bool::encoded_len(8, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(11, v, buf);
+            len += ::prost::encoding::bool::encoded_len(11, v);
         }
         if let Some(v) = &self.initiator_name {
-            ::prost::encoding::string::encode(12, v, buf);
+            len += ::prost::encoding::string::encoded_len(12, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_portal.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iqn.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.lun.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        }
+        if let Some(v) = &self.portals {
+            ::kiln_runtime::proto::fast::string::encode_repeated(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(8, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(11, v, buf);
+        }
+        if let Some(v) = &self.initiator_name {
+            ::kiln_runtime::proto::fast::string::encode(12, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ISCSIPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9146,57 +11486,122 @@ pub struct ISCSIVolumeSource {
     #[serde(rename = "initiatorName", default, skip_serializing_if = "Option::is_none")]
     pub initiator_name: Option<String>,
 }
-impl ::prost::Message for ISCSIVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ISCSIVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.target_portal.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.iqn.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.lun.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(6, v, buf);
+            len += ::prost::encoding::bool::encoded_len(6, v);
         }
         if let Some(v) = &self.portals {
-            ::prost::encoding::string::encode_repeated(7, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(8, v, buf);
+            len += ::prost::encoding::bool::encoded_len(8, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(11, v, buf);
+            len += ::prost::encoding::bool::encoded_len(11, v);
         }
         if let Some(v) = &self.initiator_name {
-            ::prost::encoding::string::encode(12, v, buf);
+            len += ::prost::encoding::string::encoded_len(12, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_portal.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iqn.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.lun.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        }
+        if let Some(v) = &self.portals {
+            ::kiln_runtime::proto::fast::string::encode_repeated(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(8, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(11, v, buf);
+        }
+        if let Some(v) = &self.initiator_name {
+            ::kiln_runtime::proto::fast::string::encode(12, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ISCSIVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9383,18 +11788,44 @@ pub struct ImageVolumeSource {
     )]
     pub pull_policy: Option<String>,
 }
-impl ::prost::Message for ImageVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ImageVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.reference.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pull_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reference.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pull_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ImageVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9457,13 +11888,34 @@ pub struct ImageVolumeStatus {
     #[serde(rename = "imageRef", default, skip_serializing_if = "Option::is_none")]
     pub image_ref: Option<String>,
 }
-impl ::prost::Message for ImageVolumeStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ImageVolumeStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.image_ref.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image_ref.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ImageVolumeStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9507,21 +11959,50 @@ pub struct KeyToPath {
     #[serde(rename = "mode", default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
 }
-impl ::prost::Message for KeyToPath {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for KeyToPath {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.mode {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.mode {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for KeyToPath {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9580,17 +12061,42 @@ pub struct Lifecycle {
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
 }
-impl ::prost::Message for Lifecycle {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Lifecycle {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.post_start {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.pre_stop {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.stop_signal {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.post_start {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.pre_stop {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.stop_signal {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Lifecycle {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9656,20 +12162,48 @@ pub struct LifecycleHandler {
     #[serde(rename = "sleep", default, skip_serializing_if = "Option::is_none")]
     pub sleep: Option<SleepAction>,
 }
-impl ::prost::Message for LifecycleHandler {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LifecycleHandler {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.exec {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.http_get {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.tcp_socket {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.sleep {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.exec {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.http_get {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.tcp_socket {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.sleep {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for LifecycleHandler {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9748,14 +12282,36 @@ pub struct LimitRange {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<LimitRangeSpec>,
 }
-impl ::prost::Message for LimitRange {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LimitRange {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for LimitRange {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9830,28 +12386,64 @@ pub struct LimitRangeItem {
         ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
     >,
 }
-impl ::prost::Message for LimitRangeItem {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LimitRangeItem {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.max {
-            ::kiln_runtime::proto::message_map::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
         }
         if let Some(v) = &self.min {
-            ::kiln_runtime::proto::message_map::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(3, v, cache);
         }
         if let Some(v) = &self.default {
-            ::kiln_runtime::proto::message_map::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(4, v, cache);
         }
         if let Some(v) = &self.default_request {
-            ::kiln_runtime::proto::message_map::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(5, v, cache);
         }
         if let Some(v) = &self.max_limit_request_ratio {
-            ::kiln_runtime::proto::message_map::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(6, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.max {
+            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.min {
+            ::kiln_runtime::proto::cached::message_map_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.default {
+            ::kiln_runtime::proto::cached::message_map_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.default_request {
+            ::kiln_runtime::proto::cached::message_map_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.max_limit_request_ratio {
+            ::kiln_runtime::proto::cached::message_map_encode(6, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for LimitRangeItem {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -9982,14 +12574,36 @@ pub struct LimitRangeList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<LimitRange>>,
 }
-impl ::prost::Message for LimitRangeList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LimitRangeList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for LimitRangeList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10041,11 +12655,30 @@ pub struct LimitRangeSpec {
     #[serde(rename = "limits", default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Vec<LimitRangeItem>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for LimitRangeSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.limits {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.limits {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for LimitRangeSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.limits {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10091,21 +12724,50 @@ pub struct LinuxContainerUser {
     )]
     pub supplemental_groups: Option<Vec<i64>>,
 }
-impl ::prost::Message for LinuxContainerUser {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LinuxContainerUser {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.uid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(1, v, buf);
+            len += ::prost::encoding::int64::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.gid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(2, v, buf);
+            len += ::prost::encoding::int64::encoded_len(2, v);
         }
         if let Some(v) = &self.supplemental_groups {
-            ::prost::encoding::int64::encode_repeated(3, v, buf);
+            len += ::prost::encoding::int64::encoded_len_repeated(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.gid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
+        }
+        if let Some(v) = &self.supplemental_groups {
+            ::kiln_runtime::proto::fast::int64::encode_repeated(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for LinuxContainerUser {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10177,24 +12839,56 @@ pub struct LoadBalancerIngress {
     #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<PortStatus>>,
 }
-impl ::prost::Message for LoadBalancerIngress {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LoadBalancerIngress {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.hostname.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.ip_mode {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.ip_mode {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for LoadBalancerIngress {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10273,11 +12967,30 @@ pub struct LoadBalancerStatus {
     #[serde(rename = "ingress", default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<LoadBalancerIngress>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for LoadBalancerStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.ingress {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.ingress {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for LoadBalancerStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.ingress {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10317,13 +13030,34 @@ pub struct LocalObjectReference {
     )]
     pub name: Option<String>,
 }
-impl ::prost::Message for LocalObjectReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LocalObjectReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for LocalObjectReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10369,16 +13103,40 @@ pub struct LocalVolumeSource {
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
     pub fs_type: Option<String>,
 }
-impl ::prost::Message for LocalVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for LocalVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.fs_type {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.fs_type {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for LocalVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10440,18 +13198,44 @@ pub struct ModifyVolumeStatus {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
-impl ::prost::Message for ModifyVolumeStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ModifyVolumeStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.target_volume_attributes_class_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.target_volume_attributes_class_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ModifyVolumeStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10517,23 +13301,54 @@ pub struct NFSVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for NFSVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NFSVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.server.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.server.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NFSVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10620,17 +13435,42 @@ pub struct Namespace {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<NamespaceStatus>,
 }
-impl ::prost::Message for Namespace {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Namespace {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Namespace {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10716,31 +13556,70 @@ pub struct NamespaceCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for NamespaceCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NamespaceCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NamespaceCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10851,14 +13730,36 @@ pub struct NamespaceList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Namespace>>,
 }
-impl ::prost::Message for NamespaceList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NamespaceList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NamespaceList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10910,11 +13811,30 @@ pub struct NamespaceSpec {
     #[serde(rename = "finalizers", default, skip_serializing_if = "Option::is_none")]
     pub finalizers: Option<Vec<String>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for NamespaceSpec {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.finalizers {
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.finalizers {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+    }
+}
 impl ::prost::Message for NamespaceSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.finalizers {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -10957,16 +13877,40 @@ pub struct NamespaceStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<NamespaceCondition>>,
 }
-impl ::prost::Message for NamespaceStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NamespaceStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.phase.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NamespaceStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11042,17 +13986,42 @@ pub struct Node {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<NodeStatus>,
 }
-impl ::prost::Message for Node {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Node {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Node {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11117,18 +14086,44 @@ pub struct NodeAddress {
     #[serde(rename = "address", default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
-impl ::prost::Message for NodeAddress {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeAddress {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.address.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.address.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeAddress {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11188,14 +14183,36 @@ pub struct NodeAffinity {
         Vec<PreferredSchedulingTerm>,
     >,
 }
-impl ::prost::Message for NodeAffinity {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeAffinity {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.required_during_scheduling_ignored_during_execution {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.preferred_during_scheduling_ignored_during_execution {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.required_during_scheduling_ignored_during_execution {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.preferred_during_scheduling_ignored_during_execution {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NodeAffinity {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11254,19 +14271,46 @@ pub struct NodeAllocatableResourceClaimStatus {
         ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
     >,
 }
-impl ::prost::Message for NodeAllocatableResourceClaimStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeAllocatableResourceClaimStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.containers {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
         if let Some(v) = &self.resources {
-            ::kiln_runtime::proto::message_map::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.containers {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::message_map_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NodeAllocatableResourceClaimStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11361,34 +14405,76 @@ pub struct NodeCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for NodeCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_heartbeat_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_heartbeat_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11490,11 +14576,30 @@ pub struct NodeConfigSource {
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<ConfigMapNodeConfigSource>,
 }
+impl ::kiln_runtime::proto::CachedEncode for NodeConfigSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.config_map {
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.config_map {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for NodeConfigSource {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.config_map {
-            ::prost::encoding::message::encode(2, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11543,22 +14648,52 @@ pub struct NodeConfigStatus {
     )]
     pub error: Option<String>,
 }
-impl ::prost::Message for NodeConfigStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeConfigStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.assigned {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.active {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.last_known_good {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.error.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.assigned {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.active {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.last_known_good {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.error.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeConfigStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11636,11 +14771,30 @@ pub struct NodeDaemonEndpoints {
     )]
     pub kubelet_endpoint: Option<DaemonEndpoint>,
 }
+impl ::kiln_runtime::proto::CachedEncode for NodeDaemonEndpoints {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.kubelet_endpoint {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.kubelet_endpoint {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for NodeDaemonEndpoints {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.kubelet_endpoint {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11680,11 +14834,30 @@ pub struct NodeFeatures {
     )]
     pub supplemental_groups_policy: Option<bool>,
 }
+impl ::kiln_runtime::proto::CachedEncode for NodeFeatures {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.supplemental_groups_policy {
+            len += ::prost::encoding::bool::encoded_len(1, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.supplemental_groups_policy {
+            ::kiln_runtime::proto::fast::bool::encode(1, v, buf);
+        }
+    }
+}
 impl ::prost::Message for NodeFeatures {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.supplemental_groups_policy {
-            ::prost::encoding::bool::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11739,14 +14912,36 @@ pub struct NodeList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Node>>,
 }
-impl ::prost::Message for NodeList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NodeList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11805,16 +15000,40 @@ pub struct NodeRuntimeHandler {
     #[serde(rename = "features", default, skip_serializing_if = "Option::is_none")]
     pub features: Option<NodeRuntimeHandlerFeatures>,
 }
-impl ::prost::Message for NodeRuntimeHandler {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeRuntimeHandler {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.features {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.features {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NodeRuntimeHandler {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11874,14 +15093,36 @@ pub struct NodeRuntimeHandlerFeatures {
     #[serde(rename = "userNamespaces", default, skip_serializing_if = "Option::is_none")]
     pub user_namespaces: Option<bool>,
 }
-impl ::prost::Message for NodeRuntimeHandlerFeatures {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeRuntimeHandlerFeatures {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.recursive_read_only_mounts {
-            ::prost::encoding::bool::encode(1, v, buf);
+            len += ::prost::encoding::bool::encoded_len(1, v);
         }
         if let Some(v) = &self.user_namespaces {
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.recursive_read_only_mounts {
+            ::kiln_runtime::proto::fast::bool::encode(1, v, buf);
+        }
+        if let Some(v) = &self.user_namespaces {
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeRuntimeHandlerFeatures {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11932,11 +15173,30 @@ pub struct NodeSelector {
     )]
     pub node_selector_terms: Option<Vec<NodeSelectorTerm>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for NodeSelector {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.node_selector_terms {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.node_selector_terms {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for NodeSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.node_selector_terms {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -11978,21 +15238,50 @@ pub struct NodeSelectorRequirement {
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
 }
-impl ::prost::Message for NodeSelectorRequirement {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeSelectorRequirement {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.operator.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.values {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.values {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeSelectorRequirement {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12056,14 +15345,36 @@ pub struct NodeSelectorTerm {
     #[serde(rename = "matchFields", default, skip_serializing_if = "Option::is_none")]
     pub match_fields: Option<Vec<NodeSelectorRequirement>>,
 }
-impl ::prost::Message for NodeSelectorTerm {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeSelectorTerm {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.match_expressions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.match_fields {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.match_expressions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.match_fields {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NodeSelectorTerm {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12144,37 +15455,82 @@ pub struct NodeSpec {
     )]
     pub external_id: Option<String>,
 }
-impl ::prost::Message for NodeSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.pod_cidr.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.external_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.provider_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.unschedulable.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         if let Some(v) = &self.taints {
-            ::prost::encoding::message::encode_repeated(5, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(5, v, cache);
         }
         if let Some(v) = &self.config_source {
-            ::prost::encoding::message::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
         }
         if let Some(v) = &self.pod_cidrs {
-            ::prost::encoding::string::encode_repeated(7, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_cidr.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.external_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.provider_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unschedulable.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        if let Some(v) = &self.taints {
+            ::kiln_runtime::proto::cached::repeated_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.config_source {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.pod_cidrs {
+            ::kiln_runtime::proto::fast::string::encode_repeated(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12364,52 +15720,112 @@ pub struct NodeStatus {
     )]
     pub declared_features: Option<Vec<String>>,
 }
-impl ::prost::Message for NodeStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::message_map::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
         }
         if let Some(v) = &self.allocatable {
-            ::kiln_runtime::proto::message_map::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.phase.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
         if let Some(v) = &self.addresses {
-            ::prost::encoding::message::encode_repeated(5, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(5, v, cache);
         }
         if let Some(v) = &self.daemon_endpoints {
-            ::prost::encoding::message::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
         }
         if let Some(v) = &self.node_info {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         if let Some(v) = &self.images {
-            ::prost::encoding::message::encode_repeated(8, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(8, v, cache);
         }
         if let Some(v) = &self.volumes_in_use {
-            ::prost::encoding::string::encode_repeated(9, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(9, v);
         }
         if let Some(v) = &self.volumes_attached {
-            ::prost::encoding::message::encode_repeated(10, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(10, v, cache);
         }
         if let Some(v) = &self.config {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         if let Some(v) = &self.runtime_handlers {
-            ::prost::encoding::message::encode_repeated(12, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(12, v, cache);
         }
         if let Some(v) = &self.features {
-            ::prost::encoding::message::encode(13, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
         }
         if let Some(v) = &self.declared_features {
-            ::prost::encoding::string::encode_repeated(14, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(14, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.allocatable {
+            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.addresses {
+            ::kiln_runtime::proto::cached::repeated_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.daemon_endpoints {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.node_info {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.images {
+            ::kiln_runtime::proto::cached::repeated_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.volumes_in_use {
+            ::kiln_runtime::proto::fast::string::encode_repeated(9, v, buf);
+        }
+        if let Some(v) = &self.volumes_attached {
+            ::kiln_runtime::proto::cached::repeated_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.config {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.runtime_handlers {
+            ::kiln_runtime::proto::cached::repeated_encode(12, v, buf, cache);
+        }
+        if let Some(v) = &self.features {
+            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
+        }
+        if let Some(v) = &self.declared_features {
+            ::kiln_runtime::proto::fast::string::encode_repeated(14, v, buf);
+        }
+    }
+}
+impl ::prost::Message for NodeStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12595,11 +16011,30 @@ pub struct NodeSwapStatus {
     #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
 }
+impl ::kiln_runtime::proto::CachedEncode for NodeSwapStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.capacity {
+            len += ::prost::encoding::int64::encoded_len(1, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
+        }
+    }
+}
 impl ::prost::Message for NodeSwapStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.capacity {
-            ::prost::encoding::int64::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12675,61 +16110,130 @@ pub struct NodeSystemInfo {
     #[serde(rename = "swap", default, skip_serializing_if = "Option::is_none")]
     pub swap: Option<NodeSwapStatus>,
 }
-impl ::prost::Message for NodeSystemInfo {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for NodeSystemInfo {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.machine_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.system_uuid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.boot_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kernel_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.os_image.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.container_runtime_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kubelet_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kube_proxy_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(8, v, buf);
+            len += ::prost::encoding::string::encoded_len(8, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.operating_system.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.architecture.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(10, v, buf);
+            len += ::prost::encoding::string::encoded_len(10, v);
         }
         if let Some(v) = &self.swap {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.machine_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.system_uuid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.boot_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kernel_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.os_image.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_runtime_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kubelet_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kube_proxy_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operating_system.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.architecture.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+        }
+        if let Some(v) = &self.swap {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for NodeSystemInfo {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12881,18 +16385,44 @@ pub struct ObjectFieldSelector {
     #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
     pub field_path: Option<String>,
 }
-impl ::prost::Message for ObjectFieldSelector {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ObjectFieldSelector {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.field_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ObjectFieldSelector {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -12994,43 +16524,94 @@ pub struct ObjectReference {
     )]
     pub field_path: Option<String>,
 }
-impl ::prost::Message for ObjectReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ObjectReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.uid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.field_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ObjectReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -13199,17 +16780,42 @@ pub struct PersistentVolume {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PersistentVolumeStatus>,
 }
-impl ::prost::Message for PersistentVolume {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolume {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolume {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -13293,17 +16899,42 @@ pub struct PersistentVolumeClaim {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PersistentVolumeClaimStatus>,
 }
-impl ::prost::Message for PersistentVolumeClaim {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaim {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaim {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -13392,34 +17023,76 @@ pub struct PersistentVolumeClaimCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for PersistentVolumeClaimCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaimCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_probe_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_probe_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaimCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -13540,14 +17213,36 @@ pub struct PersistentVolumeClaimList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<PersistentVolumeClaim>>,
 }
-impl ::prost::Message for PersistentVolumeClaimList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaimList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaimList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -13644,37 +17339,82 @@ pub struct PersistentVolumeClaimSpec {
     )]
     pub volume_attributes_class_name: Option<String>,
 }
-impl ::prost::Message for PersistentVolumeClaimSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaimSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.access_modes {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.selector {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.storage_class_name {
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         if let Some(v) = &self.volume_mode {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.data_source {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         if let Some(v) = &self.data_source_ref {
-            ::prost::encoding::message::encode(8, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
         }
         if let Some(v) = &self.volume_attributes_class_name {
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.access_modes {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.storage_class_name {
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.volume_mode {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.data_source {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.data_source_ref {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.volume_attributes_class_name {
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaimSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -13879,34 +17619,76 @@ pub struct PersistentVolumeClaimStatus {
     )]
     pub modify_volume_status: Option<ModifyVolumeStatus>,
 }
-impl ::prost::Message for PersistentVolumeClaimStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaimStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.phase.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.access_modes {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
         if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::message_map::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(3, v, cache);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(4, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
         }
         if let Some(v) = &self.allocated_resources {
-            ::kiln_runtime::proto::message_map::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(5, v, cache);
+        }
+        if let Some(v) = &self.allocated_resource_statuses {
+            len += ::kiln_runtime::proto::string_map::encoded_len(7, v);
+        }
+        if let Some(v) = &self.current_volume_attributes_class_name {
+            len += ::prost::encoding::string::encoded_len(8, v);
+        }
+        if let Some(v) = &self.modify_volume_status {
+            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.access_modes {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::cached::message_map_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.allocated_resources {
+            ::kiln_runtime::proto::cached::message_map_encode(5, v, buf, cache);
         }
         if let Some(v) = &self.allocated_resource_statuses {
             ::kiln_runtime::proto::string_map::encode(7, v, buf);
         }
         if let Some(v) = &self.current_volume_attributes_class_name {
-            ::prost::encoding::string::encode(8, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
         }
         if let Some(v) = &self.modify_volume_status {
-            ::prost::encoding::message::encode(9, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
         }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaimStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -14043,14 +17825,36 @@ pub struct PersistentVolumeClaimTemplate {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<PersistentVolumeClaimSpec>,
 }
-impl ::prost::Message for PersistentVolumeClaimTemplate {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaimTemplate {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaimTemplate {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -14102,18 +17906,44 @@ pub struct PersistentVolumeClaimVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for PersistentVolumeClaimVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeClaimVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.claim_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.claim_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeClaimVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -14188,14 +18018,36 @@ pub struct PersistentVolumeList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<PersistentVolume>>,
 }
-impl ::prost::Message for PersistentVolumeList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -14361,201 +18213,228 @@ pub struct PersistentVolumeSpec {
     )]
     pub volume_attributes_class_name: Option<String>,
 }
-impl ::prost::Message for PersistentVolumeSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::message_map::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
         }
-        {
-            let len = self
-                .gce_persistent_disk
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-                + self
-                    .aws_elastic_block_store
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-                + self
-                    .host_path
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-                + self
-                    .glusterfs
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-                + self
-                    .nfs
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-                + self
-                    .rbd
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-                + self
-                    .iscsi
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-                + self
-                    .cinder
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
-                + self
-                    .cephfs
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
-                + self
-                    .fc
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(10, v))
-                + self
-                    .flocker
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
-                + self
-                    .flex_volume
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-                + self
-                    .azure_file
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(13, v))
-                + self
-                    .vsphere_volume
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(14, v))
-                + self
-                    .quobyte
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(15, v))
-                + self
-                    .azure_disk
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(16, v))
-                + self
-                    .photon_persistent_disk
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(17, v))
-                + self
-                    .portworx_volume
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(18, v))
-                + self
-                    .scale_io
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(19, v))
-                + self
-                    .local
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(20, v))
-                + self
-                    .storageos
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(21, v))
-                + self
-                    .csi
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(22, v));
-            ::prost::encoding::encode_key(
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 2,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.gce_persistent_disk {
+                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+                    }
+                    if let Some(v) = &self.aws_elastic_block_store {
+                        len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+                    }
+                    if let Some(v) = &self.host_path {
+                        len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+                    }
+                    if let Some(v) = &self.glusterfs {
+                        len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+                    }
+                    if let Some(v) = &self.nfs {
+                        len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
+                    }
+                    if let Some(v) = &self.rbd {
+                        len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
+                    }
+                    if let Some(v) = &self.iscsi {
+                        len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
+                    }
+                    if let Some(v) = &self.cinder {
+                        len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
+                    }
+                    if let Some(v) = &self.cephfs {
+                        len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
+                    }
+                    if let Some(v) = &self.fc {
+                        len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
+                    }
+                    if let Some(v) = &self.flocker {
+                        len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
+                    }
+                    if let Some(v) = &self.flex_volume {
+                        len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
+                    }
+                    if let Some(v) = &self.azure_file {
+                        len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
+                    }
+                    if let Some(v) = &self.vsphere_volume {
+                        len += ::kiln_runtime::proto::cached::message_len(14, v, cache);
+                    }
+                    if let Some(v) = &self.quobyte {
+                        len += ::kiln_runtime::proto::cached::message_len(15, v, cache);
+                    }
+                    if let Some(v) = &self.azure_disk {
+                        len += ::kiln_runtime::proto::cached::message_len(16, v, cache);
+                    }
+                    if let Some(v) = &self.photon_persistent_disk {
+                        len += ::kiln_runtime::proto::cached::message_len(17, v, cache);
+                    }
+                    if let Some(v) = &self.portworx_volume {
+                        len += ::kiln_runtime::proto::cached::message_len(18, v, cache);
+                    }
+                    if let Some(v) = &self.scale_io {
+                        len += ::kiln_runtime::proto::cached::message_len(19, v, cache);
+                    }
+                    if let Some(v) = &self.local {
+                        len += ::kiln_runtime::proto::cached::message_len(20, v, cache);
+                    }
+                    if let Some(v) = &self.storageos {
+                        len += ::kiln_runtime::proto::cached::message_len(21, v, cache);
+                    }
+                    if let Some(v) = &self.csi {
+                        len += ::kiln_runtime::proto::cached::message_len(22, v, cache);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.gce_persistent_disk {
-                ::prost::encoding::message::encode(1, v, buf);
-            }
-            if let Some(v) = &self.aws_elastic_block_store {
-                ::prost::encoding::message::encode(2, v, buf);
-            }
-            if let Some(v) = &self.host_path {
-                ::prost::encoding::message::encode(3, v, buf);
-            }
-            if let Some(v) = &self.glusterfs {
-                ::prost::encoding::message::encode(4, v, buf);
-            }
-            if let Some(v) = &self.nfs {
-                ::prost::encoding::message::encode(5, v, buf);
-            }
-            if let Some(v) = &self.rbd {
-                ::prost::encoding::message::encode(6, v, buf);
-            }
-            if let Some(v) = &self.iscsi {
-                ::prost::encoding::message::encode(7, v, buf);
-            }
-            if let Some(v) = &self.cinder {
-                ::prost::encoding::message::encode(8, v, buf);
-            }
-            if let Some(v) = &self.cephfs {
-                ::prost::encoding::message::encode(9, v, buf);
-            }
-            if let Some(v) = &self.fc {
-                ::prost::encoding::message::encode(10, v, buf);
-            }
-            if let Some(v) = &self.flocker {
-                ::prost::encoding::message::encode(11, v, buf);
-            }
-            if let Some(v) = &self.flex_volume {
-                ::prost::encoding::message::encode(12, v, buf);
-            }
-            if let Some(v) = &self.azure_file {
-                ::prost::encoding::message::encode(13, v, buf);
-            }
-            if let Some(v) = &self.vsphere_volume {
-                ::prost::encoding::message::encode(14, v, buf);
-            }
-            if let Some(v) = &self.quobyte {
-                ::prost::encoding::message::encode(15, v, buf);
-            }
-            if let Some(v) = &self.azure_disk {
-                ::prost::encoding::message::encode(16, v, buf);
-            }
-            if let Some(v) = &self.photon_persistent_disk {
-                ::prost::encoding::message::encode(17, v, buf);
-            }
-            if let Some(v) = &self.portworx_volume {
-                ::prost::encoding::message::encode(18, v, buf);
-            }
-            if let Some(v) = &self.scale_io {
-                ::prost::encoding::message::encode(19, v, buf);
-            }
-            if let Some(v) = &self.local {
-                ::prost::encoding::message::encode(20, v, buf);
-            }
-            if let Some(v) = &self.storageos {
-                ::prost::encoding::message::encode(21, v, buf);
-            }
-            if let Some(v) = &self.csi {
-                ::prost::encoding::message::encode(22, v, buf);
-            }
-        }
         if let Some(v) = &self.access_modes {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
         if let Some(v) = &self.claim_ref {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.persistent_volume_reclaim_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_class_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.mount_options {
-            ::prost::encoding::string::encode_repeated(7, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(7, v);
         }
         if let Some(v) = &self.volume_mode {
-            ::prost::encoding::string::encode(8, v, buf);
+            len += ::prost::encoding::string::encoded_len(8, v);
         }
         if let Some(v) = &self.node_affinity {
-            ::prost::encoding::message::encode(9, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
         }
         if let Some(v) = &self.volume_attributes_class_name {
-            ::prost::encoding::string::encode(10, v, buf);
+            len += ::prost::encoding::string::encoded_len(10, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+        }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.gce_persistent_disk {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.aws_elastic_block_store {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.host_path {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.glusterfs {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.nfs {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.rbd {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.iscsi {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.cinder {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.cephfs {
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+        }
+        if let Some(v) = &self.fc {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.flocker {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.flex_volume {
+            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
+        }
+        if let Some(v) = &self.azure_file {
+            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
+        }
+        if let Some(v) = &self.vsphere_volume {
+            ::kiln_runtime::proto::cached::message_encode(14, v, buf, cache);
+        }
+        if let Some(v) = &self.quobyte {
+            ::kiln_runtime::proto::cached::message_encode(15, v, buf, cache);
+        }
+        if let Some(v) = &self.azure_disk {
+            ::kiln_runtime::proto::cached::message_encode(16, v, buf, cache);
+        }
+        if let Some(v) = &self.photon_persistent_disk {
+            ::kiln_runtime::proto::cached::message_encode(17, v, buf, cache);
+        }
+        if let Some(v) = &self.portworx_volume {
+            ::kiln_runtime::proto::cached::message_encode(18, v, buf, cache);
+        }
+        if let Some(v) = &self.scale_io {
+            ::kiln_runtime::proto::cached::message_encode(19, v, buf, cache);
+        }
+        if let Some(v) = &self.local {
+            ::kiln_runtime::proto::cached::message_encode(20, v, buf, cache);
+        }
+        if let Some(v) = &self.storageos {
+            ::kiln_runtime::proto::cached::message_encode(21, v, buf, cache);
+        }
+        if let Some(v) = &self.csi {
+            ::kiln_runtime::proto::cached::message_encode(22, v, buf, cache);
+        }
+        if let Some(v) = &self.access_modes {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        if let Some(v) = &self.claim_ref {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.persistent_volume_reclaim_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_class_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.mount_options {
+            ::kiln_runtime::proto::fast::string::encode_repeated(7, v, buf);
+        }
+        if let Some(v) = &self.volume_mode {
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+        }
+        if let Some(v) = &self.node_affinity {
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+        }
+        if let Some(v) = &self.volume_attributes_class_name {
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -14960,26 +18839,60 @@ pub struct PersistentVolumeStatus {
     )]
     pub last_phase_transition_time: Option<::kiln_runtime::Time>,
 }
-impl ::prost::Message for PersistentVolumeStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PersistentVolumeStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.phase.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.last_phase_transition_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.last_phase_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PersistentVolumeStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15075,18 +18988,44 @@ pub struct PhotonPersistentDiskVolumeSource {
     )]
     pub fs_type: Option<String>,
 }
-impl ::prost::Message for PhotonPersistentDiskVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PhotonPersistentDiskVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.pd_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pd_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PhotonPersistentDiskVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15162,17 +19101,42 @@ pub struct Pod {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PodStatus>,
 }
-impl ::prost::Message for Pod {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Pod {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Pod {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15249,14 +19213,36 @@ pub struct PodAffinity {
         Vec<WeightedPodAffinityTerm>,
     >,
 }
-impl ::prost::Message for PodAffinity {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodAffinity {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.required_during_scheduling_ignored_during_execution {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.preferred_during_scheduling_ignored_during_execution {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.required_during_scheduling_ignored_during_execution {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.preferred_during_scheduling_ignored_during_execution {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodAffinity {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15330,28 +19316,64 @@ pub struct PodAffinityTerm {
     )]
     pub mismatch_label_keys: Option<Vec<String>>,
 }
-impl ::prost::Message for PodAffinityTerm {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodAffinityTerm {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.label_selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.namespaces {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.topology_key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.namespace_selector {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.match_label_keys {
-            ::prost::encoding::string::encode_repeated(5, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(5, v);
         }
         if let Some(v) = &self.mismatch_label_keys {
-            ::prost::encoding::string::encode_repeated(6, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.label_selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.namespaces {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.topology_key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.match_label_keys {
+            ::kiln_runtime::proto::fast::string::encode_repeated(5, v, buf);
+        }
+        if let Some(v) = &self.mismatch_label_keys {
+            ::kiln_runtime::proto::fast::string::encode_repeated(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodAffinityTerm {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15454,14 +19476,36 @@ pub struct PodAntiAffinity {
         Vec<WeightedPodAffinityTerm>,
     >,
 }
-impl ::prost::Message for PodAntiAffinity {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodAntiAffinity {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.required_during_scheduling_ignored_during_execution {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.preferred_during_scheduling_ignored_during_execution {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.required_during_scheduling_ignored_during_execution {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.preferred_during_scheduling_ignored_during_execution {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodAntiAffinity {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15570,39 +19614,86 @@ pub struct PodCertificateProjection {
     )]
     pub user_annotations: Option<::std::collections::BTreeMap<String, String>>,
 }
-impl ::prost::Message for PodCertificateProjection {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodCertificateProjection {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.key_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.max_expiration_seconds {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.credential_bundle_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.key_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.certificate_chain_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
+        }
+        if let Some(v) = &self.user_annotations {
+            len += ::kiln_runtime::proto::string_map::encoded_len(7, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.max_expiration_seconds {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.credential_bundle_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.certificate_chain_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
         }
         if let Some(v) = &self.user_annotations {
             ::kiln_runtime::proto::string_map::encode(7, v, buf);
         }
+    }
+}
+impl ::prost::Message for PodCertificateProjection {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15765,39 +19856,86 @@ pub struct PodCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for PodCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_probe_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(7, v, buf);
+            len += ::prost::encoding::int64::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_probe_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15923,17 +20061,42 @@ pub struct PodDNSConfig {
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<PodDNSConfigOption>>,
 }
-impl ::prost::Message for PodDNSConfig {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodDNSConfig {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.nameservers {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         if let Some(v) = &self.searches {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
         if let Some(v) = &self.options {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.nameservers {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        if let Some(v) = &self.searches {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.options {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodDNSConfig {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -15997,16 +20160,40 @@ pub struct PodDNSConfigOption {
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-impl ::prost::Message for PodDNSConfigOption {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodDNSConfigOption {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.value {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.value {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodDNSConfigOption {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16068,16 +20255,40 @@ pub struct PodExtendedResourceClaimStatus {
     )]
     pub resource_claim_name: Option<String>,
 }
-impl ::prost::Message for PodExtendedResourceClaimStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodExtendedResourceClaimStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.request_mappings {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.request_mappings {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodExtendedResourceClaimStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16125,13 +20336,34 @@ pub struct PodIP {
     #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
 }
-impl ::prost::Message for PodIP {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodIP {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodIP {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16186,14 +20418,36 @@ pub struct PodList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Pod>>,
 }
-impl ::prost::Message for PodList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16245,13 +20499,34 @@ pub struct PodOS {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for PodOS {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodOS {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodOS {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16287,13 +20562,34 @@ pub struct PodReadinessGate {
     #[serde(rename = "conditionType", default, skip_serializing_if = "Option::is_none")]
     pub condition_type: Option<String>,
 }
-impl ::prost::Message for PodReadinessGate {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodReadinessGate {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.condition_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.condition_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodReadinessGate {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16359,19 +20655,46 @@ pub struct PodResourceClaim {
     )]
     pub resource_claim_template_name: Option<String>,
 }
-impl ::prost::Message for PodResourceClaim {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodResourceClaim {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.resource_claim_name {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.resource_claim_template_name {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.resource_claim_name {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.resource_claim_template_name {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodResourceClaim {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16438,16 +20761,40 @@ pub struct PodResourceClaimStatus {
     )]
     pub resource_claim_name: Option<String>,
 }
-impl ::prost::Message for PodResourceClaimStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodResourceClaimStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.resource_claim_name {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.resource_claim_name {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodResourceClaimStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16493,13 +20840,34 @@ pub struct PodSchedulingGate {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for PodSchedulingGate {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodSchedulingGate {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodSchedulingGate {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16539,13 +20907,34 @@ pub struct PodSchedulingGroup {
     )]
     pub pod_group_name: Option<String>,
 }
-impl ::prost::Message for PodSchedulingGroup {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodSchedulingGroup {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.pod_group_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_group_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodSchedulingGroup {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -16660,47 +21049,102 @@ pub struct PodSecurityContext {
     )]
     pub se_linux_change_policy: Option<String>,
 }
-impl ::prost::Message for PodSecurityContext {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodSecurityContext {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.se_linux_options {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.run_as_user {
-            ::prost::encoding::int64::encode(2, v, buf);
+            len += ::prost::encoding::int64::encoded_len(2, v);
         }
         if let Some(v) = &self.run_as_non_root {
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.supplemental_groups {
-            ::prost::encoding::int64::encode_repeated(4, v, buf);
+            len += ::prost::encoding::int64::encoded_len_repeated(4, v);
         }
         if let Some(v) = &self.fs_group {
-            ::prost::encoding::int64::encode(5, v, buf);
+            len += ::prost::encoding::int64::encoded_len(5, v);
         }
         if let Some(v) = &self.run_as_group {
-            ::prost::encoding::int64::encode(6, v, buf);
+            len += ::prost::encoding::int64::encoded_len(6, v);
         }
         if let Some(v) = &self.sysctls {
-            ::prost::encoding::message::encode_repeated(7, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
         }
         if let Some(v) = &self.windows_options {
-            ::prost::encoding::message::encode(8, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
         }
         if let Some(v) = &self.fs_group_change_policy {
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         if let Some(v) = &self.seccomp_profile {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         if let Some(v) = &self.app_armor_profile {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         if let Some(v) = &self.supplemental_groups_policy {
-            ::prost::encoding::string::encode(12, v, buf);
+            len += ::prost::encoding::string::encoded_len(12, v);
         }
         if let Some(v) = &self.se_linux_change_policy {
-            ::prost::encoding::string::encode(13, v, buf);
+            len += ::prost::encoding::string::encoded_len(13, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.se_linux_options {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.run_as_user {
+            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
+        }
+        if let Some(v) = &self.run_as_non_root {
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.supplemental_groups {
+            ::kiln_runtime::proto::fast::int64::encode_repeated(4, v, buf);
+        }
+        if let Some(v) = &self.fs_group {
+            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+        }
+        if let Some(v) = &self.run_as_group {
+            ::kiln_runtime::proto::fast::int64::encode(6, v, buf);
+        }
+        if let Some(v) = &self.sysctls {
+            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.windows_options {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.fs_group_change_policy {
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.seccomp_profile {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.app_armor_profile {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.supplemental_groups_policy {
+            ::kiln_runtime::proto::fast::string::encode(12, v, buf);
+        }
+        if let Some(v) = &self.se_linux_change_policy {
+            ::kiln_runtime::proto::fast::string::encode(13, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PodSecurityContext {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -17104,29 +21548,187 @@ pub struct PodSpec {
     )]
     pub scheduling_group: Option<PodSchedulingGroup>,
 }
-impl ::prost::Message for PodSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.volumes {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.containers {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.restart_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.termination_grace_period_seconds {
-            ::prost::encoding::int64::encode(4, v, buf);
+            len += ::prost::encoding::int64::encoded_len(4, v);
         }
         if let Some(v) = &self.active_deadline_seconds {
-            ::prost::encoding::int64::encode(5, v, buf);
+            len += ::prost::encoding::int64::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.dns_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
+        }
+        if let Some(v) = &self.node_selector {
+            len += ::kiln_runtime::proto::string_map::encoded_len(7, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(8, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(9, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(10, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_network.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::bool::encoded_len(11, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_pid.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::bool::encoded_len(12, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_ipc.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::bool::encoded_len(13, v);
+        }
+        if let Some(v) = &self.security_context {
+            len += ::kiln_runtime::proto::cached::message_len(14, v, cache);
+        }
+        if let Some(v) = &self.image_pull_secrets {
+            len += ::kiln_runtime::proto::cached::repeated_len(15, v, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.hostname.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(16, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.subdomain.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(17, v);
+        }
+        if let Some(v) = &self.affinity {
+            len += ::kiln_runtime::proto::cached::message_len(18, v, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scheduler_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(19, v);
+        }
+        if let Some(v) = &self.init_containers {
+            len += ::kiln_runtime::proto::cached::repeated_len(20, v, cache);
+        }
+        if let Some(v) = &self.automount_service_account_token {
+            len += ::prost::encoding::bool::encoded_len(21, v);
+        }
+        if let Some(v) = &self.tolerations {
+            len += ::kiln_runtime::proto::cached::repeated_len(22, v, cache);
+        }
+        if let Some(v) = &self.host_aliases {
+            len += ::kiln_runtime::proto::cached::repeated_len(23, v, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(24, v);
+        }
+        if let Some(v) = &self.priority {
+            len += ::prost::encoding::int32::encoded_len(25, v);
+        }
+        if let Some(v) = &self.dns_config {
+            len += ::kiln_runtime::proto::cached::message_len(26, v, cache);
+        }
+        if let Some(v) = &self.share_process_namespace {
+            len += ::prost::encoding::bool::encoded_len(27, v);
+        }
+        if let Some(v) = &self.readiness_gates {
+            len += ::kiln_runtime::proto::cached::repeated_len(28, v, cache);
+        }
+        if let Some(v) = &self.runtime_class_name {
+            len += ::prost::encoding::string::encoded_len(29, v);
+        }
+        if let Some(v) = &self.enable_service_links {
+            len += ::prost::encoding::bool::encoded_len(30, v);
+        }
+        if let Some(v) = &self.preemption_policy {
+            len += ::prost::encoding::string::encoded_len(31, v);
+        }
+        if let Some(v) = &self.overhead {
+            len += ::kiln_runtime::proto::cached::message_map_len(32, v, cache);
+        }
+        if let Some(v) = &self.topology_spread_constraints {
+            len += ::kiln_runtime::proto::cached::repeated_len(33, v, cache);
+        }
+        if let Some(v) = &self.ephemeral_containers {
+            len += ::kiln_runtime::proto::cached::repeated_len(34, v, cache);
+        }
+        if let Some(v) = &self.set_hostname_as_fqdn {
+            len += ::prost::encoding::bool::encoded_len(35, v);
+        }
+        if let Some(v) = &self.os {
+            len += ::kiln_runtime::proto::cached::message_len(36, v, cache);
+        }
+        if let Some(v) = &self.host_users {
+            len += ::prost::encoding::bool::encoded_len(37, v);
+        }
+        if let Some(v) = &self.scheduling_gates {
+            len += ::kiln_runtime::proto::cached::repeated_len(38, v, cache);
+        }
+        if let Some(v) = &self.resource_claims {
+            len += ::kiln_runtime::proto::cached::repeated_len(39, v, cache);
+        }
+        if let Some(v) = &self.resources {
+            len += ::kiln_runtime::proto::cached::message_len(40, v, cache);
+        }
+        if let Some(v) = &self.hostname_override {
+            len += ::prost::encoding::string::encoded_len(41, v);
+        }
+        if let Some(v) = &self.scheduling_group {
+            len += ::kiln_runtime::proto::cached::message_len(43, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.volumes {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.containers {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.restart_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.termination_grace_period_seconds {
+            ::kiln_runtime::proto::fast::int64::encode(4, v, buf);
+        }
+        if let Some(v) = &self.active_deadline_seconds {
+            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.dns_policy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
         }
         if let Some(v) = &self.node_selector {
             ::kiln_runtime::proto::string_map::encode(7, v, buf);
@@ -17134,128 +21736,136 @@ impl ::prost::Message for PodSpec {
         {
             let zero = ::core::default::Default::default();
             let v = self.service_account_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(8, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.service_account.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(9, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(10, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host_network.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(11, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(11, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host_pid.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(12, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(12, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host_ipc.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(13, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(13, v, buf);
         }
         if let Some(v) = &self.security_context {
-            ::prost::encoding::message::encode(14, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(14, v, buf, cache);
         }
         if let Some(v) = &self.image_pull_secrets {
-            ::prost::encoding::message::encode_repeated(15, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(15, v, buf, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.hostname.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(16, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(16, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.subdomain.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(17, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(17, v, buf);
         }
         if let Some(v) = &self.affinity {
-            ::prost::encoding::message::encode(18, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(18, v, buf, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.scheduler_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(19, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(19, v, buf);
         }
         if let Some(v) = &self.init_containers {
-            ::prost::encoding::message::encode_repeated(20, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(20, v, buf, cache);
         }
         if let Some(v) = &self.automount_service_account_token {
-            ::prost::encoding::bool::encode(21, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(21, v, buf);
         }
         if let Some(v) = &self.tolerations {
-            ::prost::encoding::message::encode_repeated(22, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(22, v, buf, cache);
         }
         if let Some(v) = &self.host_aliases {
-            ::prost::encoding::message::encode_repeated(23, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(23, v, buf, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.priority_class_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(24, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(24, v, buf);
         }
         if let Some(v) = &self.priority {
-            ::prost::encoding::int32::encode(25, v, buf);
+            ::kiln_runtime::proto::fast::int32::encode(25, v, buf);
         }
         if let Some(v) = &self.dns_config {
-            ::prost::encoding::message::encode(26, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(26, v, buf, cache);
         }
         if let Some(v) = &self.share_process_namespace {
-            ::prost::encoding::bool::encode(27, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(27, v, buf);
         }
         if let Some(v) = &self.readiness_gates {
-            ::prost::encoding::message::encode_repeated(28, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(28, v, buf, cache);
         }
         if let Some(v) = &self.runtime_class_name {
-            ::prost::encoding::string::encode(29, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(29, v, buf);
         }
         if let Some(v) = &self.enable_service_links {
-            ::prost::encoding::bool::encode(30, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(30, v, buf);
         }
         if let Some(v) = &self.preemption_policy {
-            ::prost::encoding::string::encode(31, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(31, v, buf);
         }
         if let Some(v) = &self.overhead {
-            ::kiln_runtime::proto::message_map::encode(32, v, buf);
+            ::kiln_runtime::proto::cached::message_map_encode(32, v, buf, cache);
         }
         if let Some(v) = &self.topology_spread_constraints {
-            ::prost::encoding::message::encode_repeated(33, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(33, v, buf, cache);
         }
         if let Some(v) = &self.ephemeral_containers {
-            ::prost::encoding::message::encode_repeated(34, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(34, v, buf, cache);
         }
         if let Some(v) = &self.set_hostname_as_fqdn {
-            ::prost::encoding::bool::encode(35, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(35, v, buf);
         }
         if let Some(v) = &self.os {
-            ::prost::encoding::message::encode(36, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(36, v, buf, cache);
         }
         if let Some(v) = &self.host_users {
-            ::prost::encoding::bool::encode(37, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(37, v, buf);
         }
         if let Some(v) = &self.scheduling_gates {
-            ::prost::encoding::message::encode_repeated(38, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(38, v, buf, cache);
         }
         if let Some(v) = &self.resource_claims {
-            ::prost::encoding::message::encode_repeated(39, v, buf);
+            ::kiln_runtime::proto::cached::repeated_encode(39, v, buf, cache);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::message::encode(40, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(40, v, buf, cache);
         }
         if let Some(v) = &self.hostname_override {
-            ::prost::encoding::string::encode(41, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(41, v, buf);
         }
         if let Some(v) = &self.scheduling_group {
-            ::prost::encoding::message::encode(43, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(43, v, buf, cache);
         }
+    }
+}
+impl ::prost::Message for PodSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -17938,89 +22548,186 @@ pub struct PodStatus {
         Vec<NodeAllocatableResourceClaimStatus>,
     >,
 }
-impl ::prost::Message for PodStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.phase.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host_ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pod_ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.start_time {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         if let Some(v) = &self.container_statuses {
-            ::prost::encoding::message::encode_repeated(8, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(8, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.qos_class.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         if let Some(v) = &self.init_container_statuses {
-            ::prost::encoding::message::encode_repeated(10, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(10, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.nominated_node_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(11, v, buf);
+            len += ::prost::encoding::string::encoded_len(11, v);
         }
         if let Some(v) = &self.pod_ips {
-            ::prost::encoding::message::encode_repeated(12, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(12, v, cache);
         }
         if let Some(v) = &self.ephemeral_container_statuses {
-            ::prost::encoding::message::encode_repeated(13, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(13, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resize.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(14, v, buf);
+            len += ::prost::encoding::string::encoded_len(14, v);
         }
         if let Some(v) = &self.resource_claim_statuses {
-            ::prost::encoding::message::encode_repeated(15, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(15, v, cache);
         }
         if let Some(v) = &self.host_ips {
-            ::prost::encoding::message::encode_repeated(16, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(16, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(17, v, buf);
+            len += ::prost::encoding::int64::encoded_len(17, v);
         }
         if let Some(v) = &self.extended_resource_claim_status {
-            ::prost::encoding::message::encode(18, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(18, v, cache);
         }
         if let Some(v) = &self.allocated_resources {
-            ::kiln_runtime::proto::message_map::encode(19, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(19, v, cache);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::message::encode(20, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(20, v, cache);
         }
         if let Some(v) = &self.node_allocatable_resource_claim_statuses {
-            ::prost::encoding::message::encode_repeated(21, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(21, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.phase.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host_ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_ip.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.start_time {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.container_statuses {
+            ::kiln_runtime::proto::cached::repeated_encode(8, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.qos_class.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.init_container_statuses {
+            ::kiln_runtime::proto::cached::repeated_encode(10, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.nominated_node_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(11, v, buf);
+        }
+        if let Some(v) = &self.pod_ips {
+            ::kiln_runtime::proto::cached::repeated_encode(12, v, buf, cache);
+        }
+        if let Some(v) = &self.ephemeral_container_statuses {
+            ::kiln_runtime::proto::cached::repeated_encode(13, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resize.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(14, v, buf);
+        }
+        if let Some(v) = &self.resource_claim_statuses {
+            ::kiln_runtime::proto::cached::repeated_encode(15, v, buf, cache);
+        }
+        if let Some(v) = &self.host_ips {
+            ::kiln_runtime::proto::cached::repeated_encode(16, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(17, v, buf);
+        }
+        if let Some(v) = &self.extended_resource_claim_status {
+            ::kiln_runtime::proto::cached::message_encode(18, v, buf, cache);
+        }
+        if let Some(v) = &self.allocated_resources {
+            ::kiln_runtime::proto::cached::message_map_encode(19, v, buf, cache);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::message_encode(20, v, buf, cache);
+        }
+        if let Some(v) = &self.node_allocatable_resource_claim_statuses {
+            ::kiln_runtime::proto::cached::repeated_encode(21, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18350,14 +23057,36 @@ pub struct PodTemplate {
     #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
     pub template: Option<PodTemplateSpec>,
 }
-impl ::prost::Message for PodTemplate {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodTemplate {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.template {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodTemplate {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18430,14 +23159,36 @@ pub struct PodTemplateList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<PodTemplate>>,
 }
-impl ::prost::Message for PodTemplateList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodTemplateList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodTemplateList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18494,14 +23245,36 @@ pub struct PodTemplateSpec {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<PodSpec>,
 }
-impl ::prost::Message for PodTemplateSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PodTemplateSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PodTemplateSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18555,21 +23328,50 @@ pub struct PortStatus {
     #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
-impl ::prost::Message for PortStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PortStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protocol.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.error {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.error {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PortStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18638,23 +23440,54 @@ pub struct PortworxVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for PortworxVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PortworxVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PortworxVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18731,16 +23564,40 @@ pub struct PreferredSchedulingTerm {
     #[serde(rename = "preference", default, skip_serializing_if = "Option::is_none")]
     pub preference: Option<NodeSelectorTerm>,
 }
-impl ::prost::Message for PreferredSchedulingTerm {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PreferredSchedulingTerm {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.weight.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.preference {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.weight.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.preference {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for PreferredSchedulingTerm {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -18839,72 +23696,114 @@ pub struct Probe {
     )]
     pub termination_grace_period_seconds: Option<i64>,
 }
-impl ::prost::Message for Probe {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = self
-                .exec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-                + self
-                    .http_get
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-                + self
-                    .tcp_socket
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-                + self
-                    .grpc
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v));
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for Probe {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.exec {
+                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+                    }
+                    if let Some(v) = &self.http_get {
+                        len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+                    }
+                    if let Some(v) = &self.tcp_socket {
+                        len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+                    }
+                    if let Some(v) = &self.grpc {
+                        len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.exec {
-                ::prost::encoding::message::encode(1, v, buf);
-            }
-            if let Some(v) = &self.http_get {
-                ::prost::encoding::message::encode(2, v, buf);
-            }
-            if let Some(v) = &self.tcp_socket {
-                ::prost::encoding::message::encode(3, v, buf);
-            }
-            if let Some(v) = &self.grpc {
-                ::prost::encoding::message::encode(4, v, buf);
-            }
-        }
         {
             let zero = ::core::default::Default::default();
             let v = self.initial_delay_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.timeout_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.period_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.success_threshold.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.failure_threshold.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(6, v, buf);
+            len += ::prost::encoding::int32::encoded_len(6, v);
         }
         if let Some(v) = &self.termination_grace_period_seconds {
-            ::prost::encoding::int64::encode(7, v, buf);
+            len += ::prost::encoding::int64::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        if let Some(v) = &self.exec {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.http_get {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.tcp_socket {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.grpc {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.initial_delay_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.timeout_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.period_seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.success_threshold.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.failure_threshold.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        }
+        if let Some(v) = &self.termination_grace_period_seconds {
+            ::kiln_runtime::proto::fast::int64::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Probe {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -19095,14 +23994,36 @@ pub struct ProjectedVolumeSource {
     #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<i32>,
 }
-impl ::prost::Message for ProjectedVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ProjectedVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.sources {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.default_mode {
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.sources {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.default_mode {
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ProjectedVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -19180,38 +24101,84 @@ pub struct QuobyteVolumeSource {
     )]
     pub tenant: Option<String>,
 }
-impl ::prost::Message for QuobyteVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for QuobyteVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.registry.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.user.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.tenant.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.registry.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.tenant.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for QuobyteVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -19369,44 +24336,96 @@ pub struct RBDPersistentVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for RBDPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RBDPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.monitors {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.image.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.user.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.keyring.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(8, v, buf);
+            len += ::prost::encoding::bool::encoded_len(8, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.monitors {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.keyring.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(8, v, buf);
+        }
+    }
+}
+impl ::prost::Message for RBDPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -19589,44 +24608,96 @@ pub struct RBDVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for RBDVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for RBDVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.monitors {
-            ::prost::encoding::string::encode_repeated(1, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.image.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.user.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.keyring.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(7, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(8, v, buf);
+            len += ::prost::encoding::bool::encoded_len(8, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.monitors {
+            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.image.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.keyring.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(8, v, buf);
+        }
+    }
+}
+impl ::prost::Message for RBDVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -19790,17 +24861,42 @@ pub struct ReplicationController {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReplicationControllerStatus>,
 }
-impl ::prost::Message for ReplicationController {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicationController {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ReplicationController {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -19886,31 +24982,70 @@ pub struct ReplicationControllerCondition {
     )]
     pub message: Option<String>,
 }
-impl ::prost::Message for ReplicationControllerCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicationControllerCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ReplicationControllerCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20021,14 +25156,36 @@ pub struct ReplicationControllerList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ReplicationController>>,
 }
-impl ::prost::Message for ReplicationControllerList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicationControllerList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ReplicationControllerList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20093,22 +25250,52 @@ pub struct ReplicationControllerSpec {
     #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
     pub template: Option<PodTemplateSpec>,
 }
-impl ::prost::Message for ReplicationControllerSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicationControllerSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.replicas {
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
+        }
+        if let Some(v) = &self.selector {
+            len += ::kiln_runtime::proto::string_map::encoded_len(2, v);
+        }
+        if let Some(v) = &self.template {
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::int32::encoded_len(4, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
         }
         if let Some(v) = &self.selector {
             ::kiln_runtime::proto::string_map::encode(2, v, buf);
         }
         if let Some(v) = &self.template {
-            ::prost::encoding::message::encode(3, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
         }
+    }
+}
+impl ::prost::Message for ReplicationControllerSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20217,36 +25404,80 @@ pub struct ReplicationControllerStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<ReplicationControllerCondition>>,
 }
-impl ::prost::Message for ReplicationControllerStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ReplicationControllerStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(2, v, buf);
+            len += ::prost::encoding::int32::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(3, v, buf);
+            len += ::prost::encoding::int64::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ReplicationControllerStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20373,18 +25604,44 @@ pub struct ResourceClaim {
     )]
     pub request: Option<String>,
 }
-impl ::prost::Message for ResourceClaim {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceClaim {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.request.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ResourceClaim {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20448,21 +25705,50 @@ pub struct ResourceFieldSelector {
     #[serde(rename = "divisor", default, skip_serializing_if = "Option::is_none")]
     pub divisor: Option<::kiln_runtime::Quantity>,
 }
-impl ::prost::Message for ResourceFieldSelector {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceFieldSelector {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.container_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.divisor {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.container_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.divisor {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceFieldSelector {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20546,21 +25832,50 @@ pub struct ResourceHealth {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
-impl ::prost::Message for ResourceHealth {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceHealth {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.resource_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.health.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.message {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.resource_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.health.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.message {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ResourceHealth {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20647,17 +25962,42 @@ pub struct ResourceQuota {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResourceQuotaStatus>,
 }
-impl ::prost::Message for ResourceQuota {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceQuota {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceQuota {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20738,14 +26078,36 @@ pub struct ResourceQuotaList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceQuota>>,
 }
-impl ::prost::Message for ResourceQuotaList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceQuotaList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceQuotaList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20803,17 +26165,42 @@ pub struct ResourceQuotaSpec {
     #[serde(rename = "scopeSelector", default, skip_serializing_if = "Option::is_none")]
     pub scope_selector: Option<ScopeSelector>,
 }
-impl ::prost::Message for ResourceQuotaSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceQuotaSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.hard {
-            ::kiln_runtime::proto::message_map::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
         }
         if let Some(v) = &self.scopes {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
         if let Some(v) = &self.scope_selector {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.hard {
+            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.scopes {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+        if let Some(v) = &self.scope_selector {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceQuotaSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20877,14 +26264,36 @@ pub struct ResourceQuotaStatus {
     #[serde(rename = "used", default, skip_serializing_if = "Option::is_none")]
     pub used: Option<::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>>,
 }
-impl ::prost::Message for ResourceQuotaStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceQuotaStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.hard {
-            ::kiln_runtime::proto::message_map::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
         }
         if let Some(v) = &self.used {
-            ::kiln_runtime::proto::message_map::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.hard {
+            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.used {
+            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceQuotaStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -20949,17 +26358,42 @@ pub struct ResourceRequirements {
     #[serde(rename = "claims", default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Vec<ResourceClaim>>,
 }
-impl ::prost::Message for ResourceRequirements {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceRequirements {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.limits {
-            ::kiln_runtime::proto::message_map::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
         }
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::message_map::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
         }
         if let Some(v) = &self.claims {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.limits {
+            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.requests {
+            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.claims {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceRequirements {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21031,16 +26465,40 @@ pub struct ResourceStatus {
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<ResourceHealth>>,
 }
-impl ::prost::Message for ResourceStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourceStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.resources {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.resources {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourceStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21111,28 +26569,64 @@ pub struct SELinuxOptions {
     )]
     pub level: Option<String>,
 }
-impl ::prost::Message for SELinuxOptions {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SELinuxOptions {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.user.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.role.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.level.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.user.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.role.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.level.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SELinuxOptions {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21280,56 +26774,120 @@ pub struct ScaleIOPersistentVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for ScaleIOPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ScaleIOPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.gateway.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.system.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protection_domain.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_pool.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_mode.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(8, v, buf);
+            len += ::prost::encoding::string::encoded_len(8, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(10, v, buf);
+            len += ::prost::encoding::bool::encoded_len(10, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.gateway.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.system.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protection_domain.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_pool.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_mode.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ScaleIOPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21569,56 +27127,120 @@ pub struct ScaleIOVolumeSource {
     )]
     pub read_only: Option<bool>,
 }
-impl ::prost::Message for ScaleIOVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ScaleIOVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.gateway.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.system.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protection_domain.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_pool.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_mode.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(8, v, buf);
+            len += ::prost::encoding::string::encoded_len(8, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(10, v, buf);
+            len += ::prost::encoding::bool::encoded_len(10, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.gateway.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.system.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protection_domain.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_pool.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_mode.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ScaleIOVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21807,11 +27429,30 @@ pub struct ScopeSelector {
     )]
     pub match_expressions: Option<Vec<ScopedResourceSelectorRequirement>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for ScopeSelector {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.match_expressions {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.match_expressions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for ScopeSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.match_expressions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21853,21 +27494,50 @@ pub struct ScopedResourceSelectorRequirement {
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
 }
-impl ::prost::Message for ScopedResourceSelectorRequirement {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ScopedResourceSelectorRequirement {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.scope_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.operator.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.values {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scope_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.values {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ScopedResourceSelectorRequirement {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -21935,16 +27605,40 @@ pub struct SeccompProfile {
     )]
     pub localhost_profile: Option<String>,
 }
-impl ::prost::Message for SeccompProfile {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SeccompProfile {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.localhost_profile {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.localhost_profile {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SeccompProfile {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22022,10 +27716,35 @@ pub struct Secret {
     )]
     pub type_: Option<String>,
 }
-impl ::prost::Message for Secret {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Secret {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        if let Some(v) = &self.data {
+            len += ::kiln_runtime::proto::bytes_map::encoded_len(2, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(3, v);
+        }
+        if let Some(v) = &self.string_data {
+            len += ::kiln_runtime::proto::string_map::encoded_len(4, v);
+        }
+        if let Some(v) = &self.immutable {
+            len += ::prost::encoding::bool::encoded_len(5, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
         }
         if let Some(v) = &self.data {
             ::kiln_runtime::proto::bytes_map::encode(2, v, buf);
@@ -22033,14 +27752,22 @@ impl ::prost::Message for Secret {
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
         }
         if let Some(v) = &self.string_data {
             ::kiln_runtime::proto::string_map::encode(4, v, buf);
         }
         if let Some(v) = &self.immutable {
-            ::prost::encoding::bool::encode(5, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
         }
+    }
+}
+impl ::prost::Message for Secret {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22155,29 +27882,50 @@ pub struct SecretEnvSource {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for SecretEnvSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for SecretEnvSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
+        if let Some(v) = &self.optional {
+            len += ::prost::encoding::bool::encoded_len(2, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(2, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
         }
+    }
+}
+impl ::prost::Message for SecretEnvSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22263,34 +28011,60 @@ pub struct SecretKeySelector {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for SecretKeySelector {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for SecretKeySelector {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(2, v);
+        }
+        if let Some(v) = &self.optional {
+            len += ::prost::encoding::bool::encoded_len(3, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(3, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
         }
+    }
+}
+impl ::prost::Message for SecretKeySelector {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22394,14 +28168,36 @@ pub struct SecretList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Secret>>,
 }
-impl ::prost::Message for SecretList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SecretList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for SecretList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22465,32 +28261,56 @@ pub struct SecretProjection {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for SecretProjection {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        {
-            let len = {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(1, v)
-            };
-            ::prost::encoding::encode_key(
+impl ::kiln_runtime::proto::CachedEncode for SecretProjection {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 1,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |_cache| {
+                    let mut len = 0usize;
+                    {
+                        let zero = ::core::default::Default::default();
+                        let v = self.name.as_ref().unwrap_or(&zero);
+                        len += ::prost::encoding::string::encoded_len(1, v);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encode(1, v, buf);
-            }
-        }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.optional {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SecretProjection {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22585,18 +28405,44 @@ pub struct SecretReference {
     )]
     pub namespace: Option<String>,
 }
-impl ::prost::Message for SecretReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SecretReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SecretReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22672,22 +28518,52 @@ pub struct SecretVolumeSource {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
-impl ::prost::Message for SecretVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SecretVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.secret_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.default_mode {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         if let Some(v) = &self.optional {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.default_mode {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        if let Some(v) = &self.optional {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SecretVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -22805,44 +28681,96 @@ pub struct SecurityContext {
     )]
     pub app_armor_profile: Option<AppArmorProfile>,
 }
-impl ::prost::Message for SecurityContext {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SecurityContext {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.capabilities {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.privileged {
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
         if let Some(v) = &self.se_linux_options {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.run_as_user {
-            ::prost::encoding::int64::encode(4, v, buf);
+            len += ::prost::encoding::int64::encoded_len(4, v);
         }
         if let Some(v) = &self.run_as_non_root {
-            ::prost::encoding::bool::encode(5, v, buf);
+            len += ::prost::encoding::bool::encoded_len(5, v);
         }
         if let Some(v) = &self.read_only_root_filesystem {
-            ::prost::encoding::bool::encode(6, v, buf);
+            len += ::prost::encoding::bool::encoded_len(6, v);
         }
         if let Some(v) = &self.allow_privilege_escalation {
-            ::prost::encoding::bool::encode(7, v, buf);
+            len += ::prost::encoding::bool::encoded_len(7, v);
         }
         if let Some(v) = &self.run_as_group {
-            ::prost::encoding::int64::encode(8, v, buf);
+            len += ::prost::encoding::int64::encoded_len(8, v);
         }
         if let Some(v) = &self.proc_mount {
-            ::prost::encoding::string::encode(9, v, buf);
+            len += ::prost::encoding::string::encoded_len(9, v);
         }
         if let Some(v) = &self.windows_options {
-            ::prost::encoding::message::encode(10, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
         }
         if let Some(v) = &self.seccomp_profile {
-            ::prost::encoding::message::encode(11, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
         }
         if let Some(v) = &self.app_armor_profile {
-            ::prost::encoding::message::encode(12, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.capabilities {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.privileged {
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+        if let Some(v) = &self.se_linux_options {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.run_as_user {
+            ::kiln_runtime::proto::fast::int64::encode(4, v, buf);
+        }
+        if let Some(v) = &self.run_as_non_root {
+            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
+        }
+        if let Some(v) = &self.read_only_root_filesystem {
+            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        }
+        if let Some(v) = &self.allow_privilege_escalation {
+            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
+        }
+        if let Some(v) = &self.run_as_group {
+            ::kiln_runtime::proto::fast::int64::encode(8, v, buf);
+        }
+        if let Some(v) = &self.proc_mount {
+            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
+        }
+        if let Some(v) = &self.windows_options {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.seccomp_profile {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.app_armor_profile {
+            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for SecurityContext {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23011,17 +28939,42 @@ pub struct Service {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ServiceStatus>,
 }
-impl ::prost::Message for Service {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Service {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Service {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23116,20 +29069,48 @@ pub struct ServiceAccount {
     )]
     pub automount_service_account_token: Option<bool>,
 }
-impl ::prost::Message for ServiceAccount {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceAccount {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.secrets {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.image_pull_secrets {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         if let Some(v) = &self.automount_service_account_token {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.secrets {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.image_pull_secrets {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.automount_service_account_token {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServiceAccount {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23222,14 +29203,36 @@ pub struct ServiceAccountList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ServiceAccount>>,
 }
-impl ::prost::Message for ServiceAccountList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceAccountList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ServiceAccountList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23295,21 +29298,50 @@ pub struct ServiceAccountTokenProjection {
     #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
 }
-impl ::prost::Message for ServiceAccountTokenProjection {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceAccountTokenProjection {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.audience.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.expiration_seconds {
-            ::prost::encoding::int64::encode(2, v, buf);
+            len += ::prost::encoding::int64::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.audience.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.expiration_seconds {
+            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServiceAccountTokenProjection {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23392,14 +29424,36 @@ pub struct ServiceList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Service>>,
 }
-impl ::prost::Message for ServiceList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ServiceList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23487,34 +29541,76 @@ pub struct ServicePort {
     )]
     pub node_port: Option<i32>,
 }
-impl ::prost::Message for ServicePort {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServicePort {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.protocol.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
         if let Some(v) = &self.target_port {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.app_protocol {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.protocol.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+        if let Some(v) = &self.target_port {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_port.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.app_protocol {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServicePort {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -23738,10 +29834,94 @@ pub struct ServiceSpec {
     )]
     pub traffic_distribution: Option<String>,
 }
-impl ::prost::Message for ServiceSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.ports {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        if let Some(v) = &self.selector {
+            len += ::kiln_runtime::proto::string_map::encoded_len(2, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.cluster_ip.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(3, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(4, v);
+        }
+        if let Some(v) = &self.external_ips {
+            len += ::prost::encoding::string::encoded_len_repeated(5, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.session_affinity.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(7, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.load_balancer_ip.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(8, v);
+        }
+        if let Some(v) = &self.load_balancer_source_ranges {
+            len += ::prost::encoding::string::encoded_len_repeated(9, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.external_name.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(10, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.external_traffic_policy.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::string::encoded_len(11, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.health_check_node_port.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::int32::encoded_len(12, v);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.publish_not_ready_addresses.as_ref().unwrap_or(&zero);
+            len += ::prost::encoding::bool::encoded_len(13, v);
+        }
+        if let Some(v) = &self.session_affinity_config {
+            len += ::kiln_runtime::proto::cached::message_len(14, v, cache);
+        }
+        if let Some(v) = &self.ip_family_policy {
+            len += ::prost::encoding::string::encoded_len(17, v);
+        }
+        if let Some(v) = &self.cluster_ips {
+            len += ::prost::encoding::string::encoded_len_repeated(18, v);
+        }
+        if let Some(v) = &self.ip_families {
+            len += ::prost::encoding::string::encoded_len_repeated(19, v);
+        }
+        if let Some(v) = &self.allocate_load_balancer_node_ports {
+            len += ::prost::encoding::bool::encoded_len(20, v);
+        }
+        if let Some(v) = &self.load_balancer_class {
+            len += ::prost::encoding::string::encoded_len(21, v);
+        }
+        if let Some(v) = &self.internal_traffic_policy {
+            len += ::prost::encoding::string::encoded_len(22, v);
+        }
+        if let Some(v) = &self.traffic_distribution {
+            len += ::prost::encoding::string::encoded_len(23, v);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.ports {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
         }
         if let Some(v) = &self.selector {
             ::kiln_runtime::proto::string_map::encode(2, v, buf);
@@ -23749,73 +29929,81 @@ impl ::prost::Message for ServiceSpec {
         {
             let zero = ::core::default::Default::default();
             let v = self.cluster_ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
         }
         if let Some(v) = &self.external_ips {
-            ::prost::encoding::string::encode_repeated(5, v, buf);
+            ::kiln_runtime::proto::fast::string::encode_repeated(5, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.session_affinity.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.load_balancer_ip.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(8, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
         }
         if let Some(v) = &self.load_balancer_source_ranges {
-            ::prost::encoding::string::encode_repeated(9, v, buf);
+            ::kiln_runtime::proto::fast::string::encode_repeated(9, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.external_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(10, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.external_traffic_policy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(11, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(11, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.health_check_node_port.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(12, v, buf);
+            ::kiln_runtime::proto::fast::int32::encode(12, v, buf);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.publish_not_ready_addresses.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(13, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(13, v, buf);
         }
         if let Some(v) = &self.session_affinity_config {
-            ::prost::encoding::message::encode(14, v, buf);
+            ::kiln_runtime::proto::cached::message_encode(14, v, buf, cache);
         }
         if let Some(v) = &self.ip_family_policy {
-            ::prost::encoding::string::encode(17, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(17, v, buf);
         }
         if let Some(v) = &self.cluster_ips {
-            ::prost::encoding::string::encode_repeated(18, v, buf);
+            ::kiln_runtime::proto::fast::string::encode_repeated(18, v, buf);
         }
         if let Some(v) = &self.ip_families {
-            ::prost::encoding::string::encode_repeated(19, v, buf);
+            ::kiln_runtime::proto::fast::string::encode_repeated(19, v, buf);
         }
         if let Some(v) = &self.allocate_load_balancer_node_ports {
-            ::prost::encoding::bool::encode(20, v, buf);
+            ::kiln_runtime::proto::fast::bool::encode(20, v, buf);
         }
         if let Some(v) = &self.load_balancer_class {
-            ::prost::encoding::string::encode(21, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(21, v, buf);
         }
         if let Some(v) = &self.internal_traffic_policy {
-            ::prost::encoding::string::encode(22, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(22, v, buf);
         }
         if let Some(v) = &self.traffic_distribution {
-            ::prost::encoding::string::encode(23, v, buf);
+            ::kiln_runtime::proto::fast::string::encode(23, v, buf);
         }
+    }
+}
+impl ::prost::Message for ServiceSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24114,14 +30302,36 @@ pub struct ServiceStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::prost::Message for ServiceStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.load_balancer {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.load_balancer {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ServiceStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24168,11 +30378,30 @@ pub struct SessionAffinityConfig {
     #[serde(rename = "clientIP", default, skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<ClientIPConfig>,
 }
+impl ::kiln_runtime::proto::CachedEncode for SessionAffinityConfig {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.client_ip {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.client_ip {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for SessionAffinityConfig {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.client_ip {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24208,13 +30437,34 @@ pub struct SleepAction {
     #[serde(rename = "seconds", default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<i64>,
 }
-impl ::prost::Message for SleepAction {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SleepAction {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.seconds.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(1, v, buf);
+            len += ::prost::encoding::int64::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.seconds.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SleepAction {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24280,31 +30530,70 @@ pub struct StorageOSPersistentVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<ObjectReference>,
 }
-impl ::prost::Message for StorageOSPersistentVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StorageOSPersistentVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StorageOSPersistentVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24441,31 +30730,70 @@ pub struct StorageOSVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
 }
-impl ::prost::Message for StorageOSVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for StorageOSVolumeSource {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
         if let Some(v) = &self.secret_ref {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+        if let Some(v) = &self.secret_ref {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for StorageOSVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24577,18 +30905,44 @@ pub struct Sysctl {
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-impl ::prost::Message for Sysctl {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Sysctl {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Sysctl {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24640,16 +30994,40 @@ pub struct TCPSocketAction {
     )]
     pub host: Option<String>,
 }
-impl ::prost::Message for TCPSocketAction {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for TCPSocketAction {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.port {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.host.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.host.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for TCPSocketAction {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24710,26 +31088,60 @@ pub struct Taint {
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<::kiln_runtime::Time>,
 }
-impl ::prost::Message for Taint {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Taint {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.time_added {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.time_added {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Taint {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24835,31 +31247,70 @@ pub struct Toleration {
     )]
     pub toleration_seconds: Option<i64>,
 }
-impl ::prost::Message for Toleration {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Toleration {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.operator.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.toleration_seconds {
-            ::prost::encoding::int64::encode(5, v, buf);
+            len += ::prost::encoding::int64::encoded_len(5, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.toleration_seconds {
+            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Toleration {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -24967,16 +31418,40 @@ pub struct TopologySelectorLabelRequirement {
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
 }
-impl ::prost::Message for TopologySelectorLabelRequirement {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for TopologySelectorLabelRequirement {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.values {
-            ::prost::encoding::string::encode_repeated(2, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.values {
+            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for TopologySelectorLabelRequirement {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -25026,11 +31501,30 @@ pub struct TopologySelectorTerm {
     )]
     pub match_label_expressions: Option<Vec<TopologySelectorLabelRequirement>>,
 }
+impl ::kiln_runtime::proto::CachedEncode for TopologySelectorTerm {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.match_label_expressions {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.match_label_expressions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for TopologySelectorTerm {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.match_label_expressions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -25112,38 +31606,84 @@ pub struct TopologySpreadConstraint {
     #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
     pub match_label_keys: Option<Vec<String>>,
 }
-impl ::prost::Message for TopologySpreadConstraint {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for TopologySpreadConstraint {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.max_skew.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.topology_key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.when_unsatisfiable.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.label_selector {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.min_domains {
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.node_affinity_policy {
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.node_taints_policy {
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         if let Some(v) = &self.match_label_keys {
-            ::prost::encoding::string::encode_repeated(8, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(8, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.max_skew.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.topology_key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.when_unsatisfiable.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.label_selector {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.min_domains {
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.node_affinity_policy {
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.node_taints_policy {
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        if let Some(v) = &self.match_label_keys {
+            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
+        }
+    }
+}
+impl ::prost::Message for TopologySpreadConstraint {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -25259,21 +31799,50 @@ pub struct TypedLocalObjectReference {
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-impl ::prost::Message for TypedLocalObjectReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for TypedLocalObjectReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.api_group {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.api_group {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for TypedLocalObjectReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -25337,24 +31906,56 @@ pub struct TypedObjectReference {
     #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
-impl ::prost::Message for TypedObjectReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for TypedObjectReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.api_group {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.namespace {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.api_group {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.namespace {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for TypedObjectReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -25542,231 +32143,224 @@ pub struct Volume {
     #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageVolumeSource>,
 }
-impl ::prost::Message for Volume {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Volume {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
-        {
-            let len = self
-                .host_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-                + self
-                    .empty_dir
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-                + self
-                    .gce_persistent_disk
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-                + self
-                    .aws_elastic_block_store
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-                + self
-                    .git_repo
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-                + self
-                    .secret
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-                + self
-                    .nfs
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-                + self
-                    .iscsi
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
-                + self
-                    .glusterfs
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
-                + self
-                    .persistent_volume_claim
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(10, v))
-                + self
-                    .rbd
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
-                + self
-                    .flex_volume
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-                + self
-                    .cinder
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(13, v))
-                + self
-                    .cephfs
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(14, v))
-                + self
-                    .flocker
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(15, v))
-                + self
-                    .downward_api
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(16, v))
-                + self
-                    .fc
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(17, v))
-                + self
-                    .azure_file
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(18, v))
-                + self
-                    .config_map
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(19, v))
-                + self
-                    .vsphere_volume
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(20, v))
-                + self
-                    .quobyte
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(21, v))
-                + self
-                    .azure_disk
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(22, v))
-                + self
-                    .photon_persistent_disk
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(23, v))
-                + self
-                    .projected
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(26, v))
-                + self
-                    .portworx_volume
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(24, v))
-                + self
-                    .scale_io
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(25, v))
-                + self
-                    .storageos
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(27, v))
-                + self
-                    .csi
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(28, v))
-                + self
-                    .ephemeral
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(29, v))
-                + self
-                    .image
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(30, v));
-            ::prost::encoding::encode_key(
+        len
+            += ::kiln_runtime::proto::cached::group_len(
                 2,
-                ::prost::encoding::WireType::LengthDelimited,
-                buf,
+                cache,
+                |cache| {
+                    let mut len = 0usize;
+                    if let Some(v) = &self.host_path {
+                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+                    }
+                    if let Some(v) = &self.empty_dir {
+                        len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+                    }
+                    if let Some(v) = &self.gce_persistent_disk {
+                        len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+                    }
+                    if let Some(v) = &self.aws_elastic_block_store {
+                        len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+                    }
+                    if let Some(v) = &self.git_repo {
+                        len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
+                    }
+                    if let Some(v) = &self.secret {
+                        len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
+                    }
+                    if let Some(v) = &self.nfs {
+                        len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
+                    }
+                    if let Some(v) = &self.iscsi {
+                        len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
+                    }
+                    if let Some(v) = &self.glusterfs {
+                        len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
+                    }
+                    if let Some(v) = &self.persistent_volume_claim {
+                        len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
+                    }
+                    if let Some(v) = &self.rbd {
+                        len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
+                    }
+                    if let Some(v) = &self.flex_volume {
+                        len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
+                    }
+                    if let Some(v) = &self.cinder {
+                        len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
+                    }
+                    if let Some(v) = &self.cephfs {
+                        len += ::kiln_runtime::proto::cached::message_len(14, v, cache);
+                    }
+                    if let Some(v) = &self.flocker {
+                        len += ::kiln_runtime::proto::cached::message_len(15, v, cache);
+                    }
+                    if let Some(v) = &self.downward_api {
+                        len += ::kiln_runtime::proto::cached::message_len(16, v, cache);
+                    }
+                    if let Some(v) = &self.fc {
+                        len += ::kiln_runtime::proto::cached::message_len(17, v, cache);
+                    }
+                    if let Some(v) = &self.azure_file {
+                        len += ::kiln_runtime::proto::cached::message_len(18, v, cache);
+                    }
+                    if let Some(v) = &self.config_map {
+                        len += ::kiln_runtime::proto::cached::message_len(19, v, cache);
+                    }
+                    if let Some(v) = &self.vsphere_volume {
+                        len += ::kiln_runtime::proto::cached::message_len(20, v, cache);
+                    }
+                    if let Some(v) = &self.quobyte {
+                        len += ::kiln_runtime::proto::cached::message_len(21, v, cache);
+                    }
+                    if let Some(v) = &self.azure_disk {
+                        len += ::kiln_runtime::proto::cached::message_len(22, v, cache);
+                    }
+                    if let Some(v) = &self.photon_persistent_disk {
+                        len += ::kiln_runtime::proto::cached::message_len(23, v, cache);
+                    }
+                    if let Some(v) = &self.portworx_volume {
+                        len += ::kiln_runtime::proto::cached::message_len(24, v, cache);
+                    }
+                    if let Some(v) = &self.scale_io {
+                        len += ::kiln_runtime::proto::cached::message_len(25, v, cache);
+                    }
+                    if let Some(v) = &self.projected {
+                        len += ::kiln_runtime::proto::cached::message_len(26, v, cache);
+                    }
+                    if let Some(v) = &self.storageos {
+                        len += ::kiln_runtime::proto::cached::message_len(27, v, cache);
+                    }
+                    if let Some(v) = &self.csi {
+                        len += ::kiln_runtime::proto::cached::message_len(28, v, cache);
+                    }
+                    if let Some(v) = &self.ephemeral {
+                        len += ::kiln_runtime::proto::cached::message_len(29, v, cache);
+                    }
+                    if let Some(v) = &self.image {
+                        len += ::kiln_runtime::proto::cached::message_len(30, v, cache);
+                    }
+                    len
+                },
             );
-            ::prost::encoding::encode_varint(len as u64, buf);
-            if let Some(v) = &self.host_path {
-                ::prost::encoding::message::encode(1, v, buf);
-            }
-            if let Some(v) = &self.empty_dir {
-                ::prost::encoding::message::encode(2, v, buf);
-            }
-            if let Some(v) = &self.gce_persistent_disk {
-                ::prost::encoding::message::encode(3, v, buf);
-            }
-            if let Some(v) = &self.aws_elastic_block_store {
-                ::prost::encoding::message::encode(4, v, buf);
-            }
-            if let Some(v) = &self.git_repo {
-                ::prost::encoding::message::encode(5, v, buf);
-            }
-            if let Some(v) = &self.secret {
-                ::prost::encoding::message::encode(6, v, buf);
-            }
-            if let Some(v) = &self.nfs {
-                ::prost::encoding::message::encode(7, v, buf);
-            }
-            if let Some(v) = &self.iscsi {
-                ::prost::encoding::message::encode(8, v, buf);
-            }
-            if let Some(v) = &self.glusterfs {
-                ::prost::encoding::message::encode(9, v, buf);
-            }
-            if let Some(v) = &self.persistent_volume_claim {
-                ::prost::encoding::message::encode(10, v, buf);
-            }
-            if let Some(v) = &self.rbd {
-                ::prost::encoding::message::encode(11, v, buf);
-            }
-            if let Some(v) = &self.flex_volume {
-                ::prost::encoding::message::encode(12, v, buf);
-            }
-            if let Some(v) = &self.cinder {
-                ::prost::encoding::message::encode(13, v, buf);
-            }
-            if let Some(v) = &self.cephfs {
-                ::prost::encoding::message::encode(14, v, buf);
-            }
-            if let Some(v) = &self.flocker {
-                ::prost::encoding::message::encode(15, v, buf);
-            }
-            if let Some(v) = &self.downward_api {
-                ::prost::encoding::message::encode(16, v, buf);
-            }
-            if let Some(v) = &self.fc {
-                ::prost::encoding::message::encode(17, v, buf);
-            }
-            if let Some(v) = &self.azure_file {
-                ::prost::encoding::message::encode(18, v, buf);
-            }
-            if let Some(v) = &self.config_map {
-                ::prost::encoding::message::encode(19, v, buf);
-            }
-            if let Some(v) = &self.vsphere_volume {
-                ::prost::encoding::message::encode(20, v, buf);
-            }
-            if let Some(v) = &self.quobyte {
-                ::prost::encoding::message::encode(21, v, buf);
-            }
-            if let Some(v) = &self.azure_disk {
-                ::prost::encoding::message::encode(22, v, buf);
-            }
-            if let Some(v) = &self.photon_persistent_disk {
-                ::prost::encoding::message::encode(23, v, buf);
-            }
-            if let Some(v) = &self.portworx_volume {
-                ::prost::encoding::message::encode(24, v, buf);
-            }
-            if let Some(v) = &self.scale_io {
-                ::prost::encoding::message::encode(25, v, buf);
-            }
-            if let Some(v) = &self.projected {
-                ::prost::encoding::message::encode(26, v, buf);
-            }
-            if let Some(v) = &self.storageos {
-                ::prost::encoding::message::encode(27, v, buf);
-            }
-            if let Some(v) = &self.csi {
-                ::prost::encoding::message::encode(28, v, buf);
-            }
-            if let Some(v) = &self.ephemeral {
-                ::prost::encoding::message::encode(29, v, buf);
-            }
-            if let Some(v) = &self.image {
-                ::prost::encoding::message::encode(30, v, buf);
-            }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
         }
+        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
+        if let Some(v) = &self.host_path {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.empty_dir {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.gce_persistent_disk {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.aws_elastic_block_store {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.git_repo {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.secret {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+        if let Some(v) = &self.nfs {
+            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.iscsi {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.glusterfs {
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+        }
+        if let Some(v) = &self.persistent_volume_claim {
+            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        }
+        if let Some(v) = &self.rbd {
+            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        }
+        if let Some(v) = &self.flex_volume {
+            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
+        }
+        if let Some(v) = &self.cinder {
+            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
+        }
+        if let Some(v) = &self.cephfs {
+            ::kiln_runtime::proto::cached::message_encode(14, v, buf, cache);
+        }
+        if let Some(v) = &self.flocker {
+            ::kiln_runtime::proto::cached::message_encode(15, v, buf, cache);
+        }
+        if let Some(v) = &self.downward_api {
+            ::kiln_runtime::proto::cached::message_encode(16, v, buf, cache);
+        }
+        if let Some(v) = &self.fc {
+            ::kiln_runtime::proto::cached::message_encode(17, v, buf, cache);
+        }
+        if let Some(v) = &self.azure_file {
+            ::kiln_runtime::proto::cached::message_encode(18, v, buf, cache);
+        }
+        if let Some(v) = &self.config_map {
+            ::kiln_runtime::proto::cached::message_encode(19, v, buf, cache);
+        }
+        if let Some(v) = &self.vsphere_volume {
+            ::kiln_runtime::proto::cached::message_encode(20, v, buf, cache);
+        }
+        if let Some(v) = &self.quobyte {
+            ::kiln_runtime::proto::cached::message_encode(21, v, buf, cache);
+        }
+        if let Some(v) = &self.azure_disk {
+            ::kiln_runtime::proto::cached::message_encode(22, v, buf, cache);
+        }
+        if let Some(v) = &self.photon_persistent_disk {
+            ::kiln_runtime::proto::cached::message_encode(23, v, buf, cache);
+        }
+        if let Some(v) = &self.portworx_volume {
+            ::kiln_runtime::proto::cached::message_encode(24, v, buf, cache);
+        }
+        if let Some(v) = &self.scale_io {
+            ::kiln_runtime::proto::cached::message_encode(25, v, buf, cache);
+        }
+        if let Some(v) = &self.projected {
+            ::kiln_runtime::proto::cached::message_encode(26, v, buf, cache);
+        }
+        if let Some(v) = &self.storageos {
+            ::kiln_runtime::proto::cached::message_encode(27, v, buf, cache);
+        }
+        if let Some(v) = &self.csi {
+            ::kiln_runtime::proto::cached::message_encode(28, v, buf, cache);
+        }
+        if let Some(v) = &self.ephemeral {
+            ::kiln_runtime::proto::cached::message_encode(29, v, buf, cache);
+        }
+        if let Some(v) = &self.image {
+            ::kiln_runtime::proto::cached::message_encode(30, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for Volume {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26126,18 +32720,44 @@ pub struct VolumeDevice {
     #[serde(rename = "devicePath", default, skip_serializing_if = "Option::is_none")]
     pub device_path: Option<String>,
 }
-impl ::prost::Message for VolumeDevice {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for VolumeDevice {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for VolumeDevice {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26230,39 +32850,86 @@ pub struct VolumeMount {
     )]
     pub sub_path_expr: Option<String>,
 }
-impl ::prost::Message for VolumeMount {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for VolumeMount {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.mount_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.sub_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.mount_propagation {
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.sub_path_expr.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         if let Some(v) = &self.recursive_read_only {
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.mount_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.sub_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.mount_propagation {
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.sub_path_expr.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        if let Some(v) = &self.recursive_read_only {
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+    }
+}
+impl ::prost::Message for VolumeMount {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26403,29 +33070,66 @@ pub struct VolumeMountStatus {
     #[serde(rename = "volumeStatus", default, skip_serializing_if = "Option::is_none")]
     pub volume_status: Option<VolumeStatus>,
 }
-impl ::prost::Message for VolumeMountStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for VolumeMountStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.mount_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.read_only.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.recursive_read_only {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.volume_status {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.mount_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.read_only.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.recursive_read_only {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.volume_status {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for VolumeMountStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26510,11 +33214,30 @@ pub struct VolumeNodeAffinity {
     #[serde(rename = "required", default, skip_serializing_if = "Option::is_none")]
     pub required: Option<NodeSelector>,
 }
+impl ::kiln_runtime::proto::CachedEncode for VolumeNodeAffinity {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.required {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.required {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for VolumeNodeAffinity {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.required {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26591,26 +33314,60 @@ pub struct VolumeProjection {
     #[serde(rename = "podCertificate", default, skip_serializing_if = "Option::is_none")]
     pub pod_certificate: Option<PodCertificateProjection>,
 }
-impl ::prost::Message for VolumeProjection {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for VolumeProjection {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.secret {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.downward_api {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.config_map {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         if let Some(v) = &self.service_account_token {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.cluster_trust_bundle {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         if let Some(v) = &self.pod_certificate {
-            ::prost::encoding::message::encode(6, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.secret {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.downward_api {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.config_map {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        if let Some(v) = &self.service_account_token {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.cluster_trust_bundle {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.pod_certificate {
+            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for VolumeProjection {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26697,14 +33454,36 @@ pub struct VolumeResourceRequirements {
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>>,
 }
-impl ::prost::Message for VolumeResourceRequirements {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for VolumeResourceRequirements {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.limits {
-            ::kiln_runtime::proto::message_map::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
         }
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::message_map::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.limits {
+            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.requests {
+            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for VolumeResourceRequirements {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26763,11 +33542,30 @@ pub struct VolumeStatus {
     #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageVolumeStatus>,
 }
+impl ::kiln_runtime::proto::CachedEncode for VolumeStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.image {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.image {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for VolumeStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.image {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26820,28 +33618,64 @@ pub struct VsphereVirtualDiskVolumeSource {
     )]
     pub storage_policy_id: Option<String>,
 }
-impl ::prost::Message for VsphereVirtualDiskVolumeSource {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for VsphereVirtualDiskVolumeSource {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.volume_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.fs_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_policy_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage_policy_id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.volume_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_policy_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage_policy_id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for VsphereVirtualDiskVolumeSource {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -26940,16 +33774,40 @@ pub struct WeightedPodAffinityTerm {
     )]
     pub pod_affinity_term: Option<PodAffinityTerm>,
 }
-impl ::prost::Message for WeightedPodAffinityTerm {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for WeightedPodAffinityTerm {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.weight.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.pod_affinity_term {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.weight.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.pod_affinity_term {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for WeightedPodAffinityTerm {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -27014,20 +33872,48 @@ pub struct WindowsSecurityContextOptions {
     #[serde(rename = "hostProcess", default, skip_serializing_if = "Option::is_none")]
     pub host_process: Option<bool>,
 }
-impl ::prost::Message for WindowsSecurityContextOptions {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for WindowsSecurityContextOptions {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.gmsa_credential_spec_name {
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.gmsa_credential_spec {
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.run_as_user_name {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.host_process {
-            ::prost::encoding::bool::encode(4, v, buf);
+            len += ::prost::encoding::bool::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.gmsa_credential_spec_name {
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.gmsa_credential_spec {
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.run_as_user_name {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.host_process {
+            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for WindowsSecurityContextOptions {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

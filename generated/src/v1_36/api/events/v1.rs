@@ -104,67 +104,142 @@ pub struct Event {
     )]
     pub deprecated_count: Option<i32>,
 }
-impl ::prost::Message for Event {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for Event {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.event_time {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.series {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reporting_controller.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reporting_instance.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.action.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         if let Some(v) = &self.regarding {
-            ::prost::encoding::message::encode(8, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
         }
         if let Some(v) = &self.related {
-            ::prost::encoding::message::encode(9, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.note.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(10, v, buf);
+            len += ::prost::encoding::string::encoded_len(10, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(11, v, buf);
+            len += ::prost::encoding::string::encoded_len(11, v);
         }
         if let Some(v) = &self.deprecated_source {
-            ::prost::encoding::message::encode(12, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
         }
         if let Some(v) = &self.deprecated_first_timestamp {
-            ::prost::encoding::message::encode(13, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
         }
         if let Some(v) = &self.deprecated_last_timestamp {
-            ::prost::encoding::message::encode(14, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(14, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.deprecated_count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(15, v, buf);
+            len += ::prost::encoding::int32::encoded_len(15, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.event_time {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.series {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_controller.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.action.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        if let Some(v) = &self.regarding {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.related {
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.note.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(11, v, buf);
+        }
+        if let Some(v) = &self.deprecated_source {
+            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
+        }
+        if let Some(v) = &self.deprecated_first_timestamp {
+            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
+        }
+        if let Some(v) = &self.deprecated_last_timestamp {
+            ::kiln_runtime::proto::cached::message_encode(14, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.deprecated_count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(15, v, buf);
+        }
+    }
+}
+impl ::prost::Message for Event {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -418,14 +493,36 @@ pub struct EventList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Event>>,
 }
-impl ::prost::Message for EventList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EventList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EventList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -484,16 +581,40 @@ pub struct EventSeries {
     )]
     pub last_observed_time: Option<::kiln_runtime::MicroTime>,
 }
-impl ::prost::Message for EventSeries {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for EventSeries {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(1, v, buf);
+            len += ::prost::encoding::int32::encoded_len(1, v);
         }
         if let Some(v) = &self.last_observed_time {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+        }
+        if let Some(v) = &self.last_observed_time {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for EventSeries {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

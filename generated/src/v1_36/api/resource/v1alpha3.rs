@@ -23,26 +23,60 @@ pub struct DeviceTaint {
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<::kiln_runtime::Time>,
 }
-impl ::prost::Message for DeviceTaint {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeviceTaint {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.time_added {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.value.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.effect.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.time_added {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeviceTaint {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -140,17 +174,42 @@ pub struct DeviceTaintRule {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeviceTaintRuleStatus>,
 }
-impl ::prost::Message for DeviceTaintRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRule {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeviceTaintRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -231,14 +290,36 @@ pub struct DeviceTaintRuleList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DeviceTaintRule>>,
 }
-impl ::prost::Message for DeviceTaintRuleList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeviceTaintRuleList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -293,14 +374,36 @@ pub struct DeviceTaintRuleSpec {
     #[serde(rename = "taint", default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<DeviceTaint>,
 }
-impl ::prost::Message for DeviceTaintRuleSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.device_selector {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.taint {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.device_selector {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.taint {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for DeviceTaintRuleSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -356,11 +459,30 @@ pub struct DeviceTaintRuleStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
+impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.conditions {
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for DeviceTaintRuleStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -418,23 +540,54 @@ pub struct DeviceTaintSelector {
     )]
     pub device: Option<String>,
 }
-impl ::prost::Message for DeviceTaintSelector {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for DeviceTaintSelector {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.device.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for DeviceTaintSelector {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -562,48 +715,104 @@ pub struct PoolStatus {
     )]
     pub validation_error: Option<String>,
 }
-impl ::prost::Message for PoolStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for PoolStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.total_devices {
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
         if let Some(v) = &self.allocated_devices {
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         if let Some(v) = &self.available_devices {
-            ::prost::encoding::int32::encode(6, v, buf);
+            len += ::prost::encoding::int32::encoded_len(6, v);
         }
         if let Some(v) = &self.unavailable_devices {
-            ::prost::encoding::int32::encode(7, v, buf);
+            len += ::prost::encoding::int32::encoded_len(7, v);
         }
         if let Some(v) = &self.resource_slice_count {
-            ::prost::encoding::int32::encode(8, v, buf);
+            len += ::prost::encoding::int32::encoded_len(8, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(9, v, buf);
+            len += ::prost::encoding::int64::encoded_len(9, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.validation_error.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(10, v, buf);
+            len += ::prost::encoding::string::encoded_len(10, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.node_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.total_devices {
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+        if let Some(v) = &self.allocated_devices {
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        if let Some(v) = &self.available_devices {
+            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        }
+        if let Some(v) = &self.unavailable_devices {
+            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        }
+        if let Some(v) = &self.resource_slice_count {
+            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.validation_error.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+        }
+    }
+}
+impl ::prost::Message for PoolStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -771,17 +980,42 @@ pub struct ResourcePoolStatusRequest {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResourcePoolStatusRequestStatus>,
 }
-impl ::prost::Message for ResourcePoolStatusRequest {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequest {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourcePoolStatusRequest {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -862,14 +1096,36 @@ pub struct ResourcePoolStatusRequestList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourcePoolStatusRequest>>,
 }
-impl ::prost::Message for ResourcePoolStatusRequestList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequestList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for ResourcePoolStatusRequestList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -937,21 +1193,50 @@ pub struct ResourcePoolStatusRequestSpec {
     #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
 }
-impl ::prost::Message for ResourcePoolStatusRequestSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequestSpec {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.limit {
-            ::prost::encoding::int32::encode(3, v, buf);
+            len += ::prost::encoding::int32::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.limit {
+            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ResourcePoolStatusRequestSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1025,19 +1310,46 @@ pub struct ResourcePoolStatusRequestStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::prost::Message for ResourcePoolStatusRequestStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequestStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.pools {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(3, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool_count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(6, v, buf);
+            len += ::prost::encoding::int32::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.pools {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pool_count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ResourcePoolStatusRequestStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

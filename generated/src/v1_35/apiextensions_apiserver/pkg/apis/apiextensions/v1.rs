@@ -33,38 +33,84 @@ pub struct CustomResourceColumnDefinition {
     #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
 }
-impl ::prost::Message for CustomResourceColumnDefinition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceColumnDefinition {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.format.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.description.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.priority.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encode(5, v, buf);
+            len += ::prost::encoding::int32::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.json_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.format.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.priority.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.json_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceColumnDefinition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -176,16 +222,40 @@ pub struct CustomResourceConversion {
     #[serde(rename = "webhook", default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookConversion>,
 }
-impl ::prost::Message for CustomResourceConversion {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceConversion {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.strategy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.webhook {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.strategy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.webhook {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceConversion {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -255,17 +325,42 @@ pub struct CustomResourceDefinition {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CustomResourceDefinitionStatus>,
 }
-impl ::prost::Message for CustomResourceDefinition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.spec {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.spec {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -358,36 +453,80 @@ pub struct CustomResourceDefinitionCondition {
     )]
     pub observed_generation: Option<i64>,
 }
-impl ::prost::Message for CustomResourceDefinitionCondition {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionCondition {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.last_transition_time {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(6, v, buf);
+            len += ::prost::encoding::int64::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinitionCondition {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -516,14 +655,36 @@ pub struct CustomResourceDefinitionList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<CustomResourceDefinition>>,
 }
-impl ::prost::Message for CustomResourceDefinitionList {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionList {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.metadata {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode_repeated(2, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinitionList {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -602,34 +763,76 @@ pub struct CustomResourceDefinitionNames {
     #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<String>>,
 }
-impl ::prost::Message for CustomResourceDefinitionNames {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionNames {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.plural.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.singular.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.short_names {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.list_kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         if let Some(v) = &self.categories {
-            ::prost::encoding::string::encode_repeated(6, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.plural.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.singular.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.short_names {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.list_kind.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.categories {
+            ::kiln_runtime::proto::fast::string::encode_repeated(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinitionNames {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -751,32 +954,72 @@ pub struct CustomResourceDefinitionSpec {
     )]
     pub preserve_unknown_fields: Option<bool>,
 }
-impl ::prost::Message for CustomResourceDefinitionSpec {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionSpec {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         if let Some(v) = &self.names {
-            ::prost::encoding::message::encode(3, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.scope.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         if let Some(v) = &self.versions {
-            ::prost::encoding::message::encode_repeated(7, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
         }
         if let Some(v) = &self.conversion {
-            ::prost::encoding::message::encode(9, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(10, v, buf);
+            len += ::prost::encoding::bool::encoded_len(10, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        if let Some(v) = &self.names {
+            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.scope.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        if let Some(v) = &self.versions {
+            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        }
+        if let Some(v) = &self.conversion {
+            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinitionSpec {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -880,22 +1123,52 @@ pub struct CustomResourceDefinitionStatus {
     )]
     pub observed_generation: Option<i64>,
 }
-impl ::prost::Message for CustomResourceDefinitionStatus {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionStatus {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.conditions {
-            ::prost::encoding::message::encode_repeated(1, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
         }
         if let Some(v) = &self.accepted_names {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.stored_versions {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encode(4, v, buf);
+            len += ::prost::encoding::int64::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.accepted_names {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.stored_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::int64::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinitionStatus {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1010,43 +1283,94 @@ pub struct CustomResourceDefinitionVersion {
     )]
     pub selectable_fields: Option<Vec<SelectableField>>,
 }
-impl ::prost::Message for CustomResourceDefinitionVersion {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionVersion {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.served.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(2, v, buf);
+            len += ::prost::encoding::bool::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(3, v, buf);
+            len += ::prost::encoding::bool::encoded_len(3, v);
         }
         if let Some(v) = &self.schema {
-            ::prost::encoding::message::encode(4, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
         }
         if let Some(v) = &self.subresources {
-            ::prost::encoding::message::encode(5, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
         }
         if let Some(v) = &self.additional_printer_columns {
-            ::prost::encoding::message::encode_repeated(6, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.deprecated.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(7, v, buf);
+            len += ::prost::encoding::bool::encoded_len(7, v);
         }
         if let Some(v) = &self.deprecation_warning {
-            ::prost::encoding::string::encode(8, v, buf);
+            len += ::prost::encoding::string::encoded_len(8, v);
         }
         if let Some(v) = &self.selectable_fields {
-            ::prost::encoding::message::encode_repeated(9, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(9, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.served.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.storage.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+        }
+        if let Some(v) = &self.schema {
+            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        }
+        if let Some(v) = &self.subresources {
+            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+        }
+        if let Some(v) = &self.additional_printer_columns {
+            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.deprecated.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
+        }
+        if let Some(v) = &self.deprecation_warning {
+            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+        }
+        if let Some(v) = &self.selectable_fields {
+            ::kiln_runtime::proto::cached::repeated_encode(9, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceDefinitionVersion {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1190,21 +1514,50 @@ pub struct CustomResourceSubresourceScale {
     )]
     pub label_selector_path: Option<String>,
 }
-impl ::prost::Message for CustomResourceSubresourceScale {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceSubresourceScale {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.label_selector_path {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.label_selector_path {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceSubresourceScale {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1259,8 +1612,23 @@ impl ::prost::Message for CustomResourceSubresourceScale {
 /// CustomResourceSubresourceStatus defines how to serve the status subresource for CustomResources. Status is represented by the `.status` JSON path inside of a CustomResource. When set, * exposes a /status subresource for the custom resource * PUT requests to the /status subresource take a custom resource object, and ignore changes to anything except the status stanza * PUT/POST/PATCH requests to the custom resource ignore changes to the status stanza
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceSubresourceStatus {}
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceSubresourceStatus {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        0usize
+    }
+    fn encode_cached(
+        &self,
+        _buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {}
+}
 impl ::prost::Message for CustomResourceSubresourceStatus {
-    fn encode_raw(&self, _buf: &mut impl ::prost::bytes::BufMut) {}
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
+    }
     fn merge_field(
         &mut self,
         tag: u32,
@@ -1287,14 +1655,36 @@ pub struct CustomResourceSubresources {
     #[serde(rename = "scale", default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<CustomResourceSubresourceScale>,
 }
-impl ::prost::Message for CustomResourceSubresources {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceSubresources {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.status {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.scale {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.scale {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for CustomResourceSubresources {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1340,11 +1730,30 @@ pub struct CustomResourceValidation {
     )]
     pub open_apiv3_schema: Option<JSONSchemaProps>,
 }
+impl ::kiln_runtime::proto::CachedEncode for CustomResourceValidation {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
+        if let Some(v) = &self.open_apiv3_schema {
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+        }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.open_apiv3_schema {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+    }
+}
 impl ::prost::Message for CustomResourceValidation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        if let Some(v) = &self.open_apiv3_schema {
-            ::prost::encoding::message::encode(1, v, buf);
-        }
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1389,18 +1798,44 @@ pub struct ExternalDocumentation {
     )]
     pub url: Option<String>,
 }
-impl ::prost::Message for ExternalDocumentation {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ExternalDocumentation {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.description.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.url.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.url.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ExternalDocumentation {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -1687,168 +2122,344 @@ pub struct JSONSchemaProps {
     )]
     pub x_kubernetes_validations: Option<Vec<ValidationRule>>,
 }
-impl ::prost::Message for JSONSchemaProps {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for JSONSchemaProps {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.schema.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ref_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.description.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.format.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(6, v, buf);
+            len += ::prost::encoding::string::encoded_len(6, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.title.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(7, v, buf);
+            len += ::prost::encoding::string::encoded_len(7, v);
         }
         if let Some(v) = &self.default {
-            ::prost::encoding::message::encode(8, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
         }
         if let Some(v) = &self.maximum {
-            ::prost::encoding::double::encode(9, v, buf);
+            len += ::prost::encoding::double::encoded_len(9, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(10, v, buf);
+            len += ::prost::encoding::bool::encoded_len(10, v);
         }
         if let Some(v) = &self.minimum {
-            ::prost::encoding::double::encode(11, v, buf);
+            len += ::prost::encoding::double::encoded_len(11, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(12, v, buf);
+            len += ::prost::encoding::bool::encoded_len(12, v);
         }
         if let Some(v) = &self.max_length {
-            ::prost::encoding::int64::encode(13, v, buf);
+            len += ::prost::encoding::int64::encoded_len(13, v);
         }
         if let Some(v) = &self.min_length {
-            ::prost::encoding::int64::encode(14, v, buf);
+            len += ::prost::encoding::int64::encoded_len(14, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pattern.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(15, v, buf);
+            len += ::prost::encoding::string::encoded_len(15, v);
         }
         if let Some(v) = &self.max_items {
-            ::prost::encoding::int64::encode(16, v, buf);
+            len += ::prost::encoding::int64::encoded_len(16, v);
         }
         if let Some(v) = &self.min_items {
-            ::prost::encoding::int64::encode(17, v, buf);
+            len += ::prost::encoding::int64::encoded_len(17, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.unique_items.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(18, v, buf);
+            len += ::prost::encoding::bool::encoded_len(18, v);
         }
         if let Some(v) = &self.multiple_of {
-            ::prost::encoding::double::encode(19, v, buf);
+            len += ::prost::encoding::double::encoded_len(19, v);
         }
         if let Some(v) = &self.enum_ {
-            ::prost::encoding::message::encode_repeated(20, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(20, v, cache);
         }
         if let Some(v) = &self.max_properties {
-            ::prost::encoding::int64::encode(21, v, buf);
+            len += ::prost::encoding::int64::encoded_len(21, v);
         }
         if let Some(v) = &self.min_properties {
-            ::prost::encoding::int64::encode(22, v, buf);
+            len += ::prost::encoding::int64::encoded_len(22, v);
         }
         if let Some(v) = &self.required {
-            ::prost::encoding::string::encode_repeated(23, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(23, v);
         }
         if let Some(v) = &self.items {
-            ::prost::encoding::message::encode(24, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(24, v, cache);
         }
         if let Some(v) = &self.all_of {
-            ::prost::encoding::message::encode_repeated(25, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(25, v, cache);
         }
         if let Some(v) = &self.one_of {
-            ::prost::encoding::message::encode_repeated(26, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(26, v, cache);
         }
         if let Some(v) = &self.any_of {
-            ::prost::encoding::message::encode_repeated(27, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(27, v, cache);
         }
         if let Some(v) = &self.not {
-            ::prost::encoding::message::encode(28, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(28, v, cache);
         }
         if let Some(v) = &self.properties {
-            ::kiln_runtime::proto::message_map::encode(29, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(29, v, cache);
         }
         if let Some(v) = &self.additional_properties {
-            ::prost::encoding::message::encode(30, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(30, v, cache);
         }
         if let Some(v) = &self.pattern_properties {
-            ::kiln_runtime::proto::message_map::encode(31, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(31, v, cache);
         }
         if let Some(v) = &self.dependencies {
-            ::kiln_runtime::proto::message_map::encode(32, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(32, v, cache);
         }
         if let Some(v) = &self.additional_items {
-            ::prost::encoding::message::encode(33, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(33, v, cache);
         }
         if let Some(v) = &self.definitions {
-            ::kiln_runtime::proto::message_map::encode(34, v, buf);
+            len += ::kiln_runtime::proto::cached::message_map_len(34, v, cache);
         }
         if let Some(v) = &self.external_docs {
-            ::prost::encoding::message::encode(35, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(35, v, cache);
         }
         if let Some(v) = &self.example {
-            ::prost::encoding::message::encode(36, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(36, v, cache);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.nullable.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(37, v, buf);
+            len += ::prost::encoding::bool::encoded_len(37, v);
         }
         if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
-            ::prost::encoding::bool::encode(38, v, buf);
+            len += ::prost::encoding::bool::encoded_len(38, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(39, v, buf);
+            len += ::prost::encoding::bool::encoded_len(39, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
-            ::prost::encoding::bool::encode(40, v, buf);
+            len += ::prost::encoding::bool::encoded_len(40, v);
         }
         if let Some(v) = &self.x_kubernetes_list_map_keys {
-            ::prost::encoding::string::encode_repeated(41, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(41, v);
         }
         if let Some(v) = &self.x_kubernetes_list_type {
-            ::prost::encoding::string::encode(42, v, buf);
+            len += ::prost::encoding::string::encoded_len(42, v);
         }
         if let Some(v) = &self.x_kubernetes_map_type {
-            ::prost::encoding::string::encode(43, v, buf);
+            len += ::prost::encoding::string::encoded_len(43, v);
         }
         if let Some(v) = &self.x_kubernetes_validations {
-            ::prost::encoding::message::encode_repeated(44, v, buf);
+            len += ::kiln_runtime::proto::cached::repeated_len(44, v, cache);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.schema.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ref_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.format.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.title.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        }
+        if let Some(v) = &self.default {
+            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        }
+        if let Some(v) = &self.maximum {
+            ::kiln_runtime::proto::fast::double::encode(9, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
+        }
+        if let Some(v) = &self.minimum {
+            ::kiln_runtime::proto::fast::double::encode(11, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(12, v, buf);
+        }
+        if let Some(v) = &self.max_length {
+            ::kiln_runtime::proto::fast::int64::encode(13, v, buf);
+        }
+        if let Some(v) = &self.min_length {
+            ::kiln_runtime::proto::fast::int64::encode(14, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pattern.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(15, v, buf);
+        }
+        if let Some(v) = &self.max_items {
+            ::kiln_runtime::proto::fast::int64::encode(16, v, buf);
+        }
+        if let Some(v) = &self.min_items {
+            ::kiln_runtime::proto::fast::int64::encode(17, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unique_items.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(18, v, buf);
+        }
+        if let Some(v) = &self.multiple_of {
+            ::kiln_runtime::proto::fast::double::encode(19, v, buf);
+        }
+        if let Some(v) = &self.enum_ {
+            ::kiln_runtime::proto::cached::repeated_encode(20, v, buf, cache);
+        }
+        if let Some(v) = &self.max_properties {
+            ::kiln_runtime::proto::fast::int64::encode(21, v, buf);
+        }
+        if let Some(v) = &self.min_properties {
+            ::kiln_runtime::proto::fast::int64::encode(22, v, buf);
+        }
+        if let Some(v) = &self.required {
+            ::kiln_runtime::proto::fast::string::encode_repeated(23, v, buf);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::cached::message_encode(24, v, buf, cache);
+        }
+        if let Some(v) = &self.all_of {
+            ::kiln_runtime::proto::cached::repeated_encode(25, v, buf, cache);
+        }
+        if let Some(v) = &self.one_of {
+            ::kiln_runtime::proto::cached::repeated_encode(26, v, buf, cache);
+        }
+        if let Some(v) = &self.any_of {
+            ::kiln_runtime::proto::cached::repeated_encode(27, v, buf, cache);
+        }
+        if let Some(v) = &self.not {
+            ::kiln_runtime::proto::cached::message_encode(28, v, buf, cache);
+        }
+        if let Some(v) = &self.properties {
+            ::kiln_runtime::proto::cached::message_map_encode(29, v, buf, cache);
+        }
+        if let Some(v) = &self.additional_properties {
+            ::kiln_runtime::proto::cached::message_encode(30, v, buf, cache);
+        }
+        if let Some(v) = &self.pattern_properties {
+            ::kiln_runtime::proto::cached::message_map_encode(31, v, buf, cache);
+        }
+        if let Some(v) = &self.dependencies {
+            ::kiln_runtime::proto::cached::message_map_encode(32, v, buf, cache);
+        }
+        if let Some(v) = &self.additional_items {
+            ::kiln_runtime::proto::cached::message_encode(33, v, buf, cache);
+        }
+        if let Some(v) = &self.definitions {
+            ::kiln_runtime::proto::cached::message_map_encode(34, v, buf, cache);
+        }
+        if let Some(v) = &self.external_docs {
+            ::kiln_runtime::proto::cached::message_encode(35, v, buf, cache);
+        }
+        if let Some(v) = &self.example {
+            ::kiln_runtime::proto::cached::message_encode(36, v, buf, cache);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.nullable.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(37, v, buf);
+        }
+        if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
+            ::kiln_runtime::proto::fast::bool::encode(38, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(39, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::bool::encode(40, v, buf);
+        }
+        if let Some(v) = &self.x_kubernetes_list_map_keys {
+            ::kiln_runtime::proto::fast::string::encode_repeated(41, v, buf);
+        }
+        if let Some(v) = &self.x_kubernetes_list_type {
+            ::kiln_runtime::proto::fast::string::encode(42, v, buf);
+        }
+        if let Some(v) = &self.x_kubernetes_map_type {
+            ::kiln_runtime::proto::fast::string::encode(43, v, buf);
+        }
+        if let Some(v) = &self.x_kubernetes_validations {
+            ::kiln_runtime::proto::cached::repeated_encode(44, v, buf, cache);
+        }
+    }
+}
+impl ::prost::Message for JSONSchemaProps {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2444,13 +3055,34 @@ pub struct SelectableField {
     #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
 }
-impl ::prost::Message for SelectableField {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for SelectableField {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.json_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.json_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+    }
+}
+impl ::prost::Message for SelectableField {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2497,24 +3129,56 @@ pub struct ServiceReference {
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
 }
-impl ::prost::Message for ServiceReference {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ServiceReference {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         if let Some(v) = &self.path {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.port {
-            ::prost::encoding::int32::encode(4, v, buf);
+            len += ::prost::encoding::int32::encoded_len(4, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.namespace.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        if let Some(v) = &self.path {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ServiceReference {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2646,34 +3310,76 @@ pub struct ValidationRule {
     )]
     pub optional_old_self: Option<bool>,
 }
-impl ::prost::Message for ValidationRule {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for ValidationRule {
+    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         {
             let zero = ::core::default::Default::default();
             let v = self.rule.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(1, v, buf);
+            len += ::prost::encoding::string::encoded_len(1, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(2, v, buf);
+            len += ::prost::encoding::string::encoded_len(2, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message_expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
         if let Some(v) = &self.reason {
-            ::prost::encoding::string::encode(4, v, buf);
+            len += ::prost::encoding::string::encoded_len(4, v);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.field_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encode(5, v, buf);
+            len += ::prost::encoding::string::encoded_len(5, v);
         }
         if let Some(v) = &self.optional_old_self {
-            ::prost::encoding::bool::encode(6, v, buf);
+            len += ::prost::encoding::bool::encoded_len(6, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        _cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.rule.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.message_expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+        if let Some(v) = &self.reason {
+            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.field_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        }
+        if let Some(v) = &self.optional_old_self {
+            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        }
+    }
+}
+impl ::prost::Message for ValidationRule {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2805,17 +3511,42 @@ pub struct WebhookClientConfig {
     )]
     pub ca_bundle: Option<::kiln_runtime::ByteString>,
 }
-impl ::prost::Message for WebhookClientConfig {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for WebhookClientConfig {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.service {
-            ::prost::encoding::message::encode(1, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
         }
         if let Some(v) = &self.ca_bundle {
-            ::prost::encoding::bytes::encode(2, &v.0, buf);
+            len += ::prost::encoding::bytes::encoded_len(2, &v.0);
         }
         if let Some(v) = &self.url {
-            ::prost::encoding::string::encode(3, v, buf);
+            len += ::prost::encoding::string::encoded_len(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.service {
+            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+        }
+        if let Some(v) = &self.ca_bundle {
+            ::kiln_runtime::proto::fast::bytes::encode(2, &v.0, buf);
+        }
+        if let Some(v) = &self.url {
+            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for WebhookClientConfig {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,
@@ -2881,14 +3612,36 @@ pub struct WebhookConversion {
     )]
     pub conversion_review_versions: Option<Vec<String>>,
 }
-impl ::prost::Message for WebhookConversion {
-    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+impl ::kiln_runtime::proto::CachedEncode for WebhookConversion {
+    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
+        let mut len = 0usize;
         if let Some(v) = &self.client_config {
-            ::prost::encoding::message::encode(2, v, buf);
+            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
         }
         if let Some(v) = &self.conversion_review_versions {
-            ::prost::encoding::string::encode_repeated(3, v, buf);
+            len += ::prost::encoding::string::encoded_len_repeated(3, v);
         }
+        len
+    }
+    fn encode_cached(
+        &self,
+        buf: &mut impl ::prost::bytes::BufMut,
+        cache: &mut ::kiln_runtime::proto::SizeCache,
+    ) {
+        if let Some(v) = &self.client_config {
+            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        }
+        if let Some(v) = &self.conversion_review_versions {
+            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+        }
+    }
+}
+impl ::prost::Message for WebhookConversion {
+    fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
+        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+    }
+    fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
+        ::kiln_runtime::proto::encode_to_vec_cached(self)
     }
     fn merge_field(
         &mut self,

@@ -1,26 +1,93 @@
-//! JSON patch (RFC 6902) and JSON merge patch (RFC 7386).
+//! Patches: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and strategic merge patch
+//! ([`strategic`]), with `fieldValidation` of the patch body and of the patched object.
+//!
+//! As in kube-apiserver: duplicate keys are looked for in the body (for JSON patches, in
+//! the operations themselves), unknown fields in the patched object; with `Strict` they
+//! make the patch a 422 (`patch: Invalid value: …: strict decoding error: …`), with `Warn`
+//! they come back as warnings.
+
+pub mod strategic;
 
 use serde_json::{Map, Value};
 
 use crate::errors::ApiError;
+use crate::field_validation::{self, Directive, StrictErrors};
 use crate::negotiate::PatchType;
+use crate::schema::{self, Schema};
+use crate::validation::FieldError;
+use kiln_runtime::registry::ResourceInfo;
 
 /// More operations than this in one JSON patch is refused (413), as kube-apiserver does.
 const MAX_JSON_PATCH_OPS: usize = 10_000;
 
+/// A parsed patch, ready to apply to the current object (possibly several times, when a
+/// write conflicts and is retried).
 #[derive(Debug, Clone)]
-pub enum Patch {
+pub struct Patch {
+    body: Body,
+    directive: Directive,
+    /// The schema of the patched kind, for unknown fields.
+    schema: Option<Schema>,
+    /// Duplicate fields found while parsing the body.
+    body_errors: StrictErrors,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
     Json(Vec<Value>),
     Merge(Value),
+    Strategic { patch: Value, schema: Schema },
+}
+
+fn decode_error(e: serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("error decoding patch: {e}"))
+}
+
+/// The 415 for a patch type the endpoint does not serve.
+fn unsupported(accepted: &str) -> ApiError {
+    ApiError::unsupported_media_type(format!(
+        "the body of the request was in an unknown format - accepted media types include: {accepted}"
+    ))
 }
 
 impl Patch {
-    /// Parses a patch body of the given type; malformed bodies are 400s.
+    /// Parses a patch body of the given type without field validation (used where the
+    /// target has no schema of its own, such as `/scale`); malformed bodies are 400s.
     pub fn parse(kind: PatchType, body: &[u8]) -> Result<Patch, ApiError> {
-        match kind {
+        Patch::parse_with(kind, body, None, Directive::Ignore)
+    }
+
+    /// Parses a patch of an object of resource `r` with the request's `fieldValidation`.
+    /// Strategic merge patches need the kind's schema: kinds without one (custom
+    /// resources) answer 415, as kube-apiserver does.
+    pub fn for_resource(
+        kind: PatchType,
+        body: &[u8],
+        r: &ResourceInfo,
+        directive: Directive,
+    ) -> Result<Patch, ApiError> {
+        Patch::parse_with(kind, body, schema::for_resource(r), directive)
+    }
+
+    fn parse_with(
+        kind: PatchType,
+        body: &[u8],
+        schema: Option<Schema>,
+        directive: Directive,
+    ) -> Result<Patch, ApiError> {
+        let idx = schema::release();
+        let checks = directive.checks();
+        let mut body_errors = StrictErrors::default();
+        let parsed = match kind {
             PatchType::Json => {
-                let v: Value = serde_json::from_slice(body)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                let v: Value = if checks {
+                    let (v, errs) =
+                        field_validation::decode_json_patch(body, idx).map_err(decode_error)?;
+                    body_errors = errs;
+                    v
+                } else {
+                    serde_json::from_slice(body).map_err(decode_error)?
+                };
                 let Value::Array(ops) = v else {
                     return Err(ApiError::bad_request(
                         "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
@@ -32,36 +99,146 @@ impl Patch {
                         ops.len()
                     )));
                 }
-                Ok(Patch::Json(ops))
+                Body::Json(ops)
             }
             PatchType::Merge => {
-                let v: Value = serde_json::from_slice(body)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                let v: Value = if checks {
+                    let (v, errs) =
+                        field_validation::decode_json_untyped(body, idx).map_err(decode_error)?;
+                    body_errors = errs;
+                    v
+                } else {
+                    serde_json::from_slice(body).map_err(decode_error)?
+                };
                 if !v.is_object() {
                     return Err(ApiError::bad_request("patch body must be a JSON object"));
                 }
-                Ok(Patch::Merge(v))
+                Body::Merge(v)
             }
-            PatchType::StrategicMerge | PatchType::Apply => {
-                Err(ApiError::unsupported_media_type(format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (patch type {kind:?} is not served yet)"
-                )))
+            PatchType::StrategicMerge => {
+                let Some(s) = schema.clone() else {
+                    return Err(unsupported(
+                        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+                    ));
+                };
+                let v: Value = if checks {
+                    let (v, errs) = field_validation::decode_json_untyped(body, idx)
+                        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                    body_errors = errs;
+                    v
+                } else {
+                    serde_json::from_slice(body)
+                        .map_err(|e| ApiError::bad_request(e.to_string()))?
+                };
+                if !v.is_object() {
+                    return Err(ApiError::bad_request(format!(
+                        "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        json_kind(&v)
+                    )));
+                }
+                Body::Strategic {
+                    patch: v,
+                    schema: s,
+                }
             }
-        }
+            PatchType::Apply => {
+                return Err(unsupported(
+                    "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (server-side apply is not served yet)",
+                ));
+            }
+        };
+        Ok(Patch {
+            body: parsed,
+            directive,
+            schema,
+            body_errors,
+        })
     }
 
     /// Applies the patch; a patch that does not apply is a 422.
     pub fn apply(&self, original: &Value) -> Result<Value, ApiError> {
-        match self {
-            Patch::Merge(p) => Ok(merge_patch(original, p)),
-            Patch::Json(ops) => {
+        self.apply_with_warnings(original).map(|(v, _)| v)
+    }
+
+    /// Applies the patch and checks the fields of the body and the result: `Strict`
+    /// problems are a 422, `Warn` ones come back as warning texts.
+    pub fn apply_with_warnings(&self, original: &Value) -> Result<(Value, Vec<String>), ApiError> {
+        let patched = match &self.body {
+            Body::Merge(p) => merge_patch(original, p),
+            Body::Json(ops) => {
                 let mut doc = original.clone();
                 for op in ops {
                     apply_op(&mut doc, op).map_err(|e| ApiError::new(422, "Invalid", e))?;
                 }
-                Ok(doc)
+                doc
             }
+            Body::Strategic { patch, schema } => {
+                strategic::apply(schema::release(), schema, original, patch).map_err(
+                    |e| match e {
+                        strategic::SmpError::BadRequest(m) => ApiError::bad_request(m),
+                        strategic::SmpError::Invalid(m) => {
+                            let mut e = ApiError::new(422, "Invalid", m);
+                            e.details = Some(Box::default());
+                            e
+                        }
+                    },
+                )?
+            }
+        };
+        if !self.directive.checks() {
+            return Ok((patched, Vec::new()));
         }
+        let mut errors = self.body_errors.clone();
+        if let Some(s) = &self.schema {
+            field_validation::unknown_fields(schema::release(), s, &patched, &mut errors);
+        }
+        if errors.is_empty() {
+            return Ok((patched, Vec::new()));
+        }
+        match self.directive {
+            Directive::Strict => Err(self.invalid(&patched, &errors.summary())),
+            _ => Ok((patched, errors.into_messages())),
+        }
+    }
+
+    /// kube's 422 for a patched object that does not decode:
+    /// ` "" is invalid: patch: Invalid value: "<patch or patched object>": <detail>`.
+    pub fn invalid(&self, patched: &Value, detail: &str) -> ApiError {
+        let shown = match &self.body {
+            Body::Strategic { patch, .. } => strategic::go_v(patch),
+            _ => crate::gojson::to_vec(&sorted(patched))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+        };
+        ApiError::invalid("", "", "", &[FieldError::invalid("patch", shown, detail)])
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A copy with object keys sorted, as Go encodes its maps.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .filter_map(|k| m.get(k.as_str()).map(|v| (k.clone(), sorted(v))))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
     }
 }
 
@@ -262,6 +439,11 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    fn json_patch(ops: Vec<Value>) -> Patch {
+        let body = serde_json::to_vec(&ops).expect("ops");
+        Patch::parse(PatchType::Json, &body).expect("parses")
+    }
+
     #[test]
     fn merge_patch_rfc_examples() {
         let cases = [
@@ -297,7 +479,7 @@ mod tests {
     #[test]
     fn json_patch_ops() {
         let doc = json!({"metadata":{"finalizers":["a"]},"data":{"x":"1"},"list":[1,2,3]});
-        let p = Patch::Json(vec![
+        let p = json_patch(vec![
             json!({"op":"remove","path":"/metadata/finalizers"}),
             json!({"op":"add","path":"/data/y","value":"2"}),
             json!({"op":"replace","path":"/list/0","value":9}),
@@ -312,9 +494,9 @@ mod tests {
             out,
             json!({"metadata":{},"data":{"y":"2","z":"1","w":"2"},"list":[9,2,3,4],"a/b":true})
         );
-        let failing = Patch::Json(vec![json!({"op":"test","path":"/data/x","value":"nope"})]);
+        let failing = json_patch(vec![json!({"op":"test","path":"/data/x","value":"nope"})]);
         assert_eq!(failing.apply(&doc).unwrap_err().code, 422);
-        let missing = Patch::Json(vec![json!({"op":"remove","path":"/nope"})]);
+        let missing = json_patch(vec![json!({"op":"remove","path":"/nope"})]);
         assert_eq!(missing.apply(&doc).unwrap_err().code, 422);
     }
 
@@ -355,7 +537,7 @@ mod tests {
             let doc = json!({"a": 1});
             let mut ops: Vec<Value> = keys.iter().map(|k| json!({"op":"add","path":format!("/{k}"),"value":k})).collect();
             ops.extend(keys.iter().map(|k| json!({"op":"remove","path":format!("/{k}")})));
-            let out = Patch::Json(ops).apply(&doc).map_err(|e| TestCaseError::fail(e.message))?;
+            let out = json_patch(ops).apply(&doc).map_err(|e| TestCaseError::fail(e.message))?;
             prop_assert_eq!(out, doc);
         }
     }
