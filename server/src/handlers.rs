@@ -112,9 +112,9 @@ fn content_type(req: &HttpRequest) -> Option<&str> {
 
 pub fn to_json(v: &Value, pretty: bool) -> Vec<u8> {
     let mut out = if pretty {
-        serde_json::to_vec_pretty(v)
+        crate::gojson::to_vec_pretty(v)
     } else {
-        serde_json::to_vec(v)
+        crate::gojson::to_vec(v)
     }
     .unwrap_or_default();
     out.push(b'\n');

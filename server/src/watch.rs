@@ -146,7 +146,7 @@ fn json_line(kind: &str, object: Value) -> Bytes {
     let mut m = Map::new();
     m.insert("type".into(), Value::String(kind.into()));
     m.insert("object".into(), object);
-    let mut out = serde_json::to_vec(&Value::Object(m)).unwrap_or_default();
+    let mut out = crate::gojson::to_vec(&Value::Object(m)).unwrap_or_default();
     out.push(b'\n');
     Bytes::from(out)
 }

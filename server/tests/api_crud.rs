@@ -560,3 +560,27 @@ async fn status_subresource_and_generation() {
     assert_eq!(r.json()["spec"]["replicas"], 3);
     s.stop().await;
 }
+
+/// Bodies use Go's JSON escaping (`<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`) on every
+/// JSON path: the stored-text splice, the value path (write responses) and watch events.
+#[actix_web::test]
+async fn json_bodies_escape_like_go() {
+    let s = TestServer::start().await;
+    s.namespace("esc").await;
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "h"}, "data": {"html": "<b>&</b>"}});
+    let want = r#""html":"\u003cb\u003e\u0026\u003c/b\u003e""#;
+    let r = s
+        .post_json("/api/v1/namespaces/esc/configmaps", &body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.text().contains(want), "create response: {}", r.text());
+    let r = s.get("/api/v1/namespaces/esc/configmaps/h").await;
+    assert!(r.text().contains(want), "GET: {}", r.text());
+    let r = s.get("/api/v1/namespaces/esc/configmaps").await;
+    assert!(r.text().contains(want), "LIST: {}", r.text());
+    let r = s
+        .get("/api/v1/namespaces/esc/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1")
+        .await;
+    assert!(r.text().contains(want), "watch: {}", r.text());
+    assert!(!r.text().contains('<'), "watch: {}", r.text());
+}
