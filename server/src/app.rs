@@ -32,6 +32,8 @@ pub struct Config {
     pub workers: usize,
     /// Which storage backend to use.
     pub storage: StorageConfig,
+    /// Service cluster IP and node port ranges.
+    pub services: crate::kinds::ServiceRanges,
 }
 
 /// The storage backend (`--storage`).
@@ -84,7 +86,9 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             .await
             .map_err(|e| std::io::Error::other(format!("cannot use etcd: {e}")))?,
     };
-    let store = Arc::new(Store::new(storage));
+    let kinds = crate::kinds::KindState::for_ranges(&config.services)
+        .map_err(|e| std::io::Error::other(format!("service ranges: {e}")))?;
+    let store = Arc::new(Store::with_kinds(storage, kinds));
     let api = ApiIndex::new(kiln_generated::REGISTRY, &config.runtime_config);
 
     let listener = std::net::TcpListener::bind(config.bind)?;

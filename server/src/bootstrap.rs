@@ -47,7 +47,8 @@ pub async fn ensure_namespaces(state: &AppState) -> Result<(), ApiError> {
         }
     }
     load_service_allocations(state).await?;
-    ensure_kubernetes_service(state).await
+    ensure_kubernetes_service(state).await?;
+    ensure_default_service_cidr(state).await
 }
 
 /// Loads the cluster IPs and node ports of every stored service into this server's
@@ -81,6 +82,7 @@ async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
         Err(e) if e.code != 404 => return Err(e),
         Err(_) => {}
     }
+    let cluster_ip = state.store.kinds.services.lock().first_ip().to_string();
     let obj = normalize(
         r,
         json!({
@@ -93,7 +95,7 @@ async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
             },
             "spec": {
                 "type": "ClusterIP",
-                "clusterIP": "10.96.0.1",
+                "clusterIP": cluster_ip,
                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
                 "sessionAffinity": "None"
             }
@@ -113,6 +115,68 @@ async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// The `kubernetes` ServiceCIDR holding the service range, Ready, as kube-apiserver's
+/// default-ServiceCIDR controller keeps it (created, then its status set by
+/// `kubernetes-service-cidr-controller`). Skipped when `networking.k8s.io/v1` ServiceCIDRs
+/// are not served; an existing one is left as it is.
+async fn ensure_default_service_cidr(state: &AppState) -> Result<(), ApiError> {
+    let Some(r) = state
+        .api
+        .resource("networking.k8s.io", "v1", "servicecidrs")
+    else {
+        return Ok(());
+    };
+    match state.store.get(r, None, "kubernetes").await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code != 404 => return Err(e),
+        Err(_) => {}
+    }
+    let cidr = state.store.kinds.services.lock().cidr();
+    let obj = normalize(
+        r,
+        json!({
+            "kind": "ServiceCIDR",
+            "apiVersion": "networking.k8s.io/v1",
+            "metadata": {"name": "kubernetes"},
+            "spec": {"cidrs": [cidr]}
+        }),
+    )?;
+    match state
+        .store
+        .create(r, None, obj, &WriteOptions::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.code == 409 => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let ready = json!([{
+        "type": "Ready",
+        "status": "True",
+        "lastTransitionTime": crate::objects::now_rfc3339(),
+        "reason": "",
+        "message": "Kubernetes default Service CIDR is ready"
+    }]);
+    let set_ready = |old: Option<&Value>| -> Result<Value, ApiError> {
+        let mut obj = old
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(store::qualified(r), "kubernetes"))?;
+        if let Value::Object(m) = &mut obj {
+            m.insert("status".into(), json!({ "conditions": ready.clone() }));
+        }
+        normalize(r, obj)
+    };
+    let write = WriteOptions {
+        field_manager: Some("kubernetes-service-cidr-controller".into()),
+        ..WriteOptions::default()
+    };
+    state
+        .store
+        .update(r, None, "kubernetes", Some("status"), &set_ready, &write)
+        .await
+        .map(|_| ())
 }
 
 /// Starts the in-process controllers.

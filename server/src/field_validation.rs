@@ -90,8 +90,20 @@ impl StrictErrors {
         &self.messages
     }
 
+    /// The problems as warnings: one per problem, a YAML conversion error split into one
+    /// warning per line (kube's `parseYAMLWarnings`).
     pub fn into_messages(self) -> Vec<String> {
-        self.messages
+        let mut out = Vec::with_capacity(self.messages.len());
+        for m in self.messages {
+            match m
+                .strip_prefix(YAML_ERRORS_SHORT)
+                .or_else(|| m.strip_prefix(YAML_ERRORS_LONG))
+            {
+                Some(lines) => out.extend(lines.split('\n').map(|l| l.trim().to_string())),
+                None => out.push(m),
+            }
+        }
+        out
     }
 
     /// `strict decoding error: <e1>, <e2>` (runtime.NewStrictDecodingError).
@@ -406,6 +418,117 @@ fn walk(
     }
 }
 
+/// How go-yaml starts its list of unmarshal errors, alone and as sigs.k8s.io/yaml wraps it.
+const YAML_ERRORS_SHORT: &str = "yaml: unmarshal errors:\n";
+const YAML_ERRORS_LONG: &str = "error converting YAML to JSON: yaml: unmarshal errors:\n";
+
+/// Keys that appear more than once in one mapping of a YAML body, as kube's strict YAML to
+/// JSON conversion reports them: `error converting YAML to JSON: yaml: unmarshal errors:`
+/// then one `  line N: key "x" already set in map` per repeated key (N is the 1-based line
+/// of the repeat), each on its own line. `None` when every mapping's keys are distinct or
+/// the body is not YAML (the decoder proper reports that). Keys compare as go-yaml resolves
+/// plain scalars: `true`/`yes`/`on`… are booleans, `~`/`null`/empty are null, decimal
+/// integers are numbers, anything else (and every quoted scalar) is a string.
+pub fn yaml_duplicate_keys(body: &[u8]) -> Option<String> {
+    use yaml_rust2::parser::{Event, Parser};
+    use yaml_rust2::scanner::TScalarStyle;
+
+    /// A mapping being read: its keys so far, and whether the next node is a key.
+    struct Mapping {
+        keys: Vec<YamlKey>,
+        next_is_key: bool,
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let mut parser = Parser::new_from_str(text);
+    // One entry per open collection: `Some` for mappings, `None` for sequences.
+    let mut open: Vec<Option<Mapping>> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    // A node ended: a mapping's key or value, which flips what its parent reads next.
+    fn node_done(open: &mut [Option<Mapping>]) {
+        if let Some(Some(m)) = open.last_mut() {
+            m.next_is_key = !m.next_is_key;
+        }
+    }
+    loop {
+        let (event, mark) = parser.next_token().ok()?;
+        match event {
+            Event::StreamEnd => break,
+            Event::MappingStart(..) => open.push(Some(Mapping {
+                keys: Vec::new(),
+                next_is_key: true,
+            })),
+            Event::SequenceStart(..) => open.push(None),
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+                node_done(&mut open);
+            }
+            Event::Scalar(value, style, _, _) => {
+                if let Some(Some(m)) = open.last_mut()
+                    && m.next_is_key
+                {
+                    let key = YamlKey::resolve(value, style == TScalarStyle::Plain);
+                    if m.keys.contains(&key) {
+                        lines.push(format!(
+                            "  line {}: key {} already set in map",
+                            mark.line(),
+                            key.go_repr()
+                        ));
+                    } else {
+                        m.keys.push(key);
+                    }
+                }
+                node_done(&mut open);
+            }
+            Event::Alias(_) => node_done(&mut open),
+            _ => {}
+        }
+    }
+    if lines.is_empty() {
+        None
+    } else {
+        Some(format!("{YAML_ERRORS_LONG}{}", lines.join("\n")))
+    }
+}
+
+/// A YAML mapping key as go-yaml decodes it into `interface{}`.
+#[derive(PartialEq)]
+enum YamlKey {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+impl YamlKey {
+    fn resolve(value: String, plain: bool) -> YamlKey {
+        if !plain {
+            return YamlKey::Str(value);
+        }
+        match value.as_str() {
+            "" | "~" | "null" | "Null" | "NULL" => YamlKey::Null,
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+                YamlKey::Bool(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+            | "FALSE" => YamlKey::Bool(false),
+            v => match v.parse::<i64>() {
+                Ok(i) => YamlKey::Int(i),
+                Err(_) => YamlKey::Str(value),
+            },
+        }
+    }
+
+    /// Go's `%#v` of the decoded key.
+    fn go_repr(&self) -> String {
+        match self {
+            YamlKey::Null => "<nil>".into(),
+            YamlKey::Bool(b) => b.to_string(),
+            YamlKey::Int(i) => i.to_string(),
+            YamlKey::Str(s) => go_quote(s),
+        }
+    }
+}
+
 /// The value of one `Warning` response header: `299 - "<text>"` with `"` and `\` escaped.
 pub fn warning_header(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
@@ -560,6 +683,106 @@ mod tests {
         }
         assert_eq!(e.messages().len(), MAX_STRICT_ERRORS);
         assert_eq!(e.messages().iter().filter(|m| *m == "same").count(), 1);
+    }
+
+    // kube-apiserver's field validation integration test body (YAML create): the repeats
+    // are reported with their lines, then the unknown fields in sorted-key order.
+    const INVALID_DEPLOYMENT_YAML: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d
+  labels:
+    app: nginx
+spec:
+  unknown1: val1
+  unknownDupe: valDupe
+  unknownDupe: valDupe2
+  paused: true
+  paused: false
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:latest
+        unknownNested: val1
+        imagePullPolicy: Always
+        imagePullPolicy: Never";
+
+    #[test]
+    fn yaml_repeated_keys_with_lines() {
+        let dups = yaml_duplicate_keys(INVALID_DEPLOYMENT_YAML.as_bytes()).expect("repeats");
+        assert_eq!(
+            dups,
+            "error converting YAML to JSON: yaml: unmarshal errors:\n  \
+             line 10: key \"unknownDupe\" already set in map\n  \
+             line 12: key \"paused\" already set in map\n  \
+             line 26: key \"imagePullPolicy\" already set in map"
+        );
+        let mut errs = StrictErrors::default();
+        errs.push(dups);
+        let v: Value = serde_yaml_ng::from_str(INVALID_DEPLOYMENT_YAML).expect("yaml");
+        unknown_fields(schema::release(), &deployment(), &v, &mut errs);
+        assert_eq!(
+            errs.clone().into_messages(),
+            [
+                r#"line 10: key "unknownDupe" already set in map"#,
+                r#"line 12: key "paused" already set in map"#,
+                r#"line 26: key "imagePullPolicy" already set in map"#,
+                r#"unknown field "spec.template.spec.containers[0].unknownNested""#,
+                r#"unknown field "spec.unknown1""#,
+                r#"unknown field "spec.unknownDupe""#,
+            ]
+        );
+        assert!(errs.summary().starts_with(
+            "strict decoding error: error converting YAML to JSON: yaml: unmarshal errors:\n  line 10:"
+        ));
+        assert!(
+            errs.summary()
+                .ends_with(r#"already set in map, unknown field "spec.template.spec.containers[0].unknownNested", unknown field "spec.unknown1", unknown field "spec.unknownDupe""#)
+        );
+    }
+
+    #[test]
+    fn yaml_keys_resolve_like_go_yaml() {
+        let one = |y: &str| yaml_duplicate_keys(y.as_bytes());
+        assert_eq!(
+            one("a: 1\nb: 2\nc: {a: 1, b: 2}\nd: [{a: 1}, {a: 2}]\n"),
+            None
+        );
+        // Same keys in different mappings, sequences of mappings, flow style.
+        assert_eq!(
+            one("a:\n  x: 1\nb:\n  x: 1\nl:\n- x: 1\n  y: 2\n- x: 3\n"),
+            None
+        );
+        assert_eq!(
+            one("m: {x: 1, x: 2}"),
+            Some("error converting YAML to JSON: yaml: unmarshal errors:\n  line 1: key \"x\" already set in map".into())
+        );
+        // `true` and `yes` are one boolean key; `"1"` and `1` differ; `~` and `null` are null.
+        let lines = |y: &str| one(y).map(|e| StrictErrors { messages: vec![e] }.into_messages());
+        assert_eq!(
+            lines("true: 1\nyes: 2\n\"1\": 3\n1: 4\n~: 5\nnull: 6\n'a': 7\na: 8\n"),
+            Some(vec![
+                "line 2: key true already set in map".to_string(),
+                "line 6: key <nil> already set in map".to_string(),
+                r#"line 8: key "a" already set in map"#.to_string(),
+            ])
+        );
+        // Values that are mappings or sequences do not confuse the key/value alternation.
+        assert_eq!(
+            lines("a: {b: 1}\nc: [1, 2]\na: x\n"),
+            Some(vec![r#"line 3: key "a" already set in map"#.to_string()])
+        );
+        // Not YAML at all: left to the decoder.
+        assert_eq!(one("a: [1, 2\n"), None);
+        assert_eq!(one("{\"a\": 1, \"b\": 2}"), None);
+        assert!(one("{\"a\": 1, \"a\": 2}").is_some(), "JSON is YAML");
     }
 
     #[test]

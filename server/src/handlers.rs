@@ -349,7 +349,7 @@ async fn resource_request(
             let kind = negotiate::patch_type(content_type(req))
                 .map_err(ApiError::unsupported_media_type)?;
             if kind == negotiate::PatchType::Apply {
-                let (obj, created) =
+                let (obj, created, warnings) =
                     crate::apply::serve(state, r, ns, name, sub_name, &query, &body, &write)
                         .await?;
                 let code = if created {
@@ -357,7 +357,9 @@ async fn resource_request(
                 } else {
                     StatusCode::OK
                 };
-                return Ok(respond_object(code, &neg, r, obj, &query));
+                let mut resp = respond_object(code, &neg, r, obj, &query);
+                field_validation::add_warnings(&mut resp, &warnings);
+                return Ok(resp);
             }
             let write = tracked(req, &query, "PatchOptions", &write)?;
             let directive = field_validation::Directive::from_query(
@@ -515,6 +517,11 @@ fn decode_body(
             let v: Value = serde_yaml_ng::from_slice(body).map_err(|e| {
                 ApiError::bad_request(format!("error converting YAML to JSON: {e}"))
             })?;
+            if directive.checks()
+                && let Some(dups) = field_validation::yaml_duplicate_keys(body)
+            {
+                strict.push(dups);
+            }
             if let Some(s) = &schema {
                 field_validation::unknown_fields(idx, s, &v, &mut strict);
             }

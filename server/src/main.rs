@@ -38,6 +38,13 @@ struct Args {
     /// How often to compact etcd's history (Go duration; 0 = never).
     #[arg(long, default_value = "5m0s", value_parser = kiln::storage::etcd::parse_go_duration)]
     etcd_compaction_interval: std::time::Duration,
+    /// CIDR range (IPv4) from which Service cluster IPs are allocated; the first address
+    /// goes to the `kubernetes` Service.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    service_cluster_ip_range: String,
+    /// Port range reserved for Services of type NodePort (`30000-32767` or `30000+2767`).
+    #[arg(long, default_value = "30000-32767")]
+    service_node_port_range: String,
     /// Enable or disable API versions, as kube-apiserver's flag: `api/all=true`,
     /// `api/beta=true`, `resource.k8s.io/v1beta2=true`, `batch/v1=false`.
     #[arg(long, default_value = "")]
@@ -94,6 +101,10 @@ async fn main() -> std::process::ExitCode {
                 ..Default::default()
             }),
             _ => app::StorageConfig::Embedded,
+        },
+        services: kiln::kinds::ServiceRanges {
+            cluster_ip: args.service_cluster_ip_range.clone(),
+            node_ports: args.service_node_port_range.clone(),
         },
     };
     let running = match app::start(config).await {

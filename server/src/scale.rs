@@ -344,7 +344,9 @@ fn respond_scale(
     let neg = negotiate::negotiate(header(req, "accept"), false, false, false)
         .map_err(ApiError::not_acceptable)?;
     let body = match &neg.target {
-        Target::Table { .. } => crate::table::single(r, &scale, query.get("includeObject")),
+        Target::Table { version } => {
+            crate::table::object(r, scale, query.get("includeObject"), version)?
+        }
         Target::PartialObjectMetadata { version } => {
             crate::table::partial_object_metadata(&scale, version)
         }

@@ -314,6 +314,7 @@ async fn kiln(etcd: &Etcd) -> TestServer {
         runtime_config: RuntimeConfig::parse("").expect("runtime config"),
         workers: 2,
         storage: StorageConfig::Etcd(etcd.options()),
+        services: Default::default(),
     };
     let running = app::start(config).await.expect("server starts on etcd");
     let addr = running.addr;

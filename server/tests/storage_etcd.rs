@@ -165,6 +165,7 @@ async fn kiln(opts: EtcdOptions) -> TestServer {
         runtime_config: RuntimeConfig::parse("").expect("runtime config"),
         workers: 2,
         storage: StorageConfig::Etcd(opts),
+        services: Default::default(),
     };
     let running = app::start(config).await.expect("server starts on etcd");
     let addr = running.addr;

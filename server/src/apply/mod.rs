@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::errors::{ApiError, Cause, Details};
+use crate::field_validation::{Directive, StrictErrors, yaml_duplicate_keys};
 use crate::handlers::Query;
 use crate::objects;
 use crate::schema::{self, Schema, Shape};
@@ -769,8 +770,9 @@ fn is_not_found(e: &ApiError, r: &ResourceInfo, name: &str) -> bool {
 }
 
 /// `PATCH` with `application/apply-patch+yaml`: applies the body for `fieldManager`,
-/// creating the object when it does not exist. Returns the object and whether it was
-/// created.
+/// creating the object when it does not exist. Returns the object, whether it was created
+/// and the `fieldValidation=Warn` warnings (keys repeated in the body's YAML; with
+/// `Strict` they fail the apply with 400 once it has otherwise succeeded, as in kube).
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
     state: &AppState,
@@ -781,7 +783,7 @@ pub async fn serve(
     query: &Query,
     body: &[u8],
     write: &WriteOptions,
-) -> Result<(Value, bool), ApiError> {
+) -> Result<(Value, bool, Vec<String>), ApiError> {
     let manager = query.get("fieldManager").unwrap_or("");
     let mut errs = Vec::new();
     if manager.is_empty() {
@@ -794,11 +796,25 @@ pub async fn serve(
     if !errs.is_empty() {
         return Err(options_invalid("PatchOptions", &errs));
     }
+    let directive = Directive::from_query(query.get("fieldValidation"), "PatchOptions")?;
     let force = query.bool("force").unwrap_or(false);
     let gv = r.group_version();
     let config = parse_config(r, &gv, ns, name, body)?;
+    let mut strict = StrictErrors::default();
+    if directive.checks()
+        && let Some(dups) = yaml_duplicate_keys(body)
+    {
+        strict.push(dups);
+    }
     let ctx = Ctx::new(r, subresource);
     let finish = |mut obj: Value| -> Result<Value, ApiError> {
+        if directive == Directive::Strict
+            && let Some(e) = strict.messages().first()
+        {
+            return Err(ApiError::bad_request(format!(
+                "error strict decoding YAML: {e}"
+            )));
+        }
         objects::set_type_meta(&mut obj, &gv, r.kind);
         let obj_name = objects::name(&obj);
         if obj_name != name {
@@ -826,7 +842,7 @@ pub async fn serve(
             .update(r, ns, name, subresource, &mutate, &write)
             .await
         {
-            Ok((obj, _)) => return Ok((obj, false)),
+            Ok((obj, _)) => return Ok((obj, false, strict.into_messages())),
             Err(e)
                 if subresource.is_none()
                     && (missing.load(Ordering::Relaxed) || is_not_found(&e, r, name)) => {}
@@ -838,7 +854,7 @@ pub async fn serve(
             objects::set_meta(&mut obj, "namespace", Value::String(ns.to_string()));
         }
         match state.store.create(r, ns, obj, &write).await {
-            Ok(created) => return Ok((created, true)),
+            Ok(created) => return Ok((created, true, strict.into_messages())),
             Err(e) if e.reason == "AlreadyExists" => continue,
             Err(e) => return Err(e),
         }

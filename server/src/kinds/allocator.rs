@@ -186,6 +186,11 @@ impl Allocator {
         Ok(Allocator::new(base, bits, port_min, port_max))
     }
 
+    /// The range's first usable address, which the `kubernetes` Service gets.
+    pub fn first_ip(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.base + 1)
+    }
+
     pub fn cidr(&self) -> String {
         format!(
             "{}/{}",

@@ -30,6 +30,13 @@ pub struct KindState {
 }
 
 impl KindState {
+    /// State for the service ranges kube-apiserver takes from `--service-cluster-ip-range`
+    /// and `--service-node-port-range`.
+    pub fn for_ranges(ranges: &ServiceRanges) -> Result<KindState, String> {
+        let (min, max) = parse_port_range(&ranges.node_ports)?;
+        KindState::new(&ranges.cluster_ip, min, max)
+    }
+
     /// State for a service CIDR (`10.96.0.0/12`) and node port range.
     pub fn new(service_cidr: &str, port_min: u16, port_max: u16) -> Result<KindState, String> {
         Ok(KindState {
@@ -41,6 +48,44 @@ impl KindState {
             releasing: Mutex::default(),
         })
     }
+}
+
+/// The service address and node port ranges, as kube-apiserver's flags spell them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRanges {
+    /// `--service-cluster-ip-range` (IPv4 CIDR).
+    pub cluster_ip: String,
+    /// `--service-node-port-range` (`30000-32767` or `30000+2767`).
+    pub node_ports: String,
+}
+
+impl Default for ServiceRanges {
+    /// kube-apiserver's defaults: `10.96.0.0/12` and `30000-32767`.
+    fn default() -> ServiceRanges {
+        ServiceRanges {
+            cluster_ip: "10.96.0.0/12".into(),
+            node_ports: "30000-32767".into(),
+        }
+    }
+}
+
+/// A port range as kube's flag takes it: `min-max`, `base+offset` or one port.
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("invalid port range {text:?}: want \"min-max\" or \"base+offset\"");
+    let num = |s: &str| s.trim().parse::<u16>().map_err(|_| bad());
+    let (min, max) = if let Some((a, b)) = text.split_once('-') {
+        (num(a)?, num(b)?)
+    } else if let Some((a, b)) = text.split_once('+') {
+        let base = num(a)?;
+        (base, base.checked_add(num(b)?).ok_or_else(bad)?)
+    } else {
+        let p = num(text)?;
+        (p, p)
+    };
+    if min == 0 || min > max {
+        return Err(bad());
+    }
+    Ok((min, max))
 }
 
 /// Records the write's reservations (strategy hooks put them in `cx.allocations`) in
@@ -75,22 +120,50 @@ pub(crate) fn child<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut M
     }
 }
 
+/// Maps up to this size are searched by comparing keys: API objects are small maps, where
+/// that beats hashing the key with the map's SipHash (defaulting looks up dozens of keys
+/// per container).
+const SMALL_MAP: usize = 24;
+
+/// `map[key]`.
+#[inline]
+pub(crate) fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= SMALL_MAP {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
+}
+
+/// `map[key]`, mutably.
+#[inline]
+pub(crate) fn field_mut<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
+    if map.len() <= SMALL_MAP {
+        map.iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    } else {
+        map.get_mut(key)
+    }
+}
+
 /// The object map at `key` when present and an object.
 pub(crate) fn child_opt<'a>(
     map: &'a mut Map<String, Value>,
     key: &str,
 ) -> Option<&'a mut Map<String, Value>> {
-    map.get_mut(key).and_then(Value::as_object_mut)
+    field_mut(map, key).and_then(Value::as_object_mut)
 }
 
 /// Sets `key` to `value` when it is absent or null (kube defaults nil / zero values).
 pub(crate) fn default(map: &mut Map<String, Value>, key: &str, value: Value) {
-    match map.get(key) {
-        None | Some(Value::Null) => {
+    match field_mut(map, key) {
+        None => {
             map.insert(key.to_string(), value);
         }
-        Some(Value::String(s)) if s.is_empty() && value.is_string() => {
-            map.insert(key.to_string(), value);
+        Some(slot @ Value::Null) => *slot = value,
+        Some(slot @ Value::String(_)) if slot.as_str() == Some("") && value.is_string() => {
+            *slot = value
         }
         _ => {}
     }
@@ -103,4 +176,41 @@ pub(crate) fn renormalize(r: &ResourceInfo, obj: &mut Value) {
         Ok(n) => n,
         Err(_) => v,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_as_kube_spells_them() {
+        assert_eq!(parse_port_range("30000-32767"), Ok((30000, 32767)));
+        assert_eq!(parse_port_range("30000+2767"), Ok((30000, 32767)));
+        assert_eq!(parse_port_range("8080"), Ok((8080, 8080)));
+        for bad in ["", "a-b", "32767-30000", "0-10", "65000+1000", "1-2-3"] {
+            assert!(parse_port_range(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ranges_build_the_allocator() {
+        let k = KindState::for_ranges(&ServiceRanges {
+            cluster_ip: "172.20.5.0/24".into(),
+            node_ports: "31000-31010".into(),
+        })
+        .expect("valid ranges");
+        let a = k.services.lock();
+        assert_eq!(a.cidr(), "172.20.5.0/24");
+        assert_eq!(a.first_ip().to_string(), "172.20.5.1");
+        assert_eq!(a.port_range(), "31000-31010");
+        assert!(
+            KindState::for_ranges(&ServiceRanges {
+                cluster_ip: "10.0.0.0/33".into(),
+                ..ServiceRanges::default()
+            })
+            .is_err()
+        );
+        let d = KindState::for_ranges(&ServiceRanges::default()).expect("defaults");
+        assert_eq!(d.services.lock().cidr(), "10.96.0.0/12");
+    }
 }

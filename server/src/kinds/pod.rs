@@ -8,7 +8,7 @@ use kiln_runtime::Quantity;
 use kiln_runtime::registry::ResourceInfo;
 use serde_json::{Map, Value, json};
 
-use super::{child, child_opt, default, renormalize};
+use super::{child, child_opt, default, field, field_mut, renormalize};
 use crate::errors::ApiError;
 use crate::strategy::{Strategy, WriteContext};
 
@@ -32,88 +32,113 @@ pub fn default_pull_policy(image: &str) -> &'static str {
     }
 }
 
+fn default_probe(p: &mut Map<String, Value>) {
+    default(p, "timeoutSeconds", json!(1));
+    default(p, "periodSeconds", json!(10));
+    default(p, "successThreshold", json!(1));
+    default(p, "failureThreshold", json!(3));
+    if let Some(h) = child_opt(p, "httpGet") {
+        default(h, "path", json!("/"));
+        default(h, "scheme", json!("HTTP"));
+    }
+}
+
 fn default_container(c: &mut Map<String, Value>, host_network: bool) {
-    if !matches!(c.get("imagePullPolicy").and_then(Value::as_str), Some(s) if !s.is_empty()) {
-        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
-        c.insert("imagePullPolicy".into(), json!(default_pull_policy(image)));
+    if !matches!(field(c, "imagePullPolicy").and_then(Value::as_str), Some(s) if !s.is_empty()) {
+        let image = field(c, "image").and_then(Value::as_str).unwrap_or("");
+        let policy = json!(default_pull_policy(image));
+        match field_mut(c, "imagePullPolicy") {
+            Some(slot) => *slot = policy,
+            None => {
+                c.insert("imagePullPolicy".into(), policy);
+            }
+        }
     }
     default(c, "terminationMessagePath", json!("/dev/termination-log"));
     default(c, "terminationMessagePolicy", json!("File"));
-    if let Some(Value::Array(ports)) = c.get_mut("ports") {
-        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
-            default(p, "protocol", json!("TCP"));
-            if host_network
-                && p.get("hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
-                && let Some(cp) = p.get("containerPort").cloned()
-            {
-                p.insert("hostPort".into(), cp);
+    // One pass over the container's fields for the nested defaults.
+    for (k, v) in c.iter_mut() {
+        match (k.as_str(), v) {
+            ("ports", Value::Array(ports)) => {
+                for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                    default(p, "protocol", json!("TCP"));
+                    if host_network
+                        && field(p, "hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
+                        && let Some(cp) = field(p, "containerPort").cloned()
+                    {
+                        p.insert("hostPort".into(), cp);
+                    }
+                }
             }
-        }
-    }
-    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-        if let Some(p) = child_opt(c, probe) {
-            default(p, "timeoutSeconds", json!(1));
-            default(p, "periodSeconds", json!(10));
-            default(p, "successThreshold", json!(1));
-            default(p, "failureThreshold", json!(3));
-            if let Some(h) = child_opt(p, "httpGet") {
-                default(h, "path", json!("/"));
-                default(h, "scheme", json!("HTTP"));
+            ("livenessProbe" | "readinessProbe" | "startupProbe", Value::Object(p)) => {
+                default_probe(p)
             }
-        }
-    }
-    if let Some(Value::Array(env)) = c.get_mut("env") {
-        for e in env.iter_mut().filter_map(Value::as_object_mut) {
-            if let Some(f) = child_opt(e, "valueFrom").and_then(|v| child_opt(v, "fieldRef")) {
-                default(f, "apiVersion", json!("v1"));
+            ("env", Value::Array(env)) => {
+                for e in env.iter_mut().filter_map(Value::as_object_mut) {
+                    if let Some(f) =
+                        child_opt(e, "valueFrom").and_then(|v| child_opt(v, "fieldRef"))
+                    {
+                        default(f, "apiVersion", json!("v1"));
+                    }
+                }
             }
+            _ => {}
         }
     }
 }
 
+/// Whether `key` names one of a Volume's sources.
+fn is_volume_source(key: &str) -> bool {
+    matches!(
+        key,
+        "hostPath"
+            | "emptyDir"
+            | "gcePersistentDisk"
+            | "awsElasticBlockStore"
+            | "gitRepo"
+            | "secret"
+            | "nfs"
+            | "iscsi"
+            | "glusterfs"
+            | "persistentVolumeClaim"
+            | "rbd"
+            | "flexVolume"
+            | "cinder"
+            | "cephfs"
+            | "flocker"
+            | "downwardAPI"
+            | "fc"
+            | "azureFile"
+            | "configMap"
+            | "vsphereVolume"
+            | "quobyte"
+            | "azureDisk"
+            | "photonPersistentDisk"
+            | "projected"
+            | "portworxVolume"
+            | "scaleIO"
+            | "storageos"
+            | "csi"
+            | "ephemeral"
+            | "image"
+    )
+}
+
 fn default_volume(v: &mut Map<String, Value>) {
-    const SOURCES: &[&str] = &[
-        "hostPath",
-        "emptyDir",
-        "gcePersistentDisk",
-        "awsElasticBlockStore",
-        "gitRepo",
-        "secret",
-        "nfs",
-        "iscsi",
-        "glusterfs",
-        "persistentVolumeClaim",
-        "rbd",
-        "flexVolume",
-        "cinder",
-        "cephfs",
-        "flocker",
-        "downwardAPI",
-        "fc",
-        "azureFile",
-        "configMap",
-        "vsphereVolume",
-        "quobyte",
-        "azureDisk",
-        "photonPersistentDisk",
-        "projected",
-        "portworxVolume",
-        "scaleIO",
-        "storageos",
-        "csi",
-        "ephemeral",
-        "image",
-    ];
-    if !SOURCES.iter().any(|s| v.contains_key(*s)) {
-        v.insert("emptyDir".into(), json!({}));
-    }
-    for src in ["secret", "configMap", "downwardAPI", "projected"] {
-        if let Some(s) = child_opt(v, src) {
-            default(s, "defaultMode", json!(420));
+    let mut has_source = false;
+    for (k, s) in v.iter_mut() {
+        let k = k.as_str();
+        has_source |= is_volume_source(k);
+        match (k, s) {
+            ("secret" | "configMap" | "downwardAPI" | "projected", Value::Object(s)) => {
+                default(s, "defaultMode", json!(420))
+            }
+            ("hostPath", Value::Object(h)) => default(h, "type", json!("")),
+            _ => {}
         }
     }
-    if let Some(h) = child_opt(v, "hostPath") {
-        default(h, "type", json!(""));
+    if !has_source {
+        v.insert("emptyDir".into(), json!({}));
     }
 }
 
@@ -125,20 +150,22 @@ pub fn default_pod_spec(spec: &mut Map<String, Value>) {
     default(spec, "securityContext", json!({}));
     default(spec, "terminationGracePeriodSeconds", json!(30));
     default(spec, "schedulerName", json!("default-scheduler"));
-    let host_network = spec
-        .get("hostNetwork")
+    let host_network = field(spec, "hostNetwork")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    for list in ["initContainers", "containers", "ephemeralContainers"] {
-        if let Some(Value::Array(cs)) = spec.get_mut(list) {
-            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
-                default_container(c, host_network);
+    for (k, v) in spec.iter_mut() {
+        match (k.as_str(), v) {
+            ("initContainers" | "containers" | "ephemeralContainers", Value::Array(cs)) => {
+                for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+                    default_container(c, host_network);
+                }
             }
-        }
-    }
-    if let Some(Value::Array(vols)) = spec.get_mut("volumes") {
-        for v in vols.iter_mut().filter_map(Value::as_object_mut) {
-            default_volume(v);
+            ("volumes", Value::Array(vols)) => {
+                for v in vols.iter_mut().filter_map(Value::as_object_mut) {
+                    default_volume(v);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -299,23 +299,6 @@ pub fn object(
     single_with(r, obj, Include::parse(include)?, version, true, &Ctx::now())
 }
 
-/// A `meta.k8s.io/v1` table for one object, for callers that cannot fail (an unknown
-/// `includeObject` counts as Metadata). Prefer [`object`].
-pub fn single(r: &ResourceInfo, obj: &Value, include: Option<&str>) -> Value {
-    let include = Include::parse(include).unwrap_or(Include::Metadata);
-    let src = source(r, obj);
-    let mut meta = Map::new();
-    if let Some(rv) = obj
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
-        meta.insert("resourceVersion".into(), json!(rv));
-    }
-    let rows = vec![row(src, obj.clone(), include, "v1", &Ctx::now())];
-    table(src, Value::Object(meta), Value::Array(rows), "v1", true)
-}
-
 /// A table for one object with explicit options: `headers` false is `TableOptions.noHeaders`
 /// (watch events after the first).
 pub fn single_with(

@@ -44,6 +44,7 @@ impl TestServer {
             runtime_config: RuntimeConfig::parse(runtime_config).expect("runtime config"),
             workers: 2,
             storage: Default::default(),
+            services: Default::default(),
         };
         let running = app::start(config).await.expect("server starts");
         let addr = running.addr;
