@@ -637,11 +637,6 @@ pub fn validate_pvc_update(new: &Value, old: &Value, errs: &mut Errs) {
     let bound = get(new, "status").is_some_and(|st| s(st, "phase") == "Bound");
     let old_volume_empty = s(os, "volumeName").is_empty();
 
-    let requests = |spec: &Value| {
-        get(spec, "resources")
-            .and_then(|r| get(r, "requests"))
-            .and_then(Value::as_object)
-    };
     let mut changed: Vec<&str> = Vec::new();
     let keys: Vec<&str> = ns
         .as_object()
@@ -692,8 +687,8 @@ pub fn validate_pvc_update(new: &Value, old: &Value, errs: &mut Errs) {
         );
     }
 
-    let new_size = requests(ns).and_then(|r| r.get("storage"));
-    let old_size = requests(os).and_then(|r| r.get("storage"));
+    let new_size = super::at(ns, &["resources", "requests", "storage"]);
+    let old_size = super::at(os, &["resources", "requests", "storage"]);
     if quantity_cmp(new_size, old_size) == Ordering::Less {
         let status_size = get(old, "status")
             .and_then(|st| get(st, "capacity"))
