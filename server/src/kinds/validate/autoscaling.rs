@@ -11,7 +11,13 @@ use super::{
 };
 use crate::validation::{self, FieldError, FieldErrorKind};
 
-const METRIC_TYPES: &[&str] = &["ContainerResource", "External", "Object", "Pods", "Resource"];
+const METRIC_TYPES: &[&str] = &[
+    "ContainerResource",
+    "External",
+    "Object",
+    "Pods",
+    "Resource",
+];
 /// The metric sources in the order kube checks them: (spec field, metric type).
 const SOURCES: [(&str, &str); 5] = [
     ("object", "Object"),
@@ -40,7 +46,12 @@ pub fn validate_hpa(hpa: &Value, old_min_zero: bool, errs: &mut Errs) {
         );
     }
     if max < 1 {
-        invalid(errs, &sp.child("maxReplicas"), max, "must be greater than 0");
+        invalid(
+            errs,
+            &sp.child("maxReplicas"),
+            max,
+            "must be greater than 0",
+        );
     }
     if let Some(m) = min
         && max < m
@@ -322,11 +333,7 @@ fn metric_target<'a>(errs: &mut Errs, src: &'a Value, p: &Path<'_>) -> &'a Value
     let tp = p.child("target");
     let ty = s(target, "type");
     if ty.is_empty() {
-        required(
-            errs,
-            &tp.child("type"),
-            "must specify a metric target type",
-        );
+        required(errs, &tp.child("type"), "must specify a metric target type");
     }
     if !matches!(ty, "Utilization" | "Value" | "AverageValue") {
         invalid(
@@ -410,11 +417,17 @@ mod tests {
         );
         assert_eq!(
             run(hpa(json!({"minReplicas": 3, "maxReplicas": 2}))),
-            vec!["spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"]
+            vec![
+                "spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"
+            ]
         );
         let mut errs = Vec::new();
-        validate_hpa(&hpa(json!({"minReplicas": 0, "metrics": [{"type": "External",
-            "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "10"}}}]})), true, &mut errs);
+        validate_hpa(
+            &hpa(json!({"minReplicas": 0, "metrics": [{"type": "External",
+            "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "10"}}}]})),
+            true,
+            &mut errs,
+        );
         assert!(errs.is_empty(), "{errs:?}");
     }
 

@@ -94,7 +94,12 @@ fn legacy(ev: &Value, view: View, errs: &mut Errs) {
             required(errs, &p, "");
         }
         if v.len() > limit {
-            invalid(errs, &p, "", &format!("can have at most {limit} characters"));
+            invalid(
+                errs,
+                &p,
+                "",
+                &format!("can have at most {limit} characters"),
+            );
         }
     }
     if fs(ev, view, "message").len() > NOTE_LIMIT {
@@ -243,7 +248,10 @@ pub fn validate_event_update(new: &Value, old: &Value, view: View, errs: &mut Er
             "source" => {
                 let mut m = Map::new();
                 let src = nv.unwrap_or(&Value::Null);
-                m.insert("Component".into(), Value::String(s(src, "component").into()));
+                m.insert(
+                    "Component".into(),
+                    Value::String(s(src, "component").into()),
+                );
                 m.insert("Host".into(), Value::String(s(src, "host").into()));
                 push(errs, path, Some(Value::Object(m)), None);
             }
@@ -281,7 +289,9 @@ mod tests {
             "involvedObject": {"kind": "Pod", "name": "p", "namespace": "other"}});
         assert_eq!(
             create(bad, View::Core),
-            vec!["involvedObject.namespace: Invalid value: \"other\": does not match event.namespace"]
+            vec![
+                "involvedObject.namespace: Invalid value: \"other\": does not match event.namespace"
+            ]
         );
         // With an event time the reporting fields are required, even through core v1.
         let new_style = json!({"metadata": {"name": "e", "namespace": "ns"},

@@ -58,18 +58,16 @@ pub fn validate(r: &ResourceInfo, obj: &Value) -> Vec<FieldError> {
         ("", "PersistentVolume") => volumes::validate_pv(obj, &mut errs),
         ("", "PersistentVolumeClaim") => volumes::validate_pvc(obj, &mut errs),
         ("", "Event") => events::validate_event(obj, events::View::Core, &mut errs),
-        ("events.k8s.io", "Event") => {
-            events::validate_event(obj, events::View::Events, &mut errs)
-        }
+        ("events.k8s.io", "Event") => events::validate_event(obj, events::View::Events, &mut errs),
         ("networking.k8s.io", "Ingress") => networking::validate_ingress(obj, &mut errs),
-        ("networking.k8s.io", "IngressClass") => {
-            networking::validate_ingress_class(obj, &mut errs)
-        }
+        ("networking.k8s.io", "IngressClass") => networking::validate_ingress_class(obj, &mut errs),
         ("networking.k8s.io", "NetworkPolicy") => {
             networking::validate_network_policy(obj, &mut errs)
         }
         ("autoscaling", "HorizontalPodAutoscaler") => {
-            with_hpa_v2(r, obj, |hpa| autoscaling::validate_hpa(hpa, false, &mut errs));
+            with_hpa_v2(r, obj, |hpa| {
+                autoscaling::validate_hpa(hpa, false, &mut errs)
+            });
         }
         ("coordination.k8s.io", "Lease") => coordination::validate_lease(obj, &mut errs),
         ("scheduling.k8s.io", "PriorityClass") => {
@@ -159,8 +157,11 @@ pub fn validate_update(r: &ResourceInfo, new: &Value, old: &Value) -> Vec<FieldE
         }
         ("autoscaling", "HorizontalPodAutoscaler") => {
             with_hpa_v2(r, old, |old| {
-                let old_min_zero = at(old, &["spec", "minReplicas"]).and_then(Value::as_i64) == Some(0);
-                with_hpa_v2(r, new, |hpa| autoscaling::validate_hpa(hpa, old_min_zero, &mut errs));
+                let old_min_zero =
+                    at(old, &["spec", "minReplicas"]).and_then(Value::as_i64) == Some(0);
+                with_hpa_v2(r, new, |hpa| {
+                    autoscaling::validate_hpa(hpa, old_min_zero, &mut errs)
+                });
             });
         }
         ("scheduling.k8s.io", "PriorityClass") => {

@@ -15,7 +15,8 @@ use crate::validation::{self, FieldError};
 
 const PORT_RANGE_MSG: &str = "must be between 1 and 65535, inclusive";
 const CIDR_MSG: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 
 fn msgs_at(errs: &mut Errs, p: &Path<'_>, v: &str, msgs: Vec<String>) {
     if !msgs.is_empty() {
@@ -509,7 +510,9 @@ pub fn validate_ingress_class(ic: &Value, errs: &mut Errs) {
 
 /// `IsDomainPrefixedPath`.
 fn domain_prefixed_path(errs: &mut Errs, v: &str, p: &Path<'_>) {
-    let Some((host, path)) = v.split_once('/').filter(|(h, r)| !h.is_empty() && !r.is_empty())
+    let Some((host, path)) = v
+        .split_once('/')
+        .filter(|(h, r)| !h.is_empty() && !r.is_empty())
     else {
         invalid(
             errs,
@@ -608,7 +611,8 @@ mod tests {
 
     #[test]
     fn ingress_update_keeps_old_invalid_secret_names() {
-        let old = json!({"spec": {"defaultBackend": backend_svc(), "tls": [{"secretName": "Bad_Name"}]}});
+        let old =
+            json!({"spec": {"defaultBackend": backend_svc(), "tls": [{"secretName": "Bad_Name"}]}});
         let mut errs = Vec::new();
         validate_ingress_update(&old, &old, &mut errs);
         assert!(errs.is_empty());
@@ -648,7 +652,9 @@ mod tests {
                 validate_network_policy,
                 json!({"spec": {"policyTypes": ["Ingress", "Egress", "Ingress"]}})
             ),
-            vec!["spec.policyTypes: Invalid value: [\"Ingress\",\"Egress\",\"Ingress\"]: may not specify more than two policyTypes"]
+            vec![
+                "spec.policyTypes: Invalid value: [\"Ingress\",\"Egress\",\"Ingress\"]: may not specify more than two policyTypes"
+            ]
         );
     }
 

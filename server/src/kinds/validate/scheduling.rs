@@ -67,7 +67,11 @@ pub fn validate_priority_class(pc: &Value, errs: &mut Errs) {
 /// fixed once created.
 pub fn validate_priority_class_update(new: &Value, old: &Value, errs: &mut Errs) {
     if int(new, "value").unwrap_or(0) != int(old, "value").unwrap_or(0) {
-        forbidden(errs, &Path::new("value"), "may not be changed in an update.");
+        forbidden(
+            errs,
+            &Path::new("value"),
+            "may not be changed in an update.",
+        );
     }
     immutable(new, old, &["preemptionPolicy"], errs);
 }
@@ -99,25 +103,35 @@ mod tests {
     fn value_limits_and_reserved_names() {
         assert_eq!(
             create(json!({"metadata": {"name": "high"}, "value": 1000000001})),
-            vec!["value: Forbidden: maximum allowed value of a user defined priority is 1000000000"]
+            vec![
+                "value: Forbidden: maximum allowed value of a user defined priority is 1000000000"
+            ]
         );
         assert_eq!(
             create(json!({"metadata": {"name": "system-x"}, "value": 1})),
-            vec!["metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-x is not a known system priority class"]
+            vec![
+                "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-x is not a known system priority class"
+            ]
         );
         assert_eq!(
             create(json!({"metadata": {"name": "system-cluster-critical"}, "value": 1})),
-            vec!["metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: value of system-cluster-critical PriorityClass must be 2000000000"]
+            vec![
+                "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: value of system-cluster-critical PriorityClass must be 2000000000"
+            ]
         );
         assert_eq!(
             create(
                 json!({"metadata": {"name": "system-cluster-critical"}, "value": 2000000000, "globalDefault": true})
             ),
-            vec!["metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: globalDefault of system-cluster-critical PriorityClass must be false"]
+            vec![
+                "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: globalDefault of system-cluster-critical PriorityClass must be false"
+            ]
         );
         assert_eq!(
             create(json!({"metadata": {"name": "p"}, "value": 1, "preemptionPolicy": "Sometimes"})),
-            vec!["preemptionPolicy: Unsupported value: \"Sometimes\": supported values: \"PreemptLowerPriority\", \"Never\""]
+            vec![
+                "preemptionPolicy: Unsupported value: \"Sometimes\": supported values: \"PreemptLowerPriority\", \"Never\""
+            ]
         );
     }
 

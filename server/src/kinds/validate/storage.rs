@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::{Errs, Path, forbidden, get, immutable, invalid, invalid_msgs, not_supported, obj, required, s};
+use super::{
+    Errs, Path, forbidden, get, immutable, invalid, invalid_msgs, not_supported, obj, required, s,
+};
 use crate::validation::{self, FieldError};
 
 /// At most this many parameters…
@@ -31,14 +33,22 @@ pub fn validate_storage_class(sc: &Value, errs: &mut Errs) {
             let mut total = 0usize;
             for (k, v) in params {
                 if k.is_empty() {
-                    invalid(errs, &Path::new("parameters"), "", "field can not be empty.");
+                    invalid(
+                        errs,
+                        &Path::new("parameters"),
+                        "",
+                        "field can not be empty.",
+                    );
                 }
                 total = total
                     .saturating_add(k.len())
                     .saturating_add(v.as_str().map_or(0, str::len));
             }
             if total > MAX_PARAMETERS_SIZE {
-                errs.push(FieldError::too_long("parameters", Some(MAX_PARAMETERS_SIZE)));
+                errs.push(FieldError::too_long(
+                    "parameters",
+                    Some(MAX_PARAMETERS_SIZE),
+                ));
             }
         }
     }
@@ -114,10 +124,14 @@ mod tests {
         );
         assert_eq!(
             create(sc(json!({"provisioner": "a/b/c"}))),
-            vec!["provisioner: Invalid value: \"a/b/c\": a valid label key must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+            vec![
+                "provisioner: Invalid value: \"a/b/c\": a valid label key must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            ]
         );
         assert_eq!(
-            create(sc(json!({"reclaimPolicy": "Recycle", "volumeBindingMode": "Later"}))),
+            create(sc(
+                json!({"reclaimPolicy": "Recycle", "volumeBindingMode": "Later"})
+            )),
             vec![
                 "reclaimPolicy: Unsupported value: \"Recycle\": supported values: \"Delete\", \"Retain\"",
                 "volumeBindingMode: Unsupported value: \"Later\": supported values: \"Immediate\", \"WaitForFirstConsumer\"",
@@ -134,7 +148,9 @@ mod tests {
             vec!["parameters: Too long: may not be more than 512 bytes"]
         );
         assert_eq!(
-            create(sc(json!({"parameters": {"k": "x".repeat(MAX_PARAMETERS_SIZE)}}))),
+            create(sc(
+                json!({"parameters": {"k": "x".repeat(MAX_PARAMETERS_SIZE)}})
+            )),
             vec!["parameters: Too long: may not be more than 262144 bytes"]
         );
     }
@@ -142,8 +158,10 @@ mod tests {
     #[test]
     fn updates_are_forbidden() {
         let old = sc(json!({"parameters": {"type": "ssd"}}));
-        let new = sc(json!({"parameters": {"type": "hdd"}, "provisioner": "x.io/y",
-            "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer"}));
+        let new = sc(
+            json!({"parameters": {"type": "hdd"}, "provisioner": "x.io/y",
+            "reclaimPolicy": "Retain", "volumeBindingMode": "WaitForFirstConsumer"}),
+        );
         let mut errs = Vec::new();
         validate_storage_class_update(&new, &old, &mut errs);
         assert_eq!(

@@ -782,10 +782,12 @@ mod tests {
         assert_eq!(
             run(
                 validate_pv,
-                pv(json!({"accessModes": ["ReadWriteOncePod", "ReadWriteOnce", "Sometimes"],
+                pv(
+                    json!({"accessModes": ["ReadWriteOncePod", "ReadWriteOnce", "Sometimes"],
                     "capacity": {"storage": "0", "cpu": "1"},
                     "persistentVolumeReclaimPolicy": "Keep", "volumeMode": "Raw",
-                    "storageClassName": "Fast"}))
+                    "storageClassName": "Fast"})
+                )
             ),
             vec![
                 "spec.accessModes: Unsupported value: \"Sometimes\": supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"",
@@ -800,7 +802,9 @@ mod tests {
         assert_eq!(
             run(
                 validate_pv,
-                pv(json!({"nfs": {"server": "s", "path": "/x"}, "csi": {"driver": "", "volumeHandle": ""}}))
+                pv(
+                    json!({"nfs": {"server": "s", "path": "/x"}, "csi": {"driver": "", "volumeHandle": ""}})
+                )
             ),
             vec![
                 "spec.nfs: Forbidden: may not specify more than 1 volume type",
@@ -820,9 +824,7 @@ mod tests {
         assert_eq!(
             run(
                 validate_pv,
-                pv(
-                    json!({"persistentVolumeReclaimPolicy": "Recycle", "hostPath": {"path": "//"}})
-                )
+                pv(json!({"persistentVolumeReclaimPolicy": "Recycle", "hostPath": {"path": "//"}}))
             ),
             vec![
                 "spec.persistentVolumeReclaimPolicy: Forbidden: may not be 'recycle' for a hostPath mount of '/'"
@@ -831,8 +833,10 @@ mod tests {
         assert_eq!(
             run(
                 validate_pv,
-                pv(json!({"hostPath": null, "csi": {"driver": "d.io", "volumeHandle": "h",
-                    "nodePublishSecretRef": {"name": "s"}}, "volumeAttributesClassName": ""}))
+                pv(
+                    json!({"hostPath": null, "csi": {"driver": "d.io", "volumeHandle": "h",
+                    "nodePublishSecretRef": {"name": "s"}}, "volumeAttributesClassName": ""})
+                )
             ),
             vec![
                 "spec.csi.nodePublishSecretRef.namespace: Required value",
@@ -864,7 +868,10 @@ mod tests {
     #[test]
     fn pvc_rules() {
         assert_eq!(
-            run(validate_pvc, pvc(json!({"accessModes": null, "resources": null}))),
+            run(
+                validate_pvc,
+                pvc(json!({"accessModes": null, "resources": null}))
+            ),
             vec![
                 "spec.accessModes: Required value: at least 1 access mode is required",
                 "spec.resources[storage]: Required value",
@@ -886,8 +893,10 @@ mod tests {
         assert_eq!(
             run(
                 validate_pvc,
-                pvc(json!({"dataSource": {"kind": "PersistentVolumeClaim", "name": "a"},
-                    "dataSourceRef": {"kind": "PersistentVolumeClaim", "name": "b"}}))
+                pvc(
+                    json!({"dataSource": {"kind": "PersistentVolumeClaim", "name": "a"},
+                    "dataSourceRef": {"kind": "PersistentVolumeClaim", "name": "b"}})
+                )
             ),
             vec!["spec: Invalid value: spec.dataSource: must match dataSourceRef"]
         );
