@@ -7,11 +7,18 @@
 //! Paths are built lazily ([`Path`]) and only rendered when an error is reported, so valid
 //! objects cost no allocations beyond a few small name lists.
 
+pub mod autoscaling;
 pub mod config;
+pub mod coordination;
+pub mod events;
 pub mod misc;
+pub mod networking;
 pub mod pod;
 pub mod rbac;
+pub mod scheduling;
 pub mod service;
+pub mod storage;
+pub mod volumes;
 pub mod workloads;
 
 use kiln_runtime::registry::ResourceInfo;
@@ -48,9 +55,39 @@ pub fn validate(r: &ResourceInfo, obj: &Value) -> Vec<FieldError> {
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
             rbac::validate_binding(obj, false, &mut errs)
         }
+        ("", "PersistentVolume") => volumes::validate_pv(obj, &mut errs),
+        ("", "PersistentVolumeClaim") => volumes::validate_pvc(obj, &mut errs),
+        ("", "Event") => events::validate_event(obj, events::View::Core, &mut errs),
+        ("events.k8s.io", "Event") => events::validate_event(obj, events::View::Events, &mut errs),
+        ("networking.k8s.io", "Ingress") => networking::validate_ingress(obj, &mut errs),
+        ("networking.k8s.io", "IngressClass") => networking::validate_ingress_class(obj, &mut errs),
+        ("networking.k8s.io", "NetworkPolicy") => {
+            networking::validate_network_policy(obj, &mut errs)
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            with_hpa_v2(r, obj, |hpa| {
+                autoscaling::validate_hpa(hpa, false, &mut errs)
+            });
+        }
+        ("coordination.k8s.io", "Lease") => coordination::validate_lease(obj, &mut errs),
+        ("scheduling.k8s.io", "PriorityClass") => {
+            scheduling::validate_priority_class(obj, &mut errs)
+        }
+        ("storage.k8s.io", "StorageClass") => storage::validate_storage_class(obj, &mut errs),
         _ => {}
     }
     errs
+}
+
+/// Runs `f` on an HPA in its autoscaling/v2 (internal) shape: kube converts autoscaling/v1
+/// requests before validating, so v1 objects are converted to the storage version first
+/// (an object that does not convert is left to the write, which reports it).
+fn with_hpa_v2(r: &ResourceInfo, obj: &Value, f: impl FnOnce(&Value)) {
+    if crate::convert::is_storage_version(r) {
+        f(obj);
+    } else if let Ok(v2) = crate::convert::to_storage(r, obj.clone()) {
+        f(&v2);
+    }
 }
 
 /// Validates an update of kind `r` from `old` to `new`: the kind's update rules (immutable
@@ -101,6 +138,38 @@ pub fn validate_update(r: &ResourceInfo, new: &Value, old: &Value) -> Vec<FieldE
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             errs = validate(r, new);
             rbac::validate_binding_update(new, old, &mut errs);
+        }
+        ("", "PersistentVolume") => {
+            volumes::validate_pv(new, &mut errs);
+            volumes::validate_pv_update(new, old, &mut errs);
+        }
+        ("", "PersistentVolumeClaim") => volumes::validate_pvc_update(new, old, &mut errs),
+        ("", "Event") => events::validate_event_update(new, old, events::View::Core, &mut errs),
+        ("events.k8s.io", "Event") => {
+            events::validate_event_update(new, old, events::View::Events, &mut errs)
+        }
+        ("networking.k8s.io", "Ingress") => {
+            networking::validate_ingress_update(new, old, &mut errs)
+        }
+        ("networking.k8s.io", "IngressClass") => {
+            immutable(new, old, &["spec", "controller"], &mut errs);
+            networking::validate_ingress_class(new, &mut errs);
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            with_hpa_v2(r, old, |old| {
+                let old_min_zero =
+                    at(old, &["spec", "minReplicas"]).and_then(Value::as_i64) == Some(0);
+                with_hpa_v2(r, new, |hpa| {
+                    autoscaling::validate_hpa(hpa, old_min_zero, &mut errs)
+                });
+            });
+        }
+        ("scheduling.k8s.io", "PriorityClass") => {
+            scheduling::validate_priority_class_update(new, old, &mut errs)
+        }
+        ("storage.k8s.io", "StorageClass") => {
+            storage::validate_storage_class(new, &mut errs);
+            storage::validate_storage_class_update(new, old, &mut errs);
         }
         _ => errs = validate(r, new),
     }

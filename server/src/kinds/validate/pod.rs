@@ -461,7 +461,7 @@ fn file_mode(errs: &mut Errs, v: &Value, key: &str, p: &Path<'_>) {
     }
 }
 
-fn validate_one_source(
+pub(crate) fn validate_one_source(
     src: &str,
     v: &Value,
     sp: &Path<'_>,
@@ -904,7 +904,7 @@ fn projected_sources(errs: &mut Errs, v: &Value, p: &Path<'_>) {
 }
 
 /// `validatePathNoBacksteps`.
-fn no_backsteps(errs: &mut Errs, path: &str, p: &Path<'_>) {
+pub(crate) fn no_backsteps(errs: &mut Errs, path: &str, p: &Path<'_>) {
     if path.split('/').any(|seg| seg == "..") {
         invalid(errs, p, path, "must not contain '..'");
     }
@@ -1846,7 +1846,7 @@ fn resize_policy(list: &[Value], restart: &str, p: &Path<'_>, errs: &mut Errs) {
 // Resources
 // ---------------------------------------------------------------------------------------
 
-fn quantity(v: &Value) -> Option<Quantity> {
+pub(crate) fn quantity(v: &Value) -> Option<Quantity> {
     match v {
         Value::String(s) => Quantity::parse(s).ok(),
         Value::Number(n) => Quantity::parse(&n.to_string()).ok(),
@@ -1857,7 +1857,7 @@ fn quantity(v: &Value) -> Option<Quantity> {
 /// A quantity's exact value in units of 10^-9 for the plain forms clients write
 /// (`[+-]digits[.digits][suffix]`), so that valid resources need no full parse; `None`
 /// leaves the value to [`Quantity::parse`].
-fn fast_nano(s: &str) -> Option<i128> {
+pub(crate) fn fast_nano(s: &str) -> Option<i128> {
     let (neg, body) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
