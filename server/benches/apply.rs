@@ -4,6 +4,10 @@
 //!
 //! Issue target: at most 300 µs.
 
+// The allocator the `kiln` binary runs with.
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,6 +4,10 @@
 //! (`Store::get_json`, `Store::list_json`). `cargo bench -p kiln-server --bench codec`;
 //! the end-to-end numbers come from `cargo xtask bench`.
 
+// The allocator the `kiln` binary runs with.
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 use std::hint::black_box;
 
 use bytes::Bytes;

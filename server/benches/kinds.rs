@@ -2,6 +2,10 @@
 //!
 //! Issue target: each at most 20 µs.
 
+// The allocator the `kiln` binary runs with.
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -3,6 +3,10 @@
 //! applied to the whole Deployment, with and without the copy of the original the
 //! `&Value` API makes (and a bare copy as a baseline). Target: ≤ 50 µs. `cargo bench -p kiln-server --bench patch`.
 
+// The allocator the `kiln` binary runs with.
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};

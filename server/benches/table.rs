@@ -3,6 +3,10 @@
 //! the same list. The target is table ≤ 1.5× JSON; the ratio of one run's medians is
 //! printed first. `cargo bench -p kiln-server --bench table`.
 
+// The allocator the `kiln` binary runs with.
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -28,3 +28,10 @@ pub mod strategy;
 pub mod table;
 pub mod validation;
 pub mod watch;
+
+/// The allocator the `kiln` binary (and the benchmarks that measure its code) runs with:
+/// mimalloc, because the request path is allocation-heavy (JSON values) and glibc's malloc
+/// spends more time consolidating free lists than the code spends working (DECISIONS D24).
+pub type Allocator = mimalloc::MiMalloc;
+/// An [`Allocator`], for `#[global_allocator] static A: kiln::Allocator = kiln::ALLOCATOR;`.
+pub const ALLOCATOR: Allocator = mimalloc::MiMalloc;

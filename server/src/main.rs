@@ -7,6 +7,9 @@ use clap::Parser;
 use kiln::api::RuntimeConfig;
 use kiln::app::{self, Config};
 
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 /// A Kubernetes API server generated from the published Kubernetes specifications.
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version)]

@@ -349,3 +349,145 @@ async fn field_validation_on_patches() {
     assert!(warnings.is_empty());
     s.stop().await;
 }
+
+// kube-apiserver's field validation integration test: a YAML body with repeated keys.
+const REPEATED_YAML: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ry
+  labels:
+    app: nginx
+spec:
+  unknown1: val1
+  unknownDupe: valDupe
+  unknownDupe: valDupe2
+  paused: true
+  paused: false
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:latest
+        unknownNested: val1
+        imagePullPolicy: Always
+        imagePullPolicy: Never";
+
+#[actix_web::test]
+async fn yaml_repeated_keys_are_reported_with_their_lines() {
+    let s = TestServer::start().await;
+    s.namespace("fy").await;
+    let base = "/apis/apps/v1/namespaces/fy/deployments";
+    let (code, _, status) = raw(
+        &s,
+        "POST",
+        &format!("{base}?fieldValidation=Strict"),
+        "application/yaml",
+        REPEATED_YAML,
+    )
+    .await;
+    assert_eq!(code, 400, "{status}");
+    assert_eq!(
+        status["message"],
+        "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: \
+         error converting YAML to JSON: yaml: unmarshal errors:\n  \
+         line 10: key \"unknownDupe\" already set in map\n  \
+         line 12: key \"paused\" already set in map\n  \
+         line 26: key \"imagePullPolicy\" already set in map, \
+         unknown field \"spec.template.spec.containers[0].unknownNested\", \
+         unknown field \"spec.unknown1\", unknown field \"spec.unknownDupe\""
+    );
+    // Warn (the default): created with the last value of each key, one warning per line.
+    let (code, warnings, created) = raw(&s, "POST", base, "application/yaml", REPEATED_YAML).await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(
+        warnings,
+        [
+            r#"299 - "line 10: key \"unknownDupe\" already set in map""#,
+            r#"299 - "line 12: key \"paused\" already set in map""#,
+            r#"299 - "line 26: key \"imagePullPolicy\" already set in map""#,
+            r#"299 - "unknown field \"spec.template.spec.containers[0].unknownNested\"""#,
+            r#"299 - "unknown field \"spec.unknown1\"""#,
+            r#"299 - "unknown field \"spec.unknownDupe\"""#,
+        ]
+    );
+    // `paused: false` won (and Go leaves a false `paused` out).
+    assert!(created["spec"].get("paused").is_none(), "{created}");
+    assert_eq!(
+        created["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "Never"
+    );
+    let (code, warnings, _) = raw(
+        &s,
+        "PUT",
+        &format!("{base}/ry?fieldValidation=Ignore"),
+        "application/yaml",
+        REPEATED_YAML,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    // Server-side apply: the apply itself decides first; Strict then refuses the repeats
+    // (400, nothing stored), Warn reports them.
+    let apply = REPEATED_YAML
+        .replace("name: ry", "name: ay")
+        .replace("  unknown1: val1\n", "")
+        .replace(
+            "  unknownDupe: valDupe\n  unknownDupe: valDupe2\n",
+            "  replicas: 1\n  replicas: 2\n",
+        )
+        .replace("        unknownNested: val1\n", "");
+    let apply_path = format!("{base}/ay?fieldManager=mgr");
+    let (code, _, status) = raw(
+        &s,
+        "PATCH",
+        &format!("{apply_path}&fieldValidation=Strict"),
+        "application/apply-patch+yaml",
+        &apply,
+    )
+    .await;
+    assert_eq!(code, 400, "{status}");
+    assert_eq!(
+        status["message"],
+        "error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  \
+         line 9: key \"replicas\" already set in map\n  \
+         line 11: key \"paused\" already set in map\n  \
+         line 24: key \"imagePullPolicy\" already set in map"
+    );
+    assert_eq!(s.get(&format!("{base}/ay")).await.status, 404);
+    let (code, warnings, created) = raw(
+        &s,
+        "PATCH",
+        &apply_path,
+        "application/apply-patch+yaml",
+        &apply,
+    )
+    .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["spec"]["replicas"], 2);
+    assert_eq!(
+        warnings,
+        [
+            r#"299 - "line 9: key \"replicas\" already set in map""#,
+            r#"299 - "line 11: key \"paused\" already set in map""#,
+            r#"299 - "line 24: key \"imagePullPolicy\" already set in map""#,
+        ]
+    );
+    let (code, warnings, _) = raw(
+        &s,
+        "PATCH",
+        &format!("{apply_path}&fieldValidation=Ignore"),
+        "application/apply-patch+yaml",
+        &apply,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    s.stop().await;
+}

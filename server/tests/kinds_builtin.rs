@@ -127,3 +127,68 @@ async fn pod_deployment_and_service_behaviour() {
     assert_eq!(k.json()["spec"]["clusterIP"], "10.96.0.1");
     s.stop().await;
 }
+
+#[actix_web::test]
+async fn service_ranges_are_configurable_and_published_as_the_default_service_cidr() {
+    let s = TestServer::start_configured(
+        "",
+        kiln::kinds::ServiceRanges {
+            cluster_ip: "172.20.0.0/24".into(),
+            node_ports: "31000-31001".into(),
+        },
+    )
+    .await;
+    let k = s
+        .get("/api/v1/namespaces/default/services/kubernetes")
+        .await;
+    assert_eq!(k.json()["spec"]["clusterIP"], "172.20.0.1");
+    let cidr = s
+        .get("/apis/networking.k8s.io/v1/servicecidrs/kubernetes")
+        .await;
+    assert_eq!(cidr.status, 200, "{}", cidr.text());
+    let cidr = cidr.json();
+    assert_eq!(cidr["spec"]["cidrs"], json!(["172.20.0.0/24"]));
+    let ready = &cidr["status"]["conditions"][0];
+    assert_eq!(ready["type"], "Ready");
+    assert_eq!(ready["status"], "True");
+    assert_eq!(ready["message"], "Kubernetes default Service CIDR is ready");
+
+    s.namespace("r").await;
+    let svc = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+    };
+    let a = s
+        .post_json("/api/v1/namespaces/r/services", &svc("a"))
+        .await
+        .json();
+    let ip = a["spec"]["clusterIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(ip.starts_with("172.20.0."), "{ip}");
+    let port = a["spec"]["ports"][0]["nodePort"].as_i64().unwrap_or(0);
+    assert!((31000..=31001).contains(&port), "{port}");
+    assert_eq!(
+        s.post_json("/api/v1/namespaces/r/services", &svc("b"))
+            .await
+            .status,
+        201
+    );
+    // Both node ports of the range are taken now: kube-apiserver answers this one with
+    // an InternalError (the field is valid; the range is exhausted).
+    let c = s
+        .post_json("/api/v1/namespaces/r/services", &svc("c"))
+        .await;
+    assert_eq!(c.status, 500, "{}", c.text());
+    assert_eq!(
+        c.json()["message"],
+        "Internal error occurred: failed to allocate a nodePort: range is full"
+    );
+    // Outside the range.
+    let mut outside = svc("d");
+    outside["spec"]["clusterIP"] = json!("10.96.0.10");
+    let d = s.post_json("/api/v1/namespaces/r/services", &outside).await;
+    assert_eq!(d.status, 422, "{}", d.text());
+    s.stop().await;
+}

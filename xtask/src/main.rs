@@ -14,6 +14,11 @@
 
 mod bench;
 
+// The in-process baselines of `bench` run with the allocator `kiln` runs with.
+#[cfg(feature = "bench")]
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;

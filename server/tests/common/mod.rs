@@ -37,6 +37,14 @@ impl TestServer {
     }
 
     pub async fn start_with(runtime_config: &str) -> TestServer {
+        Self::start_configured(runtime_config, Default::default()).await
+    }
+
+    /// A server with its own `--runtime-config` and service ranges.
+    pub async fn start_configured(
+        runtime_config: &str,
+        services: kiln::kinds::ServiceRanges,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config {
             data_dir: dir.path().to_path_buf(),
@@ -44,7 +52,7 @@ impl TestServer {
             runtime_config: RuntimeConfig::parse(runtime_config).expect("runtime config"),
             workers: 2,
             storage: Default::default(),
-            services: Default::default(),
+            services,
         };
         let running = app::start(config).await.expect("server starts");
         let addr = running.addr;
