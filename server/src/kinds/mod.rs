@@ -129,7 +129,9 @@ const SMALL_MAP: usize = 24;
 #[inline]
 pub(crate) fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     if map.len() <= SMALL_MAP {
-        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        map.iter()
+            .find(|(k, _)| validate::same_key(k, key))
+            .map(|(_, v)| v)
     } else {
         map.get(key)
     }
@@ -140,7 +142,7 @@ pub(crate) fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Va
 pub(crate) fn field_mut<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
     if map.len() <= SMALL_MAP {
         map.iter_mut()
-            .find(|(k, _)| k.as_str() == key)
+            .find(|(k, _)| validate::same_key(k, key))
             .map(|(_, v)| v)
     } else {
         map.get_mut(key)

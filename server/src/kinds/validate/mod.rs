@@ -332,11 +332,23 @@ pub(crate) fn get<'a>(v: &'a Value, k: &str) -> Option<&'a Value> {
 pub(crate) fn lookup<'a>(v: &'a Value, k: &str) -> Option<&'a Value> {
     let m = v.as_object()?;
     if m.len() <= 24 {
-        m.iter()
-            .find(|(key, _)| key.len() == k.len() && key.as_str() == k)
-            .map(|(_, v)| v)
+        m.iter().find(|(key, _)| same_key(key, k)).map(|(_, v)| v)
     } else {
         m.get(k)
+    }
+}
+
+/// `a == b` for field names, rejecting on length and the first and last bytes before
+/// comparing the rest (most candidates differ there, and a call to `memcmp` per candidate
+/// was the largest cost of validating a big pod).
+#[inline(always)]
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    match (x.first(), y.first(), x.last(), y.last()) {
+        (Some(x0), Some(y0), Some(xn), Some(yn)) => {
+            x.len() == y.len() && x0 == y0 && xn == yn && x == y
+        }
+        _ => x.len() == y.len(),
     }
 }
 /// Several fields of an object in one pass over its keys (null treated as absent); the
@@ -348,10 +360,7 @@ pub(crate) fn pick<'a, const N: usize>(v: &'a Value, names: &[&str; N]) -> [Opti
             if val.is_null() {
                 continue;
             }
-            if let Some(i) = names
-                .iter()
-                .position(|n| n.len() == k.len() && *n == k.as_str())
-            {
+            if let Some(i) = names.iter().position(|n| same_key(n, k)) {
                 out[i] = Some(val);
             }
         }
