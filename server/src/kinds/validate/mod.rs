@@ -330,12 +330,7 @@ pub(crate) fn get<'a>(v: &'a Value, k: &str) -> Option<&'a Value> {
 /// beats hashing them with the map's SipHash; large maps use the index.
 #[inline]
 pub(crate) fn lookup<'a>(v: &'a Value, k: &str) -> Option<&'a Value> {
-    let m = v.as_object()?;
-    if m.len() <= 24 {
-        m.iter().find(|(key, _)| same_key(key, k)).map(|(_, v)| v)
-    } else {
-        m.get(k)
-    }
+    super::field(v.as_object()?, k)
 }
 
 /// `a == b` for field names, rejecting on length and the first and last bytes before
