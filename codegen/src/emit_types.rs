@@ -345,166 +345,17 @@ fn value_fns(enc: &ProtoEncoding) -> Option<TokenStream> {
     }
 }
 
-/// The `kiln_runtime::proto` module writing a `map<string, V>` as gogo-protobuf does:
-/// every entry with both its key and its value, even when empty (prost's own map helpers
-/// leave out empty keys and values).
-fn runtime_map(key: Scalar, value: &ProtoEncoding) -> Option<TokenStream> {
-    if key != Scalar::String {
-        return None;
-    }
-    match value {
-        ProtoEncoding::Scalar(Scalar::String) => Some(quote! { ::kiln_runtime::proto::string_map }),
-        ProtoEncoding::Scalar(Scalar::Bytes) => Some(quote! { ::kiln_runtime::proto::bytes_map }),
-        ProtoEncoding::Message(_) => Some(quote! { ::kiln_runtime::proto::message_map }),
-        _ => None,
-    }
-}
-
-/// Statement writing value `v` (an expression of type `&T`) at field `tag`.
-/// The module encoding scalar `s`: `kiln_runtime::proto::fast` for the common ones (same
-/// bytes, fewer calls), `prost::encoding` for the rest.
-fn scalar_enc_mod(s: Scalar) -> TokenStream {
-    let m = scalar_mod(s);
-    match s {
-        Scalar::String | Scalar::Int32 | Scalar::Int64 | Scalar::Bool | Scalar::Double => {
-            quote! { ::kiln_runtime::proto::fast::#m }
-        }
-        _ => {
-            let pb = pb();
-            quote! { #pb::#m }
-        }
-    }
-}
-
-fn enc_stmt(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStream {
-    let pb = pb();
-    let fast = quote! { ::kiln_runtime::proto::fast };
-    match enc {
-        ProtoEncoding::Scalar(Scalar::Bytes) => quote! { #fast::bytes::encode(#tag, &#v.0, buf); },
-        ProtoEncoding::Scalar(s) => {
-            let m = scalar_enc_mod(*s);
-            quote! { #m::encode(#tag, #v, buf); }
-        }
-        ProtoEncoding::RepeatedScalar(Scalar::Bytes) => quote! {
-            for item in #v.iter() { #fast::bytes::encode(#tag, &item.0, buf); }
-        },
-        ProtoEncoding::RepeatedScalar(s) => {
-            let m = scalar_enc_mod(*s);
-            quote! { #m::encode_repeated(#tag, #v, buf); }
-        }
-        ProtoEncoding::Message(_) => quote! { #pb::message::encode(#tag, #v, buf); },
-        ProtoEncoding::RepeatedMessage(_) => {
-            quote! { #pb::message::encode_repeated(#tag, #v, buf); }
-        }
-        ProtoEncoding::Map { key, value } => {
-            if let Some(m) = runtime_map(*key, value) {
-                return quote! { #m::encode(#tag, #v, buf); };
-            }
-            let km = scalar_mod(*key);
-            let (venc, vlen) = match value_fns(value) {
-                Some(m) => (quote! { #m::encode }, quote! { #m::encoded_len }),
-                None => {
-                    let venc = enc_stmt(value, &quote! { tag }, &quote! { v });
-                    let vlen = len_expr(value, &quote! { tag }, &quote! { v });
-                    (
-                        quote! { |tag, v, buf| { #venc } },
-                        quote! { |tag, v| #vlen },
-                    )
-                }
-            };
-            quote! {
-                #pb::btree_map::encode(
-                    #pb::#km::encode,
-                    #pb::#km::encoded_len,
-                    #venc,
-                    #vlen,
-                    #tag,
-                    #v,
-                    buf,
-                );
-            }
-        }
-        ProtoEncoding::Wrapper {
-            tag: inner_tag,
-            inner,
-            ..
-        } => {
-            let it = lit(*inner_tag);
-            let it = quote! { #it };
-            let ilen = len_expr(inner, &it, v);
-            let ienc = enc_stmt(inner, &it, v);
-            quote! {
-                {
-                    let len = #ilen;
-                    ::kiln_runtime::proto::put_key(#tag, #pb::WireType::LengthDelimited, buf);
-                    ::kiln_runtime::proto::put_varint(len as u64, buf);
-                    #ienc
-                }
-            }
-        }
-    }
-}
-
-/// Encoded length (with key) of value `v` (`&T`) at field `tag`.
-fn len_expr(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStream {
-    let pb = pb();
-    match enc {
-        ProtoEncoding::Scalar(Scalar::Bytes) => quote! { #pb::bytes::encoded_len(#tag, &#v.0) },
-        ProtoEncoding::Scalar(s) => {
-            let m = scalar_mod(*s);
-            quote! { #pb::#m::encoded_len(#tag, #v) }
-        }
-        ProtoEncoding::RepeatedScalar(Scalar::Bytes) => quote! {
-            #v.iter().map(|item| #pb::bytes::encoded_len(#tag, &item.0)).sum::<usize>()
-        },
-        ProtoEncoding::RepeatedScalar(s) => {
-            let m = scalar_mod(*s);
-            quote! { #pb::#m::encoded_len_repeated(#tag, #v) }
-        }
-        ProtoEncoding::Message(_) => quote! { #pb::message::encoded_len(#tag, #v) },
-        ProtoEncoding::RepeatedMessage(_) => {
-            quote! { #pb::message::encoded_len_repeated(#tag, #v) }
-        }
-        ProtoEncoding::Map { key, value } => {
-            if let Some(m) = runtime_map(*key, value) {
-                return quote! { #m::encoded_len(#tag, #v) };
-            }
-            let km = scalar_mod(*key);
-            let vlen = match value_fns(value) {
-                Some(m) => quote! { #m::encoded_len },
-                None => {
-                    let vlen = len_expr(value, &quote! { tag }, &quote! { v });
-                    quote! { |tag, v| #vlen }
-                }
-            };
-            quote! {
-                #pb::btree_map::encoded_len(#pb::#km::encoded_len, #vlen, #tag, #v)
-            }
-        }
-        ProtoEncoding::Wrapper {
-            tag: inner_tag,
-            inner,
-            ..
-        } => {
-            let it = lit(*inner_tag);
-            let ilen = len_expr(inner, &quote! { #it }, v);
-            quote! {
-                {
-                    let len = #ilen;
-                    #pb::key_len(#tag) + #pb::encoded_len_varint(len as u64) + len
-                }
-            }
-        }
-    }
-}
-
 /// Expression merging one occurrence of the field into `v` (`&mut T`); `wire_type`,
 /// `buf` and `ctx` are in scope.
 fn merge_expr(enc: &ProtoEncoding, v: &TokenStream) -> TokenStream {
     let pb = pb();
+    let de = quote! { ::kiln_runtime::proto::de };
     match enc {
         ProtoEncoding::Scalar(Scalar::Bytes) => {
             quote! { #pb::bytes::merge(wire_type, &mut #v.0, buf, ctx) }
+        }
+        ProtoEncoding::Scalar(Scalar::String) => {
+            quote! { #de::string(wire_type, #v, buf, ctx) }
         }
         ProtoEncoding::Scalar(s) => {
             let m = scalar_mod(*s);
@@ -518,13 +369,25 @@ fn merge_expr(enc: &ProtoEncoding, v: &TokenStream) -> TokenStream {
                 Ok(())
             }
         },
+        ProtoEncoding::RepeatedScalar(Scalar::String) => {
+            quote! { #de::string_repeated(wire_type, #v, buf, ctx) }
+        }
         ProtoEncoding::RepeatedScalar(s) => {
             let m = scalar_mod(*s);
             quote! { #pb::#m::merge_repeated(wire_type, #v, buf, ctx) }
         }
         ProtoEncoding::Message(_) => quote! { #pb::message::merge(wire_type, #v, buf, ctx) },
         ProtoEncoding::RepeatedMessage(_) => {
-            quote! { #pb::message::merge_repeated(wire_type, #v, buf, ctx) }
+            quote! { #de::message_repeated(wire_type, #v, buf, ctx) }
+        }
+        ProtoEncoding::Map {
+            key: Scalar::String,
+            value,
+        } => {
+            let vmerge = merge_expr(value, &quote! { v });
+            quote! {
+                #de::string_key_map(wire_type, #v, buf, ctx, |wire_type, v, buf, ctx| #vmerge)
+            }
         }
         ProtoEncoding::Map { key, value } => {
             let km = scalar_mod(*key);
@@ -587,95 +450,6 @@ fn scalar_rust_type(ty: &FieldType) -> Option<TokenStream> {
     })
 }
 
-fn layout_len(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
-    let pb = pb();
-    let mut terms = Vec::new();
-    for e in &layout.entries {
-        match e {
-            ProtoEntry::Field {
-                tag,
-                json_name,
-                encoding,
-                ..
-            } => {
-                let tag = lit(*tag);
-                let Some(f) = field_ident(s, json_name) else {
-                    continue;
-                };
-                let name = ident(&f.rust_name);
-                let len = len_expr(encoding, &quote! { #tag }, &quote! { v });
-                if always_written(f, encoding) {
-                    terms.push((
-                        true,
-                        quote! {
-                            {
-                                let zero = ::core::default::Default::default();
-                                let v = self.#name.as_ref().unwrap_or(&zero);
-                                #len
-                            }
-                        },
-                    ));
-                } else {
-                    terms.push((false, quote! { self.#name.as_ref().map_or(0, |v| #len) }));
-                }
-            }
-            ProtoEntry::Embedded { tag, layout, .. } => {
-                let tag = lit(*tag);
-                let inner = layout_len(s, layout);
-                terms.push((
-                    true,
-                    quote! {
-                        {
-                            let len = #inner;
-                            #pb::key_len(#tag) + #pb::encoded_len_varint(len as u64) + len
-                        }
-                    },
-                ));
-            }
-        }
-    }
-    match terms.as_slice() {
-        [] => quote! { 0usize },
-        [(_, one)] => one.clone(),
-        // Blocks parenthesised: a leading block would end the expression as a statement.
-        many => {
-            let many = many.iter().map(|(block, t)| {
-                if *block {
-                    quote! { (#t) }
-                } else {
-                    quote! { #t }
-                }
-            });
-            quote! { #(#many)+* }
-        }
-    }
-}
-
-/// Cached-pass forms (see `kiln_runtime::proto::SizeCache`) of a field's length and encode
-/// statement, for the encodings that nest messages; `None` for the others, whose lengths
-/// are cheap and need nothing recorded.
-fn cached_field(enc: &ProtoEncoding, tag: &TokenStream) -> Option<(TokenStream, TokenStream)> {
-    let rt = quote! { ::kiln_runtime::proto::cached };
-    Some(match enc {
-        ProtoEncoding::Message(_) => (
-            quote! { #rt::message_len(#tag, v, cache) },
-            quote! { #rt::message_encode(#tag, v, buf, cache); },
-        ),
-        ProtoEncoding::RepeatedMessage(_) => (
-            quote! { #rt::repeated_len(#tag, v, cache) },
-            quote! { #rt::repeated_encode(#tag, v, buf, cache); },
-        ),
-        ProtoEncoding::Map {
-            key: Scalar::String,
-            value,
-        } if matches!(**value, ProtoEncoding::Message(_)) => (
-            quote! { #rt::message_map_len(#tag, v, cache) },
-            quote! { #rt::message_map_encode(#tag, v, buf, cache); },
-        ),
-        _ => return None,
-    })
-}
-
 fn sorted_entries(layout: &ProtoLayout) -> Vec<&ProtoEntry> {
     let mut entries: Vec<&ProtoEntry> = layout.entries.iter().collect();
     entries.sort_by_key(|e| match e {
@@ -684,88 +458,78 @@ fn sorted_entries(layout: &ProtoLayout) -> Vec<&ProtoEntry> {
     entries
 }
 
-/// Whether the cached passes of `layout` record or read anything.
-fn uses_cache(s: &StructDef, layout: &ProtoLayout) -> bool {
-    layout.entries.iter().any(|e| match e {
-        ProtoEntry::Embedded { .. } => true,
-        ProtoEntry::Field {
-            json_name,
-            encoding,
-            ..
-        } => field_ident(s, json_name).is_some() && cached_field(encoding, &quote! { 0 }).is_some(),
-    })
+/// The `kiln_runtime::proto::rev` function writing scalar `s`.
+fn rev_scalar(s: Scalar) -> TokenStream {
+    match s {
+        Scalar::String | Scalar::Int32 | Scalar::Int64 | Scalar::Bool | Scalar::Double => {
+            let m = scalar_mod(s);
+            quote! { #m }
+        }
+        Scalar::Bytes => quote! { byte_string },
+        // No Kubernetes message uses the others; a release that does fails to compile
+        // here rather than encoding them wrongly.
+        other => {
+            let msg = format!("no back-to-front encoder for protobuf {}", other.as_str());
+            quote! { compile_error!(#msg) }
+        }
+    }
 }
 
-/// Statements adding the body length of `layout` to `len`, recording nested lengths in
-/// `cache` in the order [`layout_cenc`] reads them.
-fn layout_clen(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
-    let mut out = TokenStream::new();
-    for e in sorted_entries(layout) {
-        match e {
-            ProtoEntry::Field {
-                tag,
-                json_name,
-                encoding,
-                ..
-            } => {
-                let tag = lit(*tag);
-                let tag = quote! { #tag };
-                let Some(f) = field_ident(s, json_name) else {
-                    continue;
-                };
-                let name = ident(&f.rust_name);
-                let term = match cached_field(encoding, &tag) {
-                    Some((len, _)) => len,
-                    None => len_expr(encoding, &tag, &quote! { v }),
-                };
-                if always_written(f, encoding) {
-                    out.extend(quote! {
-                        {
-                            let zero = ::core::default::Default::default();
-                            let v = self.#name.as_ref().unwrap_or(&zero);
-                            len += #term;
-                        }
-                    });
-                } else {
-                    out.extend(quote! {
-                        if let Some(v) = &self.#name { len += #term; }
-                    });
+/// Statement writing value `v` (an expression of type `&T`) at field `tag`, back to front
+/// (see `kiln_runtime::proto::rev`); `w` is the `RevBuf`.
+fn rev_stmt(enc: &ProtoEncoding, tag: &TokenStream, v: &TokenStream) -> TokenStream {
+    let rev = quote! { ::kiln_runtime::proto::rev };
+    match enc {
+        ProtoEncoding::Scalar(s) => {
+            let f = rev_scalar(*s);
+            quote! { #rev::#f(#tag, #v, w); }
+        }
+        ProtoEncoding::RepeatedScalar(s) => {
+            let f = rev_scalar(*s);
+            quote! { #rev::repeated::#f(#tag, #v, w); }
+        }
+        ProtoEncoding::Message(_) => quote! { #rev::message(#tag, #v, w); },
+        ProtoEncoding::RepeatedMessage(_) => quote! { #rev::repeated::message(#tag, #v, w); },
+        ProtoEncoding::Map { key, value } => {
+            if *key != Scalar::String {
+                let msg = format!("no back-to-front encoder for map<{}, _>", key.as_str());
+                return quote! { compile_error!(#msg); };
+            }
+            match &**value {
+                ProtoEncoding::Scalar(Scalar::String) => quote! { #rev::string_map(#tag, #v, w); },
+                ProtoEncoding::Scalar(Scalar::Bytes) => quote! { #rev::bytes_map(#tag, #v, w); },
+                ProtoEncoding::Message(_) => quote! { #rev::message_map(#tag, #v, w); },
+                other => {
+                    let value = rev_stmt(other, &quote! { 2 }, &quote! { v });
+                    quote! { #rev::map(#tag, #v, w, |v, w| { #value }); }
                 }
             }
-            ProtoEntry::Embedded { tag, layout, .. } => {
-                let tag = lit(*tag);
-                let inner = layout_clen(s, layout);
-                let cache = if uses_cache(s, layout) {
-                    format_ident!("cache")
-                } else {
-                    format_ident!("_cache")
-                };
-                let body = if inner.is_empty() {
-                    quote! { 0usize }
-                } else {
-                    quote! {
-                        {
-                            let mut len = 0usize;
-                            #inner
-                            len
-                        }
-                    }
-                };
-                out.extend(quote! {
-                    len += ::kiln_runtime::proto::cached::group_len(#tag, cache, |#cache| #body);
-                });
+        }
+        ProtoEncoding::Wrapper {
+            tag: inner_tag,
+            inner,
+            ..
+        } => {
+            let it = lit(*inner_tag);
+            let inner = rev_stmt(inner, &quote! { #it }, v);
+            quote! {
+                {
+                    let end = w.len();
+                    #inner
+                    w.put_header(#tag, end);
+                }
             }
         }
     }
-    out
 }
 
-/// Writes the fields in field-number order, as gogo-protobuf (and every canonical
-/// protobuf encoder) does (the layout itself is in Go struct order), reading nested
-/// lengths from `cache`.
-fn layout_cenc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
+/// Statements writing `layout` back to front: fields in descending field-number order
+/// (the wire order is ascending, as gogo-protobuf writes it; the layout itself is in Go
+/// struct order), embedded groups as length-delimited fields around their own fields,
+/// always written.
+fn layout_rev(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
     let mut out = TokenStream::new();
-    for e in sorted_entries(layout) {
+    for e in sorted_entries(layout).into_iter().rev() {
         match e {
             ProtoEntry::Field {
                 tag,
@@ -779,10 +543,7 @@ fn layout_cenc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
                     continue;
                 };
                 let name = ident(&f.rust_name);
-                let stmt = match cached_field(encoding, &tag) {
-                    Some((_, enc)) => enc,
-                    None => enc_stmt(encoding, &tag, &quote! { v }),
-                };
+                let stmt = rev_stmt(encoding, &tag, &quote! { v });
                 if always_written(f, encoding) {
                     out.extend(quote! {
                         {
@@ -799,10 +560,13 @@ fn layout_cenc(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
             }
             ProtoEntry::Embedded { tag, layout, .. } => {
                 let tag = lit(*tag);
-                let inner = layout_cenc(s, layout);
+                let inner = layout_rev(s, layout);
                 out.extend(quote! {
-                    ::kiln_runtime::proto::cached::group_header(#tag, buf, cache);
-                    #inner
+                    {
+                        let end = w.len();
+                        #inner
+                        w.put_header(#tag, end);
+                    }
                 });
             }
         }
@@ -878,15 +642,7 @@ fn layout_arms(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
 
 fn emit_message_impl(name: &Ident, s: &StructDef, layout: &ProtoLayout) -> TokenStream {
     let pb = pb();
-    let len = layout_len(s, layout);
     let arms = layout_arms(s, layout);
-    let clen = layout_clen(s, layout);
-    let cenc = layout_cenc(s, layout);
-    let buf_name = if cenc.is_empty() {
-        format_ident!("_buf")
-    } else {
-        format_ident!("buf")
-    };
     let merge_body = if arms.is_empty() {
         quote! { #pb::skip_field(wire_type, tag, buf, ctx) }
     } else {
@@ -898,42 +654,26 @@ fn emit_message_impl(name: &Ident, s: &StructDef, layout: &ProtoLayout) -> Token
             }
         }
     };
-    let cache_name = if uses_cache(s, layout) {
-        format_ident!("cache")
+    let rev = layout_rev(s, layout);
+    let w_name = if rev.is_empty() {
+        format_ident!("_w")
     } else {
-        format_ident!("_cache")
-    };
-    let sizes_body = if clen.is_empty() {
-        quote! { 0usize }
-    } else {
-        quote! {
-            let mut len = 0usize;
-            #clen
-            len
-        }
+        format_ident!("w")
     };
     quote! {
-        impl ::kiln_runtime::proto::CachedEncode for #name {
-            fn cache_sizes(&self, #cache_name: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-                #sizes_body
-            }
-
-            fn encode_cached(
-                &self,
-                #buf_name: &mut impl ::prost::bytes::BufMut,
-                #cache_name: &mut ::kiln_runtime::proto::SizeCache,
-            ) {
-                #cenc
+        impl ::kiln_runtime::proto::rev::RevEncode for #name {
+            fn encode_rev(&self, #w_name: &mut ::kiln_runtime::proto::rev::RevBuf) {
+                #rev
             }
         }
 
         impl ::prost::Message for #name {
             fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-                ::kiln_runtime::proto::encode_raw_cached(self, buf)
+                ::kiln_runtime::proto::rev::encode_raw(self, buf)
             }
 
             fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-                ::kiln_runtime::proto::encode_to_vec_cached(self)
+                ::kiln_runtime::proto::rev::encode_to_vec(self)
             }
 
             fn merge_field(
@@ -947,7 +687,7 @@ fn emit_message_impl(name: &Ident, s: &StructDef, layout: &ProtoLayout) -> Token
             }
 
             fn encoded_len(&self) -> usize {
-                #len
+                ::kiln_runtime::proto::rev::encoded_len(self)
             }
 
             fn clear(&mut self) {

@@ -12,6 +12,9 @@ use kiln_generated::api::core::v1::Pod;
 use prost::Message;
 use serde_json::{Value, json};
 
+#[global_allocator]
+static ALLOCATOR: kiln::Allocator = kiln::ALLOCATOR;
+
 const N: usize = 10_000;
 
 fn container(i: usize) -> Value {

@@ -126,6 +126,13 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+impl crate::proto::rev::RevEncode for Duration {
+    #[inline]
+    fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+        crate::proto::rev::int64(1, &self.nanos, w);
+    }
+}
+
 impl prost::Message for Duration {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         prost::encoding::int64::encode(1, &self.nanos, buf);

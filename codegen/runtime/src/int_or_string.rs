@@ -166,6 +166,19 @@ impl<'de> Deserialize<'de> for IntOrString {
 const TYPE_INT: i64 = 0;
 const TYPE_STRING: i64 = 1;
 
+impl crate::proto::rev::RevEncode for IntOrString {
+    fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+        use crate::proto::rev;
+        let (ty, int_val, str_val) = match self {
+            IntOrString::Int(v) => (TYPE_INT, *v, ""),
+            IntOrString::String(s) => (TYPE_STRING, 0, s.as_str()),
+        };
+        rev::string(3, str_val, w);
+        rev::int32(2, &int_val, w);
+        rev::int64(1, &ty, w);
+    }
+}
+
 impl prost::Message for IntOrString {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         let (ty, int_val, str_val) = match self {

@@ -19,6 +19,8 @@ use prost::encoding::{DecodeContext, WireType, check_wire_type, encoded_len_vari
 
 use crate::byte_string::ByteString;
 
+pub mod rev;
+
 /// A decode error with a description, for hand-written `merge_field` impls.
 pub fn decode_error(description: impl Into<Cow<'static, str>>) -> DecodeError {
     // prost keeps this constructor public but deprecated; it is the only way for code
@@ -136,14 +138,9 @@ pub mod bytes_map {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        check_wire_type(WireType::LengthDelimited, wire_type)?;
-        prost::encoding::btree_map::merge(
-            prost::encoding::string::merge,
-            byte_string::merge,
-            map,
-            buf,
-            ctx,
-        )
+        de::string_key_map(wire_type, map, buf, ctx, |wt, v, buf, ctx| {
+            byte_string::merge(wt, v, buf, ctx)
+        })
     }
 
     pub fn encoded_len(tag: u32, map: &BTreeMap<String, ByteString>) -> usize {
@@ -169,14 +166,9 @@ pub mod string_map {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        check_wire_type(WireType::LengthDelimited, wire_type)?;
-        prost::encoding::btree_map::merge(
-            prost::encoding::string::merge,
-            prost::encoding::string::merge,
-            map,
-            buf,
-            ctx,
-        )
+        de::string_key_map(wire_type, map, buf, ctx, |wt, v, buf, ctx| {
+            de::string(wt, v, buf, ctx)
+        })
     }
 
     pub fn encoded_len(tag: u32, map: &BTreeMap<String, String>) -> usize {
@@ -204,18 +196,155 @@ pub mod message_map {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        check_wire_type(WireType::LengthDelimited, wire_type)?;
-        prost::encoding::btree_map::merge(
-            prost::encoding::string::merge,
-            prost::encoding::message::merge,
-            map,
-            buf,
-            ctx,
-        )
+        de::string_key_map(wire_type, map, buf, ctx, |wt, v, buf, ctx| {
+            prost::encoding::message::merge(wt, v, buf, ctx)
+        })
     }
 
     pub fn encoded_len<M: prost::Message>(tag: u32, map: &BTreeMap<String, M>) -> usize {
         map_len(tag, map, |v| prost::encoding::message::encoded_len(2, v))
+    }
+}
+
+/// Decoding helpers for generated `merge_field` impls: the same results and errors as
+/// their `prost::encoding` namesakes, with fewer steps on the common path.
+pub mod de {
+    use super::*;
+    use prost::encoding::decode_varint;
+
+    fn underflow() -> DecodeError {
+        decode_error("buffer underflow")
+    }
+
+    /// A `string` field. The bytes are copied once into an allocation of their exact size
+    /// (prost grows an empty `String` through `reserve`).
+    #[inline]
+    pub fn string(
+        wire_type: WireType,
+        value: &mut String,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        check_wire_type(WireType::LengthDelimited, wire_type)?;
+        let len = decode_varint(buf)?;
+        if len > buf.remaining() as u64 {
+            return Err(underflow());
+        }
+        let len = len as usize;
+        let chunk = buf.chunk();
+        if chunk.len() < len {
+            // Not contiguous (a chained `Buf`): prost's way.
+            let mut v = Vec::with_capacity(len);
+            v.put(buf.take(len));
+            return match String::from_utf8(v) {
+                Ok(s) => {
+                    *value = s;
+                    Ok(())
+                }
+                Err(_) => {
+                    // Same error as prost's.
+                    let _ = ctx;
+                    Err(decode_error(
+                        "invalid string value: data is not UTF-8 encoded",
+                    ))
+                }
+            };
+        }
+        let Ok(text) = std::str::from_utf8(&chunk[..len]) else {
+            return Err(decode_error(
+                "invalid string value: data is not UTF-8 encoded",
+            ));
+        };
+        if value.capacity() == 0 {
+            *value = text.to_owned();
+        } else {
+            value.clear();
+            value.push_str(text);
+        }
+        buf.advance(len);
+        Ok(())
+    }
+
+    /// A `repeated string` field (one occurrence).
+    #[inline]
+    pub fn string_repeated(
+        wire_type: WireType,
+        values: &mut Vec<String>,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let mut v = String::new();
+        string(wire_type, &mut v, buf, ctx)?;
+        values.push(v);
+        Ok(())
+    }
+
+    /// A `repeated Message` field (one occurrence), decoded in place at the end of the
+    /// vector rather than built aside and moved in (generated messages are large).
+    #[inline]
+    pub fn message_repeated<M: prost::Message + Default>(
+        wire_type: WireType,
+        values: &mut Vec<M>,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        check_wire_type(WireType::LengthDelimited, wire_type)?;
+        values.push(M::default());
+        let Some(last) = values.last_mut() else {
+            return Err(decode_error("unreachable: empty after push"));
+        };
+        let result = prost::encoding::message::merge(wire_type, last, buf, ctx);
+        if result.is_err() {
+            values.pop();
+        }
+        result
+    }
+
+    /// `map<string, V>`: one entry, its value decoded by `value` (key and value default
+    /// to empty when left out, as in prost and Go).
+    pub fn string_key_map<V: Default>(
+        wire_type: WireType,
+        map: &mut BTreeMap<String, V>,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+        value: impl Fn(WireType, &mut V, &mut &[u8], DecodeContext) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        check_wire_type(WireType::LengthDelimited, wire_type)?;
+        let len = decode_varint(buf)?;
+        if len > buf.remaining() as u64 {
+            return Err(underflow());
+        }
+        let len = len as usize;
+        let mut key = String::new();
+        let mut val = V::default();
+        // Entries are small; decode them from a contiguous slice.
+        if buf.chunk().len() >= len {
+            entry(&buf.chunk()[..len], &mut key, &mut val, ctx, value)?;
+            buf.advance(len);
+        } else {
+            let owned = buf.copy_to_bytes(len);
+            entry(&owned, &mut key, &mut val, ctx, value)?;
+        }
+        map.insert(key, val);
+        Ok(())
+    }
+
+    fn entry<V>(
+        mut buf: &[u8],
+        key: &mut String,
+        val: &mut V,
+        ctx: DecodeContext,
+        value: impl Fn(WireType, &mut V, &mut &[u8], DecodeContext) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        while !buf.is_empty() {
+            let (tag, wt) = prost::encoding::decode_key(&mut buf)?;
+            match tag {
+                1 => string(wt, key, &mut buf, ctx.clone())?,
+                2 => value(wt, val, &mut buf, ctx.clone())?,
+                _ => prost::encoding::skip_field(wt, tag, &mut buf, ctx.clone())?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -315,198 +444,6 @@ pub mod fast {
     }
 }
 
-/// Lengths of nested messages, computed once per encode.
-///
-/// A message's length prefix comes before its body, so a naive encoder asks every nested
-/// message for its `encoded_len` on the way down, and each of those asks its own children
-/// again: the work grows with the square of the nesting depth. Generated messages instead
-/// implement [`CachedEncode`]: one pass ([`CachedEncode::cache_sizes`]) computes every
-/// nested length bottom-up and records it here in the order the encoder will meet it, and
-/// the second pass ([`CachedEncode::encode_cached`]) reads them back in that order.
-/// Raw JSON values (`FieldsV1`, `RawExtension`, `JSON`) are serialised once in the first
-/// pass and their bytes kept here for the second.
-#[derive(Debug, Default)]
-pub struct SizeCache {
-    lens: Vec<u32>,
-    read_len: usize,
-    blobs: Vec<Vec<u8>>,
-    next_blob: usize,
-}
-
-impl SizeCache {
-    /// Reserves the slot for a length that is known only after its children.
-    pub fn reserve(&mut self) -> usize {
-        self.lens.push(0);
-        self.lens.len() - 1
-    }
-
-    pub fn set(&mut self, slot: usize, len: usize) {
-        if let Some(l) = self.lens.get_mut(slot) {
-            *l = u32::try_from(len).unwrap_or(u32::MAX);
-        }
-    }
-
-    /// The next recorded length, in encode order.
-    pub fn take_len(&mut self) -> usize {
-        let len = self.lens.get(self.read_len).copied().unwrap_or(0);
-        self.read_len += 1;
-        len as usize
-    }
-
-    /// Keeps bytes serialised while sizing, for the encode pass.
-    pub fn push_blob(&mut self, blob: Vec<u8>) {
-        self.blobs.push(blob);
-    }
-
-    /// The next kept blob, in encode order.
-    pub fn next_blob(&mut self) -> Vec<u8> {
-        let blob = self
-            .blobs
-            .get_mut(self.next_blob)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        self.next_blob += 1;
-        blob
-    }
-}
-
-/// A message that can encode itself with a [`SizeCache`]. Runtime leaf types (`Time`,
-/// `Quantity`, ...) use the default methods: their lengths are cheap and nothing nested.
-pub trait CachedEncode: prost::Message + Sized {
-    /// The encoded length of the message body, recording nested lengths in `cache`.
-    fn cache_sizes(&self, _cache: &mut SizeCache) -> usize {
-        self.encoded_len()
-    }
-
-    /// Writes the message body, reading the lengths `cache_sizes` recorded.
-    fn encode_cached(&self, buf: &mut impl BufMut, _cache: &mut SizeCache) {
-        self.encode_raw(buf)
-    }
-}
-
-impl<T: CachedEncode> CachedEncode for Box<T> {
-    fn cache_sizes(&self, cache: &mut SizeCache) -> usize {
-        (**self).cache_sizes(cache)
-    }
-
-    fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut SizeCache) {
-        (**self).encode_cached(buf, cache)
-    }
-}
-
-impl CachedEncode for crate::time::Time {}
-impl CachedEncode for crate::time::MicroTime {}
-impl CachedEncode for crate::duration::Duration {}
-impl CachedEncode for crate::int_or_string::IntOrString {}
-impl CachedEncode for crate::quantity::Quantity {}
-impl<T: prost::Message + Default> CachedEncode for crate::schema::SchemaOrBool<T> {}
-impl<T: prost::Message + Default> CachedEncode for crate::schema::SchemaOrArray<T> {}
-impl<T: prost::Message + Default> CachedEncode for crate::schema::SchemaOrStringArray<T> {}
-
-/// `encode_raw` of a generated message: both passes.
-pub fn encode_raw_cached<M: CachedEncode>(msg: &M, buf: &mut impl BufMut) {
-    let mut cache = SizeCache::default();
-    msg.cache_sizes(&mut cache);
-    msg.encode_cached(buf, &mut cache);
-}
-
-/// `encode_to_vec` of a generated message: both passes, one allocation of the exact size.
-pub fn encode_to_vec_cached<M: CachedEncode>(msg: &M) -> Vec<u8> {
-    let mut cache = SizeCache::default();
-    let len = msg.cache_sizes(&mut cache);
-    let mut buf = Vec::with_capacity(len);
-    msg.encode_cached(&mut buf, &mut cache);
-    buf
-}
-
-/// Nested message fields for generated [`CachedEncode`] impls; each `*_len` records what
-/// the matching `encode*` reads, so a message must call them in the same order.
-pub mod cached {
-    use super::*;
-
-    /// Length (with key) of a nested message at `tag`.
-    pub fn message_len<M: CachedEncode>(tag: u32, msg: &M, cache: &mut SizeCache) -> usize {
-        let slot = cache.reserve();
-        let len = msg.cache_sizes(cache);
-        cache.set(slot, len);
-        key_len(tag) + encoded_len_varint(len as u64) + len
-    }
-
-    pub fn message_encode<M: CachedEncode>(
-        tag: u32,
-        msg: &M,
-        buf: &mut impl BufMut,
-        cache: &mut SizeCache,
-    ) {
-        put_key(tag, WireType::LengthDelimited, buf);
-        put_varint(cache.take_len() as u64, buf);
-        msg.encode_cached(buf, cache);
-    }
-
-    pub fn repeated_len<M: CachedEncode>(tag: u32, msgs: &[M], cache: &mut SizeCache) -> usize {
-        msgs.iter().map(|m| message_len(tag, m, cache)).sum()
-    }
-
-    pub fn repeated_encode<M: CachedEncode>(
-        tag: u32,
-        msgs: &[M],
-        buf: &mut impl BufMut,
-        cache: &mut SizeCache,
-    ) {
-        for m in msgs {
-            message_encode(tag, m, buf, cache);
-        }
-    }
-
-    /// `map<string, Message>`, as [`message_map`](super::message_map) writes it.
-    pub fn message_map_len<M: CachedEncode>(
-        tag: u32,
-        map: &BTreeMap<String, M>,
-        cache: &mut SizeCache,
-    ) -> usize {
-        map.iter()
-            .map(|(k, v)| {
-                let entry = string_field_len(1, k) + message_len(2, v, cache);
-                key_len(tag) + encoded_len_varint(entry as u64) + entry
-            })
-            .sum()
-    }
-
-    pub fn message_map_encode<M: CachedEncode>(
-        tag: u32,
-        map: &BTreeMap<String, M>,
-        buf: &mut impl BufMut,
-        cache: &mut SizeCache,
-    ) {
-        for (k, v) in map {
-            // The value's own length was recorded while sizing; peek it to size the entry.
-            let value_len = cache.lens.get(cache.read_len).copied().unwrap_or(0) as usize;
-            let value_len = key_len(2) + encoded_len_varint(value_len as u64) + value_len;
-            encode_entry(tag, k, value_len, buf, |buf| {
-                message_encode(2, v, buf, cache)
-            });
-        }
-    }
-
-    /// A length-delimited group of fields (an embedded Go struct) whose body `body` sizes.
-    pub fn group_len(
-        tag: u32,
-        cache: &mut SizeCache,
-        body: impl FnOnce(&mut SizeCache) -> usize,
-    ) -> usize {
-        let slot = cache.reserve();
-        let len = body(cache);
-        cache.set(slot, len);
-        key_len(tag) + encoded_len_varint(len as u64) + len
-    }
-
-    /// Writes the key and recorded length of a group; the caller writes the body next.
-    pub fn group_header(tag: u32, buf: &mut impl BufMut, cache: &mut SizeCache) {
-        put_key(tag, WireType::LengthDelimited, buf);
-        put_varint(cache.take_len() as u64, buf);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,11 +533,20 @@ mod tests {
         assert!(Holder::decode(&[0x08, 0x01][..]).is_err());
     }
 
-    /// A leaf message, sized the plain way.
+    /// A leaf message, encoded the plain way.
     #[derive(Clone, Debug, Default, PartialEq)]
     struct Leaf {
         name: String,
         raw: Option<crate::raw::RawExtension>,
+    }
+
+    impl rev::RevEncode for Leaf {
+        fn encode_rev(&self, w: &mut rev::RevBuf) {
+            if let Some(r) = &self.raw {
+                rev::message(2, r, w);
+            }
+            rev::string(1, &self.name, w);
+        }
     }
 
     impl prost::Message for Leaf {
@@ -619,7 +565,7 @@ mod tests {
             ctx: DecodeContext,
         ) -> Result<(), DecodeError> {
             match tag {
-                1 => prost::encoding::string::merge(wire_type, &mut self.name, buf, ctx),
+                1 => de::string(wire_type, &mut self.name, buf, ctx),
                 2 => prost::encoding::message::merge(
                     wire_type,
                     self.raw.get_or_insert_with(Default::default),
@@ -643,25 +589,9 @@ mod tests {
         }
     }
 
-    impl CachedEncode for Leaf {
-        fn cache_sizes(&self, cache: &mut SizeCache) -> usize {
-            prost::encoding::string::encoded_len(1, &self.name)
-                + self
-                    .raw
-                    .as_ref()
-                    .map_or(0, |r| cached::message_len(2, r, cache))
-        }
-
-        fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut SizeCache) {
-            prost::encoding::string::encode(1, &self.name, buf);
-            if let Some(r) = &self.raw {
-                cached::message_encode(2, r, buf, cache);
-            }
-        }
-    }
-
-    /// Nesting of every cached kind, the way generated code writes it: a message, a
-    /// repeated message, a message map, and an embedded group (tag 4) around a message.
+    /// Nesting of every kind, the way generated code writes it: a message, a repeated
+    /// message, a message map, an embedded group (tag 4) around a message, a runtime
+    /// leaf type.
     #[derive(Clone, Debug, Default, PartialEq)]
     struct Tree {
         one: Option<Leaf>,
@@ -672,7 +602,7 @@ mod tests {
     }
 
     impl Tree {
-        /// The same bytes through prost's own nested-message helpers.
+        /// The same bytes front to back, through prost's own nested-message helpers.
         fn reference(&self) -> Vec<u8> {
             use prost::encoding::message;
             let mut buf = Vec::new();
@@ -697,9 +627,27 @@ mod tests {
         }
     }
 
+    impl rev::RevEncode for Tree {
+        fn encode_rev(&self, w: &mut rev::RevBuf) {
+            if let Some(q) = &self.quantity {
+                rev::message(5, q, w);
+            }
+            let end = w.len();
+            if let Some(v) = &self.grouped {
+                rev::message(1, v, w);
+            }
+            w.put_header(4, end);
+            rev::message_map(3, &self.map, w);
+            rev::repeated::message(2, &self.many, w);
+            if let Some(v) = &self.one {
+                rev::message(1, v, w);
+            }
+        }
+    }
+
     impl prost::Message for Tree {
         fn encode_raw(&self, buf: &mut impl BufMut) {
-            encode_raw_cached(self, buf)
+            rev::encode_raw(self, buf)
         }
 
         fn merge_field(
@@ -709,11 +657,43 @@ mod tests {
             buf: &mut impl Buf,
             ctx: DecodeContext,
         ) -> Result<(), DecodeError> {
-            prost::encoding::skip_field(wire_type, tag, buf, ctx)
+            match tag {
+                1 => prost::encoding::message::merge(
+                    wire_type,
+                    self.one.get_or_insert_with(Default::default),
+                    buf,
+                    ctx,
+                ),
+                2 => de::message_repeated(wire_type, &mut self.many, buf, ctx),
+                3 => message_map::merge(wire_type, &mut self.map, buf, ctx),
+                4 => {
+                    check_wire_type(WireType::LengthDelimited, wire_type)?;
+                    let grouped = &mut self.grouped;
+                    prost::encoding::merge_loop(grouped, buf, ctx, |g, buf, ctx| {
+                        let (tag, wire_type) = prost::encoding::decode_key(buf)?;
+                        match tag {
+                            1 => prost::encoding::message::merge(
+                                wire_type,
+                                g.get_or_insert_with(Default::default),
+                                buf,
+                                ctx,
+                            ),
+                            _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
+                        }
+                    })
+                }
+                5 => prost::encoding::message::merge(
+                    wire_type,
+                    self.quantity.get_or_insert_with(Default::default),
+                    buf,
+                    ctx,
+                ),
+                _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
+            }
         }
 
         fn encoded_len(&self) -> usize {
-            self.reference().len()
+            rev::encoded_len(self)
         }
 
         fn clear(&mut self) {
@@ -721,45 +701,10 @@ mod tests {
         }
     }
 
-    impl CachedEncode for Tree {
-        fn cache_sizes(&self, cache: &mut SizeCache) -> usize {
-            let mut len = 0;
-            if let Some(v) = &self.one {
-                len += cached::message_len(1, v, cache);
-            }
-            len += cached::repeated_len(2, &self.many, cache);
-            len += cached::message_map_len(3, &self.map, cache);
-            len += cached::group_len(4, cache, |cache| {
-                self.grouped
-                    .as_ref()
-                    .map_or(0, |v| cached::message_len(1, v, cache))
-            });
-            if let Some(q) = &self.quantity {
-                len += cached::message_len(5, q, cache);
-            }
-            len
-        }
-
-        fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut SizeCache) {
-            if let Some(v) = &self.one {
-                cached::message_encode(1, v, buf, cache);
-            }
-            cached::repeated_encode(2, &self.many, buf, cache);
-            cached::message_map_encode(3, &self.map, buf, cache);
-            cached::group_header(4, buf, cache);
-            if let Some(v) = &self.grouped {
-                cached::message_encode(1, v, buf, cache);
-            }
-            if let Some(q) = &self.quantity {
-                cached::message_encode(5, q, buf, cache);
-            }
-        }
-    }
-
     fn leaf() -> impl Strategy<Value = Leaf> {
         // Long names push lengths past one varint byte.
         (
-            "[a-z]{0,3}|[a-z]{120,300}",
+            "[a-z]{0,3}|[a-z]{120,300}|\\PC{0,20}",
             proptest::option::of(proptest::collection::vec("[a-z]{0,40}", 0..6)),
         )
             .prop_map(|(name, raw)| Leaf {
@@ -801,19 +746,39 @@ mod tests {
         }
 
         #[test]
-        fn prop_cached_encode_matches_prost(
+        fn prop_rev_encode_matches_prost(
             one in proptest::option::of(leaf()),
             many in proptest::collection::vec(leaf(), 0..4),
             map in proptest::collection::btree_map("[a-z]{0,4}", leaf(), 0..4),
             grouped in proptest::option::of(leaf()),
             quantity in proptest::option::of((any::<i64>(), -9i32..12).prop_map(|(v, s)| Quantity::from_scaled(v, s))),
         ) {
+            use prost::Message;
             let tree = Tree { one, many, map, grouped, quantity };
             let want = tree.reference();
-            prop_assert_eq!(encode_to_vec_cached(&tree), want.clone());
+            prop_assert_eq!(rev::encode_to_vec(&tree), want.clone());
             let mut generic = prost::bytes::BytesMut::new();
-            encode_raw_cached(&tree, &mut generic);
-            prop_assert_eq!(generic.to_vec(), want);
+            rev::encode_raw(&tree, &mut generic);
+            prop_assert_eq!(generic.to_vec(), want.clone());
+            prop_assert_eq!(tree.encoded_len(), want.len());
+            // And back, through the decoding helpers.
+            prop_assert_eq!(Tree::decode(want.as_slice()).unwrap(), tree);
+        }
+
+        #[test]
+        fn prop_decode_helpers_reject_or_match_prost(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            // Arbitrary bytes: an error or the same value as prost's own string decoder.
+            use prost::encoding::string;
+            let (mut ours, mut theirs) = (String::new(), String::new());
+            let a = de::string(WireType::LengthDelimited, &mut ours, &mut bytes.as_slice(), DecodeContext::default());
+            let b = string::merge(WireType::LengthDelimited, &mut theirs, &mut bytes.as_slice(), DecodeContext::default());
+            prop_assert_eq!(a.is_ok(), b.is_ok());
+            if a.is_ok() {
+                prop_assert_eq!(ours, theirs);
+            }
+            // Never panics on garbage.
+            let _ = <Tree as prost::Message>::decode(bytes.as_slice());
+            let _ = <Holder as prost::Message>::decode(bytes.as_slice());
         }
     }
 

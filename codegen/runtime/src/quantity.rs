@@ -340,6 +340,13 @@ impl<'de> Deserialize<'de> for Quantity {
     }
 }
 
+impl crate::proto::rev::RevEncode for Quantity {
+    #[inline]
+    fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+        crate::proto::rev::string(1, &self.text, w);
+    }
+}
+
 impl prost::Message for Quantity {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         prost::encoding::string::encode(1, &self.text, buf);
@@ -355,7 +362,7 @@ impl prost::Message for Quantity {
         match tag {
             1 => {
                 let mut s = String::new();
-                prost::encoding::string::merge(wire_type, &mut s, buf, ctx)?;
+                crate::proto::de::string(wire_type, &mut s, buf, ctx)?;
                 let (value, format, keep_text) = parse_parts(&s).map_err(|e| {
                     crate::proto::decode_error(format!("invalid Quantity {s:?}: {e}"))
                 })?;
@@ -394,7 +401,8 @@ fn parse_parts(s: &str) -> Result<(Dec, QuantityFormat, bool), QuantityError> {
     }
     let scanned = scan(s)?;
     let (base, exponent, mut format) = interpret(scanned.suffix)?;
-    let keep_text = written_canonically(&scanned, exponent, format);
+    let keep_text = written_canonically(&scanned, exponent, format)
+        || binary_already_canonical(s, &scanned, base, exponent);
 
     let digits: Vec<u8> = scanned
         .num
@@ -611,6 +619,36 @@ fn written_canonically(p: &Scanned<'_>, exponent: i64, format: QuantityFormat) -
             scale % 3 == 0 && !shifted.ends_with("000") && !shifted.starts_with('0')
         }
     }
+}
+
+/// Whether `s`, a positive integer with a binary suffix (`256Mi`), is already the text
+/// [`canonical_text`] would write for it, decided with integer arithmetic instead of
+/// building that text: the value is `num * 1024^k` (at least 1024), and the canonical form
+/// divides out every factor of 1024, so it is `s` itself exactly when `num` is not a
+/// multiple of 1024 and `s` has no sign, leading zero or fraction.
+fn binary_already_canonical(s: &str, p: &Scanned<'_>, base: u32, exponent: i64) -> bool {
+    if base != 2 || !p.positive || !p.denom.is_empty() {
+        return false;
+    }
+    if !matches!(s.as_bytes().first(), Some(b'1'..=b'9'))
+        || p.num.len() + p.suffix.len() != s.len()
+        || p.num.len() > 18
+    {
+        return false;
+    }
+    let Ok(num) = p.num.parse::<i64>() else {
+        return false;
+    };
+    let Ok(shift) = u32::try_from(exponent) else {
+        return false;
+    };
+    // Values past 2^63-1 are capped, which rewrites the text.
+    let fits = 1i64
+        .checked_shl(shift)
+        .filter(|f| *f > 0)
+        .and_then(|f| num.checked_mul(f))
+        .is_some();
+    fits && num % 1024 != 0
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1372,6 +1410,28 @@ mod tests {
             let diff = qa.checked_sub(&qb).unwrap();
             prop_assert_eq!(diff.milli_value(), i128::from(a) - i128::from(b));
             prop_assert_eq!(qa.cmp_value(&qb), a.cmp(&b));
+        }
+
+        #[test]
+        fn prop_binary_fast_path_is_canonical(
+            n in prop_oneof![1i64..5000, 1i64..(1 << 40), any::<i64>()],
+            mult in prop_oneof![Just(1i64), Just(1024), Just(1 << 20)],
+            suffix in prop_oneof![Just("Ki"), Just("Mi"), Just("Gi"), Just("Ti"), Just("Pi"), Just("Ei")],
+            prefix in prop_oneof![Just(""), Just("+"), Just("0"), Just("-")],
+        ) {
+            // Whatever the fast path decides, the text is what computing it afresh gives
+            // (or kept as written where the slow path keeps it).
+            let text = format!("{prefix}{}{suffix}", n.saturating_mul(mult).unsigned_abs());
+            if let Ok(q) = Quantity::parse(&text) {
+                let (_, _, slow_keep) = {
+                    let scanned = scan(&text).unwrap();
+                    let (_, exponent, format) = interpret(scanned.suffix).unwrap();
+                    (0, 0, written_canonically(&scanned, exponent, format))
+                };
+                if !slow_keep {
+                    prop_assert_eq!(q.as_str(), q.canonical());
+                }
+            }
         }
 
         #[test]

@@ -121,26 +121,15 @@ macro_rules! raw_json_type {
             }
         }
 
-        /// Serialised once while sizing; the encode pass writes the kept bytes.
-        impl crate::proto::CachedEncode for $name {
-            fn cache_sizes(&self, cache: &mut crate::proto::SizeCache) -> usize {
-                if self.0.is_null() {
-                    return 0;
-                }
-                let raw = self.to_raw();
-                let len = raw.len();
-                cache.push_blob(raw);
-                prost::encoding::key_len(1) + prost::encoding::encoded_len_varint(len as u64) + len
-            }
-
-            fn encode_cached(&self, buf: &mut impl BufMut, cache: &mut crate::proto::SizeCache) {
+        impl crate::proto::rev::RevEncode for $name {
+            fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
                 if self.0.is_null() {
                     return;
                 }
-                let raw = cache.next_blob();
-                prost::encoding::bytes::encode(1, &raw, buf);
+                crate::proto::rev::bytes(1, &self.to_raw(), w);
             }
         }
+
     };
 }
 

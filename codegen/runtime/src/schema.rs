@@ -274,6 +274,36 @@ fn merge_schema<T: prost::Message + Default>(
     }
 }
 
+impl<T: crate::proto::rev::RevEncode> crate::proto::rev::RevEncode for SchemaOrBool<T> {
+    fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+        use crate::proto::rev;
+        if let SchemaOrBool::Schema(s) = self {
+            rev::message(2, s.as_ref(), w);
+        }
+        rev::bool(1, &self.allows(), w);
+    }
+}
+
+impl<T: crate::proto::rev::RevEncode> crate::proto::rev::RevEncode for SchemaOrArray<T> {
+    fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+        use crate::proto::rev;
+        match self {
+            SchemaOrArray::Schema(s) => rev::message(1, s.as_ref(), w),
+            SchemaOrArray::Array(v) => rev::repeated::message(2, v, w),
+        }
+    }
+}
+
+impl<T: crate::proto::rev::RevEncode> crate::proto::rev::RevEncode for SchemaOrStringArray<T> {
+    fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+        use crate::proto::rev;
+        match self {
+            SchemaOrStringArray::Schema(s) => rev::message(1, s.as_ref(), w),
+            SchemaOrStringArray::Strings(v) => rev::repeated::string(2, v, w),
+        }
+    }
+}
+
 impl<T: prost::Message + Default> prost::Message for SchemaOrBool<T> {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         prost::encoding::bool::encode(1, &self.allows(), buf);

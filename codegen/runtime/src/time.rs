@@ -141,6 +141,16 @@ impl Instant {
             + prost::encoding::int32::encoded_len(2, &nanos)
     }
 
+    fn encode_rev(self, keep_nanos: bool, w: &mut crate::proto::rev::RevBuf) {
+        if self.is_zero() {
+            return;
+        }
+        let (seconds, nanos) = self.parts();
+        let nanos = if keep_nanos { nanos_i32(nanos) } else { 0 };
+        crate::proto::rev::int32(2, &nanos, w);
+        crate::proto::rev::int64(1, &seconds, w);
+    }
+
     /// Merges one field of a `Timestamp` message. Any field makes the value non-zero
     /// (Go decodes a non-empty message as `time.Unix(seconds, nanos)`).
     fn merge_field(
@@ -310,6 +320,13 @@ macro_rules! instant_type {
                 }
 
                 deserializer.deserialize_any(V)
+            }
+        }
+
+        impl crate::proto::rev::RevEncode for $name {
+            #[inline]
+            fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
+                self.inner.encode_rev($keep, w);
             }
         }
 

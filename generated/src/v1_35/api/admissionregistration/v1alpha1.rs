@@ -37,34 +37,21 @@ pub struct ApplyConfiguration {
     )]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ApplyConfiguration {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ApplyConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ApplyConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -78,7 +65,7 @@ impl ::prost::Message for ApplyConfiguration {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.expression = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -92,11 +79,7 @@ impl ::prost::Message for ApplyConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -166,34 +149,21 @@ pub struct JSONPatch {
     )]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JSONPatch {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for JSONPatch {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for JSONPatch {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -207,7 +177,7 @@ impl ::prost::Message for JSONPatch {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.expression = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -221,11 +191,7 @@ impl ::prost::Message for JSONPatch {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -250,44 +216,26 @@ pub struct MatchCondition {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MatchCondition {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MatchCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for MatchCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -300,28 +248,19 @@ impl ::prost::Message for MatchCondition {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -394,54 +333,31 @@ pub struct MatchResources {
     #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
     pub match_policy: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MatchResources {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.namespace_selector {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.object_selector {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.resource_rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for MatchResources {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.exclude_resource_rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.match_policy {
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.namespace_selector {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.object_selector {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         if let Some(v) = &self.resource_rules {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
-        if let Some(v) = &self.exclude_resource_rules {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.match_policy {
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MatchResources {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -468,44 +384,25 @@ impl ::prost::Message for MatchResources {
                 let v = this
                     .resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .exclude_resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .match_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .namespace_selector
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .object_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .resource_rules
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .exclude_resource_rules
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .match_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -537,36 +434,22 @@ pub struct MutatingAdmissionPolicy {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<MutatingAdmissionPolicySpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -591,14 +474,7 @@ impl ::prost::Message for MutatingAdmissionPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -641,36 +517,22 @@ pub struct MutatingAdmissionPolicyBinding {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<MutatingAdmissionPolicyBindingSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBinding {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBinding {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyBinding {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -695,14 +557,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBinding {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -745,36 +600,22 @@ pub struct MutatingAdmissionPolicyBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingAdmissionPolicyBinding>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBindingList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyBindingList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -793,20 +634,13 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -844,46 +678,27 @@ pub struct MutatingAdmissionPolicyBindingSpec {
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
     pub match_resources: Option<MatchResources>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBindingSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.match_resources {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
+        if let Some(v) = &self.param_ref {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.policy_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.param_ref {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.match_resources {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.param_ref {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.match_resources {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -897,7 +712,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.policy_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -923,19 +738,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .param_ref
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .match_resources
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -967,36 +770,22 @@ pub struct MutatingAdmissionPolicyList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingAdmissionPolicy>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1015,20 +804,13 @@ impl ::prost::Message for MutatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1101,70 +883,39 @@ pub struct MutatingAdmissionPolicySpec {
     )]
     pub reinvocation_policy: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicySpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.param_kind {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.match_constraints {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.variables {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        if let Some(v) = &self.mutations {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        if let Some(v) = &self.match_conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicySpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.param_kind {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.match_constraints {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.variables {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.mutations {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.match_conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::rev::string(5, v, w);
+        }
+        if let Some(v) = &self.mutations {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
+        }
+        if let Some(v) = &self.variables {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.match_constraints {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.param_kind {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicySpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1191,30 +942,30 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .mutations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .failure_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reinvocation_policy = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1228,35 +979,7 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .param_kind
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .match_constraints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .variables
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .mutations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .failure_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .match_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1279,46 +1002,27 @@ pub struct Mutation {
     #[serde(rename = "jsonPatch", default, skip_serializing_if = "Option::is_none")]
     pub json_patch: Option<JSONPatch>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Mutation {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Mutation {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.json_patch {
+            ::kiln_runtime::proto::rev::message(4, v, w);
+        }
+        if let Some(v) = &self.apply_configuration {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.patch_type.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.apply_configuration {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.json_patch {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.patch_type.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.apply_configuration {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.json_patch {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
 }
 impl ::prost::Message for Mutation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1333,7 +1037,7 @@ impl ::prost::Message for Mutation {
                 let v = this
                     .patch_type
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -1351,19 +1055,7 @@ impl ::prost::Message for Mutation {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.patch_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(2, v)
-        })
-            + self
-                .apply_configuration
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .json_patch
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1401,87 +1093,44 @@ pub struct NamedRuleWithOperations {
     )]
     pub scope: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for NamedRuleWithOperations {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.resource_names {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
-        }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                2,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.operations {
-                        len += ::prost::encoding::string::encoded_len_repeated(1, v);
-                    }
-                    len
-                        += ::kiln_runtime::proto::cached::group_len(
-                            2,
-                            cache,
-                            |_cache| {
-                                let mut len = 0usize;
-                                if let Some(v) = &self.api_groups {
-                                    len
-                                        += ::prost::encoding::string::encoded_len_repeated(1, v);
-                                }
-                                if let Some(v) = &self.api_versions {
-                                    len
-                                        += ::prost::encoding::string::encoded_len_repeated(2, v);
-                                }
-                                if let Some(v) = &self.resources {
-                                    len
-                                        += ::prost::encoding::string::encoded_len_repeated(3, v);
-                                }
-                                {
-                                    let zero = ::core::default::Default::default();
-                                    let v = self.scope.as_ref().unwrap_or(&zero);
-                                    len += ::prost::encoding::string::encoded_len(4, v);
-                                }
-                                len
-                            },
-                        );
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.resource_names {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.operations {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.api_groups {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        if let Some(v) = &self.api_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        if let Some(v) = &self.resources {
-            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for NamedRuleWithOperations {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scope.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let end = w.len();
+            {
+                let end = w.len();
+                {
+                    let zero = ::core::default::Default::default();
+                    let v = self.scope.as_ref().unwrap_or(&zero);
+                    ::kiln_runtime::proto::rev::string(4, v, w);
+                }
+                if let Some(v) = &self.resources {
+                    ::kiln_runtime::proto::rev::repeated::string(3, v, w);
+                }
+                if let Some(v) = &self.api_versions {
+                    ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+                }
+                if let Some(v) = &self.api_groups {
+                    ::kiln_runtime::proto::rev::repeated::string(1, v, w);
+                }
+                w.put_header(2, end);
+            }
+            if let Some(v) = &self.operations {
+                ::kiln_runtime::proto::rev::repeated::string(1, v, w);
+            }
+            w.put_header(2, end);
+        }
+        if let Some(v) = &self.resource_names {
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for NamedRuleWithOperations {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1496,7 +1145,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                 let v = this
                     .resource_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1514,7 +1163,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                 let v = this
                                     .operations
                                     .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge_repeated(
+                                ::kiln_runtime::proto::de::string_repeated(
                                     wire_type,
                                     v,
                                     buf,
@@ -1537,7 +1186,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 let v = this
                                                     .api_groups
                                                     .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge_repeated(
+                                                ::kiln_runtime::proto::de::string_repeated(
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1548,7 +1197,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 let v = this
                                                     .api_versions
                                                     .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge_repeated(
+                                                ::kiln_runtime::proto::de::string_repeated(
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1559,7 +1208,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 let v = this
                                                     .resources
                                                     .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge_repeated(
+                                                ::kiln_runtime::proto::de::string_repeated(
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1569,7 +1218,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                             4 => {
                                                 let mut value = <String as ::core::default::Default>::default();
                                                 let v = &mut value;
-                                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                                                 this.scope = if value
                                                     == <String as ::core::default::Default>::default()
                                                 {
@@ -1593,48 +1242,7 @@ impl ::prost::Message for NamedRuleWithOperations {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .resource_names
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + ({
-                let len = self
-                    .operations
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                    + ({
-                        let len = self
-                            .api_groups
-                            .as_ref()
-                            .map_or(
-                                0,
-                                |v| ::prost::encoding::string::encoded_len_repeated(1, v),
-                            )
-                            + self
-                                .api_versions
-                                .as_ref()
-                                .map_or(
-                                    0,
-                                    |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                                )
-                            + self
-                                .resources
-                                .as_ref()
-                                .map_or(
-                                    0,
-                                    |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                                )
-                            + ({
-                                let zero = ::core::default::Default::default();
-                                let v = self.scope.as_ref().unwrap_or(&zero);
-                                ::prost::encoding::string::encoded_len(4, v)
-                            });
-                        ::prost::encoding::key_len(2)
-                            + ::prost::encoding::encoded_len_varint(len as u64) + len
-                    });
-                ::prost::encoding::key_len(2)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1658,44 +1266,26 @@ pub struct ParamKind {
     )]
     pub kind: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ParamKind {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ParamKind {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ParamKind {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1709,7 +1299,7 @@ impl ::prost::Message for ParamKind {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_version = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1722,7 +1312,7 @@ impl ::prost::Message for ParamKind {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.kind = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -1734,16 +1324,7 @@ impl ::prost::Message for ParamKind {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.kind.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1793,56 +1374,32 @@ pub struct ParamRef {
     )]
     pub parameter_not_found_action: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ParamRef {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ParamRef {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.parameter_not_found_action {
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.parameter_not_found_action {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.parameter_not_found_action {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ParamRef {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1856,7 +1413,7 @@ impl ::prost::Message for ParamRef {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.name = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -1867,7 +1424,7 @@ impl ::prost::Message for ParamRef {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.namespace = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1887,30 +1444,13 @@ impl ::prost::Message for ParamRef {
                 let v = this
                     .parameter_not_found_action
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.namespace.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .parameter_not_found_action
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1926,44 +1466,26 @@ pub struct Variable {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Variable {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for Variable {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for Variable {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1976,28 +1498,19 @@ impl ::prost::Message for Variable {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

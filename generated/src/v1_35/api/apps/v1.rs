@@ -28,46 +28,27 @@ pub struct ControllerRevision {
     #[serde(rename = "revision", default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ControllerRevision {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.data {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ControllerRevision {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.revision.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         if let Some(v) = &self.data {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.revision.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ControllerRevision {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -98,19 +79,7 @@ impl ::prost::Message for ControllerRevision {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .data
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.revision.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -149,36 +118,22 @@ pub struct ControllerRevisionList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ControllerRevision>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ControllerRevisionList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ControllerRevisionList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ControllerRevisionList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -197,20 +152,13 @@ impl ::prost::Message for ControllerRevisionList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -252,42 +200,25 @@ pub struct DaemonSet {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DaemonSetStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DaemonSet {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DaemonSet {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DaemonSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -318,18 +249,7 @@ impl ::prost::Message for DaemonSet {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -373,70 +293,39 @@ pub struct DaemonSetCondition {
     )]
     pub message: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DaemonSetCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DaemonSetCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -449,13 +338,13 @@ impl ::prost::Message for DaemonSetCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -466,7 +355,7 @@ impl ::prost::Message for DaemonSetCondition {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -478,7 +367,7 @@ impl ::prost::Message for DaemonSetCondition {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -492,30 +381,7 @@ impl ::prost::Message for DaemonSetCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -547,36 +413,22 @@ pub struct DaemonSetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DaemonSet>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DaemonSetList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DaemonSetList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -595,20 +447,13 @@ impl ::prost::Message for DaemonSetList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -650,58 +495,33 @@ pub struct DaemonSetSpec {
     )]
     pub revision_history_limit: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DaemonSetSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.template {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.update_strategy {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.revision_history_limit {
+            ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        if let Some(v) = &self.revision_history_limit {
-            len += ::prost::encoding::int32::encoded_len(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.template {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         if let Some(v) = &self.update_strategy {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.revision_history_limit {
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DaemonSetSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -753,27 +573,7 @@ impl ::prost::Message for DaemonSetSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .selector
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .template
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .update_strategy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + self
-                .revision_history_limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -841,116 +641,62 @@ pub struct DaemonSetStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<DaemonSetCondition>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DaemonSetStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(10, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.number_ready.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(6, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.number_available.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(7, v);
+        if let Some(v) = &self.collision_count {
+            ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number_unavailable.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(8, v);
-        }
-        if let Some(v) = &self.collision_count {
-            len += ::prost::encoding::int32::encoded_len(9, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(10, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.number_ready.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+            ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.number_available.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+            ::kiln_runtime::proto::rev::int32(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.number_unavailable.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+            let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(6, v, w);
         }
-        if let Some(v) = &self.collision_count {
-            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(5, v, w);
         }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(10, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_ready.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(3, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(2, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for DaemonSetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1047,60 +793,13 @@ impl ::prost::Message for DaemonSetStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.number_ready.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.observed_generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(6, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.number_available.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(7, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.number_unavailable.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(8, v)
-            })
-            + self
-                .collision_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(9, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(10, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1120,40 +819,24 @@ pub struct DaemonSetUpdateStrategy {
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateDaemonSet>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DaemonSetUpdateStrategy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetUpdateStrategy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.rolling_update {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.rolling_update {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.rolling_update {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DaemonSetUpdateStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1167,7 +850,7 @@ impl ::prost::Message for DaemonSetUpdateStrategy {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.type_ = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -1186,15 +869,7 @@ impl ::prost::Message for DaemonSetUpdateStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .rolling_update
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1229,42 +904,25 @@ pub struct Deployment {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeploymentStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Deployment {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for Deployment {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Deployment {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1295,18 +953,7 @@ impl ::prost::Message for Deployment {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1353,76 +1000,42 @@ pub struct DeploymentCondition {
     )]
     pub message: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeploymentCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeploymentCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+        if let Some(v) = &self.last_update_time {
+            ::kiln_runtime::proto::rev::message(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        if let Some(v) = &self.last_update_time {
-            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.last_update_time {
-            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeploymentCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1435,13 +1048,13 @@ impl ::prost::Message for DeploymentCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
@@ -1458,7 +1071,7 @@ impl ::prost::Message for DeploymentCondition {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -1470,7 +1083,7 @@ impl ::prost::Message for DeploymentCondition {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1484,34 +1097,7 @@ impl ::prost::Message for DeploymentCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .last_update_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1543,36 +1129,22 @@ pub struct DeploymentList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Deployment>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeploymentList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeploymentList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeploymentList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1591,20 +1163,13 @@ impl ::prost::Message for DeploymentList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1663,80 +1228,44 @@ pub struct DeploymentSpec {
     )]
     pub progress_deadline_seconds: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeploymentSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.replicas {
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.template {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.strategy {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        if let Some(v) = &self.revision_history_limit {
-            len += ::prost::encoding::int32::encoded_len(6, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeploymentSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.progress_deadline_seconds {
+            ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.paused.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(7, v);
+            ::kiln_runtime::proto::rev::bool(7, v, w);
         }
-        if let Some(v) = &self.progress_deadline_seconds {
-            len += ::prost::encoding::int32::encoded_len(9, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.replicas {
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.template {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.strategy {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        if let Some(v) = &self.revision_history_limit {
+            ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
-        if let Some(v) = &self.revision_history_limit {
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        if let Some(v) = &self.strategy {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.paused.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.progress_deadline_seconds {
-            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeploymentSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1811,37 +1340,7 @@ impl ::prost::Message for DeploymentSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .template
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .strategy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + self
-                .revision_history_limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.paused.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(7, v)
-            })
-            + self
-                .progress_deadline_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(9, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1908,102 +1407,55 @@ pub struct DeploymentStatus {
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeploymentStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeploymentStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.terminating_replicas {
+            ::kiln_runtime::proto::rev::int32(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
+        if let Some(v) = &self.collision_count {
+            ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(7, v);
+            ::kiln_runtime::proto::rev::int32(7, v, w);
         }
-        if let Some(v) = &self.collision_count {
-            len += ::prost::encoding::int32::encoded_len(8, v);
-        }
-        if let Some(v) = &self.terminating_replicas {
-            len += ::prost::encoding::int32::encoded_len(9, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
-        }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
-        if let Some(v) = &self.collision_count {
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(3, v, w);
         }
-        if let Some(v) = &self.terminating_replicas {
-            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(2, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeploymentStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2101,7 +1553,7 @@ impl ::prost::Message for DeploymentStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -2113,48 +1565,7 @@ impl ::prost::Message for DeploymentStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(7, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.available_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + self
-                .terminating_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(9, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .collision_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2174,40 +1585,24 @@ pub struct DeploymentStrategy {
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateDeployment>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeploymentStrategy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeploymentStrategy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.rolling_update {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.rolling_update {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.rolling_update {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeploymentStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2221,7 +1616,7 @@ impl ::prost::Message for DeploymentStrategy {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.type_ = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2240,15 +1635,7 @@ impl ::prost::Message for DeploymentStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .rolling_update
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2283,42 +1670,25 @@ pub struct ReplicaSet {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReplicaSetStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ReplicaSet {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSet {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ReplicaSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2349,18 +1719,7 @@ impl ::prost::Message for ReplicaSet {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2404,70 +1763,39 @@ pub struct ReplicaSetCondition {
     )]
     pub message: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ReplicaSetCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ReplicaSetCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2480,13 +1808,13 @@ impl ::prost::Message for ReplicaSetCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -2497,7 +1825,7 @@ impl ::prost::Message for ReplicaSetCondition {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2509,7 +1837,7 @@ impl ::prost::Message for ReplicaSetCondition {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2523,30 +1851,7 @@ impl ::prost::Message for ReplicaSetCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2578,36 +1883,22 @@ pub struct ReplicaSetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ReplicaSet>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ReplicaSetList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ReplicaSetList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2626,20 +1917,13 @@ impl ::prost::Message for ReplicaSetList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2674,52 +1958,30 @@ pub struct ReplicaSetSpec {
     #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
     pub template: Option<super::super::super::api::core::v1::PodTemplateSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ReplicaSetSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.replicas {
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.template {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.replicas {
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         if let Some(v) = &self.template {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for ReplicaSetSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2765,20 +2027,7 @@ impl ::prost::Message for ReplicaSetSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .template
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2831,86 +2080,47 @@ pub struct ReplicaSetStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<ReplicaSetCondition>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ReplicaSetStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.terminating_replicas {
+            ::kiln_runtime::proto::rev::int32(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.terminating_replicas {
-            len += ::prost::encoding::int32::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(3, v, w);
         }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(2, v, w);
         }
-        if let Some(v) = &self.terminating_replicas {
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for ReplicaSetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2989,45 +2199,13 @@ impl ::prost::Message for ReplicaSetStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.available_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + self
-                .terminating_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.observed_generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(3, v)
-            })
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3043,36 +2221,22 @@ pub struct RollingUpdateDaemonSet {
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<::kiln_runtime::IntOrString>,
 }
-impl ::kiln_runtime::proto::CachedEncode for RollingUpdateDaemonSet {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.max_unavailable {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for RollingUpdateDaemonSet {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.max_surge {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.max_unavailable {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.max_surge {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for RollingUpdateDaemonSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3099,14 +2263,7 @@ impl ::prost::Message for RollingUpdateDaemonSet {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .max_unavailable
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .max_surge
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3122,36 +2279,22 @@ pub struct RollingUpdateDeployment {
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<::kiln_runtime::IntOrString>,
 }
-impl ::kiln_runtime::proto::CachedEncode for RollingUpdateDeployment {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.max_unavailable {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for RollingUpdateDeployment {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.max_surge {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.max_unavailable {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.max_surge {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for RollingUpdateDeployment {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3178,14 +2321,7 @@ impl ::prost::Message for RollingUpdateDeployment {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .max_unavailable
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .max_surge
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3201,36 +2337,22 @@ pub struct RollingUpdateStatefulSetStrategy {
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
     pub max_unavailable: Option<::kiln_runtime::IntOrString>,
 }
-impl ::kiln_runtime::proto::CachedEncode for RollingUpdateStatefulSetStrategy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.partition {
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for RollingUpdateStatefulSetStrategy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.max_unavailable {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.partition {
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        if let Some(v) = &self.max_unavailable {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for RollingUpdateStatefulSetStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3257,14 +2379,7 @@ impl ::prost::Message for RollingUpdateStatefulSetStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .partition
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .max_unavailable
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3303,42 +2418,25 @@ pub struct StatefulSet {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatefulSetStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSet {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSet {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3369,18 +2467,7 @@ impl ::prost::Message for StatefulSet {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3424,70 +2511,39 @@ pub struct StatefulSetCondition {
     )]
     pub message: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSetCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3500,13 +2556,13 @@ impl ::prost::Message for StatefulSetCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -3517,7 +2573,7 @@ impl ::prost::Message for StatefulSetCondition {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3529,7 +2585,7 @@ impl ::prost::Message for StatefulSetCondition {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3543,30 +2599,7 @@ impl ::prost::Message for StatefulSetCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3598,36 +2631,22 @@ pub struct StatefulSetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<StatefulSet>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSetList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3646,20 +2665,13 @@ impl ::prost::Message for StatefulSetList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3686,34 +2698,21 @@ pub struct StatefulSetOrdinals {
     )]
     pub start: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSetOrdinals {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetOrdinals {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.start.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.start.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetOrdinals {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3739,11 +2738,7 @@ impl ::prost::Message for StatefulSetOrdinals {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.start.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3767,45 +2762,27 @@ pub struct StatefulSetPersistentVolumeClaimRetentionPolicy {
     )]
     pub when_scaled: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode
+impl ::kiln_runtime::proto::rev::RevEncode
 for StatefulSetPersistentVolumeClaimRetentionPolicy {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.when_deleted.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.when_scaled.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.when_deleted.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.when_scaled.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3819,7 +2796,7 @@ impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.when_deleted = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3832,7 +2809,7 @@ impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.when_scaled = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3846,16 +2823,7 @@ impl ::prost::Message for StatefulSetPersistentVolumeClaimRetentionPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.when_deleted.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.when_scaled.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3928,102 +2896,55 @@ pub struct StatefulSetSpec {
     #[serde(rename = "ordinals", default, skip_serializing_if = "Option::is_none")]
     pub ordinals: Option<StatefulSetOrdinals>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSetSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.replicas {
-            len += ::prost::encoding::int32::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.ordinals {
+            ::kiln_runtime::proto::rev::message(11, v, w);
         }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.template {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.volume_claim_templates {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.service_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
-        }
-        if let Some(v) = &self.update_strategy {
-            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
-        }
-        if let Some(v) = &self.revision_history_limit {
-            len += ::prost::encoding::int32::encoded_len(8, v);
+        if let Some(v) = &self.persistent_volume_claim_retention_policy {
+            ::kiln_runtime::proto::rev::message(10, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(9, v);
+            ::kiln_runtime::proto::rev::int32(9, v, w);
         }
-        if let Some(v) = &self.persistent_volume_claim_retention_policy {
-            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
+        if let Some(v) = &self.revision_history_limit {
+            ::kiln_runtime::proto::rev::int32(8, v, w);
         }
-        if let Some(v) = &self.ordinals {
-            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.replicas {
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.template {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.volume_claim_templates {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.service_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        if let Some(v) = &self.update_strategy {
+            ::kiln_runtime::proto::rev::message(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.update_strategy {
-            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
-        }
-        if let Some(v) = &self.revision_history_limit {
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+            ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+            let v = self.service_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.persistent_volume_claim_retention_policy {
-            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
+        if let Some(v) = &self.volume_claim_templates {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
-        if let Some(v) = &self.ordinals {
-            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.replicas {
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4056,12 +2977,12 @@ impl ::prost::Message for StatefulSetSpec {
                 let v = this
                     .volume_claim_templates
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.service_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4074,7 +2995,7 @@ impl ::prost::Message for StatefulSetSpec {
             6 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.pod_management_policy = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4125,50 +3046,7 @@ impl ::prost::Message for StatefulSetSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.replicas.as_ref().map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .template
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .volume_claim_templates
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.service_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
-            + self
-                .update_strategy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
-            + self
-                .revision_history_limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(9, v)
-            })
-            + self
-                .persistent_volume_claim_retention_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(10, v))
-            + self
-                .ordinals
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4236,116 +3114,62 @@ pub struct StatefulSetStatus {
     )]
     pub available_replicas: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSetStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(1, v);
+            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(11, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(2, v);
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(10, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_revision.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
+        if let Some(v) = &self.collision_count {
+            ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.update_revision.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        if let Some(v) = &self.collision_count {
-            len += ::prost::encoding::int32::encoded_len(9, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(10, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(11, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.current_revision.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+            ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.update_revision.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
-        }
-        if let Some(v) = &self.collision_count {
-            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
-        }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(10, v, buf, cache);
+            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(11, v, buf);
+            let v = self.current_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(3, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.replicas.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(2, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4417,7 +3241,7 @@ impl ::prost::Message for StatefulSetStatus {
             6 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.current_revision = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4430,7 +3254,7 @@ impl ::prost::Message for StatefulSetStatus {
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.update_revision = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4450,7 +3274,7 @@ impl ::prost::Message for StatefulSetStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             11 => {
                 let mut value = <i32 as ::core::default::Default>::default();
@@ -4469,54 +3293,7 @@ impl ::prost::Message for StatefulSetStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.ready_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.current_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.updated_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.current_revision.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.update_revision.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
-            + self
-                .collision_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(9, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(10, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.available_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(11, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4536,40 +3313,24 @@ pub struct StatefulSetUpdateStrategy {
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateStatefulSetStrategy>,
 }
-impl ::kiln_runtime::proto::CachedEncode for StatefulSetUpdateStrategy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetUpdateStrategy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.rolling_update {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.rolling_update {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.rolling_update {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for StatefulSetUpdateStrategy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4583,7 +3344,7 @@ impl ::prost::Message for StatefulSetUpdateStrategy {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.type_ = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -4602,15 +3363,7 @@ impl ::prost::Message for StatefulSetUpdateStrategy {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .rolling_update
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -16,54 +16,31 @@ pub struct CrossVersionObjectReference {
     )]
     pub api_version: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CrossVersionObjectReference {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CrossVersionObjectReference {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+            let v = self.api_version.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CrossVersionObjectReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -76,16 +53,16 @@ impl ::prost::Message for CrossVersionObjectReference {
         match tag {
             1 => {
                 let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_version = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -99,21 +76,7 @@ impl ::prost::Message for CrossVersionObjectReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.api_version.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -148,42 +111,25 @@ pub struct HorizontalPodAutoscaler {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<HorizontalPodAutoscalerStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for HorizontalPodAutoscaler {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscaler {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for HorizontalPodAutoscaler {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -214,18 +160,7 @@ impl ::prost::Message for HorizontalPodAutoscaler {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -264,36 +199,22 @@ pub struct HorizontalPodAutoscalerList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<HorizontalPodAutoscaler>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for HorizontalPodAutoscalerList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for HorizontalPodAutoscalerList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -312,20 +233,13 @@ impl ::prost::Message for HorizontalPodAutoscalerList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -360,52 +274,30 @@ pub struct HorizontalPodAutoscalerSpec {
     )]
     pub target_cpu_utilization_percentage: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for HorizontalPodAutoscalerSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.scale_target_ref {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.min_replicas {
-            len += ::prost::encoding::int32::encoded_len(2, v);
+impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.target_cpu_utilization_percentage {
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.max_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(3, v);
-        }
-        if let Some(v) = &self.target_cpu_utilization_percentage {
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.scale_target_ref {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         if let Some(v) = &self.min_replicas {
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::int32(2, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.max_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
-        }
-        if let Some(v) = &self.target_cpu_utilization_percentage {
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        if let Some(v) = &self.scale_target_ref {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for HorizontalPodAutoscalerSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -444,23 +336,7 @@ impl ::prost::Message for HorizontalPodAutoscalerSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .scale_target_ref
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .min_replicas
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.max_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(3, v)
-            })
-            + self
-                .target_cpu_utilization_percentage
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -501,62 +377,35 @@ pub struct HorizontalPodAutoscalerStatus {
     )]
     pub current_cpu_utilization_percentage: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for HorizontalPodAutoscalerStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.observed_generation {
-            len += ::prost::encoding::int64::encoded_len(1, v);
-        }
-        if let Some(v) = &self.last_scale_time {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(3, v);
+impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.current_cpu_utilization_percentage {
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.desired_replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        if let Some(v) = &self.current_cpu_utilization_percentage {
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.observed_generation {
-            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
-        }
-        if let Some(v) = &self.last_scale_time {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.current_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::int32(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+        if let Some(v) = &self.last_scale_time {
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.current_cpu_utilization_percentage {
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+        if let Some(v) = &self.observed_generation {
+            ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
 }
 impl ::prost::Message for HorizontalPodAutoscalerStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -601,28 +450,7 @@ impl ::prost::Message for HorizontalPodAutoscalerStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .observed_generation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int64::encoded_len(1, v))
-            + self
-                .last_scale_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.current_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.desired_replicas.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + self
-                .current_cpu_utilization_percentage
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -657,42 +485,25 @@ pub struct Scale {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ScaleStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Scale {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for Scale {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Scale {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -723,18 +534,7 @@ impl ::prost::Message for Scale {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -758,34 +558,21 @@ pub struct ScaleSpec {
     )]
     pub replicas: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ScaleSpec {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ScaleSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for ScaleSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -812,11 +599,7 @@ impl ::prost::Message for ScaleSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -836,44 +619,26 @@ pub struct ScaleStatus {
     )]
     pub selector: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ScaleStatus {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ScaleStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.selector.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.selector.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for ScaleStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -893,7 +658,7 @@ impl ::prost::Message for ScaleStatus {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.selector = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -907,16 +672,7 @@ impl ::prost::Message for ScaleStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.selector.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -28,42 +28,25 @@ pub struct CronJob {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CronJobStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CronJob {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CronJob {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CronJob {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -94,18 +77,7 @@ impl ::prost::Message for CronJob {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -144,36 +116,22 @@ pub struct CronJobList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<CronJob>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CronJobList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for CronJobList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CronJobList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -192,20 +150,13 @@ impl ::prost::Message for CronJobList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -264,80 +215,44 @@ pub struct CronJobSpec {
     )]
     pub failed_jobs_history_limit: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CronJobSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.schedule.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for CronJobSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.time_zone {
+            ::kiln_runtime::proto::rev::string(8, v, w);
         }
-        if let Some(v) = &self.starting_deadline_seconds {
-            len += ::prost::encoding::int64::encoded_len(2, v);
+        if let Some(v) = &self.failed_jobs_history_limit {
+            ::kiln_runtime::proto::rev::int32(7, v, w);
+        }
+        if let Some(v) = &self.successful_jobs_history_limit {
+            ::kiln_runtime::proto::rev::int32(6, v, w);
+        }
+        if let Some(v) = &self.job_template {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.suspend {
+            ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.concurrency_policy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.suspend {
-            len += ::prost::encoding::bool::encoded_len(4, v);
+        if let Some(v) = &self.starting_deadline_seconds {
+            ::kiln_runtime::proto::rev::int64(2, v, w);
         }
-        if let Some(v) = &self.job_template {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.successful_jobs_history_limit {
-            len += ::prost::encoding::int32::encoded_len(6, v);
-        }
-        if let Some(v) = &self.failed_jobs_history_limit {
-            len += ::prost::encoding::int32::encoded_len(7, v);
-        }
-        if let Some(v) = &self.time_zone {
-            len += ::prost::encoding::string::encoded_len(8, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.schedule.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.starting_deadline_seconds {
-            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.concurrency_policy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.suspend {
-            ::kiln_runtime::proto::fast::bool::encode(4, v, buf);
-        }
-        if let Some(v) = &self.job_template {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.successful_jobs_history_limit {
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
-        }
-        if let Some(v) = &self.failed_jobs_history_limit {
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.time_zone {
-            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CronJobSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -352,13 +267,13 @@ impl ::prost::Message for CronJobSpec {
                 let v = this
                     .schedule
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .time_zone
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -369,7 +284,7 @@ impl ::prost::Message for CronJobSpec {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.concurrency_policy = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -407,40 +322,7 @@ impl ::prost::Message for CronJobSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.schedule.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .time_zone
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .starting_deadline_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.concurrency_policy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .suspend
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(4, v))
-            + self
-                .job_template
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .successful_jobs_history_limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
-            + self
-                .failed_jobs_history_limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -467,42 +349,25 @@ pub struct CronJobStatus {
     )]
     pub last_successful_time: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CronJobStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.active {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CronJobStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.last_successful_time {
+            ::kiln_runtime::proto::rev::message(5, v, w);
         }
         if let Some(v) = &self.last_schedule_time {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        if let Some(v) = &self.last_successful_time {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.active {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.last_schedule_time {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.last_successful_time {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CronJobStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -517,7 +382,7 @@ impl ::prost::Message for CronJobStatus {
                 let v = this
                     .active
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -535,18 +400,7 @@ impl ::prost::Message for CronJobStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .active
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .last_schedule_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .last_successful_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -581,42 +435,25 @@ pub struct Job {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<JobStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Job {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for Job {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Job {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -647,18 +484,7 @@ impl ::prost::Message for Job {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -705,76 +531,42 @@ pub struct JobCondition {
     )]
     pub message: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JobCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for JobCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.last_probe_time {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        if let Some(v) = &self.last_probe_time {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.last_probe_time {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for JobCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -787,13 +579,13 @@ impl ::prost::Message for JobCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -810,7 +602,7 @@ impl ::prost::Message for JobCondition {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -822,7 +614,7 @@ impl ::prost::Message for JobCondition {
             6 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -836,34 +628,7 @@ impl ::prost::Message for JobCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .last_probe_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -895,36 +660,22 @@ pub struct JobList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Job>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JobList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for JobList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for JobList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -943,20 +694,13 @@ impl ::prost::Message for JobList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1058,120 +802,64 @@ pub struct JobSpec {
     #[serde(rename = "managedBy", default, skip_serializing_if = "Option::is_none")]
     pub managed_by: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JobSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.parallelism {
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
-        if let Some(v) = &self.completions {
-            len += ::prost::encoding::int32::encoded_len(2, v);
-        }
-        if let Some(v) = &self.active_deadline_seconds {
-            len += ::prost::encoding::int64::encoded_len(3, v);
-        }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        if let Some(v) = &self.manual_selector {
-            len += ::prost::encoding::bool::encoded_len(5, v);
-        }
-        if let Some(v) = &self.template {
-            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
-        }
-        if let Some(v) = &self.backoff_limit {
-            len += ::prost::encoding::int32::encoded_len(7, v);
-        }
-        if let Some(v) = &self.ttl_seconds_after_finished {
-            len += ::prost::encoding::int32::encoded_len(8, v);
-        }
-        if let Some(v) = &self.completion_mode {
-            len += ::prost::encoding::string::encoded_len(9, v);
-        }
-        if let Some(v) = &self.suspend {
-            len += ::prost::encoding::bool::encoded_len(10, v);
-        }
-        if let Some(v) = &self.pod_failure_policy {
-            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
-        }
-        if let Some(v) = &self.backoff_limit_per_index {
-            len += ::prost::encoding::int32::encoded_len(12, v);
-        }
-        if let Some(v) = &self.max_failed_indexes {
-            len += ::prost::encoding::int32::encoded_len(13, v);
-        }
-        if let Some(v) = &self.pod_replacement_policy {
-            len += ::prost::encoding::string::encoded_len(14, v);
+impl ::kiln_runtime::proto::rev::RevEncode for JobSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.success_policy {
+            ::kiln_runtime::proto::rev::message(16, v, w);
         }
         if let Some(v) = &self.managed_by {
-            len += ::prost::encoding::string::encoded_len(15, v);
-        }
-        if let Some(v) = &self.success_policy {
-            len += ::kiln_runtime::proto::cached::message_len(16, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.parallelism {
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        if let Some(v) = &self.completions {
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
-        }
-        if let Some(v) = &self.active_deadline_seconds {
-            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
-        }
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.manual_selector {
-            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.template {
-            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.backoff_limit {
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.ttl_seconds_after_finished {
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
-        }
-        if let Some(v) = &self.completion_mode {
-            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
-        }
-        if let Some(v) = &self.suspend {
-            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
-        }
-        if let Some(v) = &self.pod_failure_policy {
-            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
-        }
-        if let Some(v) = &self.backoff_limit_per_index {
-            ::kiln_runtime::proto::fast::int32::encode(12, v, buf);
-        }
-        if let Some(v) = &self.max_failed_indexes {
-            ::kiln_runtime::proto::fast::int32::encode(13, v, buf);
+            ::kiln_runtime::proto::rev::string(15, v, w);
         }
         if let Some(v) = &self.pod_replacement_policy {
-            ::kiln_runtime::proto::fast::string::encode(14, v, buf);
+            ::kiln_runtime::proto::rev::string(14, v, w);
         }
-        if let Some(v) = &self.managed_by {
-            ::kiln_runtime::proto::fast::string::encode(15, v, buf);
+        if let Some(v) = &self.max_failed_indexes {
+            ::kiln_runtime::proto::rev::int32(13, v, w);
         }
-        if let Some(v) = &self.success_policy {
-            ::kiln_runtime::proto::cached::message_encode(16, v, buf, cache);
+        if let Some(v) = &self.backoff_limit_per_index {
+            ::kiln_runtime::proto::rev::int32(12, v, w);
+        }
+        if let Some(v) = &self.pod_failure_policy {
+            ::kiln_runtime::proto::rev::message(11, v, w);
+        }
+        if let Some(v) = &self.suspend {
+            ::kiln_runtime::proto::rev::bool(10, v, w);
+        }
+        if let Some(v) = &self.completion_mode {
+            ::kiln_runtime::proto::rev::string(9, v, w);
+        }
+        if let Some(v) = &self.ttl_seconds_after_finished {
+            ::kiln_runtime::proto::rev::int32(8, v, w);
+        }
+        if let Some(v) = &self.backoff_limit {
+            ::kiln_runtime::proto::rev::int32(7, v, w);
+        }
+        if let Some(v) = &self.template {
+            ::kiln_runtime::proto::rev::message(6, v, w);
+        }
+        if let Some(v) = &self.manual_selector {
+            ::kiln_runtime::proto::rev::bool(5, v, w);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(4, v, w);
+        }
+        if let Some(v) = &self.active_deadline_seconds {
+            ::kiln_runtime::proto::rev::int64(3, v, w);
+        }
+        if let Some(v) = &self.completions {
+            ::kiln_runtime::proto::rev::int32(2, v, w);
+        }
+        if let Some(v) = &self.parallelism {
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for JobSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1258,7 +946,7 @@ impl ::prost::Message for JobSpec {
                 let v = this
                     .completion_mode
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
@@ -1270,82 +958,19 @@ impl ::prost::Message for JobSpec {
                 let v = this
                     .pod_replacement_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             15 => {
                 let v = this
                     .managed_by
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .parallelism
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::int32::encoded_len(1, v))
-            + self
-                .completions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
-            + self
-                .active_deadline_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(3, v))
-            + self
-                .pod_failure_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
-            + self
-                .success_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(16, v))
-            + self
-                .backoff_limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .backoff_limit_per_index
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(12, v))
-            + self
-                .max_failed_indexes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(13, v))
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .manual_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(5, v))
-            + self
-                .template
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-            + self
-                .ttl_seconds_after_finished
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + self
-                .completion_mode
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .suspend
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(10, v))
-            + self
-                .pod_replacement_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(14, v))
-            + self
-                .managed_by
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(15, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1423,106 +1048,57 @@ pub struct JobStatus {
     #[serde(rename = "ready", default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JobStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for JobStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.terminating {
+            ::kiln_runtime::proto::rev::int32(11, v, w);
         }
-        if let Some(v) = &self.start_time {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+        if let Some(v) = &self.failed_indexes {
+            ::kiln_runtime::proto::rev::string(10, v, w);
         }
-        if let Some(v) = &self.completion_time {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+        if let Some(v) = &self.ready {
+            ::kiln_runtime::proto::rev::int32(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.active.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.succeeded.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.failed.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(6, v);
+        if let Some(v) = &self.uncounted_terminated_pods {
+            ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.completed_indexes.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        if let Some(v) = &self.uncounted_terminated_pods {
-            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
-        }
-        if let Some(v) = &self.ready {
-            len += ::prost::encoding::int32::encoded_len(9, v);
-        }
-        if let Some(v) = &self.failed_indexes {
-            len += ::prost::encoding::string::encoded_len(10, v);
-        }
-        if let Some(v) = &self.terminating {
-            len += ::prost::encoding::int32::encoded_len(11, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.start_time {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.completion_time {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.active.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.succeeded.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.failed.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+            ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.completed_indexes.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+            let v = self.succeeded.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
-        if let Some(v) = &self.uncounted_terminated_pods {
-            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.active.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
-        if let Some(v) = &self.ready {
-            ::kiln_runtime::proto::fast::int32::encode(9, v, buf);
+        if let Some(v) = &self.completion_time {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.failed_indexes {
-            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+        if let Some(v) = &self.start_time {
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.terminating {
-            ::kiln_runtime::proto::fast::int32::encode(11, v, buf);
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for JobStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1537,7 +1113,7 @@ impl ::prost::Message for JobStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -1594,7 +1170,7 @@ impl ::prost::Message for JobStatus {
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.completed_indexes = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1608,7 +1184,7 @@ impl ::prost::Message for JobStatus {
                 let v = this
                     .failed_indexes
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -1624,54 +1200,7 @@ impl ::prost::Message for JobStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .conditions
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .start_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .completion_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.active.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.succeeded.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.failed.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(6, v)
-            })
-            + self
-                .terminating
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(11, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.completed_indexes.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
-            + self
-                .failed_indexes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
-            + self
-                .uncounted_terminated_pods
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
-            + self
-                .ready
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(9, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1689,36 +1218,22 @@ pub struct JobTemplateSpec {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<JobSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JobTemplateSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for JobTemplateSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for JobTemplateSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1743,14 +1258,7 @@ impl ::prost::Message for JobTemplateSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1763,30 +1271,19 @@ pub struct PodFailurePolicy {
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<PodFailurePolicyRule>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodFailurePolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for PodFailurePolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.rules {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodFailurePolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1799,15 +1296,13 @@ impl ::prost::Message for PodFailurePolicy {
         match tag {
             1 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.rules
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1834,46 +1329,27 @@ pub struct PodFailurePolicyOnExitCodesRequirement {
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<i32>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodFailurePolicyOnExitCodesRequirement {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.container_name {
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for PodFailurePolicyOnExitCodesRequirement {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.values {
+            ::kiln_runtime::proto::rev::repeated::int32(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.operator.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.values {
-            len += ::prost::encoding::int32::encoded_len_repeated(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.container_name {
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.values {
-            ::kiln_runtime::proto::fast::int32::encode_repeated(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodFailurePolicyOnExitCodesRequirement {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1888,13 +1364,13 @@ impl ::prost::Message for PodFailurePolicyOnExitCodesRequirement {
                 let v = this
                     .container_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .operator
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -1906,19 +1382,7 @@ impl ::prost::Message for PodFailurePolicyOnExitCodesRequirement {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .container_name
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.operator.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .values
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1938,44 +1402,26 @@ pub struct PodFailurePolicyOnPodConditionsPattern {
     )]
     pub status: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodFailurePolicyOnPodConditionsPattern {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for PodFailurePolicyOnPodConditionsPattern {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodFailurePolicyOnPodConditionsPattern {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1988,12 +1434,12 @@ impl ::prost::Message for PodFailurePolicyOnPodConditionsPattern {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.status = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2006,16 +1452,7 @@ impl ::prost::Message for PodFailurePolicyOnPodConditionsPattern {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2048,46 +1485,27 @@ pub struct PodFailurePolicyRule {
     )]
     pub on_pod_conditions: Option<Vec<PodFailurePolicyOnPodConditionsPattern>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodFailurePolicyRule {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for PodFailurePolicyRule {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.on_pod_conditions {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.on_exit_codes {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.action.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.on_exit_codes {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.on_pod_conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.on_exit_codes {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.on_pod_conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodFailurePolicyRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2102,7 +1520,7 @@ impl ::prost::Message for PodFailurePolicyRule {
                 let v = this
                     .action
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -2114,25 +1532,13 @@ impl ::prost::Message for PodFailurePolicyRule {
                 let v = this
                     .on_pod_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .on_exit_codes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .on_pod_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2145,30 +1551,19 @@ pub struct SuccessPolicy {
     #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<SuccessPolicyRule>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for SuccessPolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for SuccessPolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.rules {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for SuccessPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2181,15 +1576,13 @@ impl ::prost::Message for SuccessPolicy {
         match tag {
             1 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.rules
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2209,36 +1602,22 @@ pub struct SuccessPolicyRule {
     #[serde(rename = "succeededCount", default, skip_serializing_if = "Option::is_none")]
     pub succeeded_count: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for SuccessPolicyRule {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.succeeded_indexes {
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for SuccessPolicyRule {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.succeeded_count {
-            len += ::prost::encoding::int32::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::int32(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.succeeded_indexes {
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.succeeded_count {
-            ::kiln_runtime::proto::fast::int32::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for SuccessPolicyRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2253,7 +1632,7 @@ impl ::prost::Message for SuccessPolicyRule {
                 let v = this
                     .succeeded_indexes
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -2265,14 +1644,7 @@ impl ::prost::Message for SuccessPolicyRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .succeeded_indexes
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len(1, v))
-            + self
-                .succeeded_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2288,36 +1660,22 @@ pub struct UncountedTerminatedPods {
     #[serde(rename = "failed", default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<Vec<String>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for UncountedTerminatedPods {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.succeeded {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for UncountedTerminatedPods {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.failed {
-            len += ::prost::encoding::string::encoded_len_repeated(2, v);
+            ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.succeeded {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        if let Some(v) = &self.failed {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for UncountedTerminatedPods {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2332,26 +1690,19 @@ impl ::prost::Message for UncountedTerminatedPods {
                 let v = this
                     .succeeded
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .failed
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .succeeded
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .failed
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -29,36 +29,22 @@ pub struct ClusterTrustBundle {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ClusterTrustBundleSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ClusterTrustBundle {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundle {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ClusterTrustBundle {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -83,14 +69,7 @@ impl ::prost::Message for ClusterTrustBundle {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -129,36 +108,22 @@ pub struct ClusterTrustBundleList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ClusterTrustBundle>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ClusterTrustBundleList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ClusterTrustBundleList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -177,20 +142,13 @@ impl ::prost::Message for ClusterTrustBundleList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -229,44 +187,26 @@ pub struct ClusterTrustBundleSpec {
     #[serde(rename = "trustBundle", default, skip_serializing_if = "Option::is_none")]
     pub trust_bundle: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ClusterTrustBundleSpec {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.trust_bundle.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.trust_bundle.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ClusterTrustBundleSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -280,7 +220,7 @@ impl ::prost::Message for ClusterTrustBundleSpec {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.signer_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -294,22 +234,13 @@ impl ::prost::Message for ClusterTrustBundleSpec {
                 let v = this
                     .trust_bundle
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.trust_bundle.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -346,42 +277,25 @@ pub struct PodCertificateRequest {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PodCertificateRequestStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodCertificateRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodCertificateRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -412,18 +326,7 @@ impl ::prost::Message for PodCertificateRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -462,36 +365,22 @@ pub struct PodCertificateRequestList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<PodCertificateRequest>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodCertificateRequestList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodCertificateRequestList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -510,20 +399,13 @@ impl ::prost::Message for PodCertificateRequestList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -619,118 +501,63 @@ pub struct PodCertificateRequestSpec {
         ::std::collections::BTreeMap<String, String>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodCertificateRequestSpec {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.unverified_user_annotations {
+            ::kiln_runtime::proto::rev::string_map(11, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.proof_of_possession {
+            ::kiln_runtime::proto::rev::byte_string(10, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_uid.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+        if let Some(v) = &self.pkix_public_key {
+            ::kiln_runtime::proto::rev::byte_string(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_uid.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
+        if let Some(v) = &self.max_expiration_seconds {
+            ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_uid.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        if let Some(v) = &self.max_expiration_seconds {
-            len += ::prost::encoding::int32::encoded_len(8, v);
-        }
-        if let Some(v) = &self.pkix_public_key {
-            len += ::prost::encoding::bytes::encoded_len(9, &v.0);
-        }
-        if let Some(v) = &self.proof_of_possession {
-            len += ::prost::encoding::bytes::encoded_len(10, &v.0);
-        }
-        if let Some(v) = &self.unverified_user_annotations {
-            len += ::kiln_runtime::proto::string_map::encoded_len(11, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_uid.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_uid.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+            ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.node_uid.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+            let v = self.service_account_uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.max_expiration_seconds {
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.service_account_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.pkix_public_key {
-            ::kiln_runtime::proto::fast::bytes::encode(9, &v.0, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.proof_of_possession {
-            ::kiln_runtime::proto::fast::bytes::encode(10, &v.0, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pod_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.unverified_user_annotations {
-            ::kiln_runtime::proto::string_map::encode(11, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodCertificateRequestSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -745,43 +572,43 @@ impl ::prost::Message for PodCertificateRequestSpec {
                 let v = this
                     .signer_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .pod_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .pod_uid
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .service_account_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .service_account_uid
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .node_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .node_uid
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -805,69 +632,24 @@ impl ::prost::Message for PodCertificateRequestSpec {
                 let v = this
                     .unverified_user_annotations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::string::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::kiln_runtime::proto::de::string(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pod_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pod_uid.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.service_account_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.service_account_uid.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.node_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.node_uid.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
-            + self
-                .max_expiration_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + self
-                .pkix_public_key
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bytes::encoded_len(9, &v.0))
-            + self
-                .proof_of_possession
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bytes::encoded_len(10, &v.0))
-            + self
-                .unverified_user_annotations
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::string_map::encoded_len(11, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -913,58 +695,33 @@ pub struct PodCertificateRequestStatus {
     #[serde(rename = "notAfter", default, skip_serializing_if = "Option::is_none")]
     pub not_after: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodCertificateRequestStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.not_after {
+            ::kiln_runtime::proto::rev::message(6, v, w);
+        }
+        if let Some(v) = &self.begin_refresh_at {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.not_before {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.certificate_chain.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.not_before {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        if let Some(v) = &self.begin_refresh_at {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.not_after {
-            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.certificate_chain.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.not_before {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.begin_refresh_at {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.not_after {
-            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodCertificateRequestStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -979,12 +736,12 @@ impl ::prost::Message for PodCertificateRequestStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.certificate_chain = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1016,27 +773,7 @@ impl ::prost::Message for PodCertificateRequestStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .conditions
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.certificate_chain.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .not_before
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .begin_refresh_at
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .not_after
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

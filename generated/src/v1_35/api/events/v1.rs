@@ -104,142 +104,75 @@ pub struct Event {
     )]
     pub deprecated_count: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Event {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.event_time {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.series {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for Event {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.reporting_controller.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            let v = self.deprecated_count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(15, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
+        if let Some(v) = &self.deprecated_last_timestamp {
+            ::kiln_runtime::proto::rev::message(14, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
+        if let Some(v) = &self.deprecated_first_timestamp {
+            ::kiln_runtime::proto::rev::message(13, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        if let Some(v) = &self.regarding {
-            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
-        }
-        if let Some(v) = &self.related {
-            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.note.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(10, v);
+        if let Some(v) = &self.deprecated_source {
+            ::kiln_runtime::proto::rev::message(12, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(11, v);
-        }
-        if let Some(v) = &self.deprecated_source {
-            len += ::kiln_runtime::proto::cached::message_len(12, v, cache);
-        }
-        if let Some(v) = &self.deprecated_first_timestamp {
-            len += ::kiln_runtime::proto::cached::message_len(13, v, cache);
-        }
-        if let Some(v) = &self.deprecated_last_timestamp {
-            len += ::kiln_runtime::proto::cached::message_len(14, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.deprecated_count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(15, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.event_time {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.series {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_controller.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
-        }
-        if let Some(v) = &self.regarding {
-            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
-        }
-        if let Some(v) = &self.related {
-            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(11, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.note.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+            ::kiln_runtime::proto::rev::string(10, v, w);
+        }
+        if let Some(v) = &self.related {
+            ::kiln_runtime::proto::rev::message(9, v, w);
+        }
+        if let Some(v) = &self.regarding {
+            ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(11, v, buf);
-        }
-        if let Some(v) = &self.deprecated_source {
-            ::kiln_runtime::proto::cached::message_encode(12, v, buf, cache);
-        }
-        if let Some(v) = &self.deprecated_first_timestamp {
-            ::kiln_runtime::proto::cached::message_encode(13, v, buf, cache);
-        }
-        if let Some(v) = &self.deprecated_last_timestamp {
-            ::kiln_runtime::proto::cached::message_encode(14, v, buf, cache);
+            let v = self.reason.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.deprecated_count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(15, v, buf);
+            let v = self.action.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(6, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.reporting_controller.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.series {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
+        if let Some(v) = &self.event_time {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.metadata {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Event {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -271,7 +204,7 @@ impl ::prost::Message for Event {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reporting_controller = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -284,7 +217,7 @@ impl ::prost::Message for Event {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reporting_instance = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -297,7 +230,7 @@ impl ::prost::Message for Event {
             6 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.action = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -309,7 +242,7 @@ impl ::prost::Message for Event {
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -333,7 +266,7 @@ impl ::prost::Message for Event {
             10 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.note = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -344,7 +277,7 @@ impl ::prost::Message for Event {
             11 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.type_ = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -388,73 +321,7 @@ impl ::prost::Message for Event {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .event_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .series
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reporting_controller.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reporting_instance.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.action.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
-            + self
-                .regarding
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
-            + self
-                .related
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.note.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(10, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.type_.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(11, v)
-            })
-            + self
-                .deprecated_source
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(12, v))
-            + self
-                .deprecated_first_timestamp
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(13, v))
-            + self
-                .deprecated_last_timestamp
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(14, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.deprecated_count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(15, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -493,36 +360,22 @@ pub struct EventList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Event>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for EventList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for EventList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for EventList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -541,20 +394,13 @@ impl ::prost::Message for EventList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -581,40 +427,24 @@ pub struct EventSeries {
     )]
     pub last_observed_time: Option<::kiln_runtime::MicroTime>,
 }
-impl ::kiln_runtime::proto::CachedEncode for EventSeries {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for EventSeries {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.last_observed_time {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(1, v);
-        }
-        if let Some(v) = &self.last_observed_time {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(1, v, buf);
-        }
-        if let Some(v) = &self.last_observed_time {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
 }
 impl ::prost::Message for EventSeries {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -639,15 +469,7 @@ impl ::prost::Message for EventSeries {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(1, v)
-        })
-            + self
-                .last_observed_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

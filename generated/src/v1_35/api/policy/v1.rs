@@ -27,36 +27,22 @@ pub struct Eviction {
         super::super::super::apimachinery::pkg::apis::meta::v1::DeleteOptions,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for Eviction {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for Eviction {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.delete_options {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.delete_options {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Eviction {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -83,14 +69,7 @@ impl ::prost::Message for Eviction {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .delete_options
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -132,42 +111,25 @@ pub struct PodDisruptionBudget {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PodDisruptionBudgetStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodDisruptionBudget {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudget {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodDisruptionBudget {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -198,18 +160,7 @@ impl ::prost::Message for PodDisruptionBudget {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -248,36 +199,22 @@ pub struct PodDisruptionBudgetList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<PodDisruptionBudget>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodDisruptionBudgetList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodDisruptionBudgetList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -296,20 +233,13 @@ impl ::prost::Message for PodDisruptionBudgetList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -352,48 +282,28 @@ pub struct PodDisruptionBudgetSpec {
     )]
     pub unhealthy_pod_eviction_policy: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodDisruptionBudgetSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.min_available {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.unhealthy_pod_eviction_policy {
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.max_unavailable {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.unhealthy_pod_eviction_policy {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.min_available {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.max_unavailable {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.unhealthy_pod_eviction_policy {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+        if let Some(v) = &self.min_available {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodDisruptionBudgetSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -426,28 +336,13 @@ impl ::prost::Message for PodDisruptionBudgetSpec {
                 let v = this
                     .unhealthy_pod_eviction_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .min_available
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .max_unavailable
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .unhealthy_pod_eviction_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -498,86 +393,47 @@ pub struct PodDisruptionBudgetStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for PodDisruptionBudgetStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(1, v);
-        }
-        if let Some(v) = &self.disrupted_pods {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_healthy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_healthy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
+impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.expected_pods.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(6, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
-        }
-        if let Some(v) = &self.disrupted_pods {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.current_healthy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.desired_healthy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.expected_pods.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+            let v = self.current_healthy.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int32(3, v, w);
+        }
+        if let Some(v) = &self.disrupted_pods {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
 }
 impl ::prost::Message for PodDisruptionBudgetStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -605,12 +461,17 @@ impl ::prost::Message for PodDisruptionBudgetStatus {
                 let v = this
                     .disrupted_pods
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             3 => {
@@ -641,45 +502,13 @@ impl ::prost::Message for PodDisruptionBudgetStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encoded_len(1, v)
-        })
-            + self
-                .disrupted_pods
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.current_healthy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.desired_healthy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.expected_pods.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(6, v)
-            })
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

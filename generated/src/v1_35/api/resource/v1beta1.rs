@@ -36,78 +36,43 @@ pub struct AllocatedDeviceStatus {
     #[serde(rename = "networkData", default, skip_serializing_if = "Option::is_none")]
     pub network_data: Option<NetworkDeviceData>,
 }
-impl ::kiln_runtime::proto::CachedEncode for AllocatedDeviceStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for AllocatedDeviceStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.share_id {
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.network_data {
+            ::kiln_runtime::proto::rev::message(6, v, w);
+        }
+        if let Some(v) = &self.data {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.data {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.network_data {
-            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
-        }
-        if let Some(v) = &self.share_id {
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.data {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.network_data {
-            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.share_id {
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for AllocatedDeviceStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -122,29 +87,29 @@ impl ::prost::Message for AllocatedDeviceStatus {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .device
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .share_id
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this.data.get_or_insert_with(::core::default::Default::default);
@@ -160,37 +125,7 @@ impl ::prost::Message for AllocatedDeviceStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .share_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .data
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .network_data
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -215,42 +150,25 @@ pub struct AllocationResult {
     )]
     pub allocation_timestamp: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for AllocationResult {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for AllocationResult {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.allocation_timestamp {
+            ::kiln_runtime::proto::rev::message(5, v, w);
         }
         if let Some(v) = &self.node_selector {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.allocation_timestamp {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.node_selector {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.allocation_timestamp {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for AllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -283,18 +201,7 @@ impl ::prost::Message for AllocationResult {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .devices
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .node_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .allocation_timestamp
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -393,94 +300,51 @@ pub struct BasicDevice {
     )]
     pub allow_multiple_allocations: Option<bool>,
 }
-impl ::kiln_runtime::proto::CachedEncode for BasicDevice {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.attributes {
-            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for BasicDevice {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.allow_multiple_allocations {
+            ::kiln_runtime::proto::rev::bool(11, v, w);
         }
-        if let Some(v) = &self.capacity {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
+        if let Some(v) = &self.binding_failure_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(10, v, w);
         }
-        if let Some(v) = &self.consumes_counters {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
+        if let Some(v) = &self.binding_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(9, v, w);
         }
-        if let Some(v) = &self.node_name {
-            len += ::prost::encoding::string::encoded_len(4, v);
+        if let Some(v) = &self.binds_to_node {
+            ::kiln_runtime::proto::rev::bool(8, v, w);
         }
-        if let Some(v) = &self.node_selector {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
+        if let Some(v) = &self.taints {
+            ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.all_nodes.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(6, v);
-        }
-        if let Some(v) = &self.taints {
-            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
-        }
-        if let Some(v) = &self.binds_to_node {
-            len += ::prost::encoding::bool::encoded_len(8, v);
-        }
-        if let Some(v) = &self.binding_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(9, v);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(10, v);
-        }
-        if let Some(v) = &self.allow_multiple_allocations {
-            len += ::prost::encoding::bool::encoded_len(11, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.attributes {
-            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.consumes_counters {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.node_name {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         if let Some(v) = &self.node_selector {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(5, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.all_nodes.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        if let Some(v) = &self.node_name {
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.taints {
-            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        if let Some(v) = &self.consumes_counters {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
-        if let Some(v) = &self.binds_to_node {
-            ::kiln_runtime::proto::fast::bool::encode(8, v, buf);
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
         }
-        if let Some(v) = &self.binding_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(9, v, buf);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(10, v, buf);
-        }
-        if let Some(v) = &self.allow_multiple_allocations {
-            ::kiln_runtime::proto::fast::bool::encode(11, v, buf);
+        if let Some(v) = &self.attributes {
+            ::kiln_runtime::proto::rev::message_map(1, v, w);
         }
     }
 }
 impl ::prost::Message for BasicDevice {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -495,37 +359,47 @@ impl ::prost::Message for BasicDevice {
                 let v = this
                     .attributes
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             2 => {
                 let v = this
                     .capacity
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             3 => {
                 let v = this
                     .consumes_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .node_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -550,7 +424,7 @@ impl ::prost::Message for BasicDevice {
                 let v = this
                     .taints
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -562,13 +436,13 @@ impl ::prost::Message for BasicDevice {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
@@ -580,51 +454,7 @@ impl ::prost::Message for BasicDevice {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .attributes
-            .as_ref()
-            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
-            + self
-                .capacity
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
-            + self
-                .consumes_counters
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .node_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.all_nodes.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(6, v)
-            })
-            + self
-                .taints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(7, v))
-            + self
-                .binds_to_node
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(8, v))
-            + self
-                .binding_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(9, v))
-            + self
-                .binding_failure_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(10, v))
-            + self
-                .allow_multiple_allocations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(11, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -667,34 +497,21 @@ pub struct CELDeviceSelector {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CELDeviceSelector {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CELDeviceSelector {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CELDeviceSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -709,17 +526,13 @@ impl ::prost::Message for CELDeviceSelector {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -754,42 +567,25 @@ pub struct CapacityRequestPolicy {
     #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
     pub valid_range: Option<CapacityRequestPolicyRange>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CapacityRequestPolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.default {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequestPolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.valid_range {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         if let Some(v) = &self.valid_values {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
-        if let Some(v) = &self.valid_range {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.default {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.valid_values {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.valid_range {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CapacityRequestPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -810,7 +606,7 @@ impl ::prost::Message for CapacityRequestPolicy {
                 let v = this
                     .valid_values
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -822,18 +618,7 @@ impl ::prost::Message for CapacityRequestPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .default
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .valid_values
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .valid_range
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -865,42 +650,25 @@ pub struct CapacityRequestPolicyRange {
     #[serde(rename = "step", default, skip_serializing_if = "Option::is_none")]
     pub step: Option<::kiln_runtime::Quantity>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CapacityRequestPolicyRange {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.min {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequestPolicyRange {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.step {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.max {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.step {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.min {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.max {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.step {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CapacityRequestPolicyRange {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -927,15 +695,7 @@ impl ::prost::Message for CapacityRequestPolicyRange {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.min.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .max
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .step
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -958,30 +718,19 @@ pub struct CapacityRequirements {
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CapacityRequirements {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequirements {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.requests {
-            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message_map(1, v, w);
         }
     }
 }
 impl ::prost::Message for CapacityRequirements {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -996,21 +745,24 @@ impl ::prost::Message for CapacityRequirements {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.requests
-            .as_ref()
-            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1023,30 +775,19 @@ pub struct Counter {
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<::kiln_runtime::Quantity>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Counter {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Counter {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.value {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.value {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Counter {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1065,7 +806,7 @@ impl ::prost::Message for Counter {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.value.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1085,40 +826,24 @@ pub struct CounterSet {
     #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<::std::collections::BTreeMap<String, Counter>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CounterSet {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CounterSet {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.counters {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.counters {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.counters {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CounterSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1131,33 +856,30 @@ impl ::prost::Message for CounterSet {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .counters
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1173,40 +895,24 @@ pub struct Device {
     #[serde(rename = "basic", default, skip_serializing_if = "Option::is_none")]
     pub basic: Option<BasicDevice>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Device {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Device {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.basic {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.basic {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.basic {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for Device {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1219,7 +925,7 @@ impl ::prost::Message for Device {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.basic.get_or_insert_with(::core::default::Default::default);
@@ -1229,15 +935,7 @@ impl ::prost::Message for Device {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .basic
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1258,56 +956,31 @@ pub struct DeviceAllocationConfiguration {
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceAllocationConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceAllocationConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        {
+            let end = w.len();
+            if let Some(v) = &self.opaque {
+                ::kiln_runtime::proto::rev::message(1, v, w);
+            }
+            w.put_header(3, end);
+        }
+        if let Some(v) = &self.requests {
+            ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.source.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.requests {
-            len += ::prost::encoding::string::encoded_len_repeated(2, v);
-        }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                3,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.opaque {
-                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.source.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(3, buf, cache);
-        if let Some(v) = &self.opaque {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceAllocationConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1322,13 +995,13 @@ impl ::prost::Message for DeviceAllocationConfiguration {
                 let v = this
                     .source
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 ::prost::encoding::check_wire_type(
@@ -1357,23 +1030,7 @@ impl ::prost::Message for DeviceAllocationConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.source.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .requests
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-            + ({
-                let len = self
-                    .opaque
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-                ::prost::encoding::key_len(3)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1391,36 +1048,22 @@ pub struct DeviceAllocationResult {
     #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DeviceAllocationConfiguration>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceAllocationResult {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.results {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceAllocationResult {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.config {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.results {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.config {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceAllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1435,26 +1078,19 @@ impl ::prost::Message for DeviceAllocationResult {
                 let v = this
                     .results
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .results
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1476,48 +1112,28 @@ pub struct DeviceAttribute {
     #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceAttribute {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.int {
-            len += ::prost::encoding::int64::encoded_len(2, v);
-        }
-        if let Some(v) = &self.bool {
-            len += ::prost::encoding::bool::encoded_len(3, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceAttribute {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.version {
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.string {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.version {
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.int {
-            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.bool {
-            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::bool(3, v, w);
         }
-        if let Some(v) = &self.string {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.version {
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+        if let Some(v) = &self.int {
+            ::kiln_runtime::proto::rev::int64(2, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceAttribute {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1540,31 +1156,19 @@ impl ::prost::Message for DeviceAttribute {
                 let v = this
                     .string
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .version
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.int.as_ref().map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
-            + self
-                .bool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
-            + self
-                .string
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1586,36 +1190,22 @@ pub struct DeviceCapacity {
     #[serde(rename = "requestPolicy", default, skip_serializing_if = "Option::is_none")]
     pub request_policy: Option<CapacityRequestPolicy>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceCapacity {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.value {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceCapacity {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.request_policy {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.value {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.request_policy {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceCapacity {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1640,11 +1230,7 @@ impl ::prost::Message for DeviceCapacity {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.value.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .request_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1663,42 +1249,25 @@ pub struct DeviceClaim {
     #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DeviceClaimConfiguration>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClaim {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.requests {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClaim {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.config {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
         if let Some(v) = &self.constraints {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.config {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.constraints {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.config {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1713,36 +1282,25 @@ impl ::prost::Message for DeviceClaim {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .constraints
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .requests
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .constraints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1760,46 +1318,26 @@ pub struct DeviceClaimConfiguration {
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClaimConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.requests {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClaimConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        {
+            let end = w.len();
+            if let Some(v) = &self.opaque {
+                ::kiln_runtime::proto::rev::message(1, v, w);
+            }
+            w.put_header(2, end);
         }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                2,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.opaque {
-                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.opaque {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClaimConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1814,7 +1352,7 @@ impl ::prost::Message for DeviceClaimConfiguration {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1843,18 +1381,7 @@ impl ::prost::Message for DeviceClaimConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .requests
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + ({
-                let len = self
-                    .opaque
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-                ::prost::encoding::key_len(2)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1892,36 +1419,22 @@ pub struct DeviceClass {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<DeviceClassSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClass {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClass {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClass {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1946,14 +1459,7 @@ impl ::prost::Message for DeviceClass {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1973,40 +1479,23 @@ pub struct DeviceClassConfiguration {
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClassConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                1,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.opaque {
-                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
-        if let Some(v) = &self.opaque {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        {
+            let end = w.len();
+            if let Some(v) = &self.opaque {
+                ::kiln_runtime::proto::rev::message(1, v, w);
+            }
+            w.put_header(1, end);
         }
     }
 }
 impl ::prost::Message for DeviceClassConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2044,14 +1533,7 @@ impl ::prost::Message for DeviceClassConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let len = self
-                .opaque
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-            ::prost::encoding::key_len(1)
-                + ::prost::encoding::encoded_len_varint(len as u64) + len
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2083,36 +1565,22 @@ pub struct DeviceClassList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DeviceClass>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClassList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClassList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2131,20 +1599,13 @@ impl ::prost::Message for DeviceClassList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2178,42 +1639,25 @@ pub struct DeviceClassSpec {
     )]
     pub extended_resource_name: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClassSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.selectors {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.extended_resource_name {
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.config {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.extended_resource_name {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.selectors {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.config {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.extended_resource_name {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClassSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2228,36 +1672,25 @@ impl ::prost::Message for DeviceClassSpec {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .extended_resource_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .selectors
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .extended_resource_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2292,42 +1725,25 @@ pub struct DeviceConstraint {
     )]
     pub distinct_attribute: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceConstraint {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.requests {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceConstraint {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.distinct_attribute {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.match_attribute {
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.distinct_attribute {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        if let Some(v) = &self.match_attribute {
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.distinct_attribute {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceConstraint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2342,36 +1758,25 @@ impl ::prost::Message for DeviceConstraint {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .match_attribute
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .distinct_attribute
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .requests
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .match_attribute
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .distinct_attribute
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2389,40 +1794,24 @@ pub struct DeviceCounterConsumption {
     #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<::std::collections::BTreeMap<String, Counter>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceCounterConsumption {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceCounterConsumption {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.counters {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.counter_set.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.counters {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.counter_set.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.counters {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceCounterConsumption {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2437,33 +1826,30 @@ impl ::prost::Message for DeviceCounterConsumption {
                 let v = this
                     .counter_set
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.counter_set.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .counters
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2559,94 +1945,51 @@ pub struct DeviceRequest {
     #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityRequirements>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::rev::message(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.tolerations {
+            ::kiln_runtime::proto::rev::repeated::message(8, v, w);
         }
-        if let Some(v) = &self.selectors {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
+        if let Some(v) = &self.first_available {
+            ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+        if let Some(v) = &self.admin_access {
+            ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(5, v);
-        }
-        if let Some(v) = &self.admin_access {
-            len += ::prost::encoding::bool::encoded_len(6, v);
-        }
-        if let Some(v) = &self.first_available {
-            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
-        }
-        if let Some(v) = &self.tolerations {
-            len += ::kiln_runtime::proto::cached::repeated_len(8, v, cache);
-        }
-        if let Some(v) = &self.capacity {
-            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.selectors {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.selectors {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.admin_access {
-            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
-        }
-        if let Some(v) = &self.first_available {
-            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
-        }
-        if let Some(v) = &self.tolerations {
-            ::kiln_runtime::proto::cached::repeated_encode(8, v, buf, cache);
-        }
-        if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2659,12 +2002,12 @@ impl ::prost::Message for DeviceRequest {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.device_class_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2678,12 +2021,12 @@ impl ::prost::Message for DeviceRequest {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.allocation_mode = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2714,13 +2057,13 @@ impl ::prost::Message for DeviceRequest {
                 let v = this
                     .first_available
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -2732,46 +2075,7 @@ impl ::prost::Message for DeviceRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device_class_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .selectors
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(5, v)
-            })
-            + self
-                .admin_access
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(6, v))
-            + self
-                .first_available
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(7, v))
-            + self
-                .tolerations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(8, v))
-            + self
-                .capacity
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2845,100 +2149,54 @@ pub struct DeviceRequestAllocationResult {
         ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceRequestAllocationResult {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequestAllocationResult {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.consumed_capacity {
+            ::kiln_runtime::proto::rev::message_map(10, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.share_id {
+            ::kiln_runtime::proto::rev::string(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+        if let Some(v) = &self.binding_failure_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(8, v, w);
+        }
+        if let Some(v) = &self.binding_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(7, v, w);
+        }
+        if let Some(v) = &self.tolerations {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
+        }
+        if let Some(v) = &self.admin_access {
+            ::kiln_runtime::proto::rev::bool(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.admin_access {
-            len += ::prost::encoding::bool::encoded_len(5, v);
-        }
-        if let Some(v) = &self.tolerations {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.binding_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(7, v);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(8, v);
-        }
-        if let Some(v) = &self.share_id {
-            len += ::prost::encoding::string::encoded_len(9, v);
-        }
-        if let Some(v) = &self.consumed_capacity {
-            len += ::kiln_runtime::proto::cached::message_map_len(10, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.admin_access {
-            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.tolerations {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.binding_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(7, v, buf);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
-        }
-        if let Some(v) = &self.share_id {
-            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
-        }
-        if let Some(v) = &self.consumed_capacity {
-            ::kiln_runtime::proto::cached::message_map_encode(10, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceRequestAllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2953,23 +2211,23 @@ impl ::prost::Message for DeviceRequestAllocationResult {
                 let v = this
                     .request
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .device
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -2981,86 +2239,48 @@ impl ::prost::Message for DeviceRequestAllocationResult {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .share_id
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
                     .consumed_capacity
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.driver.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + self
-                .admin_access
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(5, v))
-            + self
-                .tolerations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .binding_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(7, v))
-            + self
-                .binding_failure_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(8, v))
-            + self
-                .share_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .consumed_capacity
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(10, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3073,30 +2293,19 @@ pub struct DeviceSelector {
     #[serde(rename = "cel", default, skip_serializing_if = "Option::is_none")]
     pub cel: Option<CELDeviceSelector>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceSelector {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceSelector {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.cel {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.cel {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3115,7 +2324,7 @@ impl ::prost::Message for DeviceSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.cel.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3190,82 +2399,45 @@ pub struct DeviceSubRequest {
     #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityRequirements>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceSubRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceSubRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::rev::message(8, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.selectors {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+        if let Some(v) = &self.tolerations {
+            ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(5, v);
-        }
-        if let Some(v) = &self.tolerations {
-            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
-        }
-        if let Some(v) = &self.capacity {
-            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.selectors {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.selectors {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.tolerations {
-            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
-        }
-        if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceSubRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3278,24 +2450,24 @@ impl ::prost::Message for DeviceSubRequest {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .device_class_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.allocation_mode = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3320,7 +2492,7 @@ impl ::prost::Message for DeviceSubRequest {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -3332,38 +2504,7 @@ impl ::prost::Message for DeviceSubRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device_class_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .selectors
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(5, v)
-            })
-            + self
-                .tolerations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(7, v))
-            + self
-                .capacity
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3391,60 +2532,34 @@ pub struct DeviceTaint {
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaint {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaint {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.time_added {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.time_added {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.time_added {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3457,12 +2572,12 @@ impl ::prost::Message for DeviceTaint {
         match tag {
             1 => {
                 let v = this.key.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.value = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3475,7 +2590,7 @@ impl ::prost::Message for DeviceTaint {
                 let v = this
                     .effect
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -3487,25 +2602,7 @@ impl ::prost::Message for DeviceTaint {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.value.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.effect.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .time_added
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3550,70 +2647,39 @@ pub struct DeviceToleration {
     )]
     pub toleration_seconds: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceToleration {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceToleration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.toleration_seconds {
+            ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.toleration_seconds {
-            len += ::prost::encoding::int64::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.toleration_seconds {
-            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceToleration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3627,7 +2693,7 @@ impl ::prost::Message for DeviceToleration {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.key = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -3638,7 +2704,7 @@ impl ::prost::Message for DeviceToleration {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.operator = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3651,7 +2717,7 @@ impl ::prost::Message for DeviceToleration {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.value = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3663,7 +2729,7 @@ impl ::prost::Message for DeviceToleration {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.effect = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3682,30 +2748,7 @@ impl ::prost::Message for DeviceToleration {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.operator.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.value.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.effect.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + self
-                .toleration_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3738,50 +2781,29 @@ pub struct NetworkDeviceData {
     )]
     pub hardware_address: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for NetworkDeviceData {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.interface_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.ips {
-            len += ::prost::encoding::string::encoded_len_repeated(2, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for NetworkDeviceData {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.hardware_address.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
+        if let Some(v) = &self.ips {
+            ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.interface_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.ips {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.hardware_address.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for NetworkDeviceData {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3795,7 +2817,7 @@ impl ::prost::Message for NetworkDeviceData {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.interface_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3807,12 +2829,12 @@ impl ::prost::Message for NetworkDeviceData {
             }
             2 => {
                 let v = this.ips.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.hardware_address = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3826,20 +2848,7 @@ impl ::prost::Message for NetworkDeviceData {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.interface_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .ips
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.hardware_address.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3861,40 +2870,24 @@ pub struct OpaqueDeviceConfiguration {
     #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<::kiln_runtime::RawExtension>,
 }
-impl ::kiln_runtime::proto::CachedEncode for OpaqueDeviceConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for OpaqueDeviceConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.parameters {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.parameters {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.parameters {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for OpaqueDeviceConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3909,7 +2902,7 @@ impl ::prost::Message for OpaqueDeviceConfiguration {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -3921,15 +2914,7 @@ impl ::prost::Message for OpaqueDeviceConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .parameters
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3966,42 +2951,25 @@ pub struct ResourceClaim {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResourceClaimStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaim {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaim {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4032,18 +3000,7 @@ impl ::prost::Message for ResourceClaim {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4076,64 +3033,36 @@ pub struct ResourceClaimConsumerReference {
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimConsumerReference {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimConsumerReference {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimConsumerReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4147,7 +3076,7 @@ impl ::prost::Message for ResourceClaimConsumerReference {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_group = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4161,40 +3090,21 @@ impl ::prost::Message for ResourceClaimConsumerReference {
                 let v = this
                     .resource
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.resource.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.uid.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4226,36 +3136,22 @@ pub struct ResourceClaimList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceClaim>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4274,20 +3170,13 @@ impl ::prost::Message for ResourceClaimList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4307,30 +3196,19 @@ pub struct ResourceClaimSpec {
     #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<DeviceClaim>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4351,9 +3229,7 @@ impl ::prost::Message for ResourceClaimSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.devices
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4378,42 +3254,25 @@ pub struct ResourceClaimStatus {
     #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<AllocatedDeviceStatus>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.allocation {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.devices {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         if let Some(v) = &self.reserved_for {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.allocation {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.reserved_for {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4434,30 +3293,19 @@ impl ::prost::Message for ResourceClaimStatus {
                 let v = this
                     .reserved_for
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .allocation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .reserved_for
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4493,36 +3341,22 @@ pub struct ResourceClaimTemplate {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ResourceClaimTemplateSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimTemplate {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplate {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimTemplate {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4547,14 +3381,7 @@ impl ::prost::Message for ResourceClaimTemplate {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4593,36 +3420,22 @@ pub struct ResourceClaimTemplateList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceClaimTemplate>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimTemplateList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimTemplateList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4641,20 +3454,13 @@ impl ::prost::Message for ResourceClaimTemplateList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4679,36 +3485,22 @@ pub struct ResourceClaimTemplateSpec {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ResourceClaimSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimTemplateSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimTemplateSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4733,14 +3525,7 @@ impl ::prost::Message for ResourceClaimTemplateSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4769,54 +3554,31 @@ pub struct ResourcePool {
     )]
     pub resource_slice_count: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourcePool {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourcePool {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::int64(2, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourcePool {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4829,7 +3591,7 @@ impl ::prost::Message for ResourcePool {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -4847,21 +3609,7 @@ impl ::prost::Message for ResourcePool {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4905,36 +3653,22 @@ pub struct ResourceSlice {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ResourceSliceSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceSlice {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceSlice {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceSlice {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4959,14 +3693,7 @@ impl ::prost::Message for ResourceSlice {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5005,36 +3732,22 @@ pub struct ResourceSliceList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceSlice>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceSliceList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceSliceList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5053,20 +3766,13 @@ impl ::prost::Message for ResourceSliceList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5143,84 +3849,46 @@ pub struct ResourceSliceSpec {
     #[serde(rename = "sharedCounters", default, skip_serializing_if = "Option::is_none")]
     pub shared_counters: Option<Vec<CounterSet>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceSliceSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.shared_counters {
+            ::kiln_runtime::proto::rev::repeated::message(8, v, w);
         }
-        if let Some(v) = &self.pool {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+        if let Some(v) = &self.per_device_node_selection {
+            ::kiln_runtime::proto::rev::bool(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.node_selector {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
+        if let Some(v) = &self.devices {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.all_nodes.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(5, v);
+            ::kiln_runtime::proto::rev::bool(5, v, w);
         }
-        if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.per_device_node_selection {
-            len += ::prost::encoding::bool::encoded_len(7, v);
-        }
-        if let Some(v) = &self.shared_counters {
-            len += ::kiln_runtime::proto::cached::repeated_len(8, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.pool {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+        if let Some(v) = &self.node_selector {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.node_selector {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+        if let Some(v) = &self.pool {
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.all_nodes.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.per_device_node_selection {
-            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
-        }
-        if let Some(v) = &self.shared_counters {
-            ::kiln_runtime::proto::cached::repeated_encode(8, v, buf, cache);
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceSliceSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5235,7 +3903,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.pool.get_or_insert_with(::core::default::Default::default);
@@ -5244,7 +3912,7 @@ impl ::prost::Message for ResourceSliceSpec {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.node_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -5277,7 +3945,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -5289,47 +3957,13 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .shared_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.node_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .node_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.all_nodes.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(5, v)
-            })
-            + self
-                .devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .per_device_node_selection
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(7, v))
-            + self
-                .shared_counters
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(8, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -37,34 +37,21 @@ pub struct ApplyConfiguration {
     )]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ApplyConfiguration {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ApplyConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ApplyConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -78,7 +65,7 @@ impl ::prost::Message for ApplyConfiguration {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.expression = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -92,11 +79,7 @@ impl ::prost::Message for ApplyConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -126,44 +109,26 @@ pub struct AuditAnnotation {
     )]
     pub value_expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for AuditAnnotation {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for AuditAnnotation {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.value_expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.value_expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for AuditAnnotation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -176,28 +141,19 @@ impl ::prost::Message for AuditAnnotation {
         match tag {
             1 => {
                 let v = this.key.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .value_expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.value_expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -213,44 +169,26 @@ pub struct ExpressionWarning {
     #[serde(rename = "warning", default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ExpressionWarning {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.field_ref.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ExpressionWarning {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.warning.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.field_ref.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.warning.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
 }
 impl ::prost::Message for ExpressionWarning {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -265,28 +203,19 @@ impl ::prost::Message for ExpressionWarning {
                 let v = this
                     .field_ref
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .warning
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.field_ref.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(2, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.warning.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -356,34 +285,21 @@ pub struct JSONPatch {
     )]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JSONPatch {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for JSONPatch {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for JSONPatch {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -397,7 +313,7 @@ impl ::prost::Message for JSONPatch {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.expression = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -411,11 +327,7 @@ impl ::prost::Message for JSONPatch {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -441,44 +353,26 @@ pub struct MatchCondition {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MatchCondition {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MatchCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for MatchCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -491,28 +385,19 @@ impl ::prost::Message for MatchCondition {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -585,54 +470,31 @@ pub struct MatchResources {
     #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
     pub match_policy: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MatchResources {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.namespace_selector {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.object_selector {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.resource_rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for MatchResources {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.exclude_resource_rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.match_policy {
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.namespace_selector {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.object_selector {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         if let Some(v) = &self.resource_rules {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
-        if let Some(v) = &self.exclude_resource_rules {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.match_policy {
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MatchResources {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -659,44 +521,25 @@ impl ::prost::Message for MatchResources {
                 let v = this
                     .resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .exclude_resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .match_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .namespace_selector
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .object_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .resource_rules
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .exclude_resource_rules
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .match_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -728,36 +571,22 @@ pub struct MutatingAdmissionPolicy {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<MutatingAdmissionPolicySpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -782,14 +611,7 @@ impl ::prost::Message for MutatingAdmissionPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -832,36 +654,22 @@ pub struct MutatingAdmissionPolicyBinding {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<MutatingAdmissionPolicyBindingSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBinding {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBinding {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyBinding {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -886,14 +694,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBinding {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -936,36 +737,22 @@ pub struct MutatingAdmissionPolicyBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingAdmissionPolicyBinding>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBindingList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyBindingList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -984,20 +771,13 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1035,46 +815,27 @@ pub struct MutatingAdmissionPolicyBindingSpec {
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
     pub match_resources: Option<MatchResources>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyBindingSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.match_resources {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
+        if let Some(v) = &self.param_ref {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.policy_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.param_ref {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.match_resources {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.param_ref {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.match_resources {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1088,7 +849,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.policy_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1114,19 +875,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .param_ref
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .match_resources
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1158,36 +907,22 @@ pub struct MutatingAdmissionPolicyList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingAdmissionPolicy>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicyList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicyList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1206,20 +941,13 @@ impl ::prost::Message for MutatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1292,70 +1020,39 @@ pub struct MutatingAdmissionPolicySpec {
     )]
     pub reinvocation_policy: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingAdmissionPolicySpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.param_kind {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.match_constraints {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.variables {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        if let Some(v) = &self.mutations {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        if let Some(v) = &self.match_conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicySpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.param_kind {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.match_constraints {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.variables {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.mutations {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.match_conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::rev::string(5, v, w);
+        }
+        if let Some(v) = &self.mutations {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
+        }
+        if let Some(v) = &self.variables {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.match_constraints {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.param_kind {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingAdmissionPolicySpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1382,30 +1079,30 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .mutations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .failure_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reinvocation_policy = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1419,35 +1116,7 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .param_kind
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .match_constraints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .variables
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .mutations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .failure_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .match_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1562,100 +1231,54 @@ pub struct MutatingWebhook {
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingWebhook {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhook {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.match_conditions {
+            ::kiln_runtime::proto::rev::repeated::message(12, v, w);
+        }
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::rev::message(11, v, w);
+        }
+        if let Some(v) = &self.reinvocation_policy {
+            ::kiln_runtime::proto::rev::string(10, v, w);
+        }
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::rev::string(9, v, w);
+        }
+        if let Some(v) = &self.admission_review_versions {
+            ::kiln_runtime::proto::rev::repeated::string(8, v, w);
+        }
+        if let Some(v) = &self.timeout_seconds {
+            ::kiln_runtime::proto::rev::int32(7, v, w);
+        }
+        if let Some(v) = &self.side_effects {
+            ::kiln_runtime::proto::rev::string(6, v, w);
+        }
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.client_config {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.client_config {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.namespace_selector {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.side_effects {
-            len += ::prost::encoding::string::encoded_len(6, v);
-        }
-        if let Some(v) = &self.timeout_seconds {
-            len += ::prost::encoding::int32::encoded_len(7, v);
-        }
-        if let Some(v) = &self.admission_review_versions {
-            len += ::prost::encoding::string::encoded_len_repeated(8, v);
-        }
-        if let Some(v) = &self.match_policy {
-            len += ::prost::encoding::string::encoded_len(9, v);
-        }
-        if let Some(v) = &self.reinvocation_policy {
-            len += ::prost::encoding::string::encoded_len(10, v);
-        }
-        if let Some(v) = &self.object_selector {
-            len += ::kiln_runtime::proto::cached::message_len(11, v, cache);
-        }
-        if let Some(v) = &self.match_conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(12, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.client_config {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.rules {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.namespace_selector {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.side_effects {
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.timeout_seconds {
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.admission_review_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
-        }
-        if let Some(v) = &self.match_policy {
-            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
-        }
-        if let Some(v) = &self.reinvocation_policy {
-            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
-        }
-        if let Some(v) = &self.object_selector {
-            ::kiln_runtime::proto::cached::message_encode(11, v, buf, cache);
-        }
-        if let Some(v) = &self.match_conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(12, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingWebhook {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1668,7 +1291,7 @@ impl ::prost::Message for MutatingWebhook {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -1678,19 +1301,19 @@ impl ::prost::Message for MutatingWebhook {
             }
             3 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .failure_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .match_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -1708,7 +1331,7 @@ impl ::prost::Message for MutatingWebhook {
                 let v = this
                     .side_effects
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -1720,73 +1343,25 @@ impl ::prost::Message for MutatingWebhook {
                 let v = this
                     .admission_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
                     .reinvocation_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             12 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .client_config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .rules
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .failure_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .match_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .namespace_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .object_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(11, v))
-            + self
-                .side_effects
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .timeout_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .admission_review_versions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(8, v))
-            + self
-                .reinvocation_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(10, v))
-            + self
-                .match_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(12, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1818,36 +1393,22 @@ pub struct MutatingWebhookConfiguration {
     #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<MutatingWebhook>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingWebhookConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.webhooks {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.webhooks {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingWebhookConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1868,20 +1429,13 @@ impl ::prost::Message for MutatingWebhookConfiguration {
                 let v = this
                     .webhooks
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .webhooks
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1924,36 +1478,22 @@ pub struct MutatingWebhookConfigurationList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<MutatingWebhookConfiguration>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for MutatingWebhookConfigurationList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfigurationList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for MutatingWebhookConfigurationList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1972,20 +1512,13 @@ impl ::prost::Message for MutatingWebhookConfigurationList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2021,46 +1554,27 @@ pub struct Mutation {
     #[serde(rename = "jsonPatch", default, skip_serializing_if = "Option::is_none")]
     pub json_patch: Option<JSONPatch>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Mutation {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Mutation {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.json_patch {
+            ::kiln_runtime::proto::rev::message(4, v, w);
+        }
+        if let Some(v) = &self.apply_configuration {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.patch_type.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.apply_configuration {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.json_patch {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.patch_type.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.apply_configuration {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.json_patch {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
 }
 impl ::prost::Message for Mutation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2075,7 +1589,7 @@ impl ::prost::Message for Mutation {
                 let v = this
                     .patch_type
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -2093,19 +1607,7 @@ impl ::prost::Message for Mutation {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.patch_type.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(2, v)
-        })
-            + self
-                .apply_configuration
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .json_patch
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2143,87 +1645,44 @@ pub struct NamedRuleWithOperations {
     )]
     pub scope: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for NamedRuleWithOperations {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.resource_names {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
-        }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                2,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.operations {
-                        len += ::prost::encoding::string::encoded_len_repeated(1, v);
-                    }
-                    len
-                        += ::kiln_runtime::proto::cached::group_len(
-                            2,
-                            cache,
-                            |_cache| {
-                                let mut len = 0usize;
-                                if let Some(v) = &self.api_groups {
-                                    len
-                                        += ::prost::encoding::string::encoded_len_repeated(1, v);
-                                }
-                                if let Some(v) = &self.api_versions {
-                                    len
-                                        += ::prost::encoding::string::encoded_len_repeated(2, v);
-                                }
-                                if let Some(v) = &self.resources {
-                                    len
-                                        += ::prost::encoding::string::encoded_len_repeated(3, v);
-                                }
-                                {
-                                    let zero = ::core::default::Default::default();
-                                    let v = self.scope.as_ref().unwrap_or(&zero);
-                                    len += ::prost::encoding::string::encoded_len(4, v);
-                                }
-                                len
-                            },
-                        );
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.resource_names {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.operations {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.api_groups {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        if let Some(v) = &self.api_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        if let Some(v) = &self.resources {
-            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for NamedRuleWithOperations {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scope.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let end = w.len();
+            {
+                let end = w.len();
+                {
+                    let zero = ::core::default::Default::default();
+                    let v = self.scope.as_ref().unwrap_or(&zero);
+                    ::kiln_runtime::proto::rev::string(4, v, w);
+                }
+                if let Some(v) = &self.resources {
+                    ::kiln_runtime::proto::rev::repeated::string(3, v, w);
+                }
+                if let Some(v) = &self.api_versions {
+                    ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+                }
+                if let Some(v) = &self.api_groups {
+                    ::kiln_runtime::proto::rev::repeated::string(1, v, w);
+                }
+                w.put_header(2, end);
+            }
+            if let Some(v) = &self.operations {
+                ::kiln_runtime::proto::rev::repeated::string(1, v, w);
+            }
+            w.put_header(2, end);
+        }
+        if let Some(v) = &self.resource_names {
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for NamedRuleWithOperations {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2238,7 +1697,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                 let v = this
                     .resource_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -2256,7 +1715,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                 let v = this
                                     .operations
                                     .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge_repeated(
+                                ::kiln_runtime::proto::de::string_repeated(
                                     wire_type,
                                     v,
                                     buf,
@@ -2279,7 +1738,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 let v = this
                                                     .api_groups
                                                     .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge_repeated(
+                                                ::kiln_runtime::proto::de::string_repeated(
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -2290,7 +1749,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 let v = this
                                                     .api_versions
                                                     .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge_repeated(
+                                                ::kiln_runtime::proto::de::string_repeated(
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -2301,7 +1760,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                 let v = this
                                                     .resources
                                                     .get_or_insert_with(::core::default::Default::default);
-                                                ::prost::encoding::string::merge_repeated(
+                                                ::kiln_runtime::proto::de::string_repeated(
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -2311,7 +1770,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                             4 => {
                                                 let mut value = <String as ::core::default::Default>::default();
                                                 let v = &mut value;
-                                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                                                 this.scope = if value
                                                     == <String as ::core::default::Default>::default()
                                                 {
@@ -2335,48 +1794,7 @@ impl ::prost::Message for NamedRuleWithOperations {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .resource_names
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + ({
-                let len = self
-                    .operations
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                    + ({
-                        let len = self
-                            .api_groups
-                            .as_ref()
-                            .map_or(
-                                0,
-                                |v| ::prost::encoding::string::encoded_len_repeated(1, v),
-                            )
-                            + self
-                                .api_versions
-                                .as_ref()
-                                .map_or(
-                                    0,
-                                    |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                                )
-                            + self
-                                .resources
-                                .as_ref()
-                                .map_or(
-                                    0,
-                                    |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                                )
-                            + ({
-                                let zero = ::core::default::Default::default();
-                                let v = self.scope.as_ref().unwrap_or(&zero);
-                                ::prost::encoding::string::encoded_len(4, v)
-                            });
-                        ::prost::encoding::key_len(2)
-                            + ::prost::encoding::encoded_len_varint(len as u64) + len
-                    });
-                ::prost::encoding::key_len(2)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2400,44 +1818,26 @@ pub struct ParamKind {
     )]
     pub kind: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ParamKind {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ParamKind {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ParamKind {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2451,7 +1851,7 @@ impl ::prost::Message for ParamKind {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_version = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2464,7 +1864,7 @@ impl ::prost::Message for ParamKind {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.kind = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -2476,16 +1876,7 @@ impl ::prost::Message for ParamKind {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.kind.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2539,56 +1930,32 @@ pub struct ParamRef {
     )]
     pub parameter_not_found_action: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ParamRef {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ParamRef {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.parameter_not_found_action {
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.selector {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.selector {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.parameter_not_found_action {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.selector {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.parameter_not_found_action {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ParamRef {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2602,7 +1969,7 @@ impl ::prost::Message for ParamRef {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.name = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -2613,7 +1980,7 @@ impl ::prost::Message for ParamRef {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.namespace = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2633,30 +2000,13 @@ impl ::prost::Message for ParamRef {
                 let v = this
                     .parameter_not_found_action
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.namespace.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .parameter_not_found_action
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2691,68 +2041,37 @@ pub struct RuleWithOperations {
     )]
     pub scope: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for RuleWithOperations {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.operations {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
-        }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                2,
-                cache,
-                |_cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.api_groups {
-                        len += ::prost::encoding::string::encoded_len_repeated(1, v);
-                    }
-                    if let Some(v) = &self.api_versions {
-                        len += ::prost::encoding::string::encoded_len_repeated(2, v);
-                    }
-                    if let Some(v) = &self.resources {
-                        len += ::prost::encoding::string::encoded_len_repeated(3, v);
-                    }
-                    {
-                        let zero = ::core::default::Default::default();
-                        let v = self.scope.as_ref().unwrap_or(&zero);
-                        len += ::prost::encoding::string::encoded_len(4, v);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.operations {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.api_groups {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        if let Some(v) = &self.api_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        if let Some(v) = &self.resources {
-            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for RuleWithOperations {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scope.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let end = w.len();
+            {
+                let zero = ::core::default::Default::default();
+                let v = self.scope.as_ref().unwrap_or(&zero);
+                ::kiln_runtime::proto::rev::string(4, v, w);
+            }
+            if let Some(v) = &self.resources {
+                ::kiln_runtime::proto::rev::repeated::string(3, v, w);
+            }
+            if let Some(v) = &self.api_versions {
+                ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+            }
+            if let Some(v) = &self.api_groups {
+                ::kiln_runtime::proto::rev::repeated::string(1, v, w);
+            }
+            w.put_header(2, end);
+        }
+        if let Some(v) = &self.operations {
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for RuleWithOperations {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2767,7 +2086,7 @@ impl ::prost::Message for RuleWithOperations {
                 let v = this
                     .operations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -2785,7 +2104,7 @@ impl ::prost::Message for RuleWithOperations {
                                 let v = this
                                     .api_groups
                                     .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge_repeated(
+                                ::kiln_runtime::proto::de::string_repeated(
                                     wire_type,
                                     v,
                                     buf,
@@ -2796,7 +2115,7 @@ impl ::prost::Message for RuleWithOperations {
                                 let v = this
                                     .api_versions
                                     .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge_repeated(
+                                ::kiln_runtime::proto::de::string_repeated(
                                     wire_type,
                                     v,
                                     buf,
@@ -2807,7 +2126,7 @@ impl ::prost::Message for RuleWithOperations {
                                 let v = this
                                     .resources
                                     .get_or_insert_with(::core::default::Default::default);
-                                ::prost::encoding::string::merge_repeated(
+                                ::kiln_runtime::proto::de::string_repeated(
                                     wire_type,
                                     v,
                                     buf,
@@ -2817,7 +2136,7 @@ impl ::prost::Message for RuleWithOperations {
                             4 => {
                                 let mut value = <String as ::core::default::Default>::default();
                                 let v = &mut value;
-                                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                                 this.scope = if value
                                     == <String as ::core::default::Default>::default()
                                 {
@@ -2836,37 +2155,7 @@ impl ::prost::Message for RuleWithOperations {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .operations
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + ({
-                let len = self
-                    .api_groups
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-                    + self
-                        .api_versions
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(2, v),
-                        )
-                    + self
-                        .resources
-                        .as_ref()
-                        .map_or(
-                            0,
-                            |v| ::prost::encoding::string::encoded_len_repeated(3, v),
-                        )
-                    + ({
-                        let zero = ::core::default::Default::default();
-                        let v = self.scope.as_ref().unwrap_or(&zero);
-                        ::prost::encoding::string::encoded_len(4, v)
-                    });
-                ::prost::encoding::key_len(2)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2888,56 +2177,32 @@ pub struct ServiceReference {
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ServiceReference {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ServiceReference {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::rev::int32(4, v, w);
+        }
+        if let Some(v) = &self.path {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.path {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.port {
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.path {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.port {
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ServiceReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2952,15 +2217,15 @@ impl ::prost::Message for ServiceReference {
                 let v = this
                     .namespace
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this.path.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.port.get_or_insert_with(::core::default::Default::default);
@@ -2970,24 +2235,7 @@ impl ::prost::Message for ServiceReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3004,30 +2252,19 @@ pub struct TypeChecking {
     )]
     pub expression_warnings: Option<Vec<ExpressionWarning>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for TypeChecking {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for TypeChecking {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.expression_warnings {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.expression_warnings {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for TypeChecking {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3042,15 +2279,13 @@ impl ::prost::Message for TypeChecking {
                 let v = this
                     .expression_warnings
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.expression_warnings
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3085,42 +2320,25 @@ pub struct ValidatingAdmissionPolicy {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ValidatingAdmissionPolicyStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3151,18 +2369,7 @@ impl ::prost::Message for ValidatingAdmissionPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3205,36 +2412,22 @@ pub struct ValidatingAdmissionPolicyBinding {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ValidatingAdmissionPolicyBindingSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyBinding {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyBinding {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicyBinding {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3259,14 +2452,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyBinding {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3311,36 +2497,22 @@ pub struct ValidatingAdmissionPolicyBindingList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ValidatingAdmissionPolicyBinding>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyBindingList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyBindingList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicyBindingList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3359,20 +2531,13 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3435,52 +2600,30 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     )]
     pub validation_actions: Option<Vec<String>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyBindingSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyBindingSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.validation_actions {
+            ::kiln_runtime::proto::rev::repeated::string(4, v, w);
+        }
+        if let Some(v) = &self.match_resources {
+            ::kiln_runtime::proto::rev::message(3, v, w);
+        }
+        if let Some(v) = &self.param_ref {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.policy_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.param_ref {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.match_resources {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        if let Some(v) = &self.validation_actions {
-            len += ::prost::encoding::string::encoded_len_repeated(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.param_ref {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.match_resources {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.validation_actions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3494,7 +2637,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.policy_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3520,29 +2663,13 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
                 let v = this
                     .validation_actions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .param_ref
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .match_resources
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .validation_actions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3574,36 +2701,22 @@ pub struct ValidatingAdmissionPolicyList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ValidatingAdmissionPolicy>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicyList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3622,20 +2735,13 @@ impl ::prost::Message for ValidatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3708,66 +2814,37 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<Variable>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicySpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.param_kind {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        if let Some(v) = &self.match_constraints {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.validations {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.audit_annotations {
-            len += ::kiln_runtime::proto::cached::repeated_len(5, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicySpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.variables {
+            ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         if let Some(v) = &self.match_conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.variables {
-            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.param_kind {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.match_constraints {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.validations {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         if let Some(v) = &self.audit_annotations {
-            ::kiln_runtime::proto::cached::repeated_encode(5, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(5, v, w);
         }
-        if let Some(v) = &self.match_conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.variables {
-            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
+        if let Some(v) = &self.validations {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.match_constraints {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.param_kind {
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicySpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3794,64 +2871,37 @@ impl ::prost::Message for ValidatingAdmissionPolicySpec {
                 let v = this
                     .validations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .failure_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .audit_annotations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .param_kind
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .match_constraints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .validations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .failure_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .audit_annotations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(5, v))
-            + self
-                .match_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .variables
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3876,46 +2926,27 @@ pub struct ValidatingAdmissionPolicyStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingAdmissionPolicyStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.type_checking {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(1, v);
-        }
-        if let Some(v) = &self.type_checking {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(1, v, buf);
-        }
-        if let Some(v) = &self.type_checking {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingAdmissionPolicyStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3949,25 +2980,13 @@ impl ::prost::Message for ValidatingAdmissionPolicyStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int64::encoded_len(1, v)
-        })
-            + self
-                .type_checking
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4069,94 +3088,51 @@ pub struct ValidatingWebhook {
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingWebhook {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhook {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.match_conditions {
+            ::kiln_runtime::proto::rev::repeated::message(11, v, w);
+        }
+        if let Some(v) = &self.object_selector {
+            ::kiln_runtime::proto::rev::message(10, v, w);
+        }
+        if let Some(v) = &self.match_policy {
+            ::kiln_runtime::proto::rev::string(9, v, w);
+        }
+        if let Some(v) = &self.admission_review_versions {
+            ::kiln_runtime::proto::rev::repeated::string(8, v, w);
+        }
+        if let Some(v) = &self.timeout_seconds {
+            ::kiln_runtime::proto::rev::int32(7, v, w);
+        }
+        if let Some(v) = &self.side_effects {
+            ::kiln_runtime::proto::rev::string(6, v, w);
+        }
+        if let Some(v) = &self.namespace_selector {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.failure_policy {
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.rules {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.client_config {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.client_config {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.rules {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.namespace_selector {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.side_effects {
-            len += ::prost::encoding::string::encoded_len(6, v);
-        }
-        if let Some(v) = &self.timeout_seconds {
-            len += ::prost::encoding::int32::encoded_len(7, v);
-        }
-        if let Some(v) = &self.admission_review_versions {
-            len += ::prost::encoding::string::encoded_len_repeated(8, v);
-        }
-        if let Some(v) = &self.match_policy {
-            len += ::prost::encoding::string::encoded_len(9, v);
-        }
-        if let Some(v) = &self.object_selector {
-            len += ::kiln_runtime::proto::cached::message_len(10, v, cache);
-        }
-        if let Some(v) = &self.match_conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(11, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.client_config {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.rules {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.failure_policy {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.namespace_selector {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.side_effects {
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
-        }
-        if let Some(v) = &self.timeout_seconds {
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.admission_review_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
-        }
-        if let Some(v) = &self.match_policy {
-            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
-        }
-        if let Some(v) = &self.object_selector {
-            ::kiln_runtime::proto::cached::message_encode(10, v, buf, cache);
-        }
-        if let Some(v) = &self.match_conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(11, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingWebhook {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4169,7 +3145,7 @@ impl ::prost::Message for ValidatingWebhook {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -4179,19 +3155,19 @@ impl ::prost::Message for ValidatingWebhook {
             }
             3 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .failure_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .match_policy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -4209,7 +3185,7 @@ impl ::prost::Message for ValidatingWebhook {
                 let v = this
                     .side_effects
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -4221,63 +3197,19 @@ impl ::prost::Message for ValidatingWebhook {
                 let v = this
                     .admission_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .client_config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .rules
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .failure_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .match_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .namespace_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .object_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(10, v))
-            + self
-                .side_effects
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(6, v))
-            + self
-                .timeout_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + self
-                .admission_review_versions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(8, v))
-            + self
-                .match_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(11, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4309,36 +3241,22 @@ pub struct ValidatingWebhookConfiguration {
     #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<ValidatingWebhook>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingWebhookConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.webhooks {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.webhooks {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingWebhookConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4359,20 +3277,13 @@ impl ::prost::Message for ValidatingWebhookConfiguration {
                 let v = this
                     .webhooks
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .webhooks
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4415,36 +3326,22 @@ pub struct ValidatingWebhookConfigurationList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ValidatingWebhookConfiguration>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidatingWebhookConfigurationList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfigurationList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidatingWebhookConfigurationList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4463,20 +3360,13 @@ impl ::prost::Message for ValidatingWebhookConfigurationList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4546,60 +3436,34 @@ pub struct Validation {
     )]
     pub message_expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Validation {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Validation {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+            let v = self.message_expression.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.reason {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.reason {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message_expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.reason {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message_expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for Validation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4614,12 +3478,12 @@ impl ::prost::Message for Validation {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4633,12 +3497,12 @@ impl ::prost::Message for Validation {
                 let v = this
                     .reason
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message_expression = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4652,25 +3516,7 @@ impl ::prost::Message for Validation {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message_expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4686,44 +3532,26 @@ pub struct Variable {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Variable {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for Variable {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for Variable {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4736,28 +3564,19 @@ impl ::prost::Message for Variable {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4792,42 +3611,25 @@ pub struct WebhookClientConfig {
     )]
     pub ca_bundle: Option<::kiln_runtime::ByteString>,
 }
-impl ::kiln_runtime::proto::CachedEncode for WebhookClientConfig {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.service {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for WebhookClientConfig {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.url {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.ca_bundle {
-            len += ::prost::encoding::bytes::encoded_len(2, &v.0);
+            ::kiln_runtime::proto::rev::byte_string(2, v, w);
         }
-        if let Some(v) = &self.url {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.service {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.ca_bundle {
-            ::kiln_runtime::proto::fast::bytes::encode(2, &v.0, buf);
-        }
-        if let Some(v) = &self.url {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for WebhookClientConfig {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4840,7 +3642,7 @@ impl ::prost::Message for WebhookClientConfig {
         match tag {
             3 => {
                 let v = this.url.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             1 => {
                 let v = this
@@ -4865,15 +3667,7 @@ impl ::prost::Message for WebhookClientConfig {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.url.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .service
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .ca_bundle
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bytes::encoded_len(2, &v.0))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -33,42 +33,25 @@ pub struct CertificateSigningRequest {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CertificateSigningRequestStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CertificateSigningRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -99,18 +82,7 @@ impl ::prost::Message for CertificateSigningRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -167,76 +139,42 @@ pub struct CertificateSigningRequestCondition {
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(6, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.last_update_time {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.last_update_time {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.last_update_time {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CertificateSigningRequestCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -249,18 +187,18 @@ impl ::prost::Message for CertificateSigningRequestCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -272,7 +210,7 @@ impl ::prost::Message for CertificateSigningRequestCondition {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -298,34 +236,7 @@ impl ::prost::Message for CertificateSigningRequestCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .last_update_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -356,36 +267,22 @@ pub struct CertificateSigningRequestList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<CertificateSigningRequest>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CertificateSigningRequestList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -404,20 +301,13 @@ impl ::prost::Message for CertificateSigningRequestList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -518,117 +408,57 @@ pub struct CertificateSigningRequestSpec {
     #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<::std::collections::BTreeMap<String, Vec<String>>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestSpec {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.request {
-            len += ::prost::encoding::bytes::encoded_len(1, &v.0);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.username.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.groups {
-            len += ::prost::encoding::string::encoded_len_repeated(4, v);
-        }
-        if let Some(v) = &self.usages {
-            len += ::prost::encoding::string::encoded_len_repeated(5, v);
-        }
-        if let Some(v) = &self.extra {
-            len
-                += ::prost::encoding::btree_map::encoded_len(
-                    ::prost::encoding::string::encoded_len,
-                    |tag, v| {
-                        let len = ::prost::encoding::string::encoded_len_repeated(1, v);
-                        ::prost::encoding::key_len(tag)
-                            + ::prost::encoding::encoded_len_varint(len as u64) + len
-                    },
-                    6,
-                    v,
-                );
+impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.expiration_seconds {
+            ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.signer_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        if let Some(v) = &self.expiration_seconds {
-            len += ::prost::encoding::int32::encoded_len(8, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.request {
-            ::kiln_runtime::proto::fast::bytes::encode(1, &v.0, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.username.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.groups {
-            ::kiln_runtime::proto::fast::string::encode_repeated(4, v, buf);
-        }
-        if let Some(v) = &self.usages {
-            ::kiln_runtime::proto::fast::string::encode_repeated(5, v, buf);
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.extra {
-            ::prost::encoding::btree_map::encode(
-                ::prost::encoding::string::encode,
-                ::prost::encoding::string::encoded_len,
-                |tag, v, buf| {
-                    {
-                        let len = ::prost::encoding::string::encoded_len_repeated(1, v);
-                        ::kiln_runtime::proto::put_key(
-                            tag,
-                            ::prost::encoding::WireType::LengthDelimited,
-                            buf,
-                        );
-                        ::kiln_runtime::proto::put_varint(len as u64, buf);
-                        ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-                    }
-                },
-                |tag, v| {
-                    let len = ::prost::encoding::string::encoded_len_repeated(1, v);
-                    ::prost::encoding::key_len(tag)
-                        + ::prost::encoding::encoded_len_varint(len as u64) + len
-                },
+            ::kiln_runtime::proto::rev::map(
                 6,
                 v,
-                buf,
+                w,
+                |v, w| {
+                    {
+                        let end = w.len();
+                        ::kiln_runtime::proto::rev::repeated::string(1, v, w);
+                        w.put_header(2, end);
+                    }
+                },
             );
+        }
+        if let Some(v) = &self.usages {
+            ::kiln_runtime::proto::rev::repeated::string(5, v, w);
+        }
+        if let Some(v) = &self.groups {
+            ::kiln_runtime::proto::rev::repeated::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.expiration_seconds {
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.username.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
+        }
+        if let Some(v) = &self.request {
+            ::kiln_runtime::proto::rev::byte_string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CertificateSigningRequestSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -649,7 +479,7 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 let v = this
                     .signer_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -661,12 +491,12 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 let v = this
                     .usages
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.username = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -679,7 +509,7 @@ impl ::prost::Message for CertificateSigningRequestSpec {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.uid = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -691,12 +521,15 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 let v = this
                     .groups
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this.extra.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
+                    v,
+                    buf,
+                    ctx,
                     |wire_type, v, buf, ctx| {
                         ::prost::encoding::check_wire_type(
                             ::prost::encoding::WireType::LengthDelimited,
@@ -710,7 +543,7 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                                 let (tag, wire_type) = ::prost::encoding::decode_key(buf)?;
                                 match tag {
                                     1 => {
-                                        ::prost::encoding::string::merge_repeated(
+                                        ::kiln_runtime::proto::de::string_repeated(
                                             wire_type,
                                             v,
                                             buf,
@@ -722,65 +555,13 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                             },
                         )
                     },
-                    v,
-                    buf,
-                    ctx,
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .request
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::bytes::encoded_len(1, &v.0))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.signer_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
-            + self
-                .expiration_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + self
-                .usages
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(5, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.username.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.uid.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .groups
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(4, v))
-            + self
-                .extra
-                .as_ref()
-                .map_or(
-                    0,
-                    |v| ::prost::encoding::btree_map::encoded_len(
-                        ::prost::encoding::string::encoded_len,
-                        |tag, v| {
-                            let len = ::prost::encoding::string::encoded_len_repeated(
-                                1,
-                                v,
-                            );
-                            ::prost::encoding::key_len(tag)
-                                + ::prost::encoding::encoded_len_varint(len as u64) + len
-                        },
-                        6,
-                        v,
-                    ),
-                )
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -821,36 +602,22 @@ pub struct CertificateSigningRequestStatus {
     )]
     pub certificate: Option<::kiln_runtime::ByteString>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CertificateSigningRequestStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.certificate {
-            len += ::prost::encoding::bytes::encoded_len(2, &v.0);
+            ::kiln_runtime::proto::rev::byte_string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.certificate {
-            ::kiln_runtime::proto::fast::bytes::encode(2, &v.0, buf);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CertificateSigningRequestStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -865,7 +632,7 @@ impl ::prost::Message for CertificateSigningRequestStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <::kiln_runtime::ByteString as ::core::default::Default>::default();
@@ -884,14 +651,7 @@ impl ::prost::Message for CertificateSigningRequestStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .conditions
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .certificate
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bytes::encoded_len(2, &v.0))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

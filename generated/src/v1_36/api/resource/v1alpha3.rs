@@ -23,60 +23,34 @@ pub struct DeviceTaint {
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaint {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaint {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.time_added {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.time_added {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.time_added {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -89,12 +63,12 @@ impl ::prost::Message for DeviceTaint {
         match tag {
             1 => {
                 let v = this.key.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.value = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -107,7 +81,7 @@ impl ::prost::Message for DeviceTaint {
                 let v = this
                     .effect
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -119,25 +93,7 @@ impl ::prost::Message for DeviceTaint {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.value.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.effect.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .time_added
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -174,42 +130,25 @@ pub struct DeviceTaintRule {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeviceTaintRuleStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRule {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRule {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -240,18 +179,7 @@ impl ::prost::Message for DeviceTaintRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -290,36 +218,22 @@ pub struct DeviceTaintRuleList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DeviceTaintRule>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRuleList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -338,20 +252,13 @@ impl ::prost::Message for DeviceTaintRuleList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -374,36 +281,22 @@ pub struct DeviceTaintRuleSpec {
     #[serde(rename = "taint", default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<DeviceTaint>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.device_selector {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.taint {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.device_selector {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.taint {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRuleSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -428,14 +321,7 @@ impl ::prost::Message for DeviceTaintRuleSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .device_selector
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .taint
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -459,30 +345,19 @@ pub struct DeviceTaintRuleStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRuleStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -497,15 +372,13 @@ impl ::prost::Message for DeviceTaintRuleStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.conditions
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -540,54 +413,31 @@ pub struct DeviceTaintSelector {
     )]
     pub device: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintSelector {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintSelector {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            let v = self.device.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -601,7 +451,7 @@ impl ::prost::Message for DeviceTaintSelector {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.driver = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -613,7 +463,7 @@ impl ::prost::Message for DeviceTaintSelector {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.pool = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -624,7 +474,7 @@ impl ::prost::Message for DeviceTaintSelector {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.device = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -637,21 +487,7 @@ impl ::prost::Message for DeviceTaintSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(2, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -715,104 +551,56 @@ pub struct PoolStatus {
     )]
     pub validation_error: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for PoolStatus {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for PoolStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.total_devices {
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        if let Some(v) = &self.allocated_devices {
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        if let Some(v) = &self.available_devices {
-            len += ::prost::encoding::int32::encoded_len(6, v);
-        }
-        if let Some(v) = &self.unavailable_devices {
-            len += ::prost::encoding::int32::encoded_len(7, v);
-        }
-        if let Some(v) = &self.resource_slice_count {
-            len += ::prost::encoding::int32::encoded_len(8, v);
+            let v = self.validation_error.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(10, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(9, v);
+            ::kiln_runtime::proto::rev::int64(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.validation_error.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(10, v);
+        if let Some(v) = &self.resource_slice_count {
+            ::kiln_runtime::proto::rev::int32(8, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+        if let Some(v) = &self.unavailable_devices {
+            ::kiln_runtime::proto::rev::int32(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        if let Some(v) = &self.available_devices {
+            ::kiln_runtime::proto::rev::int32(6, v, w);
+        }
+        if let Some(v) = &self.allocated_devices {
+            ::kiln_runtime::proto::rev::int32(5, v, w);
+        }
+        if let Some(v) = &self.total_devices {
+            ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.node_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.total_devices {
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
-        }
-        if let Some(v) = &self.allocated_devices {
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
-        }
-        if let Some(v) = &self.available_devices {
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
-        }
-        if let Some(v) = &self.unavailable_devices {
-            ::kiln_runtime::proto::fast::int32::encode(7, v, buf);
-        }
-        if let Some(v) = &self.resource_slice_count {
-            ::kiln_runtime::proto::fast::int32::encode(8, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(9, v, buf);
+            let v = self.pool_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.validation_error.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(10, v, buf);
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for PoolStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -827,13 +615,13 @@ impl ::prost::Message for PoolStatus {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .pool_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -874,7 +662,7 @@ impl ::prost::Message for PoolStatus {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.node_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -887,7 +675,7 @@ impl ::prost::Message for PoolStatus {
             10 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.validation_error = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -901,51 +689,7 @@ impl ::prost::Message for PoolStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(9, v)
-            })
-            + self
-                .resource_slice_count
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(8, v))
-            + self
-                .total_devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
-            + self
-                .allocated_devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(5, v))
-            + self
-                .available_devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(6, v))
-            + self
-                .unavailable_devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(7, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.node_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.validation_error.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(10, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -980,42 +724,25 @@ pub struct ResourcePoolStatusRequest {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResourcePoolStatusRequestStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourcePoolStatusRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1046,18 +773,7 @@ impl ::prost::Message for ResourcePoolStatusRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1096,36 +812,22 @@ pub struct ResourcePoolStatusRequestList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourcePoolStatusRequest>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequestList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourcePoolStatusRequestList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1144,20 +846,13 @@ impl ::prost::Message for ResourcePoolStatusRequestList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1193,50 +888,29 @@ pub struct ResourcePoolStatusRequestSpec {
     #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequestSpec {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.limit {
+            ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.limit {
-            len += ::prost::encoding::int32::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.limit {
-            ::kiln_runtime::proto::fast::int32::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourcePoolStatusRequestSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1251,12 +925,12 @@ impl ::prost::Message for ResourcePoolStatusRequestSpec {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.pool_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1274,20 +948,7 @@ impl ::prost::Message for ResourcePoolStatusRequestSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .limit
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1310,46 +971,27 @@ pub struct ResourcePoolStatusRequestStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourcePoolStatusRequestStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.pools {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.pool_count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.pools {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(6, v, buf);
+        if let Some(v) = &self.pools {
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
     }
 }
 impl ::prost::Message for ResourcePoolStatusRequestStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1368,31 +1010,19 @@ impl ::prost::Message for ResourcePoolStatusRequestStatus {
             }
             2 => {
                 let v = this.pools.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.pool_count.as_ref().unwrap_or(&zero);
-            ::prost::encoding::int32::encoded_len(6, v)
-        })
-            + self
-                .pools
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

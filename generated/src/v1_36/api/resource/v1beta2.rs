@@ -36,78 +36,43 @@ pub struct AllocatedDeviceStatus {
     #[serde(rename = "networkData", default, skip_serializing_if = "Option::is_none")]
     pub network_data: Option<NetworkDeviceData>,
 }
-impl ::kiln_runtime::proto::CachedEncode for AllocatedDeviceStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for AllocatedDeviceStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.share_id {
+            ::kiln_runtime::proto::rev::string(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.network_data {
+            ::kiln_runtime::proto::rev::message(6, v, w);
+        }
+        if let Some(v) = &self.data {
+            ::kiln_runtime::proto::rev::message(5, v, w);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.data {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.network_data {
-            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
-        }
-        if let Some(v) = &self.share_id {
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.data {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.network_data {
-            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.share_id {
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for AllocatedDeviceStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -122,29 +87,29 @@ impl ::prost::Message for AllocatedDeviceStatus {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .device
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .share_id
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this.data.get_or_insert_with(::core::default::Default::default);
@@ -160,37 +125,7 @@ impl ::prost::Message for AllocatedDeviceStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .share_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(7, v))
-            + self
-                .conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .data
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .network_data
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -215,42 +150,25 @@ pub struct AllocationResult {
     )]
     pub allocation_timestamp: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for AllocationResult {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for AllocationResult {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.allocation_timestamp {
+            ::kiln_runtime::proto::rev::message(5, v, w);
         }
         if let Some(v) = &self.node_selector {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.allocation_timestamp {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.node_selector {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.allocation_timestamp {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for AllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -283,18 +201,7 @@ impl ::prost::Message for AllocationResult {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .devices
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .node_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + self
-                .allocation_timestamp
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -341,34 +248,21 @@ pub struct CELDeviceSelector {
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CELDeviceSelector {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CELDeviceSelector {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CELDeviceSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -383,17 +277,13 @@ impl ::prost::Message for CELDeviceSelector {
                 let v = this
                     .expression
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -428,42 +318,25 @@ pub struct CapacityRequestPolicy {
     #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
     pub valid_range: Option<CapacityRequestPolicyRange>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CapacityRequestPolicy {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.default {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequestPolicy {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.valid_range {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         if let Some(v) = &self.valid_values {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
-        if let Some(v) = &self.valid_range {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.default {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.valid_values {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.valid_range {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CapacityRequestPolicy {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -484,7 +357,7 @@ impl ::prost::Message for CapacityRequestPolicy {
                 let v = this
                     .valid_values
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -496,18 +369,7 @@ impl ::prost::Message for CapacityRequestPolicy {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .default
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .valid_values
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + self
-                .valid_range
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -539,42 +401,25 @@ pub struct CapacityRequestPolicyRange {
     #[serde(rename = "step", default, skip_serializing_if = "Option::is_none")]
     pub step: Option<::kiln_runtime::Quantity>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CapacityRequestPolicyRange {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.min {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequestPolicyRange {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.step {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.max {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.step {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.min {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.max {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.step {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CapacityRequestPolicyRange {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -601,15 +446,7 @@ impl ::prost::Message for CapacityRequestPolicyRange {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.min.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .max
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .step
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -632,30 +469,19 @@ pub struct CapacityRequirements {
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CapacityRequirements {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequirements {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.requests {
-            len += ::kiln_runtime::proto::cached::message_map_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::cached::message_map_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message_map(1, v, w);
         }
     }
 }
 impl ::prost::Message for CapacityRequirements {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -670,21 +496,24 @@ impl ::prost::Message for CapacityRequirements {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.requests
-            .as_ref()
-            .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -697,30 +526,19 @@ pub struct Counter {
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<::kiln_runtime::Quantity>,
 }
-impl ::kiln_runtime::proto::CachedEncode for Counter {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Counter {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.value {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.value {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for Counter {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -739,7 +557,7 @@ impl ::prost::Message for Counter {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.value.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -759,40 +577,24 @@ pub struct CounterSet {
     #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<::std::collections::BTreeMap<String, Counter>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CounterSet {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CounterSet {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.counters {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.counters {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.counters {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CounterSet {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -805,33 +607,30 @@ impl ::prost::Message for CounterSet {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .counters
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -938,106 +737,57 @@ pub struct Device {
         ::std::collections::BTreeMap<String, NodeAllocatableResourceMapping>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for Device {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for Device {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.node_allocatable_resource_mappings {
+            ::kiln_runtime::proto::rev::message_map(13, v, w);
+        }
+        if let Some(v) = &self.allow_multiple_allocations {
+            ::kiln_runtime::proto::rev::bool(12, v, w);
+        }
+        if let Some(v) = &self.binding_failure_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(11, v, w);
+        }
+        if let Some(v) = &self.binding_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(10, v, w);
+        }
+        if let Some(v) = &self.binds_to_node {
+            ::kiln_runtime::proto::rev::bool(9, v, w);
+        }
+        if let Some(v) = &self.taints {
+            ::kiln_runtime::proto::rev::repeated::message(8, v, w);
+        }
+        if let Some(v) = &self.all_nodes {
+            ::kiln_runtime::proto::rev::bool(7, v, w);
+        }
+        if let Some(v) = &self.node_selector {
+            ::kiln_runtime::proto::rev::message(6, v, w);
+        }
+        if let Some(v) = &self.node_name {
+            ::kiln_runtime::proto::rev::string(5, v, w);
+        }
+        if let Some(v) = &self.consumes_counters {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
+        }
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::rev::message_map(3, v, w);
+        }
+        if let Some(v) = &self.attributes {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.attributes {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
-        }
-        if let Some(v) = &self.capacity {
-            len += ::kiln_runtime::proto::cached::message_map_len(3, v, cache);
-        }
-        if let Some(v) = &self.consumes_counters {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        if let Some(v) = &self.node_name {
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        if let Some(v) = &self.node_selector {
-            len += ::kiln_runtime::proto::cached::message_len(6, v, cache);
-        }
-        if let Some(v) = &self.all_nodes {
-            len += ::prost::encoding::bool::encoded_len(7, v);
-        }
-        if let Some(v) = &self.taints {
-            len += ::kiln_runtime::proto::cached::repeated_len(8, v, cache);
-        }
-        if let Some(v) = &self.binds_to_node {
-            len += ::prost::encoding::bool::encoded_len(9, v);
-        }
-        if let Some(v) = &self.binding_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(10, v);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(11, v);
-        }
-        if let Some(v) = &self.allow_multiple_allocations {
-            len += ::prost::encoding::bool::encoded_len(12, v);
-        }
-        if let Some(v) = &self.node_allocatable_resource_mappings {
-            len += ::kiln_runtime::proto::cached::message_map_len(13, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.attributes {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::cached::message_map_encode(3, v, buf, cache);
-        }
-        if let Some(v) = &self.consumes_counters {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.node_name {
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
-        }
-        if let Some(v) = &self.node_selector {
-            ::kiln_runtime::proto::cached::message_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.all_nodes {
-            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
-        }
-        if let Some(v) = &self.taints {
-            ::kiln_runtime::proto::cached::repeated_encode(8, v, buf, cache);
-        }
-        if let Some(v) = &self.binds_to_node {
-            ::kiln_runtime::proto::fast::bool::encode(9, v, buf);
-        }
-        if let Some(v) = &self.binding_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(10, v, buf);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(11, v, buf);
-        }
-        if let Some(v) = &self.allow_multiple_allocations {
-            ::kiln_runtime::proto::fast::bool::encode(12, v, buf);
-        }
-        if let Some(v) = &self.node_allocatable_resource_mappings {
-            ::kiln_runtime::proto::cached::message_map_encode(13, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for Device {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1050,43 +800,53 @@ impl ::prost::Message for Device {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .attributes
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             3 => {
                 let v = this
                     .capacity
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             4 => {
                 let v = this
                     .consumes_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .node_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
@@ -1104,7 +864,7 @@ impl ::prost::Message for Device {
                 let v = this
                     .taints
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -1116,13 +876,13 @@ impl ::prost::Message for Device {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             12 => {
                 let v = this
@@ -1134,71 +894,24 @@ impl ::prost::Message for Device {
                 let v = this
                     .node_allocatable_resource_mappings
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .attributes
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
-            + self
-                .capacity
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(3, v))
-            + self
-                .consumes_counters
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
-            + self
-                .node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .node_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(6, v))
-            + self
-                .all_nodes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(7, v))
-            + self
-                .taints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(8, v))
-            + self
-                .binds_to_node
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(9, v))
-            + self
-                .binding_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(10, v))
-            + self
-                .binding_failure_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(11, v))
-            + self
-                .allow_multiple_allocations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(12, v))
-            + self
-                .node_allocatable_resource_mappings
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(13, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1219,56 +932,31 @@ pub struct DeviceAllocationConfiguration {
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceAllocationConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceAllocationConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        {
+            let end = w.len();
+            if let Some(v) = &self.opaque {
+                ::kiln_runtime::proto::rev::message(1, v, w);
+            }
+            w.put_header(3, end);
+        }
+        if let Some(v) = &self.requests {
+            ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.source.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.requests {
-            len += ::prost::encoding::string::encoded_len_repeated(2, v);
-        }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                3,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.opaque {
-                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.source.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(3, buf, cache);
-        if let Some(v) = &self.opaque {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceAllocationConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1283,13 +971,13 @@ impl ::prost::Message for DeviceAllocationConfiguration {
                 let v = this
                     .source
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 ::prost::encoding::check_wire_type(
@@ -1318,23 +1006,7 @@ impl ::prost::Message for DeviceAllocationConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.source.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .requests
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-            + ({
-                let len = self
-                    .opaque
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-                ::prost::encoding::key_len(3)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1352,36 +1024,22 @@ pub struct DeviceAllocationResult {
     #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DeviceAllocationConfiguration>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceAllocationResult {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.results {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceAllocationResult {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.config {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.results {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.config {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceAllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1396,26 +1054,19 @@ impl ::prost::Message for DeviceAllocationResult {
                 let v = this
                     .results
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .results
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1455,72 +1106,40 @@ pub struct DeviceAttribute {
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Vec<String>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceAttribute {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.int {
-            len += ::prost::encoding::int64::encoded_len(2, v);
-        }
-        if let Some(v) = &self.bool {
-            len += ::prost::encoding::bool::encoded_len(3, v);
-        }
-        if let Some(v) = &self.string {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.version {
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        if let Some(v) = &self.ints {
-            len += ::prost::encoding::int64::encoded_len_repeated(6, v);
-        }
-        if let Some(v) = &self.bools {
-            len += ::prost::encoding::bool::encoded_len_repeated(7, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceAttribute {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.versions {
+            ::kiln_runtime::proto::rev::repeated::string(9, v, w);
         }
         if let Some(v) = &self.strings {
-            len += ::prost::encoding::string::encoded_len_repeated(8, v);
-        }
-        if let Some(v) = &self.versions {
-            len += ::prost::encoding::string::encoded_len_repeated(9, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.int {
-            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
-        }
-        if let Some(v) = &self.bool {
-            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
-        }
-        if let Some(v) = &self.string {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.version {
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
-        }
-        if let Some(v) = &self.ints {
-            ::kiln_runtime::proto::fast::int64::encode_repeated(6, v, buf);
+            ::kiln_runtime::proto::rev::repeated::string(8, v, w);
         }
         if let Some(v) = &self.bools {
-            ::kiln_runtime::proto::fast::bool::encode_repeated(7, v, buf);
+            ::kiln_runtime::proto::rev::repeated::bool(7, v, w);
         }
-        if let Some(v) = &self.strings {
-            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
+        if let Some(v) = &self.ints {
+            ::kiln_runtime::proto::rev::repeated::int64(6, v, w);
         }
-        if let Some(v) = &self.versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(9, v, buf);
+        if let Some(v) = &self.version {
+            ::kiln_runtime::proto::rev::string(5, v, w);
+        }
+        if let Some(v) = &self.string {
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.bool {
+            ::kiln_runtime::proto::rev::bool(3, v, w);
+        }
+        if let Some(v) = &self.int {
+            ::kiln_runtime::proto::rev::int64(2, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceAttribute {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1543,13 +1162,13 @@ impl ::prost::Message for DeviceAttribute {
                 let v = this
                     .string
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
                     .version
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this.ints.get_or_insert_with(::core::default::Default::default);
@@ -1563,47 +1182,19 @@ impl ::prost::Message for DeviceAttribute {
                 let v = this
                     .strings
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.int.as_ref().map_or(0, |v| ::prost::encoding::int64::encoded_len(2, v))
-            + self
-                .bool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(3, v))
-            + self
-                .string
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + self
-                .version
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(5, v))
-            + self
-                .ints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len_repeated(6, v))
-            + self
-                .bools
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len_repeated(7, v))
-            + self
-                .strings
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(8, v))
-            + self
-                .versions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(9, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1625,36 +1216,22 @@ pub struct DeviceCapacity {
     #[serde(rename = "requestPolicy", default, skip_serializing_if = "Option::is_none")]
     pub request_policy: Option<CapacityRequestPolicy>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceCapacity {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.value {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceCapacity {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.request_policy {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.value {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.request_policy {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceCapacity {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1679,11 +1256,7 @@ impl ::prost::Message for DeviceCapacity {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.value.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .request_policy
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1702,42 +1275,25 @@ pub struct DeviceClaim {
     #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<DeviceClaimConfiguration>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClaim {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.requests {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClaim {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.config {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
         if let Some(v) = &self.constraints {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.config {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.constraints {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.config {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1752,36 +1308,25 @@ impl ::prost::Message for DeviceClaim {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .constraints
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .requests
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .constraints
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1799,46 +1344,26 @@ pub struct DeviceClaimConfiguration {
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClaimConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.requests {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClaimConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        {
+            let end = w.len();
+            if let Some(v) = &self.opaque {
+                ::kiln_runtime::proto::rev::message(1, v, w);
+            }
+            w.put_header(2, end);
         }
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                2,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.opaque {
-                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        ::kiln_runtime::proto::cached::group_header(2, buf, cache);
-        if let Some(v) = &self.opaque {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClaimConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1853,7 +1378,7 @@ impl ::prost::Message for DeviceClaimConfiguration {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1882,18 +1407,7 @@ impl ::prost::Message for DeviceClaimConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .requests
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + ({
-                let len = self
-                    .opaque
-                    .as_ref()
-                    .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-                ::prost::encoding::key_len(2)
-                    + ::prost::encoding::encoded_len_varint(len as u64) + len
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1931,36 +1445,22 @@ pub struct DeviceClass {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<DeviceClassSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClass {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClass {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClass {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1985,14 +1485,7 @@ impl ::prost::Message for DeviceClass {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2012,40 +1505,23 @@ pub struct DeviceClassConfiguration {
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClassConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        len
-            += ::kiln_runtime::proto::cached::group_len(
-                1,
-                cache,
-                |cache| {
-                    let mut len = 0usize;
-                    if let Some(v) = &self.opaque {
-                        len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-                    }
-                    len
-                },
-            );
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        ::kiln_runtime::proto::cached::group_header(1, buf, cache);
-        if let Some(v) = &self.opaque {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        {
+            let end = w.len();
+            if let Some(v) = &self.opaque {
+                ::kiln_runtime::proto::rev::message(1, v, w);
+            }
+            w.put_header(1, end);
         }
     }
 }
 impl ::prost::Message for DeviceClassConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2083,14 +1559,7 @@ impl ::prost::Message for DeviceClassConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let len = self
-                .opaque
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v));
-            ::prost::encoding::key_len(1)
-                + ::prost::encoding::encoded_len_varint(len as u64) + len
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2122,36 +1591,22 @@ pub struct DeviceClassList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DeviceClass>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClassList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClassList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2170,20 +1625,13 @@ impl ::prost::Message for DeviceClassList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2217,42 +1665,25 @@ pub struct DeviceClassSpec {
     )]
     pub extended_resource_name: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceClassSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.selectors {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.extended_resource_name {
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.config {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.extended_resource_name {
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.selectors {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.config {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.extended_resource_name {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceClassSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2267,36 +1698,25 @@ impl ::prost::Message for DeviceClassSpec {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .extended_resource_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .selectors
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .config
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .extended_resource_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2335,42 +1755,25 @@ pub struct DeviceConstraint {
     )]
     pub distinct_attribute: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceConstraint {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.requests {
-            len += ::prost::encoding::string::encoded_len_repeated(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceConstraint {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.distinct_attribute {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.match_attribute {
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.distinct_attribute {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.requests {
-            ::kiln_runtime::proto::fast::string::encode_repeated(1, v, buf);
-        }
-        if let Some(v) = &self.match_attribute {
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.distinct_attribute {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::repeated::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceConstraint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2385,36 +1788,25 @@ impl ::prost::Message for DeviceConstraint {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .match_attribute
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .distinct_attribute
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .requests
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(1, v))
-            + self
-                .match_attribute
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(2, v))
-            + self
-                .distinct_attribute
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2432,40 +1824,24 @@ pub struct DeviceCounterConsumption {
     #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<::std::collections::BTreeMap<String, Counter>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceCounterConsumption {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceCounterConsumption {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.counters {
+            ::kiln_runtime::proto::rev::message_map(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.counter_set.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.counters {
-            len += ::kiln_runtime::proto::cached::message_map_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.counter_set.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.counters {
-            ::kiln_runtime::proto::cached::message_map_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceCounterConsumption {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2480,33 +1856,30 @@ impl ::prost::Message for DeviceCounterConsumption {
                 let v = this
                     .counter_set
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.counter_set.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .counters
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2533,46 +1906,27 @@ pub struct DeviceRequest {
     #[serde(rename = "firstAvailable", default, skip_serializing_if = "Option::is_none")]
     pub first_available: Option<Vec<DeviceSubRequest>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.first_available {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
+        }
+        if let Some(v) = &self.exactly {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.exactly {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.first_available {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.exactly {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.first_available {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2585,7 +1939,7 @@ impl ::prost::Message for DeviceRequest {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -2597,25 +1951,13 @@ impl ::prost::Message for DeviceRequest {
                 let v = this
                     .first_available
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .exactly
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .first_available
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2689,100 +2031,54 @@ pub struct DeviceRequestAllocationResult {
         ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceRequestAllocationResult {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequestAllocationResult {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.consumed_capacity {
+            ::kiln_runtime::proto::rev::message_map(10, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.share_id {
+            ::kiln_runtime::proto::rev::string(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+        if let Some(v) = &self.binding_failure_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(8, v, w);
+        }
+        if let Some(v) = &self.binding_conditions {
+            ::kiln_runtime::proto::rev::repeated::string(7, v, w);
+        }
+        if let Some(v) = &self.tolerations {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
+        }
+        if let Some(v) = &self.admin_access {
+            ::kiln_runtime::proto::rev::bool(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.device.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.admin_access {
-            len += ::prost::encoding::bool::encoded_len(5, v);
-        }
-        if let Some(v) = &self.tolerations {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.binding_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(7, v);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            len += ::prost::encoding::string::encoded_len_repeated(8, v);
-        }
-        if let Some(v) = &self.share_id {
-            len += ::prost::encoding::string::encoded_len(9, v);
-        }
-        if let Some(v) = &self.consumed_capacity {
-            len += ::kiln_runtime::proto::cached::message_map_len(10, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let v = self.driver.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.admin_access {
-            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.tolerations {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.binding_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(7, v, buf);
-        }
-        if let Some(v) = &self.binding_failure_conditions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(8, v, buf);
-        }
-        if let Some(v) = &self.share_id {
-            ::kiln_runtime::proto::fast::string::encode(9, v, buf);
-        }
-        if let Some(v) = &self.consumed_capacity {
-            ::kiln_runtime::proto::cached::message_map_encode(10, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.request.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceRequestAllocationResult {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2797,23 +2093,23 @@ impl ::prost::Message for DeviceRequestAllocationResult {
                 let v = this
                     .request
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this.pool.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .device
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -2825,86 +2121,48 @@ impl ::prost::Message for DeviceRequestAllocationResult {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .share_id
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
                     .consumed_capacity
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.driver.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + self
-                .admin_access
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(5, v))
-            + self
-                .tolerations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .binding_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(7, v))
-            + self
-                .binding_failure_conditions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(8, v))
-            + self
-                .share_id
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(9, v))
-            + self
-                .consumed_capacity
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(10, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2917,30 +2175,19 @@ pub struct DeviceSelector {
     #[serde(rename = "cel", default, skip_serializing_if = "Option::is_none")]
     pub cel: Option<CELDeviceSelector>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceSelector {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceSelector {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.cel {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.cel {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2959,7 +2206,7 @@ impl ::prost::Message for DeviceSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.cel.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3034,82 +2281,45 @@ pub struct DeviceSubRequest {
     #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityRequirements>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceSubRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceSubRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::rev::message(7, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.selectors {
-            len += ::kiln_runtime::proto::cached::repeated_len(3, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+        if let Some(v) = &self.tolerations {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(5, v);
-        }
-        if let Some(v) = &self.tolerations {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.capacity {
-            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.selectors {
-            ::kiln_runtime::proto::cached::repeated_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.selectors {
+            ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.tolerations {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceSubRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3122,24 +2332,24 @@ impl ::prost::Message for DeviceSubRequest {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .device_class_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.allocation_mode = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3164,7 +2374,7 @@ impl ::prost::Message for DeviceSubRequest {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -3176,38 +2386,7 @@ impl ::prost::Message for DeviceSubRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device_class_name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .selectors
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(5, v)
-            })
-            + self
-                .tolerations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .capacity
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3237,60 +2416,34 @@ pub struct DeviceTaint {
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<::kiln_runtime::Time>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaint {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaint {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.time_added {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.time_added {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.time_added {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaint {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3303,12 +2456,12 @@ impl ::prost::Message for DeviceTaint {
         match tag {
             1 => {
                 let v = this.key.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.value = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3321,7 +2474,7 @@ impl ::prost::Message for DeviceTaint {
                 let v = this
                     .effect
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -3333,25 +2486,7 @@ impl ::prost::Message for DeviceTaint {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.value.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.effect.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .time_added
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3388,42 +2523,25 @@ pub struct DeviceTaintRule {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<DeviceTaintRuleStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRule {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRule {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3454,18 +2572,7 @@ impl ::prost::Message for DeviceTaintRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3504,36 +2611,22 @@ pub struct DeviceTaintRuleList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<DeviceTaintRule>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRuleList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3552,20 +2645,13 @@ impl ::prost::Message for DeviceTaintRuleList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3588,36 +2674,22 @@ pub struct DeviceTaintRuleSpec {
     #[serde(rename = "taint", default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<DeviceTaint>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.device_selector {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.taint {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.device_selector {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.taint {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRuleSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3642,14 +2714,7 @@ impl ::prost::Message for DeviceTaintRuleSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .device_selector
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .taint
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3673,30 +2738,19 @@ pub struct DeviceTaintRuleStatus {
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintRuleStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintRuleStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3711,15 +2765,13 @@ impl ::prost::Message for DeviceTaintRuleStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self.conditions
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3754,54 +2806,31 @@ pub struct DeviceTaintSelector {
     )]
     pub device: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceTaintSelector {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintSelector {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            let v = self.device.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.pool.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceTaintSelector {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3815,7 +2844,7 @@ impl ::prost::Message for DeviceTaintSelector {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.driver = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3827,7 +2856,7 @@ impl ::prost::Message for DeviceTaintSelector {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.pool = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -3838,7 +2867,7 @@ impl ::prost::Message for DeviceTaintSelector {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.device = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -3851,21 +2880,7 @@ impl ::prost::Message for DeviceTaintSelector {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(2, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pool.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.device.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3910,70 +2925,39 @@ pub struct DeviceToleration {
     )]
     pub toleration_seconds: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for DeviceToleration {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+impl ::kiln_runtime::proto::rev::RevEncode for DeviceToleration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.toleration_seconds {
+            ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.effect.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        if let Some(v) = &self.toleration_seconds {
-            len += ::prost::encoding::int64::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.value.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            let v = self.operator.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.toleration_seconds {
-            ::kiln_runtime::proto::fast::int64::encode(5, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.key.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for DeviceToleration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3987,7 +2971,7 @@ impl ::prost::Message for DeviceToleration {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.key = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -3998,7 +2982,7 @@ impl ::prost::Message for DeviceToleration {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.operator = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4011,7 +2995,7 @@ impl ::prost::Message for DeviceToleration {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.value = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -4023,7 +3007,7 @@ impl ::prost::Message for DeviceToleration {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.effect = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -4042,30 +3026,7 @@ impl ::prost::Message for DeviceToleration {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.operator.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.value.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.effect.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + self
-                .toleration_seconds
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(5, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4139,78 +3100,43 @@ pub struct ExactDeviceRequest {
     #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityRequirements>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ExactDeviceRequest {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ExactDeviceRequest {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.capacity {
+            ::kiln_runtime::proto::rev::message(7, v, w);
         }
-        if let Some(v) = &self.selectors {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+        if let Some(v) = &self.tolerations {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+        if let Some(v) = &self.admin_access {
+            ::kiln_runtime::proto::rev::bool(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(4, v);
-        }
-        if let Some(v) = &self.admin_access {
-            len += ::prost::encoding::bool::encoded_len(5, v);
-        }
-        if let Some(v) = &self.tolerations {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.capacity {
-            len += ::kiln_runtime::proto::cached::message_len(7, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.selectors {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
+        }
+        if let Some(v) = &self.selectors {
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(4, v, buf);
-        }
-        if let Some(v) = &self.admin_access {
-            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.tolerations {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.capacity {
-            ::kiln_runtime::proto::cached::message_encode(7, v, buf, cache);
+            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ExactDeviceRequest {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4225,18 +3151,18 @@ impl ::prost::Message for ExactDeviceRequest {
                 let v = this
                     .device_class_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.allocation_mode = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4267,7 +3193,7 @@ impl ::prost::Message for ExactDeviceRequest {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -4279,37 +3205,7 @@ impl ::prost::Message for ExactDeviceRequest {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .selectors
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.allocation_mode.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(4, v)
-            })
-            + self
-                .admin_access
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(5, v))
-            + self
-                .tolerations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .capacity
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(7, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4340,50 +3236,29 @@ pub struct NetworkDeviceData {
     )]
     pub hardware_address: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for NetworkDeviceData {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.interface_name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.ips {
-            len += ::prost::encoding::string::encoded_len_repeated(2, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for NetworkDeviceData {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.hardware_address.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
+        if let Some(v) = &self.ips {
+            ::kiln_runtime::proto::rev::repeated::string(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.interface_name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.ips {
-            ::kiln_runtime::proto::fast::string::encode_repeated(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.hardware_address.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for NetworkDeviceData {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4397,7 +3272,7 @@ impl ::prost::Message for NetworkDeviceData {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.interface_name = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4409,12 +3284,12 @@ impl ::prost::Message for NetworkDeviceData {
             }
             2 => {
                 let v = this.ips.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.hardware_address = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4428,20 +3303,7 @@ impl ::prost::Message for NetworkDeviceData {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.interface_name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .ips
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(2, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.hardware_address.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4479,40 +3341,24 @@ pub struct NodeAllocatableResourceMapping {
     )]
     pub allocation_multiplier: Option<::kiln_runtime::Quantity>,
 }
-impl ::kiln_runtime::proto::CachedEncode for NodeAllocatableResourceMapping {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for NodeAllocatableResourceMapping {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.allocation_multiplier {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.capacity_key.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.allocation_multiplier {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.capacity_key.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.allocation_multiplier {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for NodeAllocatableResourceMapping {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4526,7 +3372,7 @@ impl ::prost::Message for NodeAllocatableResourceMapping {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.capacity_key = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4546,15 +3392,7 @@ impl ::prost::Message for NodeAllocatableResourceMapping {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.capacity_key.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .allocation_multiplier
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4576,40 +3414,24 @@ pub struct OpaqueDeviceConfiguration {
     #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<::kiln_runtime::RawExtension>,
 }
-impl ::kiln_runtime::proto::CachedEncode for OpaqueDeviceConfiguration {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for OpaqueDeviceConfiguration {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.parameters {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.parameters {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.parameters {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for OpaqueDeviceConfiguration {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4624,7 +3446,7 @@ impl ::prost::Message for OpaqueDeviceConfiguration {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -4636,15 +3458,7 @@ impl ::prost::Message for OpaqueDeviceConfiguration {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .parameters
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4681,42 +3495,25 @@ pub struct ResourceClaim {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResourceClaimStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaim {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaim {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaim {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4747,18 +3544,7 @@ impl ::prost::Message for ResourceClaim {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4791,64 +3577,36 @@ pub struct ResourceClaimConsumerReference {
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimConsumerReference {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimConsumerReference {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+            let v = self.uid.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.resource.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.api_group.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimConsumerReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4862,7 +3620,7 @@ impl ::prost::Message for ResourceClaimConsumerReference {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_group = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -4876,40 +3634,21 @@ impl ::prost::Message for ResourceClaimConsumerReference {
                 let v = this
                     .resource
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this.uid.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.resource.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.uid.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -4941,36 +3680,22 @@ pub struct ResourceClaimList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceClaim>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -4989,20 +3714,13 @@ impl ::prost::Message for ResourceClaimList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5022,30 +3740,19 @@ pub struct ResourceClaimSpec {
     #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<DeviceClaim>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5066,9 +3773,7 @@ impl ::prost::Message for ResourceClaimSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.devices
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5093,42 +3798,25 @@ pub struct ResourceClaimStatus {
     #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<AllocatedDeviceStatus>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.allocation {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.devices {
+            ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         if let Some(v) = &self.reserved_for {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::repeated_len(4, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.allocation {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.reserved_for {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::repeated_encode(4, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5149,30 +3837,19 @@ impl ::prost::Message for ResourceClaimStatus {
                 let v = this
                     .reserved_for
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .allocation
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .reserved_for
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
-            + self
-                .devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5208,36 +3885,22 @@ pub struct ResourceClaimTemplate {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ResourceClaimTemplateSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimTemplate {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplate {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimTemplate {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5262,14 +3925,7 @@ impl ::prost::Message for ResourceClaimTemplate {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5308,36 +3964,22 @@ pub struct ResourceClaimTemplateList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceClaimTemplate>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimTemplateList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimTemplateList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5356,20 +3998,13 @@ impl ::prost::Message for ResourceClaimTemplateList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5394,36 +4029,22 @@ pub struct ResourceClaimTemplateSpec {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ResourceClaimSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceClaimTemplateSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceClaimTemplateSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5448,14 +4069,7 @@ impl ::prost::Message for ResourceClaimTemplateSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5484,54 +4098,31 @@ pub struct ResourcePool {
     )]
     pub resource_slice_count: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourcePool {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourcePool {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::int64(2, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourcePool {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5544,7 +4135,7 @@ impl ::prost::Message for ResourcePool {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -5562,21 +4153,7 @@ impl ::prost::Message for ResourcePool {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(3, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5620,36 +4197,22 @@ pub struct ResourceSlice {
     #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ResourceSliceSpec>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceSlice {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceSlice {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceSlice {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5674,14 +4237,7 @@ impl ::prost::Message for ResourceSlice {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5720,36 +4276,22 @@ pub struct ResourceSliceList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ResourceSlice>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceSliceList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceSliceList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5768,20 +4310,13 @@ impl ::prost::Message for ResourceSliceList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -5850,76 +4385,42 @@ pub struct ResourceSliceSpec {
     #[serde(rename = "sharedCounters", default, skip_serializing_if = "Option::is_none")]
     pub shared_counters: Option<Vec<CounterSet>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ResourceSliceSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.shared_counters {
+            ::kiln_runtime::proto::rev::repeated::message(8, v, w);
+        }
+        if let Some(v) = &self.per_device_node_selection {
+            ::kiln_runtime::proto::rev::bool(7, v, w);
+        }
+        if let Some(v) = &self.devices {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
+        }
+        if let Some(v) = &self.all_nodes {
+            ::kiln_runtime::proto::rev::bool(5, v, w);
+        }
+        if let Some(v) = &self.node_selector {
+            ::kiln_runtime::proto::rev::message(4, v, w);
+        }
+        if let Some(v) = &self.node_name {
+            ::kiln_runtime::proto::rev::string(3, v, w);
+        }
+        if let Some(v) = &self.pool {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.driver.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.pool {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.node_name {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.node_selector {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        if let Some(v) = &self.all_nodes {
-            len += ::prost::encoding::bool::encoded_len(5, v);
-        }
-        if let Some(v) = &self.devices {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
-        }
-        if let Some(v) = &self.per_device_node_selection {
-            len += ::prost::encoding::bool::encoded_len(7, v);
-        }
-        if let Some(v) = &self.shared_counters {
-            len += ::kiln_runtime::proto::cached::repeated_len(8, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.pool {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.node_name {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.node_selector {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.all_nodes {
-            ::kiln_runtime::proto::fast::bool::encode(5, v, buf);
-        }
-        if let Some(v) = &self.devices {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
-        }
-        if let Some(v) = &self.per_device_node_selection {
-            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
-        }
-        if let Some(v) = &self.shared_counters {
-            ::kiln_runtime::proto::cached::repeated_encode(8, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ResourceSliceSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -5934,7 +4435,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .driver
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.pool.get_or_insert_with(::core::default::Default::default);
@@ -5944,7 +4445,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .node_name
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -5962,7 +4463,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -5974,45 +4475,13 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .shared_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .pool
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .node_name
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .node_selector
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .all_nodes
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(5, v))
-            + self
-                .devices
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .per_device_node_selection
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(7, v))
-            + self
-                .shared_counters
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(8, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();

@@ -33,84 +33,46 @@ pub struct CustomResourceColumnDefinition {
     #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceColumnDefinition {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceColumnDefinition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.format.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            let v = self.json_path.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.priority.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int32::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.json_path.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.format.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.description.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.priority.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int32::encode(5, v, buf);
+            let v = self.format.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.json_path.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceColumnDefinition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -123,16 +85,16 @@ impl ::prost::Message for CustomResourceColumnDefinition {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.format = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -144,7 +106,7 @@ impl ::prost::Message for CustomResourceColumnDefinition {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.description = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -170,42 +132,13 @@ impl ::prost::Message for CustomResourceColumnDefinition {
                 let v = this
                     .json_path
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.type_.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.format.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.description.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.priority.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int32::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.json_path.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -222,40 +155,24 @@ pub struct CustomResourceConversion {
     #[serde(rename = "webhook", default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookConversion>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceConversion {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceConversion {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.webhook {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
         {
             let zero = ::core::default::Default::default();
             let v = self.strategy.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        if let Some(v) = &self.webhook {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.strategy.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.webhook {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceConversion {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -270,7 +187,7 @@ impl ::prost::Message for CustomResourceConversion {
                 let v = this
                     .strategy
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -282,15 +199,7 @@ impl ::prost::Message for CustomResourceConversion {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.strategy.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .webhook
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -325,42 +234,25 @@ pub struct CustomResourceDefinition {
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CustomResourceDefinitionStatus>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.status {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.spec {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.spec {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -391,18 +283,7 @@ impl ::prost::Message for CustomResourceDefinition {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .spec
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .status
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -453,80 +334,44 @@ pub struct CustomResourceDefinitionCondition {
     )]
     pub observed_generation: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionCondition {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionCondition {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.last_transition_time {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::int64(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.last_transition_time {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.reason.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.last_transition_time {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.status.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(6, v, buf);
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinitionCondition {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -539,13 +384,13 @@ impl ::prost::Message for CustomResourceDefinitionCondition {
         match tag {
             1 => {
                 let v = this.type_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
@@ -556,7 +401,7 @@ impl ::prost::Message for CustomResourceDefinitionCondition {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.reason = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -568,7 +413,7 @@ impl ::prost::Message for CustomResourceDefinitionCondition {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -595,35 +440,7 @@ impl ::prost::Message for CustomResourceDefinitionCondition {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .last_transition_time
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.reason.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.observed_generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(6, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -655,36 +472,22 @@ pub struct CustomResourceDefinitionList {
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<CustomResourceDefinition>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionList {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.metadata {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionList {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::repeated_len(2, v, cache);
+            ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.metadata {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::repeated_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinitionList {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -703,20 +506,13 @@ impl ::prost::Message for CustomResourceDefinitionList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .metadata
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -763,76 +559,42 @@ pub struct CustomResourceDefinitionNames {
     #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<String>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionNames {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.plural.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.singular.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        if let Some(v) = &self.short_names {
-            len += ::prost::encoding::string::encoded_len_repeated(3, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionNames {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.categories {
+            ::kiln_runtime::proto::rev::repeated::string(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.list_kind.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        if let Some(v) = &self.categories {
-            len += ::prost::encoding::string::encoded_len_repeated(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.plural.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.singular.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.short_names {
-            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.kind.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        if let Some(v) = &self.short_names {
+            ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.list_kind.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.singular.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.categories {
-            ::kiln_runtime::proto::fast::string::encode_repeated(6, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.plural.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinitionNames {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -847,12 +609,12 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 let v = this
                     .plural
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.singular = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -866,16 +628,16 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 let v = this
                     .short_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.kind.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.list_kind = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -889,40 +651,13 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 let v = this
                     .categories
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.plural.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.singular.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .short_names
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.kind.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.list_kind.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + self
-                .categories
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -954,72 +689,40 @@ pub struct CustomResourceDefinitionSpec {
     )]
     pub preserve_unknown_fields: Option<bool>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionSpec {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionSpec {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+            let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::bool(10, v, w);
         }
-        if let Some(v) = &self.names {
-            len += ::kiln_runtime::proto::cached::message_len(3, v, cache);
+        if let Some(v) = &self.conversion {
+            ::kiln_runtime::proto::rev::message(9, v, w);
+        }
+        if let Some(v) = &self.versions {
+            ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.scope.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.versions {
-            len += ::kiln_runtime::proto::cached::repeated_len(7, v, cache);
+        if let Some(v) = &self.names {
+            ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.conversion {
-            len += ::kiln_runtime::proto::cached::message_len(9, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(10, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.group.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        if let Some(v) = &self.names {
-            ::kiln_runtime::proto::cached::message_encode(3, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.scope.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        if let Some(v) = &self.versions {
-            ::kiln_runtime::proto::cached::repeated_encode(7, v, buf, cache);
-        }
-        if let Some(v) = &self.conversion {
-            ::kiln_runtime::proto::cached::message_encode(9, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinitionSpec {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1032,7 +735,7 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
         match tag {
             1 => {
                 let v = this.group.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this.names.get_or_insert_with(::core::default::Default::default);
@@ -1040,13 +743,13 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
             }
             4 => {
                 let v = this.scope.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -1071,33 +774,7 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + self
-                .names
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.scope.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + self
-                .versions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(7, v))
-            + self
-                .conversion
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(9, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(10, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1123,52 +800,30 @@ pub struct CustomResourceDefinitionStatus {
     )]
     pub observed_generation: Option<i64>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionStatus {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.conditions {
-            len += ::kiln_runtime::proto::cached::repeated_len(1, v, cache);
-        }
-        if let Some(v) = &self.accepted_names {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
-        if let Some(v) = &self.stored_versions {
-            len += ::prost::encoding::string::encoded_len_repeated(3, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionStatus {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::int64::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.conditions {
-            ::kiln_runtime::proto::cached::repeated_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.accepted_names {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::int64(4, v, w);
         }
         if let Some(v) = &self.stored_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+            ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::int64::encode(4, v, buf);
+        if let Some(v) = &self.accepted_names {
+            ::kiln_runtime::proto::rev::message(2, v, w);
+        }
+        if let Some(v) = &self.conditions {
+            ::kiln_runtime::proto::rev::repeated::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinitionStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1183,7 +838,7 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -1195,7 +850,7 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
                 let v = this
                     .stored_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <i64 as ::core::default::Default>::default();
@@ -1214,23 +869,7 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .conditions
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(1, v))
-            + self
-                .accepted_names
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .stored_versions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.observed_generation.as_ref().unwrap_or(&zero);
-                ::prost::encoding::int64::encoded_len(4, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1283,94 +922,51 @@ pub struct CustomResourceDefinitionVersion {
     )]
     pub selectable_fields: Option<Vec<SelectableField>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceDefinitionVersion {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionVersion {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.selectable_fields {
+            ::kiln_runtime::proto::rev::repeated::message(9, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.served.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.storage.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(3, v);
-        }
-        if let Some(v) = &self.schema {
-            len += ::kiln_runtime::proto::cached::message_len(4, v, cache);
-        }
-        if let Some(v) = &self.subresources {
-            len += ::kiln_runtime::proto::cached::message_len(5, v, cache);
-        }
-        if let Some(v) = &self.additional_printer_columns {
-            len += ::kiln_runtime::proto::cached::repeated_len(6, v, cache);
+        if let Some(v) = &self.deprecation_warning {
+            ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.deprecated.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(7, v);
+            ::kiln_runtime::proto::rev::bool(7, v, w);
         }
-        if let Some(v) = &self.deprecation_warning {
-            len += ::prost::encoding::string::encoded_len(8, v);
+        if let Some(v) = &self.additional_printer_columns {
+            ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
-        if let Some(v) = &self.selectable_fields {
-            len += ::kiln_runtime::proto::cached::repeated_len(9, v, cache);
+        if let Some(v) = &self.subresources {
+            ::kiln_runtime::proto::rev::message(5, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.served.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(2, v, buf);
+        if let Some(v) = &self.schema {
+            ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.storage.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(3, v, buf);
-        }
-        if let Some(v) = &self.schema {
-            ::kiln_runtime::proto::cached::message_encode(4, v, buf, cache);
-        }
-        if let Some(v) = &self.subresources {
-            ::kiln_runtime::proto::cached::message_encode(5, v, buf, cache);
-        }
-        if let Some(v) = &self.additional_printer_columns {
-            ::kiln_runtime::proto::cached::repeated_encode(6, v, buf, cache);
+            ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.deprecated.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(7, v, buf);
+            let v = self.served.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::bool(2, v, w);
         }
-        if let Some(v) = &self.deprecation_warning {
-            ::kiln_runtime::proto::fast::string::encode(8, v, buf);
-        }
-        if let Some(v) = &self.selectable_fields {
-            ::kiln_runtime::proto::cached::repeated_encode(9, v, buf, cache);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.name.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceDefinitionVersion {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1383,7 +979,7 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
         match tag {
             1 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -1414,7 +1010,7 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
                 let v = this
                     .deprecation_warning
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -1432,58 +1028,19 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
                 let v = this
                     .additional_printer_columns
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .selectable_fields
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.served.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.storage.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.deprecated.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(7, v)
-            })
-            + self
-                .deprecation_warning
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(8, v))
-            + self
-                .schema
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(4, v))
-            + self
-                .subresources
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(5, v))
-            + self
-                .additional_printer_columns
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(6, v))
-            + self
-                .selectable_fields
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(9, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1514,50 +1071,29 @@ pub struct CustomResourceSubresourceScale {
     )]
     pub label_selector_path: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceSubresourceScale {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceSubresourceScale {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.label_selector_path {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.label_selector_path {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.label_selector_path {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceSubresourceScale {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1572,38 +1108,25 @@ impl ::prost::Message for CustomResourceSubresourceScale {
                 let v = this
                     .spec_replicas_path
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .status_replicas_path
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .label_selector_path
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .label_selector_path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1612,22 +1135,15 @@ impl ::prost::Message for CustomResourceSubresourceScale {
 /// CustomResourceSubresourceStatus defines how to serve the status subresource for CustomResources. Status is represented by the `.status` JSON path inside of a CustomResource. When set, * exposes a /status subresource for the custom resource * PUT requests to the /status subresource take a custom resource object, and ignore changes to anything except the status stanza * PUT/POST/PATCH requests to the custom resource ignore changes to the status stanza
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceSubresourceStatus {}
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceSubresourceStatus {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        0usize
-    }
-    fn encode_cached(
-        &self,
-        _buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {}
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceSubresourceStatus {
+    fn encode_rev(&self, _w: &mut ::kiln_runtime::proto::rev::RevBuf) {}
 }
 impl ::prost::Message for CustomResourceSubresourceStatus {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1639,7 +1155,7 @@ impl ::prost::Message for CustomResourceSubresourceStatus {
         ::prost::encoding::skip_field(wire_type, tag, buf, ctx)
     }
     fn encoded_len(&self) -> usize {
-        0usize
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1655,36 +1171,22 @@ pub struct CustomResourceSubresources {
     #[serde(rename = "scale", default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<CustomResourceSubresourceScale>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceSubresources {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.status {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceSubresources {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.scale {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.status {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.scale {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceSubresources {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1709,11 +1211,7 @@ impl ::prost::Message for CustomResourceSubresources {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.status.as_ref().map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .scale
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1730,30 +1228,19 @@ pub struct CustomResourceValidation {
     )]
     pub open_apiv3_schema: Option<JSONSchemaProps>,
 }
-impl ::kiln_runtime::proto::CachedEncode for CustomResourceValidation {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceValidation {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.open_apiv3_schema {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        if let Some(v) = &self.open_apiv3_schema {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for CustomResourceValidation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1774,9 +1261,7 @@ impl ::prost::Message for CustomResourceValidation {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.open_apiv3_schema
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -1798,44 +1283,26 @@ pub struct ExternalDocumentation {
     )]
     pub url: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ExternalDocumentation {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for ExternalDocumentation {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.url.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.description.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.url.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ExternalDocumentation {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -1849,7 +1316,7 @@ impl ::prost::Message for ExternalDocumentation {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.description = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -1862,7 +1329,7 @@ impl ::prost::Message for ExternalDocumentation {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.url = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -1874,16 +1341,7 @@ impl ::prost::Message for ExternalDocumentation {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.url.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -2122,344 +1580,176 @@ pub struct JSONSchemaProps {
     )]
     pub x_kubernetes_validations: Option<Vec<ValidationRule>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for JSONSchemaProps {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.id.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for JSONSchemaProps {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.x_kubernetes_validations {
+            ::kiln_runtime::proto::rev::repeated::message(44, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.schema.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+        if let Some(v) = &self.x_kubernetes_map_type {
+            ::kiln_runtime::proto::rev::string(43, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.ref_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
+        if let Some(v) = &self.x_kubernetes_list_type {
+            ::kiln_runtime::proto::rev::string(42, v, w);
         }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(4, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.format.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(6, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.title.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(7, v);
-        }
-        if let Some(v) = &self.default {
-            len += ::kiln_runtime::proto::cached::message_len(8, v, cache);
-        }
-        if let Some(v) = &self.maximum {
-            len += ::prost::encoding::double::encoded_len(9, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(10, v);
-        }
-        if let Some(v) = &self.minimum {
-            len += ::prost::encoding::double::encoded_len(11, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(12, v);
-        }
-        if let Some(v) = &self.max_length {
-            len += ::prost::encoding::int64::encoded_len(13, v);
-        }
-        if let Some(v) = &self.min_length {
-            len += ::prost::encoding::int64::encoded_len(14, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pattern.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(15, v);
-        }
-        if let Some(v) = &self.max_items {
-            len += ::prost::encoding::int64::encoded_len(16, v);
-        }
-        if let Some(v) = &self.min_items {
-            len += ::prost::encoding::int64::encoded_len(17, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.unique_items.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(18, v);
-        }
-        if let Some(v) = &self.multiple_of {
-            len += ::prost::encoding::double::encoded_len(19, v);
-        }
-        if let Some(v) = &self.enum_ {
-            len += ::kiln_runtime::proto::cached::repeated_len(20, v, cache);
-        }
-        if let Some(v) = &self.max_properties {
-            len += ::prost::encoding::int64::encoded_len(21, v);
-        }
-        if let Some(v) = &self.min_properties {
-            len += ::prost::encoding::int64::encoded_len(22, v);
-        }
-        if let Some(v) = &self.required {
-            len += ::prost::encoding::string::encoded_len_repeated(23, v);
-        }
-        if let Some(v) = &self.items {
-            len += ::kiln_runtime::proto::cached::message_len(24, v, cache);
-        }
-        if let Some(v) = &self.all_of {
-            len += ::kiln_runtime::proto::cached::repeated_len(25, v, cache);
-        }
-        if let Some(v) = &self.one_of {
-            len += ::kiln_runtime::proto::cached::repeated_len(26, v, cache);
-        }
-        if let Some(v) = &self.any_of {
-            len += ::kiln_runtime::proto::cached::repeated_len(27, v, cache);
-        }
-        if let Some(v) = &self.not {
-            len += ::kiln_runtime::proto::cached::message_len(28, v, cache);
-        }
-        if let Some(v) = &self.properties {
-            len += ::kiln_runtime::proto::cached::message_map_len(29, v, cache);
-        }
-        if let Some(v) = &self.additional_properties {
-            len += ::kiln_runtime::proto::cached::message_len(30, v, cache);
-        }
-        if let Some(v) = &self.pattern_properties {
-            len += ::kiln_runtime::proto::cached::message_map_len(31, v, cache);
-        }
-        if let Some(v) = &self.dependencies {
-            len += ::kiln_runtime::proto::cached::message_map_len(32, v, cache);
-        }
-        if let Some(v) = &self.additional_items {
-            len += ::kiln_runtime::proto::cached::message_len(33, v, cache);
-        }
-        if let Some(v) = &self.definitions {
-            len += ::kiln_runtime::proto::cached::message_map_len(34, v, cache);
-        }
-        if let Some(v) = &self.external_docs {
-            len += ::kiln_runtime::proto::cached::message_len(35, v, cache);
-        }
-        if let Some(v) = &self.example {
-            len += ::kiln_runtime::proto::cached::message_len(36, v, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.nullable.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(37, v);
-        }
-        if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
-            len += ::prost::encoding::bool::encoded_len(38, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(39, v);
+        if let Some(v) = &self.x_kubernetes_list_map_keys {
+            ::kiln_runtime::proto::rev::repeated::string(41, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::bool::encoded_len(40, v);
-        }
-        if let Some(v) = &self.x_kubernetes_list_map_keys {
-            len += ::prost::encoding::string::encoded_len_repeated(41, v);
-        }
-        if let Some(v) = &self.x_kubernetes_list_type {
-            len += ::prost::encoding::string::encoded_len(42, v);
-        }
-        if let Some(v) = &self.x_kubernetes_map_type {
-            len += ::prost::encoding::string::encoded_len(43, v);
-        }
-        if let Some(v) = &self.x_kubernetes_validations {
-            len += ::kiln_runtime::proto::cached::repeated_len(44, v, cache);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.id.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.schema.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.ref_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.format.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(6, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.title.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(7, v, buf);
-        }
-        if let Some(v) = &self.default {
-            ::kiln_runtime::proto::cached::message_encode(8, v, buf, cache);
-        }
-        if let Some(v) = &self.maximum {
-            ::kiln_runtime::proto::fast::double::encode(9, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(10, v, buf);
-        }
-        if let Some(v) = &self.minimum {
-            ::kiln_runtime::proto::fast::double::encode(11, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(12, v, buf);
-        }
-        if let Some(v) = &self.max_length {
-            ::kiln_runtime::proto::fast::int64::encode(13, v, buf);
-        }
-        if let Some(v) = &self.min_length {
-            ::kiln_runtime::proto::fast::int64::encode(14, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.pattern.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(15, v, buf);
-        }
-        if let Some(v) = &self.max_items {
-            ::kiln_runtime::proto::fast::int64::encode(16, v, buf);
-        }
-        if let Some(v) = &self.min_items {
-            ::kiln_runtime::proto::fast::int64::encode(17, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.unique_items.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(18, v, buf);
-        }
-        if let Some(v) = &self.multiple_of {
-            ::kiln_runtime::proto::fast::double::encode(19, v, buf);
-        }
-        if let Some(v) = &self.enum_ {
-            ::kiln_runtime::proto::cached::repeated_encode(20, v, buf, cache);
-        }
-        if let Some(v) = &self.max_properties {
-            ::kiln_runtime::proto::fast::int64::encode(21, v, buf);
-        }
-        if let Some(v) = &self.min_properties {
-            ::kiln_runtime::proto::fast::int64::encode(22, v, buf);
-        }
-        if let Some(v) = &self.required {
-            ::kiln_runtime::proto::fast::string::encode_repeated(23, v, buf);
-        }
-        if let Some(v) = &self.items {
-            ::kiln_runtime::proto::cached::message_encode(24, v, buf, cache);
-        }
-        if let Some(v) = &self.all_of {
-            ::kiln_runtime::proto::cached::repeated_encode(25, v, buf, cache);
-        }
-        if let Some(v) = &self.one_of {
-            ::kiln_runtime::proto::cached::repeated_encode(26, v, buf, cache);
-        }
-        if let Some(v) = &self.any_of {
-            ::kiln_runtime::proto::cached::repeated_encode(27, v, buf, cache);
-        }
-        if let Some(v) = &self.not {
-            ::kiln_runtime::proto::cached::message_encode(28, v, buf, cache);
-        }
-        if let Some(v) = &self.properties {
-            ::kiln_runtime::proto::cached::message_map_encode(29, v, buf, cache);
-        }
-        if let Some(v) = &self.additional_properties {
-            ::kiln_runtime::proto::cached::message_encode(30, v, buf, cache);
-        }
-        if let Some(v) = &self.pattern_properties {
-            ::kiln_runtime::proto::cached::message_map_encode(31, v, buf, cache);
-        }
-        if let Some(v) = &self.dependencies {
-            ::kiln_runtime::proto::cached::message_map_encode(32, v, buf, cache);
-        }
-        if let Some(v) = &self.additional_items {
-            ::kiln_runtime::proto::cached::message_encode(33, v, buf, cache);
-        }
-        if let Some(v) = &self.definitions {
-            ::kiln_runtime::proto::cached::message_map_encode(34, v, buf, cache);
-        }
-        if let Some(v) = &self.external_docs {
-            ::kiln_runtime::proto::cached::message_encode(35, v, buf, cache);
-        }
-        if let Some(v) = &self.example {
-            ::kiln_runtime::proto::cached::message_encode(36, v, buf, cache);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.nullable.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(37, v, buf);
-        }
-        if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
-            ::kiln_runtime::proto::fast::bool::encode(38, v, buf);
+            ::kiln_runtime::proto::rev::bool(40, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(39, v, buf);
+            ::kiln_runtime::proto::rev::bool(39, v, w);
+        }
+        if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
+            ::kiln_runtime::proto::rev::bool(38, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::bool::encode(40, v, buf);
+            let v = self.nullable.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::bool(37, v, w);
         }
-        if let Some(v) = &self.x_kubernetes_list_map_keys {
-            ::kiln_runtime::proto::fast::string::encode_repeated(41, v, buf);
+        if let Some(v) = &self.example {
+            ::kiln_runtime::proto::rev::message(36, v, w);
         }
-        if let Some(v) = &self.x_kubernetes_list_type {
-            ::kiln_runtime::proto::fast::string::encode(42, v, buf);
+        if let Some(v) = &self.external_docs {
+            ::kiln_runtime::proto::rev::message(35, v, w);
         }
-        if let Some(v) = &self.x_kubernetes_map_type {
-            ::kiln_runtime::proto::fast::string::encode(43, v, buf);
+        if let Some(v) = &self.definitions {
+            ::kiln_runtime::proto::rev::message_map(34, v, w);
         }
-        if let Some(v) = &self.x_kubernetes_validations {
-            ::kiln_runtime::proto::cached::repeated_encode(44, v, buf, cache);
+        if let Some(v) = &self.additional_items {
+            ::kiln_runtime::proto::rev::message(33, v, w);
+        }
+        if let Some(v) = &self.dependencies {
+            ::kiln_runtime::proto::rev::message_map(32, v, w);
+        }
+        if let Some(v) = &self.pattern_properties {
+            ::kiln_runtime::proto::rev::message_map(31, v, w);
+        }
+        if let Some(v) = &self.additional_properties {
+            ::kiln_runtime::proto::rev::message(30, v, w);
+        }
+        if let Some(v) = &self.properties {
+            ::kiln_runtime::proto::rev::message_map(29, v, w);
+        }
+        if let Some(v) = &self.not {
+            ::kiln_runtime::proto::rev::message(28, v, w);
+        }
+        if let Some(v) = &self.any_of {
+            ::kiln_runtime::proto::rev::repeated::message(27, v, w);
+        }
+        if let Some(v) = &self.one_of {
+            ::kiln_runtime::proto::rev::repeated::message(26, v, w);
+        }
+        if let Some(v) = &self.all_of {
+            ::kiln_runtime::proto::rev::repeated::message(25, v, w);
+        }
+        if let Some(v) = &self.items {
+            ::kiln_runtime::proto::rev::message(24, v, w);
+        }
+        if let Some(v) = &self.required {
+            ::kiln_runtime::proto::rev::repeated::string(23, v, w);
+        }
+        if let Some(v) = &self.min_properties {
+            ::kiln_runtime::proto::rev::int64(22, v, w);
+        }
+        if let Some(v) = &self.max_properties {
+            ::kiln_runtime::proto::rev::int64(21, v, w);
+        }
+        if let Some(v) = &self.enum_ {
+            ::kiln_runtime::proto::rev::repeated::message(20, v, w);
+        }
+        if let Some(v) = &self.multiple_of {
+            ::kiln_runtime::proto::rev::double(19, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.unique_items.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::bool(18, v, w);
+        }
+        if let Some(v) = &self.min_items {
+            ::kiln_runtime::proto::rev::int64(17, v, w);
+        }
+        if let Some(v) = &self.max_items {
+            ::kiln_runtime::proto::rev::int64(16, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.pattern.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(15, v, w);
+        }
+        if let Some(v) = &self.min_length {
+            ::kiln_runtime::proto::rev::int64(14, v, w);
+        }
+        if let Some(v) = &self.max_length {
+            ::kiln_runtime::proto::rev::int64(13, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::bool(12, v, w);
+        }
+        if let Some(v) = &self.minimum {
+            ::kiln_runtime::proto::rev::double(11, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::bool(10, v, w);
+        }
+        if let Some(v) = &self.maximum {
+            ::kiln_runtime::proto::rev::double(9, v, w);
+        }
+        if let Some(v) = &self.default {
+            ::kiln_runtime::proto::rev::message(8, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.title.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(7, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.format.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(6, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.type_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(5, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.description.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(4, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.ref_.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(3, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.schema.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
+        }
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.id.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for JSONSchemaProps {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -2473,7 +1763,7 @@ impl ::prost::Message for JSONSchemaProps {
             1 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.id = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -2484,7 +1774,7 @@ impl ::prost::Message for JSONSchemaProps {
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.schema = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2496,7 +1786,7 @@ impl ::prost::Message for JSONSchemaProps {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.ref_ = if value == <String as ::core::default::Default>::default() {
                     None
                 } else {
@@ -2507,7 +1797,7 @@ impl ::prost::Message for JSONSchemaProps {
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.description = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2520,7 +1810,7 @@ impl ::prost::Message for JSONSchemaProps {
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.type_ = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2532,7 +1822,7 @@ impl ::prost::Message for JSONSchemaProps {
             6 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.format = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2544,7 +1834,7 @@ impl ::prost::Message for JSONSchemaProps {
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.title = if value == <String as ::core::default::Default>::default()
                 {
                     None
@@ -2612,7 +1902,7 @@ impl ::prost::Message for JSONSchemaProps {
             15 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.pattern = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -2655,7 +1945,7 @@ impl ::prost::Message for JSONSchemaProps {
             }
             20 => {
                 let v = this.enum_.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             21 => {
                 let v = this
@@ -2673,7 +1963,7 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .required
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             24 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
@@ -2683,19 +1973,19 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .all_of
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             26 => {
                 let v = this
                     .one_of
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             27 => {
                 let v = this
                     .any_of
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             28 => {
                 let v = this.not.get_or_insert_with(::core::default::Default::default);
@@ -2705,12 +1995,17 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .properties
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             30 => {
@@ -2723,24 +2018,34 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .pattern_properties
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             32 => {
                 let v = this
                     .dependencies
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             33 => {
@@ -2753,12 +2058,17 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .definitions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::btree_map::merge(
-                    ::prost::encoding::string::merge,
-                    ::prost::encoding::message::merge,
+                ::kiln_runtime::proto::de::string_key_map(
+                    wire_type,
                     v,
                     buf,
                     ctx,
+                    |wire_type, v, buf, ctx| ::prost::encoding::message::merge(
+                        wire_type,
+                        v,
+                        buf,
+                        ctx,
+                    ),
                 )
             }
             35 => {
@@ -2821,220 +2131,31 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .x_kubernetes_list_map_keys
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             42 => {
                 let v = this
                     .x_kubernetes_list_type
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             43 => {
                 let v = this
                     .x_kubernetes_map_type
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             44 => {
                 let v = this
                     .x_kubernetes_validations
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::message::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.id.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.schema.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.ref_.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.description.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(4, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.type_.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.format.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(6, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.title.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(7, v)
-            })
-            + self
-                .default
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(8, v))
-            + self
-                .maximum
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::double::encoded_len(9, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(10, v)
-            })
-            + self
-                .minimum
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::double::encoded_len(11, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(12, v)
-            })
-            + self
-                .max_length
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(13, v))
-            + self
-                .min_length
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(14, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.pattern.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(15, v)
-            })
-            + self
-                .max_items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(16, v))
-            + self
-                .min_items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(17, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.unique_items.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(18, v)
-            })
-            + self
-                .multiple_of
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::double::encoded_len(19, v))
-            + self
-                .enum_
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(20, v))
-            + self
-                .max_properties
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(21, v))
-            + self
-                .min_properties
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int64::encoded_len(22, v))
-            + self
-                .required
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(23, v))
-            + self
-                .items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(24, v))
-            + self
-                .all_of
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(25, v))
-            + self
-                .one_of
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(26, v))
-            + self
-                .any_of
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(27, v))
-            + self
-                .not
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(28, v))
-            + self
-                .properties
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(29, v))
-            + self
-                .additional_properties
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(30, v))
-            + self
-                .pattern_properties
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(31, v))
-            + self
-                .dependencies
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(32, v))
-            + self
-                .additional_items
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(33, v))
-            + self
-                .definitions
-                .as_ref()
-                .map_or(0, |v| ::kiln_runtime::proto::message_map::encoded_len(34, v))
-            + self
-                .external_docs
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(35, v))
-            + self
-                .example
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(36, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.nullable.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(37, v)
-            })
-            + self
-                .x_kubernetes_preserve_unknown_fields
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(38, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(39, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
-                ::prost::encoding::bool::encoded_len(40, v)
-            })
-            + self
-                .x_kubernetes_list_map_keys
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(41, v))
-            + self
-                .x_kubernetes_list_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(42, v))
-            + self
-                .x_kubernetes_map_type
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(43, v))
-            + self
-                .x_kubernetes_validations
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len_repeated(44, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3055,34 +2176,21 @@ pub struct SelectableField {
     #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
 }
-impl ::kiln_runtime::proto::CachedEncode for SelectableField {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
+impl ::kiln_runtime::proto::rev::RevEncode for SelectableField {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
             let zero = ::core::default::Default::default();
             let v = self.json_path.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.json_path.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for SelectableField {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3097,17 +2205,13 @@ impl ::prost::Message for SelectableField {
                 let v = this
                     .json_path
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.json_path.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        }
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3129,56 +2233,32 @@ pub struct ServiceReference {
     #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ServiceReference {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ServiceReference {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.port {
+            ::kiln_runtime::proto::rev::int32(4, v, w);
+        }
+        if let Some(v) = &self.path {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.name.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.path {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.port {
-            len += ::prost::encoding::int32::encoded_len(4, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         {
             let zero = ::core::default::Default::default();
             let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
-        }
-        if let Some(v) = &self.path {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.port {
-            ::kiln_runtime::proto::fast::int32::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ServiceReference {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3193,15 +2273,15 @@ impl ::prost::Message for ServiceReference {
                 let v = this
                     .namespace
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this.name.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this.path.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.port.get_or_insert_with(::core::default::Default::default);
@@ -3211,24 +2291,7 @@ impl ::prost::Message for ServiceReference {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + self
-                .path
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .port
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::int32::encoded_len(4, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3310,76 +2373,42 @@ pub struct ValidationRule {
     )]
     pub optional_old_self: Option<bool>,
 }
-impl ::kiln_runtime::proto::CachedEncode for ValidationRule {
-    fn cache_sizes(&self, _cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.rule.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(1, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(2, v);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message_expression.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        if let Some(v) = &self.reason {
-            len += ::prost::encoding::string::encoded_len(4, v);
+impl ::kiln_runtime::proto::rev::RevEncode for ValidationRule {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.optional_old_self {
+            ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.field_path.as_ref().unwrap_or(&zero);
-            len += ::prost::encoding::string::encoded_len(5, v);
+            ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.optional_old_self {
-            len += ::prost::encoding::bool::encoded_len(6, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        _cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.rule.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(1, v, buf);
-        }
-        {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(2, v, buf);
+        if let Some(v) = &self.reason {
+            ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
             let zero = ::core::default::Default::default();
             let v = self.message_expression.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
-        }
-        if let Some(v) = &self.reason {
-            ::kiln_runtime::proto::fast::string::encode(4, v, buf);
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
             let zero = ::core::default::Default::default();
-            let v = self.field_path.as_ref().unwrap_or(&zero);
-            ::kiln_runtime::proto::fast::string::encode(5, v, buf);
+            let v = self.message.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.optional_old_self {
-            ::kiln_runtime::proto::fast::bool::encode(6, v, buf);
+        {
+            let zero = ::core::default::Default::default();
+            let v = self.rule.as_ref().unwrap_or(&zero);
+            ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
 }
 impl ::prost::Message for ValidationRule {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3392,12 +2421,12 @@ impl ::prost::Message for ValidationRule {
         match tag {
             1 => {
                 let v = this.rule.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3410,7 +2439,7 @@ impl ::prost::Message for ValidationRule {
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message_expression = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3424,12 +2453,12 @@ impl ::prost::Message for ValidationRule {
                 let v = this
                     .reason
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
                 let v = &mut value;
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)?;
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.field_path = if value
                     == <String as ::core::default::Default>::default()
                 {
@@ -3449,34 +2478,7 @@ impl ::prost::Message for ValidationRule {
         }
     }
     fn encoded_len(&self) -> usize {
-        ({
-            let zero = ::core::default::Default::default();
-            let v = self.rule.as_ref().unwrap_or(&zero);
-            ::prost::encoding::string::encoded_len(1, v)
-        })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(2, v)
-            })
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.message_expression.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(3, v)
-            })
-            + self
-                .reason
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len(4, v))
-            + ({
-                let zero = ::core::default::Default::default();
-                let v = self.field_path.as_ref().unwrap_or(&zero);
-                ::prost::encoding::string::encoded_len(5, v)
-            })
-            + self
-                .optional_old_self
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bool::encoded_len(6, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3511,42 +2513,25 @@ pub struct WebhookClientConfig {
     )]
     pub ca_bundle: Option<::kiln_runtime::ByteString>,
 }
-impl ::kiln_runtime::proto::CachedEncode for WebhookClientConfig {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.service {
-            len += ::kiln_runtime::proto::cached::message_len(1, v, cache);
+impl ::kiln_runtime::proto::rev::RevEncode for WebhookClientConfig {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
+        if let Some(v) = &self.url {
+            ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.ca_bundle {
-            len += ::prost::encoding::bytes::encoded_len(2, &v.0);
+            ::kiln_runtime::proto::rev::byte_string(2, v, w);
         }
-        if let Some(v) = &self.url {
-            len += ::prost::encoding::string::encoded_len(3, v);
-        }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.service {
-            ::kiln_runtime::proto::cached::message_encode(1, v, buf, cache);
-        }
-        if let Some(v) = &self.ca_bundle {
-            ::kiln_runtime::proto::fast::bytes::encode(2, &v.0, buf);
-        }
-        if let Some(v) = &self.url {
-            ::kiln_runtime::proto::fast::string::encode(3, v, buf);
+            ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
 }
 impl ::prost::Message for WebhookClientConfig {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3559,7 +2544,7 @@ impl ::prost::Message for WebhookClientConfig {
         match tag {
             3 => {
                 let v = this.url.get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             1 => {
                 let v = this
@@ -3584,15 +2569,7 @@ impl ::prost::Message for WebhookClientConfig {
         }
     }
     fn encoded_len(&self) -> usize {
-        self.url.as_ref().map_or(0, |v| ::prost::encoding::string::encoded_len(3, v))
-            + self
-                .service
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::message::encoded_len(1, v))
-            + self
-                .ca_bundle
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::bytes::encoded_len(2, &v.0))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -3612,36 +2589,22 @@ pub struct WebhookConversion {
     )]
     pub conversion_review_versions: Option<Vec<String>>,
 }
-impl ::kiln_runtime::proto::CachedEncode for WebhookConversion {
-    fn cache_sizes(&self, cache: &mut ::kiln_runtime::proto::SizeCache) -> usize {
-        let mut len = 0usize;
-        if let Some(v) = &self.client_config {
-            len += ::kiln_runtime::proto::cached::message_len(2, v, cache);
-        }
+impl ::kiln_runtime::proto::rev::RevEncode for WebhookConversion {
+    fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         if let Some(v) = &self.conversion_review_versions {
-            len += ::prost::encoding::string::encoded_len_repeated(3, v);
+            ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
-        len
-    }
-    fn encode_cached(
-        &self,
-        buf: &mut impl ::prost::bytes::BufMut,
-        cache: &mut ::kiln_runtime::proto::SizeCache,
-    ) {
         if let Some(v) = &self.client_config {
-            ::kiln_runtime::proto::cached::message_encode(2, v, buf, cache);
-        }
-        if let Some(v) = &self.conversion_review_versions {
-            ::kiln_runtime::proto::fast::string::encode_repeated(3, v, buf);
+            ::kiln_runtime::proto::rev::message(2, v, w);
         }
     }
 }
 impl ::prost::Message for WebhookConversion {
     fn encode_raw(&self, buf: &mut impl ::prost::bytes::BufMut) {
-        ::kiln_runtime::proto::encode_raw_cached(self, buf)
+        ::kiln_runtime::proto::rev::encode_raw(self, buf)
     }
     fn encode_to_vec(&self) -> ::std::vec::Vec<u8> {
-        ::kiln_runtime::proto::encode_to_vec_cached(self)
+        ::kiln_runtime::proto::rev::encode_to_vec(self)
     }
     fn merge_field(
         &mut self,
@@ -3662,20 +2625,13 @@ impl ::prost::Message for WebhookConversion {
                 let v = this
                     .conversion_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::prost::encoding::string::merge_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
     fn encoded_len(&self) -> usize {
-        self
-            .client_config
-            .as_ref()
-            .map_or(0, |v| ::prost::encoding::message::encoded_len(2, v))
-            + self
-                .conversion_review_versions
-                .as_ref()
-                .map_or(0, |v| ::prost::encoding::string::encoded_len_repeated(3, v))
+        ::kiln_runtime::proto::rev::encoded_len(self)
     }
     fn clear(&mut self) {
         *self = Self::default();
