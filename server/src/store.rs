@@ -239,6 +239,9 @@ pub fn set_resource_version(obj: &mut Value, rv: Revision) {
 
 /// `objects::is_deleting` of a stored namespace, reading only `metadata.deletionTimestamp`
 /// (unreadable → false).
+/// Where namespaces are stored.
+const NAMESPACES_PREFIX: &str = "/registry/namespaces/";
+
 fn namespace_deleting(stored: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct Object {
@@ -617,11 +620,32 @@ impl Store {
         matches_selectors(r, obj, opts.labels.as_ref(), opts.fields.as_ref())
     }
 
-    async fn check_namespace(&self, r: &ResourceInfo, ns: Option<&str>) -> Result<(), ApiError> {
+    /// Checks that the namespace of a namespaced create exists and is not terminating, and
+    /// answers its key and mod revision for the create to guard on
+    /// ([`Storage::create_guarded`]: the create commits only while the namespace is still
+    /// that version). The watch cache's copy serves when it has an active one, so a
+    /// create costs no read of the backend; otherwise (not cached yet, or terminating
+    /// there) the backend is read. `fresh` skips the cache.
+    async fn check_namespace(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        fresh: bool,
+    ) -> Result<Option<(String, Revision)>, ApiError> {
         let Some(ns) = ns.filter(|_| r.namespaced) else {
-            return Ok(());
+            return Ok(None);
         };
-        let key = format!("/registry/namespaces/{ns}");
+        let key = format!("{NAMESPACES_PREFIX}{ns}");
+        if !fresh
+            && let Ok(cached) = self
+                .cache
+                .range(NAMESPACES_PREFIX, &key, Some(&key), 1)
+                .await
+            && let Some(kv) = cached.kvs.into_iter().find(|kv| kv.key == key)
+            && !namespace_deleting(&kv.value)
+        {
+            return Ok(Some((key, kv.mod_revision)));
+        }
         let kv = self
             .storage
             .get(&key)
@@ -650,7 +674,7 @@ impl Store {
             );
             return Err(err);
         }
-        Ok(())
+        Ok(Some((key, kv.mod_revision)))
     }
 
     /// Creates an object. `obj` is already decoded, normalised and carries the right type meta.
@@ -697,7 +721,7 @@ impl Store {
                 meta.shift_remove(f);
             }
         }
-        self.check_namespace(r, ns).await?;
+        let mut guard = self.check_namespace(r, ns, false).await?;
         let generate = objects::name(&obj).is_empty();
         let prefix = objects::meta_str(&obj, "generateName")
             .unwrap_or("")
@@ -768,13 +792,29 @@ impl Store {
             }
             crate::kinds::persist_reserved(self, cx, &mut obj).await?;
             let bytes = encode_for_storage(r, &mut obj)?;
-            match self.storage.create(&object_key(r, ns, &name), bytes).await {
+            let key = object_key(r, ns, &name);
+            let created = match &guard {
+                Some((ns_key, ns_rev)) => {
+                    self.storage
+                        .create_guarded(&key, bytes, ns_key, *ns_rev)
+                        .await
+                }
+                None => self.storage.create(&key, bytes).await,
+            };
+            match created {
                 Ok(kv) => {
                     strat.created(cx, r, &obj);
                     set_resource_version(&mut obj, kv.mod_revision);
                     return Ok(obj);
                 }
                 Err(StorageError::AlreadyExists { .. }) if generate && attempt < 7 => continue,
+                Err(StorageError::Conflict { key: k, .. })
+                    if attempt < 7 && guard.as_ref().is_some_and(|(g, _)| *g == k) =>
+                {
+                    // The namespace changed since it was checked: check it again.
+                    guard = self.check_namespace(r, ns, true).await?;
+                    continue;
+                }
                 Err(e) => return Err(storage_error(r, &name, e)),
             }
         }

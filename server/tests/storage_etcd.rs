@@ -273,6 +273,51 @@ async fn conformance_create_update_delete_cas() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guarded_create_commits_only_while_the_guard_is_unchanged() {
+    if !etcd_available() {
+        return;
+    }
+    let cluster = Cluster::start(1);
+    let s = store(&cluster).await;
+    let g = s.create("/g/ns", b("v1")).await.unwrap();
+    let k = s
+        .create_guarded("/g/k", b("k"), "/g/ns", g.mod_revision)
+        .await
+        .unwrap();
+    assert_eq!(k.mod_revision, g.mod_revision + 1);
+    assert_eq!(k.create_revision, k.mod_revision);
+    assert_eq!(s.get("/g/k").await.unwrap(), Some(k.clone()));
+    // The key exists: AlreadyExists, whatever the guard.
+    assert!(matches!(
+        s.create_guarded("/g/k", b("x"), "/g/ns", g.mod_revision).await,
+        Err(StorageError::AlreadyExists { key }) if key == "/g/k"
+    ));
+    // The guard moved on: a conflict naming the guard, with its current version, and
+    // nothing written.
+    let g2 = s.update("/g/ns", b("v2"), None).await.unwrap();
+    let before = s.current_revision().await.unwrap();
+    match s
+        .create_guarded("/g/k2", b("k2"), "/g/ns", g.mod_revision)
+        .await
+    {
+        Err(StorageError::Conflict { key, current }) => {
+            assert_eq!(key, "/g/ns");
+            assert_eq!(current, Some(g2.clone()));
+        }
+        other => panic!("expected a conflict on the guard, got {other:?}"),
+    }
+    assert_eq!(s.get("/g/k2").await.unwrap(), None);
+    assert_eq!(s.current_revision().await.unwrap(), before);
+    // The guard is gone: a conflict without a current version.
+    s.delete("/g/ns", None).await.unwrap();
+    assert!(matches!(
+        s.create_guarded("/g/k3", b("k3"), "/g/ns", g2.mod_revision).await,
+        Err(StorageError::Conflict { key, current: None }) if key == "/g/ns"
+    ));
+    assert_eq!(s.get("/g/k3").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_range_limit_start_revision_and_compaction() {
     if !etcd_available() {
         return;
@@ -615,6 +660,36 @@ async fn kiln_on_etcd_stores_as_kube_apiserver_does() {
         .json();
     assert_eq!(got, created);
     s.stop().await;
+}
+
+/// Replica B has the namespace in its watch cache when replica A starts deleting it: B's
+/// next create in it must not succeed (the create is guarded on the namespace's version).
+#[actix_web::test]
+async fn creates_in_a_namespace_another_replica_is_deleting_are_refused() {
+    if !etcd_available() {
+        return;
+    }
+    let cluster = Cluster::start(1);
+    let a = kiln(options(&cluster)).await;
+    let b = kiln(options(&cluster)).await;
+    for round in 0..3 {
+        let ns = format!("doomed{round}");
+        a.namespace(&ns).await;
+        let path = format!("/api/v1/namespaces/{ns}/configmaps");
+        let r = b.post_json(&path, &configmap("first", "1")).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = a.delete(&format!("/api/v1/namespaces/{ns}")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = b.post_json(&path, &configmap("late", "1")).await;
+        assert!(
+            r.status == 403 || r.status == 404,
+            "create in a terminating namespace: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    a.stop().await;
+    b.stop().await;
 }
 
 #[actix_web::test]

@@ -310,8 +310,17 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 /// What a create/update/delete transaction did.
 enum TxnOutcome {
     Applied(TxnResponse),
-    /// The comparison failed; the key's current version (if any).
-    Failed(Option<etcd_client::KeyValue>),
+    /// A comparison failed: the key's current version (if any), and the guard key's (if
+    /// the transaction had a guard and it exists).
+    Failed(Option<etcd_client::KeyValue>, Option<etcd_client::KeyValue>),
+}
+
+/// What [`Inner::put_if`] did when its comparisons failed.
+struct NotApplied {
+    /// The key's current version.
+    current: Option<etcd_client::KeyValue>,
+    /// The guard key's current version.
+    guard: Option<etcd_client::KeyValue>,
 }
 
 impl Inner {
@@ -513,30 +522,38 @@ impl Inner {
         Ok(self.compacted.load(Ordering::SeqCst))
     }
 
-    /// One conditional write: `compare` → `op`, else read the key back.
+    /// One conditional write: `compares` → `ops`, else read the key (and the guard key,
+    /// if any) back.
     async fn txn(
         &self,
         key: &[u8],
-        compare: Compare,
-        ops: Vec<TxnOp>,
+        guard: Option<&[u8]>,
+        compares: &[Compare],
+        ops: &[TxnOp],
     ) -> Result<TxnOutcome, CallError> {
+        let mut reads = vec![TxnOp::get(key.to_vec(), None)];
+        if let Some(g) = guard {
+            reads.push(TxnOp::get(g.to_vec(), None));
+        }
         let resp = self
             .call(false, |mut c| {
                 let txn = Txn::new()
-                    .when([compare.clone()])
-                    .and_then(ops.clone())
-                    .or_else([TxnOp::get(key.to_vec(), None)]);
+                    .when(compares.to_vec())
+                    .and_then(ops.to_vec())
+                    .or_else(reads.clone());
                 async move { c.txn(txn).await }
             })
             .await?;
         if resp.succeeded() {
             return Ok(TxnOutcome::Applied(resp));
         }
-        let current = resp.op_responses().into_iter().find_map(|r| match r {
-            TxnOpResponse::Get(mut g) => g.take_kvs().into_iter().next(),
+        let mut gets = resp.op_responses().into_iter().filter_map(|r| match r {
+            TxnOpResponse::Get(mut g) => Some(g.take_kvs().into_iter().next()),
             _ => None,
         });
-        Ok(TxnOutcome::Failed(current))
+        let current = gets.next().flatten();
+        let guard = gets.next().flatten();
+        Ok(TxnOutcome::Failed(current, guard))
     }
 
     fn write_error(&self, e: CallError) -> StorageError {
@@ -570,34 +587,96 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes `stored` at `key` if `compare` holds; answers the key's new (create, mod)
-    /// revisions, or the current version when the comparison failed.
+    /// A create: one transaction "if the key's create revision is 0 (and the guard key is
+    /// at its revision) put the value". The answer carries the caller's value, as the
+    /// embedded store's does, not the etcd value decoded again.
+    async fn create(
+        &self,
+        key: &str,
+        value: Bytes,
+        guard: Option<(&str, Revision)>,
+    ) -> Result<KeyValue, StorageError> {
+        if key.is_empty() {
+            return Err(StorageError::InvalidArgument("empty key".into()));
+        }
+        let ekey = self.etcd_key(key);
+        let stored = self.codec.encode(key, &value)?;
+        self.check_value(&stored)?;
+        let mut compares = vec![Compare::create_revision(ekey.clone(), CompareOp::Equal, 0)];
+        let eguard = guard.map(|(g, rev)| {
+            let eg = self.etcd_key(g);
+            compares.push(Compare::mod_revision(eg.clone(), CompareOp::Equal, rev));
+            eg
+        });
+        let outcome = self
+            .put_if(key, &ekey, &stored, &compares, eguard.as_deref(), true, 0)
+            .await?;
+        match (outcome, guard) {
+            (Ok((created, rev)), _) => Ok(KeyValue {
+                key: key.to_string(),
+                value,
+                create_revision: created,
+                mod_revision: rev,
+            }),
+            (
+                Err(NotApplied {
+                    current: None,
+                    guard: current,
+                }),
+                Some((g, _)),
+            ) => Err(StorageError::Conflict {
+                key: g.to_string(),
+                current: current.map(|kv| self.key_value(&kv)).transpose()?,
+            }),
+            (Err(_), _) => Err(StorageError::AlreadyExists {
+                key: key.to_string(),
+            }),
+        }
+    }
+
+    /// Writes `stored` at `key` if `compares` hold; answers the key's new (create, mod)
+    /// revisions, or the current versions of the key and the guard key when a comparison
+    /// failed. `creating`: the comparisons include "the key does not exist", so the key's
+    /// create revision is the write's revision and need not be read back.
     ///
     /// An ambiguous failure (the connection dropped with the request in flight) is
     /// resolved by a linearizable read of the key: the write happened if the key holds
     /// exactly this value at a revision after `after`. Otherwise it is sent again: the
     /// comparison keeps a late duplicate from applying twice, and a comparison failing on
     /// our own value means the first attempt landed after all.
+    #[allow(clippy::too_many_arguments)]
     async fn put_if(
         &self,
         key: &str,
         ekey: &[u8],
         stored: &[u8],
-        compare: Compare,
+        compares: &[Compare],
+        guard: Option<&[u8]>,
+        creating: bool,
         after: Revision,
-    ) -> Result<Result<(Revision, Revision), Option<etcd_client::KeyValue>>, StorageError> {
-        // The read after the put, in the same transaction, sees the put: it carries the
-        // key's create revision, which a put's answer does not.
-        let ops = vec![
-            TxnOp::put(ekey.to_vec(), stored.to_vec(), Some(PutOptions::new())),
-            TxnOp::get(ekey.to_vec(), Some(GetOptions::new().with_keys_only())),
-        ];
+    ) -> Result<Result<(Revision, Revision), NotApplied>, StorageError> {
+        let mut ops = vec![TxnOp::put(
+            ekey.to_vec(),
+            stored.to_vec(),
+            Some(PutOptions::new()),
+        )];
+        if !creating {
+            // The read after the put, in the same transaction, sees the put: it carries
+            // the key's create revision, which a put's answer does not.
+            ops.push(TxnOp::get(
+                ekey.to_vec(),
+                Some(GetOptions::new().with_keys_only()),
+            ));
+        }
         let ours = |kv: &etcd_client::KeyValue| kv.value() == stored && kv.mod_revision() > after;
         let mut resent = false;
         for attempt in 0..3 {
-            match self.txn(ekey, compare.clone(), ops.clone()).await {
+            match self.txn(ekey, guard, compares, &ops).await {
                 Ok(TxnOutcome::Applied(resp)) => {
                     let rev = resp.header().map(|h| h.revision()).unwrap_or(0);
+                    if creating {
+                        return Ok(Ok((rev, rev)));
+                    }
                     let created = resp
                         .op_responses()
                         .into_iter()
@@ -608,10 +687,12 @@ impl Inner {
                         .unwrap_or(rev);
                     return Ok(Ok((created, rev)));
                 }
-                Ok(TxnOutcome::Failed(Some(kv))) if resent && ours(&kv) => {
+                Ok(TxnOutcome::Failed(Some(kv), _)) if resent && ours(&kv) => {
                     return Ok(Ok((kv.create_revision(), kv.mod_revision())));
                 }
-                Ok(TxnOutcome::Failed(current)) => return Ok(Err(current)),
+                Ok(TxnOutcome::Failed(current, guard)) => {
+                    return Ok(Err(NotApplied { current, guard }));
+                }
                 Err(CallError::Ambiguous(m)) => {
                     tracing::warn!(key, attempt, error = %m, "etcd write outcome unknown; reading it back");
                     if let Some(kv) = self.raw_get(ekey).await?
@@ -783,25 +864,19 @@ impl Storage for EtcdStore {
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StorageError> {
-        if key.is_empty() {
-            return Err(StorageError::InvalidArgument("empty key".into()));
-        }
-        let inner = &self.inner;
-        let ekey = inner.etcd_key(key);
-        let stored = inner.codec.encode(key, &value)?;
-        inner.check_value(&stored)?;
-        let compare = Compare::create_revision(ekey.clone(), CompareOp::Equal, 0);
-        match inner.put_if(key, &ekey, &stored, compare, 0).await? {
-            Ok((created, rev)) => Ok(KeyValue {
-                key: key.to_string(),
-                value: inner.codec.decode(key, &stored)?,
-                create_revision: created,
-                mod_revision: rev,
-            }),
-            Err(_) => Err(StorageError::AlreadyExists {
-                key: key.to_string(),
-            }),
-        }
+        self.inner.create(key, value, None).await
+    }
+
+    async fn create_guarded(
+        &self,
+        key: &str,
+        value: Bytes,
+        guard: &str,
+        guard_revision: Revision,
+    ) -> Result<KeyValue, StorageError> {
+        self.inner
+            .create(key, value, Some((guard, guard_revision)))
+            .await
     }
 
     async fn update(
@@ -822,17 +897,23 @@ impl Storage for EtcdStore {
             None => Compare::create_revision(ekey.clone(), CompareOp::Greater, 0),
         };
         let after = expected_mod_revision.unwrap_or(0);
-        match inner.put_if(key, &ekey, &stored, compare, after).await? {
+        match inner
+            .put_if(key, &ekey, &stored, &[compare], None, false, after)
+            .await?
+        {
             Ok((created, rev)) => Ok(KeyValue {
                 key: key.to_string(),
                 value: inner.codec.decode(key, &stored)?,
                 create_revision: created,
                 mod_revision: rev,
             }),
-            Err(None) => Err(StorageError::NotFound {
+            Err(NotApplied { current: None, .. }) => Err(StorageError::NotFound {
                 key: key.to_string(),
             }),
-            Err(Some(current)) => Err(StorageError::Conflict {
+            Err(NotApplied {
+                current: Some(current),
+                ..
+            }) => Err(StorageError::Conflict {
                 key: key.to_string(),
                 current: Some(inner.key_value(&current)?),
             }),
@@ -854,7 +935,7 @@ impl Storage for EtcdStore {
             None => Compare::create_revision(ekey.clone(), CompareOp::Greater, 0),
         };
         let op = TxnOp::delete(ekey.clone(), Some(DeleteOptions::new().with_prev_key()));
-        match inner.txn(&ekey, compare, vec![op]).await {
+        match inner.txn(&ekey, None, &[compare], &[op]).await {
             Ok(TxnOutcome::Applied(resp)) => {
                 let rev = resp.header().map(|h| h.revision()).unwrap_or(0);
                 let prev = resp.op_responses().into_iter().find_map(|r| match r {
@@ -870,10 +951,10 @@ impl Storage for EtcdStore {
                 kv.mod_revision = rev;
                 Ok(kv)
             }
-            Ok(TxnOutcome::Failed(None)) => Err(StorageError::NotFound {
+            Ok(TxnOutcome::Failed(None, _)) => Err(StorageError::NotFound {
                 key: key.to_string(),
             }),
-            Ok(TxnOutcome::Failed(Some(current))) => Err(StorageError::Conflict {
+            Ok(TxnOutcome::Failed(Some(current), _)) => Err(StorageError::Conflict {
                 key: key.to_string(),
                 current: Some(inner.key_value(&current)?),
             }),

@@ -225,6 +225,27 @@ pub trait Storage: Send + Sync + 'static {
     /// Creates `key`; fails with [`StorageError::AlreadyExists`] if it exists.
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StorageError>;
 
+    /// Creates `key` as [`Storage::create`] does, but only while `guard` (another key,
+    /// e.g. the object's namespace) is still at `guard_revision`; otherwise fails with
+    /// [`StorageError::Conflict`] naming `guard`, carrying its current version (None if
+    /// it no longer exists). The etcd backend checks both in the create's transaction;
+    /// this default checks the guard just before creating.
+    async fn create_guarded(
+        &self,
+        key: &str,
+        value: Bytes,
+        guard: &str,
+        guard_revision: Revision,
+    ) -> Result<KeyValue, StorageError> {
+        match self.get(guard).await? {
+            Some(kv) if kv.mod_revision == guard_revision => self.create(key, value).await,
+            current => Err(StorageError::Conflict {
+                key: guard.to_string(),
+                current,
+            }),
+        }
+    }
+
     /// Replaces the value of an existing key, optionally only if its
     /// `mod_revision` equals `expected_mod_revision`. Fails with
     /// [`StorageError::NotFound`] or [`StorageError::Conflict`].

@@ -19,7 +19,7 @@ use super::client::{self, LoadResult};
 /// Connections of the HTTP load (wrk's `-c 16` of the reference measurement).
 const CONNECTIONS: usize = 16;
 /// Concurrent writers of the create measurements.
-const WRITERS: usize = 16;
+pub(super) const WRITERS: usize = 16;
 /// Objects in the LIST measurement.
 const LIST_ITEMS: u64 = 10_000;
 /// Timed LIST requests (and serialisations); the median is reported.
@@ -37,6 +37,8 @@ pub struct Row {
     pub ratio: String,
     pub target: String,
     pub pass: Option<bool>,
+    /// Not measured (a missing prerequisite); printed as SKIP.
+    pub skipped: bool,
 }
 
 pub(super) fn err(msg: impl Into<String>) -> io::Error {
@@ -70,6 +72,7 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
         )));
     }
     let want = |s: &str| opts.only.iter().any(|o| o == s);
+    let kiln_path = kiln.clone();
     let window = Duration::from_secs(opts.duration);
     let scratch = tempfile::Builder::new().prefix("kiln-bench-").tempdir()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -154,6 +157,21 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
             server.rss_kib()
         })?);
     }
+    if want("etcd") {
+        if super::etcd::available() {
+            let (row, created) = super::etcd::measure(
+                &ctx.rt,
+                &kiln_path,
+                ctx.scratch.path(),
+                ctx.warmup,
+                ctx.window,
+            )?;
+            ctx.created += created;
+            rows.push(row);
+        } else {
+            rows.push(super::etcd::skipped());
+        }
+    }
     let loaded_rss = ctx.server.rss_kib()?;
     if let Some(rss) = idle_rss {
         rows.push(Row {
@@ -163,6 +181,7 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
             ratio: "-".into(),
             target: "<= 25".into(),
             pass: Some(kib_to_mib(rss) <= 25.0),
+            skipped: false,
         });
     }
     if let Some(startup) = startup {
@@ -173,6 +192,7 @@ pub fn run(opts: &Options) -> io::Result<Vec<Row>> {
             ratio: "-".into(),
             target: "<= 100".into(),
             pass: Some(ms(startup) <= 100.0),
+            skipped: false,
         });
     }
     print_table(&rows);
@@ -443,11 +463,17 @@ fn kib_to_mib(k: u64) -> f64 {
     k as f64 / 1024.0
 }
 
-fn fmt_rate(v: f64) -> String {
+pub(super) fn fmt_rate(v: f64) -> String {
     format!("{v:.0}")
 }
 
-fn row_at_least(metric: &str, measured: f64, baseline: f64, min: f64, f: fn(f64) -> String) -> Row {
+pub(super) fn row_at_least(
+    metric: &str,
+    measured: f64,
+    baseline: f64,
+    min: f64,
+    f: fn(f64) -> String,
+) -> Row {
     let ratio = measured / baseline;
     Row {
         metric: metric.into(),
@@ -456,6 +482,7 @@ fn row_at_least(metric: &str, measured: f64, baseline: f64, min: f64, f: fn(f64)
         ratio: format!("{ratio:.2}"),
         target: format!(">= {min:.2}"),
         pass: Some(ratio >= min),
+        skipped: false,
     }
 }
 
@@ -474,6 +501,7 @@ fn row_at_most(
         ratio: format!("{ratio:.2}"),
         target: format!("<= {max:.2}"),
         pass: Some(ratio <= max),
+        skipped: false,
     }
 }
 
@@ -491,6 +519,7 @@ fn print_table(rows: &[Row]) {
                 r.ratio.clone(),
                 r.target.clone(),
                 match r.pass {
+                    _ if r.skipped => "SKIP".into(),
                     Some(true) => "PASS".into(),
                     Some(false) => "FAIL".into(),
                     None => "-".into(),
@@ -526,14 +555,14 @@ fn print_table(rows: &[Row]) {
 }
 
 /// A ConfigMap of typical size (about 400 bytes stored).
-fn configmap(name: &str) -> Vec<u8> {
+pub(super) fn configmap(name: &str) -> Vec<u8> {
     format!(
         r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","labels":{{"app.kubernetes.io/name":"bench","app.kubernetes.io/part-of":"kiln"}},"annotations":{{"bench.kiln.dev/purpose":"load"}}}},"data":{{"LOG_LEVEL":"info","greeting":"hello, world","config.yaml":"server:\n  port: 8080\n  replicas: 3\nfeatures:\n  - alpha\n  - beta\n"}}}}"#
     )
     .into_bytes()
 }
 
-fn namespace_request(addr: SocketAddr, name: &str) -> Vec<u8> {
+pub(super) fn namespace_request(addr: SocketAddr, name: &str) -> Vec<u8> {
     let body =
         format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}"#);
     client::request("POST", addr, "/api/v1/namespaces", Some(body.as_bytes()))
@@ -550,7 +579,7 @@ pub(super) fn expect_status(r: &client::Response, status: u16, what: &str) -> io
     )))
 }
 
-fn check_errors(r: &LoadResult, what: &str) -> io::Result<()> {
+pub(super) fn check_errors(r: &LoadResult, what: &str) -> io::Result<()> {
     if r.errors == 0 && r.ok > 0 {
         return Ok(());
     }
@@ -605,7 +634,7 @@ async fn store_creates(
     Ok(rate)
 }
 
-fn free_addr() -> io::Result<SocketAddr> {
+pub(super) fn free_addr() -> io::Result<SocketAddr> {
     TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
 
@@ -650,7 +679,7 @@ fn wait_ok(child: &mut Child, addr: SocketAddr, path: &str, log: &Path) -> io::R
 }
 
 /// A process stopped (killed) when dropped.
-struct Proc(Child);
+pub(super) struct Proc(pub(super) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -660,14 +689,23 @@ impl Drop for Proc {
 }
 
 /// The release `kiln` on an empty data directory, with its log in that directory.
-struct Server {
+pub(super) struct Server {
     proc: Proc,
-    addr: SocketAddr,
+    pub(super) addr: SocketAddr,
 }
 
 impl Server {
     /// Starts it and returns how long spawn → `/readyz` 200 took.
     fn start(kiln: &Path, dir: &Path) -> io::Result<(Server, Duration)> {
+        Server::start_with(kiln, dir, &[])
+    }
+
+    /// The same with further flags (`--storage=etcd …`).
+    pub(super) fn start_with(
+        kiln: &Path,
+        dir: &Path,
+        args: &[String],
+    ) -> io::Result<(Server, Duration)> {
         std::fs::create_dir_all(dir)?;
         let addr = free_addr()?;
         let log_path: PathBuf = dir.join("kiln.log");
@@ -678,6 +716,7 @@ impl Server {
             .arg(dir.join("data"))
             .arg("--bind")
             .arg(addr.to_string())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
