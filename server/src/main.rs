@@ -72,8 +72,11 @@ async fn main() -> std::process::ExitCode {
         tracing_subscriber::EnvFilter::new(format!("{level},actix_server=warn"))
     });
     // Request logging must not block a worker on a slow stderr: lines go through a
-    // background writer thread (lossy only if it falls 128k lines behind).
-    let (writer, _log_guard) = tracing_appender::non_blocking(std::io::stderr());
+    // background writer thread, lossy only if it falls 8k lines behind. (The default
+    // 128k-line queue is allocated up front: 4 MB of an idle server's memory.)
+    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(8192)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

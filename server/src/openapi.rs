@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
 
@@ -14,12 +15,15 @@ use crate::errors::ApiError;
 use crate::handlers::error_response;
 
 struct Doc {
-    body: Vec<u8>,
+    /// The document; `Bytes` so that the embedded v2 document is served from the binary
+    /// without a heap copy and every response shares one buffer.
+    body: Bytes,
     hash: String,
 }
 
 impl Doc {
-    fn new(body: Vec<u8>) -> Doc {
+    fn new(body: impl Into<Bytes>) -> Doc {
+        let body = body.into();
         let hash = Sha512::digest(&body)
             .iter()
             .map(|b| format!("{b:02X}"))
@@ -53,7 +57,7 @@ impl OpenApi {
             }
         }
         OpenApi {
-            v2: Doc::new(kiln_generated::OPENAPI_V2.as_bytes().to_vec()),
+            v2: Doc::new(Bytes::from_static(kiln_generated::OPENAPI_V2.as_bytes())),
             served_keys,
             v3: OnceLock::new(),
         }

@@ -133,10 +133,123 @@ pub struct SchemaIndex {
 pub fn release() -> &'static SchemaIndex {
     static INDEX: OnceLock<SchemaIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        serde_json::from_str::<Value>(kiln_generated::OPENAPI_V2)
-            .map(|doc| SchemaIndex::from_openapi_v2(&doc))
+        serde_json::from_str::<Definitions>(kiln_generated::OPENAPI_V2)
+            .map(|doc| SchemaIndex::from_openapi_v2(&doc.into_document()))
             .unwrap_or_default()
     })
+}
+
+/// The part of the OpenAPI v2 document the index reads: `definitions`, without the
+/// `description` texts. Paths and descriptions are four fifths of the document; parsing
+/// the whole of it into a `Value` held ~20 MB at once, which the process kept as resident
+/// memory after the first write.
+#[derive(serde::Deserialize)]
+struct Definitions {
+    #[serde(default)]
+    definitions: Lean,
+}
+
+impl Definitions {
+    fn into_document(self) -> Value {
+        let mut doc = serde_json::Map::new();
+        doc.insert("definitions".into(), self.definitions.0);
+        Value::Object(doc)
+    }
+}
+
+/// A JSON value read without the `description` texts of its objects (a `description`
+/// member whose value is a string; a property *named* `description`, whose value is a
+/// schema object, is kept).
+#[derive(Default)]
+struct Lean(Value);
+
+impl<'de> serde::Deserialize<'de> for Lean {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lean, D::Error> {
+        d.deserialize_any(LeanVisitor { text: Text::Keep })
+            .map(Lean)
+    }
+}
+
+/// What a [`LeanVisitor`] does with a string.
+#[derive(Clone, Copy, PartialEq)]
+enum Text {
+    Keep,
+    /// Read it without storing it (the value becomes null and is then left out).
+    Skip,
+}
+
+/// A `description` member: its text skipped, anything else read as [`Lean`].
+struct Description(Value);
+
+impl<'de> serde::Deserialize<'de> for Description {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Description, D::Error> {
+        d.deserialize_any(LeanVisitor { text: Text::Skip })
+            .map(Description)
+    }
+}
+
+struct LeanVisitor {
+    text: Text,
+}
+
+impl<'de> serde::de::Visitor<'de> for LeanVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(match self.text {
+            Text::Keep => Value::String(v.to_string()),
+            Text::Skip => Value::Null,
+        })
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(match self.text {
+            Text::Keep => Value::String(v),
+            Text::Skip => Value::Null,
+        })
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Lean(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "description" {
+                let Description(v) = map.next_value()?;
+                if !v.is_null() {
+                    out.insert(key, v);
+                }
+            } else {
+                let Lean(v) = map.next_value()?;
+                out.insert(key, v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// The schema of a resource's objects, when the release describes it.
@@ -375,6 +488,45 @@ mod tests {
             .named("io.k8s.api.core.v1.PodSpec")
             .expect("PodSpec is in every release");
         (idx, spec)
+    }
+
+    #[test]
+    fn lean_reading_drops_description_texts_only() {
+        let doc = r#"{"paths": {"/x": {}}, "definitions": {"T": {"description": "text",
+            "properties": {"description": {"type": "string", "description": "more"},
+                           "n": {"type": "integer", "description": "esc\u00e9"}}}}}"#;
+        let lean = serde_json::from_str::<Definitions>(doc).map(Definitions::into_document);
+        assert_eq!(
+            lean.ok(),
+            Some(serde_json::json!({"definitions": {"T": {"properties": {
+                "description": {"type": "string"}, "n": {"type": "integer"}}}}}))
+        );
+    }
+
+    #[test]
+    fn lean_reading_keeps_every_definition_of_the_release() {
+        fn strip(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .filter(|(k, v)| !(k.as_str() == "description" && v.is_string()))
+                        .map(|(k, v)| (k.clone(), strip(v)))
+                        .collect(),
+                ),
+                Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+                other => other.clone(),
+            }
+        }
+        let full: Value = serde_json::from_str(kiln_generated::OPENAPI_V2).unwrap_or_default();
+        let lean = serde_json::from_str::<Definitions>(kiln_generated::OPENAPI_V2)
+            .map(Definitions::into_document)
+            .unwrap_or_default();
+        assert!(
+            full["definitions"]
+                .as_object()
+                .is_some_and(|d| d.len() > 100)
+        );
+        assert_eq!(lean["definitions"], strip(&full["definitions"]));
     }
 
     #[test]

@@ -1858,60 +1858,81 @@ pub(crate) fn quantity(v: &Value) -> Option<Quantity> {
 /// (`[+-]digits[.digits][suffix]`), so that valid resources need no full parse; `None`
 /// leaves the value to [`Quantity::parse`].
 pub(crate) fn fast_nano(s: &str) -> Option<i128> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
+    // One pass over the bytes: sign, integer digits, optional fraction, then the suffix.
+    let b = s.as_bytes();
+    let (neg, mut i) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
     };
-    let split = body
-        .bytes()
-        .position(|b| !(b.is_ascii_digit() || b == b'.'))
-        .unwrap_or(body.len());
-    let (num, suffix) = body.split_at(split);
-    let (int_part, frac) = num.split_once('.').unwrap_or((num, ""));
-    if (int_part.is_empty() && frac.is_empty())
-        || frac.contains('.')
-        || int_part.len() > 18
-        || frac.len() > 9
-    {
+    let (mut int, mut int_digits) = (0u64, 0usize);
+    while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+        if int_digits == 18 {
+            return None;
+        }
+        int = int * 10 + u64::from(d - b'0');
+        int_digits += 1;
+        i += 1;
+    }
+    let (mut frac, mut frac_digits) = (0u64, 0usize);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            if frac_digits == 9 {
+                return None;
+            }
+            frac = frac * 10 + u64::from(d - b'0');
+            frac_digits += 1;
+            i += 1;
+        }
+    }
+    if int_digits == 0 && frac_digits == 0 {
         return None;
     }
-    let mut v: i128 = 0;
-    for b in int_part.bytes() {
-        v = v * 10 + i128::from(b - b'0');
+    for _ in frac_digits..9 {
+        frac *= 10;
     }
-    let mut f: i128 = 0;
-    for b in frac.bytes() {
-        f = f * 10 + i128::from(b - b'0');
-    }
-    for _ in frac.len()..9 {
-        f *= 10;
-    }
-    let base = v * 1_000_000_000 + f;
-    let (mul, div): (i128, i128) = match suffix {
-        "" => (1, 1),
-        "n" => (1, 1_000_000_000),
-        "u" => (1, 1_000_000),
-        "m" => (1, 1_000),
-        "k" => (1_000, 1),
-        "M" => (1_000_000, 1),
-        "G" => (1_000_000_000, 1),
-        "T" => (1_000_000_000_000, 1),
-        "P" => (1_000_000_000_000_000, 1),
-        "E" => (1_000_000_000_000_000_000, 1),
-        "Ki" => (1 << 10, 1),
-        "Mi" => (1 << 20, 1),
-        "Gi" => (1 << 30, 1),
-        "Ti" => (1 << 40, 1),
-        "Pi" => (1 << 50, 1),
-        "Ei" => (1 << 60, 1),
+    // A second '.' or an exponent lands in the suffix and is left to the full parser.
+    let (mul, div): (i128, u64) = match b.get(i..)? {
+        b"" => (1, 1),
+        b"n" => (1, 1_000_000_000),
+        b"u" => (1, 1_000_000),
+        b"m" => (1, 1_000),
+        b"k" => (1_000, 1),
+        b"M" => (1_000_000, 1),
+        b"G" => (1_000_000_000, 1),
+        b"T" => (1_000_000_000_000, 1),
+        b"P" => (1_000_000_000_000_000, 1),
+        b"E" => (1_000_000_000_000_000_000, 1),
+        b"Ki" => (1 << 10, 1),
+        b"Mi" => (1 << 20, 1),
+        b"Gi" => (1 << 30, 1),
+        b"Ti" => (1 << 40, 1),
+        b"Pi" => (1 << 50, 1),
+        b"Ei" => (1 << 60, 1),
         _ => return None,
     };
-    let scaled = base.checked_mul(mul)?;
-    if scaled % div != 0 {
-        return None;
-    }
-    let val = scaled / div;
+    let val = if div == 1 {
+        (i128::from(int) * 1_000_000_000 + i128::from(frac)).checked_mul(mul)?
+    } else {
+        // A divided suffix (n, u, m) never multiplies, and with at most 18 integer digits
+        // the nano value fits in 64 bits only when int < 2^64 / 10^9; use 128 bits when not.
+        match int
+            .checked_mul(1_000_000_000)
+            .and_then(|x| x.checked_add(frac))
+        {
+            Some(base) if base % div == 0 => i128::from(base / div),
+            Some(_) => return None,
+            None => {
+                let base = i128::from(int) * 1_000_000_000 + i128::from(frac);
+                let div = i128::from(div);
+                if base % div != 0 {
+                    return None;
+                }
+                base / div
+            }
+        }
+    };
     Some(if neg { -val } else { val })
 }
 
@@ -2544,6 +2565,68 @@ mod tests {
             Q::of(&a).map(|q| q.cmp(&Q::of(&b).unwrap_or_else(|| unreachable!()))),
             Some(std::cmp::Ordering::Equal)
         );
+    }
+
+    /// The previous, string-splitting definition of [`fast_nano`], as the reference.
+    fn fast_nano_reference(s: &str) -> Option<i128> {
+        let (neg, body) = match s.as_bytes().first()? {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let split = body
+            .bytes()
+            .position(|b| !(b.is_ascii_digit() || b == b'.'))
+            .unwrap_or(body.len());
+        let (num, suffix) = body.split_at(split);
+        let (int_part, frac) = num.split_once('.').unwrap_or((num, ""));
+        if (int_part.is_empty() && frac.is_empty())
+            || frac.contains('.')
+            || int_part.len() > 18
+            || frac.len() > 9
+        {
+            return None;
+        }
+        let v: i128 = int_part
+            .bytes()
+            .fold(0, |v, b| v * 10 + i128::from(b - b'0'));
+        let mut f: i128 = frac.bytes().fold(0, |f, b| f * 10 + i128::from(b - b'0'));
+        for _ in frac.len()..9 {
+            f *= 10;
+        }
+        let base = v * 1_000_000_000 + f;
+        let (mul, div): (i128, i128) = match suffix {
+            "" => (1, 1),
+            "n" => (1, 1_000_000_000),
+            "u" => (1, 1_000_000),
+            "m" => (1, 1_000),
+            "k" => (1_000, 1),
+            "M" => (1_000_000, 1),
+            "G" => (1_000_000_000, 1),
+            "T" => (1_000_000_000_000, 1),
+            "P" => (1_000_000_000_000_000, 1),
+            "E" => (1_000_000_000_000_000_000, 1),
+            "Ki" => (1 << 10, 1),
+            "Mi" => (1 << 20, 1),
+            "Gi" => (1 << 30, 1),
+            "Ti" => (1 << 40, 1),
+            "Pi" => (1 << 50, 1),
+            "Ei" => (1 << 60, 1),
+            _ => return None,
+        };
+        let scaled = base.checked_mul(mul)?;
+        if scaled % div != 0 {
+            return None;
+        }
+        let val = scaled / div;
+        Some(if neg { -val } else { val })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_nano_agrees_with_the_reference(s in "[-+]?[0-9]{0,20}(\\.[0-9]{0,11})?(\\.[0-9]?)?(|n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e3|x)") {
+            proptest::prop_assert_eq!(fast_nano(&s), fast_nano_reference(&s), "{}", s);
+        }
     }
 
     #[test]
