@@ -221,6 +221,9 @@ pub fn validate_pod_spec(spec: &Value, p: &Path<'_>, opts: PodOpts, errs: &mut E
             );
         }
     }
+    if let Some(aff) = get(spec, "affinity") {
+        super::affinity::affinity(errs, aff, &p.child("affinity"));
+    }
     validate_dns_config(spec, dns_policy, &p.child("dnsConfig"), errs);
     let rg = p.child("readinessGates");
     for (i, g) in arr(spec, "readinessGates").iter().enumerate() {
@@ -236,6 +239,11 @@ pub fn validate_pod_spec(spec: &Value, p: &Path<'_>, opts: PodOpts, errs: &mut E
             duplicate(errs, &sg.index(i), name);
         }
     }
+    super::affinity::topology_spread_constraints(
+        errs,
+        arr(spec, "topologySpreadConstraints"),
+        &p.child("topologySpreadConstraints"),
+    );
     if let Some(sa) = get(spec, "serviceAccountName").and_then(Value::as_str)
         && !sa.is_empty()
     {

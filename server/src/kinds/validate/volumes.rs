@@ -193,13 +193,14 @@ pub fn validate_pv(pv: &Value, errs: &mut Errs) {
     let mut has_affinity = false;
     if let Some(na) = get(spec, "nodeAffinity") {
         has_affinity = true;
-        if get(na, "required").is_none() {
-            let np = sp.child("nodeAffinity");
-            required(
+        let np = sp.child("nodeAffinity");
+        match get(na, "required") {
+            Some(req) => super::affinity::node_selector(errs, req, false, &np.child("required")),
+            None => required(
                 errs,
                 &np.child("required"),
                 "must specify required node constraints",
-            );
+            ),
         }
     }
 
