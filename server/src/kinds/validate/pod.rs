@@ -2508,6 +2508,28 @@ mod tests {
     }
 
     #[test]
+    fn affinity_and_spread_in_kube_order() {
+        let got = pod_errs(json!({"spec": {"containers": [{"name": "c", "image": "i"}],
+            "dnsPolicy": "None",
+            "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 0, "preference": {}}]}},
+            "schedulingGates": [{"name": "g"}, {"name": "g"}],
+            "topologySpreadConstraints": [{"maxSkew": -1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}],
+            "nodeName": "Bad_Node"}}));
+        assert_eq!(
+            got,
+            vec![
+                "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: Invalid value: 0: must be in the range 1-100",
+                "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None",
+                "spec.schedulingGates[1]: Duplicate value: \"g\"",
+                "spec.topologySpreadConstraints[0].maxSkew: Invalid value: -1: must be greater than zero",
+                "spec.nodeName: Invalid value: \"Bad_Node\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+                "spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared",
+            ]
+        );
+    }
+
+    #[test]
     fn pod_update_rules() {
         let old = json!({"spec": {"containers": [{"name": "c", "image": "a"}], "restartPolicy": "Always"}});
         let ok = json!({"spec": {"containers": [{"name": "c", "image": "b"}], "restartPolicy": "Always"}});

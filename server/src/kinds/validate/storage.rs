@@ -162,6 +162,26 @@ mod tests {
     }
 
     #[test]
+    fn allowed_topologies() {
+        let zones = json!([{"matchLabelExpressions": [
+            {"key": "topology.kubernetes.io/zone", "values": ["a", "b"]}]}]);
+        assert!(create(sc(json!({"allowedTopologies": zones}))).is_empty());
+        assert_eq!(
+            create(sc(
+                json!({"volumeBindingMode": "Soon", "allowedTopologies": [
+                {"matchLabelExpressions": [{"key": "zone", "values": []}]},
+                {"matchLabelExpressions": [{"key": "zone", "values": []}]}]})
+            )),
+            vec![
+                "volumeBindingMode: Unsupported value: \"Soon\": supported values: \"Immediate\", \"WaitForFirstConsumer\"",
+                "allowedTopologies[0].matchLabelExpressions[0].values: Required value",
+                "allowedTopologies[1].matchLabelExpressions[0].values: Required value",
+                "allowedTopologies[1].matchLabelExpressions: Duplicate value: \"\"",
+            ]
+        );
+    }
+
+    #[test]
     fn updates_are_forbidden() {
         let old = sc(json!({"parameters": {"type": "ssd"}}));
         let new = sc(
