@@ -1,6 +1,7 @@
 //! Pods and pod templates: kube's `SetDefaults_PodSpec`, `SetDefaults_Container`,
 //! `SetDefaults_Pod`, the admission defaults a cluster applies to pods (service account,
-//! priority, default toleration seconds) and the pod strategy's create-time status.
+//! priority, default toleration seconds) and the pod strategy's create-time status and
+//! `matchLabelKeys` merge.
 
 use std::collections::BTreeMap;
 
@@ -310,6 +311,96 @@ pub fn qos_class(spec: &Value) -> &'static str {
     }
 }
 
+/// kube's `mutatePodAffinity` and `mutateTopologySpreadConstraints` (pod create, with
+/// `MatchLabelKeysInPodAffinity` and `MatchLabelKeysInPodTopologySpreadSelectorMerge` on):
+/// for every key in a pod affinity term's or spread constraint's `matchLabelKeys` that the
+/// pod carries, an `In` requirement on the pod's value is appended to the term's
+/// `labelSelector` (`NotIn` for a pod affinity term's `mismatchLabelKeys`); terms without a
+/// selector are left alone.
+pub fn merge_label_keys(pod: &mut Map<String, Value>) {
+    let labels = pod
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let Some(Value::Object(spec)) = pod.get_mut("spec") else {
+        return;
+    };
+    if let Some(Value::Object(aff)) = spec.get_mut("affinity") {
+        for kind in ["podAffinity", "podAntiAffinity"] {
+            let Some(Value::Object(pa)) = aff.get_mut(kind) else {
+                continue;
+            };
+            if let Some(Value::Array(terms)) =
+                pa.get_mut("preferredDuringSchedulingIgnoredDuringExecution")
+            {
+                for t in terms {
+                    if let Some(term) = t.get_mut("podAffinityTerm") {
+                        apply_label_keys(term, &labels, true);
+                    }
+                }
+            }
+            if let Some(Value::Array(terms)) =
+                pa.get_mut("requiredDuringSchedulingIgnoredDuringExecution")
+            {
+                for term in terms {
+                    apply_label_keys(term, &labels, true);
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(constraints)) = spec.get_mut("topologySpreadConstraints") {
+        for c in constraints {
+            apply_label_keys(c, &labels, false);
+        }
+    }
+}
+
+fn apply_label_keys(term: &mut Value, labels: &Map<String, Value>, with_mismatch: bool) {
+    let Value::Object(t) = term else { return };
+    let keys = |f: &str| -> Vec<String> {
+        t.get(f)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let matching = keys("matchLabelKeys");
+    let mismatching = if with_mismatch {
+        keys("mismatchLabelKeys")
+    } else {
+        Vec::new()
+    };
+    if matching.is_empty() && mismatching.is_empty() {
+        return;
+    }
+    let Some(Value::Object(sel)) = t.get_mut("labelSelector") else {
+        return;
+    };
+    let mut added = Vec::new();
+    for (list, op) in [(&matching, "In"), (&mismatching, "NotIn")] {
+        for k in list {
+            if let Some(v) = labels.get(k) {
+                added.push(json!({"key": k, "operator": op, "values": [v]}));
+            }
+        }
+    }
+    if added.is_empty() {
+        return;
+    }
+    match sel.get_mut("matchExpressions") {
+        Some(Value::Array(exprs)) => exprs.extend(added),
+        _ => {
+            sel.insert("matchExpressions".into(), Value::Array(added));
+        }
+    }
+}
+
 pub struct PodStrategy;
 impl Strategy for PodStrategy {
     fn prepare_for_create(
@@ -324,6 +415,7 @@ impl Strategy for PodStrategy {
         let spec = child(map, "spec");
         default_pod(spec);
         admit_pod(spec);
+        merge_label_keys(map);
         let qos = qos_class(map.get("spec").unwrap_or(&Value::Null));
         map.insert(
             "status".into(),
@@ -414,6 +506,44 @@ mod tests {
         assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
         assert_eq!(c["terminationMessagePolicy"], "File");
         assert_eq!(c["ports"][0]["protocol"], "TCP");
+    }
+
+    #[test]
+    fn label_keys_merge_into_selectors() {
+        let mut pod = json!({"metadata": {"labels": {"app": "web", "rev": "7"}}, "spec": {
+            "affinity": {"podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": {"tier": "x"}}, "topologyKey": "zone",
+                     "matchLabelKeys": ["app", "missing"], "mismatchLabelKeys": ["rev"]},
+                    {"topologyKey": "zone", "matchLabelKeys": ["app"]}],
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 1, "podAffinityTerm": {"labelSelector": {"matchExpressions": [
+                        {"key": "tier", "operator": "Exists"}]}, "topologyKey": "zone", "matchLabelKeys": ["rev"]}}]}},
+            "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone",
+                "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {}, "matchLabelKeys": ["app"]}]}});
+        let Value::Object(m) = &mut pod else { panic!() };
+        merge_label_keys(m);
+        let anti = &pod["spec"]["affinity"]["podAntiAffinity"];
+        assert_eq!(
+            anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"],
+            json!({"matchLabels": {"tier": "x"}, "matchExpressions": [
+                {"key": "app", "operator": "In", "values": ["web"]},
+                {"key": "rev", "operator": "NotIn", "values": ["7"]}]})
+        );
+        assert!(
+            anti["requiredDuringSchedulingIgnoredDuringExecution"][1]
+                .get("labelSelector")
+                .is_none()
+        );
+        assert_eq!(
+            anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["labelSelector"]
+                ["matchExpressions"],
+            json!([{"key": "tier", "operator": "Exists"}, {"key": "rev", "operator": "In", "values": ["7"]}])
+        );
+        assert_eq!(
+            pod["spec"]["topologySpreadConstraints"][0]["labelSelector"],
+            json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]})
+        );
     }
 
     #[test]

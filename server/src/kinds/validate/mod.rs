@@ -7,6 +7,7 @@
 //! Paths are built lazily ([`Path`]) and only rendered when an error is reported, so valid
 //! objects cost no allocations beyond a few small name lists.
 
+pub mod affinity;
 pub mod autoscaling;
 pub mod config;
 pub mod coordination;

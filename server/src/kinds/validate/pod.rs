@@ -221,6 +221,9 @@ pub fn validate_pod_spec(spec: &Value, p: &Path<'_>, opts: PodOpts, errs: &mut E
             );
         }
     }
+    if let Some(aff) = get(spec, "affinity") {
+        super::affinity::affinity(errs, aff, &p.child("affinity"));
+    }
     validate_dns_config(spec, dns_policy, &p.child("dnsConfig"), errs);
     let rg = p.child("readinessGates");
     for (i, g) in arr(spec, "readinessGates").iter().enumerate() {
@@ -236,6 +239,11 @@ pub fn validate_pod_spec(spec: &Value, p: &Path<'_>, opts: PodOpts, errs: &mut E
             duplicate(errs, &sg.index(i), name);
         }
     }
+    super::affinity::topology_spread_constraints(
+        errs,
+        arr(spec, "topologySpreadConstraints"),
+        &p.child("topologySpreadConstraints"),
+    );
     if let Some(sa) = get(spec, "serviceAccountName").and_then(Value::as_str)
         && !sa.is_empty()
     {
@@ -2516,6 +2524,28 @@ mod tests {
                 "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
                 "spec.dnsPolicy: Unsupported value: \"X\": supported values: \"ClusterFirstWithHostNet\", \"ClusterFirst\", \"Default\", \"None\"",
                 "spec.tolerations[0].operator: Invalid value: \"Equal\": operator must be Exists when `key` is empty, which means \"match all values and all keys\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn affinity_and_spread_in_kube_order() {
+        let got = pod_errs(json!({"spec": {"containers": [{"name": "c", "image": "i"}],
+            "dnsPolicy": "None",
+            "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 0, "preference": {}}]}},
+            "schedulingGates": [{"name": "g"}, {"name": "g"}],
+            "topologySpreadConstraints": [{"maxSkew": -1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}],
+            "nodeName": "Bad_Node"}}));
+        assert_eq!(
+            got,
+            vec![
+                "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: Invalid value: 0: must be in the range 1-100",
+                "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None",
+                "spec.schedulingGates[1]: Duplicate value: \"g\"",
+                "spec.topologySpreadConstraints[0].maxSkew: Invalid value: -1: must be greater than zero",
+                "spec.nodeName: Invalid value: \"Bad_Node\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+                "spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared",
             ]
         );
     }

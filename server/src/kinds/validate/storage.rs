@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::{
-    Errs, Path, forbidden, get, immutable, invalid, invalid_msgs, not_supported, obj, required, s,
+    Errs, Path, arr, forbidden, get, immutable, invalid, invalid_msgs, not_supported, obj,
+    required, s,
 };
 use crate::validation::{self, FieldError};
 
@@ -13,7 +14,7 @@ const MAX_PARAMETERS: usize = 512;
 /// …with keys and values adding up to at most 256 KiB.
 const MAX_PARAMETERS_SIZE: usize = 256 * 1024;
 
-/// `ValidateStorageClass` minus metadata and `allowedTopologies`.
+/// `ValidateStorageClass` minus metadata.
 pub fn validate_storage_class(sc: &Value, errs: &mut Errs) {
     let provisioner = s(sc, "provisioner");
     let pp = Path::new("provisioner");
@@ -62,6 +63,11 @@ pub fn validate_storage_class(sc: &Value, errs: &mut Errs) {
         Some("Immediate" | "WaitForFirstConsumer") => {}
         Some(other) => not_supported(errs, &bp, other, &["Immediate", "WaitForFirstConsumer"]),
     }
+    super::affinity::allowed_topologies(
+        errs,
+        arr(sc, "allowedTopologies"),
+        &Path::new("allowedTopologies"),
+    );
 }
 
 /// The update-only part of `ValidateStorageClassUpdate`.
@@ -152,6 +158,26 @@ mod tests {
                 json!({"parameters": {"k": "x".repeat(MAX_PARAMETERS_SIZE)}})
             )),
             vec!["parameters: Too long: may not be more than 262144 bytes"]
+        );
+    }
+
+    #[test]
+    fn allowed_topologies() {
+        let zones = json!([{"matchLabelExpressions": [
+            {"key": "topology.kubernetes.io/zone", "values": ["a", "b"]}]}]);
+        assert!(create(sc(json!({"allowedTopologies": zones}))).is_empty());
+        assert_eq!(
+            create(sc(
+                json!({"volumeBindingMode": "Soon", "allowedTopologies": [
+                {"matchLabelExpressions": [{"key": "zone", "values": []}]},
+                {"matchLabelExpressions": [{"key": "zone", "values": []}]}]})
+            )),
+            vec![
+                "volumeBindingMode: Unsupported value: \"Soon\": supported values: \"Immediate\", \"WaitForFirstConsumer\"",
+                "allowedTopologies[0].matchLabelExpressions[0].values: Required value",
+                "allowedTopologies[1].matchLabelExpressions[0].values: Required value",
+                "allowedTopologies[1].matchLabelExpressions: Duplicate value: \"\"",
+            ]
         );
     }
 

@@ -193,13 +193,14 @@ pub fn validate_pv(pv: &Value, errs: &mut Errs) {
     let mut has_affinity = false;
     if let Some(na) = get(spec, "nodeAffinity") {
         has_affinity = true;
-        if get(na, "required").is_none() {
-            let np = sp.child("nodeAffinity");
-            required(
+        let np = sp.child("nodeAffinity");
+        match get(na, "required") {
+            Some(req) => super::affinity::node_selector(errs, req, false, &np.child("required")),
+            None => required(
                 errs,
                 &np.child("required"),
                 "must specify required node constraints",
-            );
+            ),
         }
     }
 
@@ -763,6 +764,40 @@ mod tests {
             .is_empty()
         );
         assert!(run(validate_pvc, pvc(json!({"storageClassName": "standard"}))).is_empty());
+    }
+
+    #[test]
+    fn pv_node_affinity() {
+        assert_eq!(
+            run(validate_pv, pv(json!({"nodeAffinity": {}}))),
+            vec![
+                "spec.nodeAffinity.required: Required value: must specify required node constraints"
+            ]
+        );
+        assert_eq!(
+            run(
+                validate_pv,
+                pv(json!({"nodeAffinity": {"required": {"nodeSelectorTerms": []}}}))
+            ),
+            vec![
+                "spec.nodeAffinity.required.nodeSelectorTerms: Required value: must have at least one node selector term"
+            ]
+        );
+        assert_eq!(
+            run(
+                validate_pv,
+                pv(json!({"nodeAffinity": {"required": {"nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In"}],
+                     "matchFields": [{"key": "metadata.name", "operator": "Exists"}]}]}}}))
+            ),
+            vec![
+                "spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+                "spec.nodeAffinity.required.nodeSelectorTerms[0].matchFields[0].operator: Invalid value: \"Exists\": not a valid selector operator",
+            ]
+        );
+        let ok = json!({"nodeAffinity": {"required": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-1"]}]}]}}});
+        assert!(run(validate_pv, pv(ok)).is_empty());
     }
 
     #[test]

@@ -598,6 +598,35 @@ mod tests {
     }
 
     #[test]
+    fn template_affinity_and_spread_are_checked() {
+        let mut t = template(json!({"app": "x"}));
+        t["spec"]["affinity"] = json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": ""}]}});
+        t["spec"]["topologySpreadConstraints"] =
+            json!([{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "Never"}]);
+        let d = defaulted(
+            "Deployment",
+            json!({"selector": {"matchLabels": {"app": "x"}}, "template": t}),
+        );
+        let mut errs = Vec::new();
+        validate_deployment(&d, &mut errs);
+        let got = msgs(&errs);
+        assert_eq!(
+            got.first().map(String::as_str),
+            Some(
+                "spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey: Required value: can not be empty"
+            )
+        );
+        assert_eq!(
+            got.last().map(String::as_str),
+            Some(
+                "spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Unsupported value: \"Never\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\""
+            )
+        );
+        assert_eq!(got.len(), 4, "{got:?}");
+    }
+
+    #[test]
     fn deployment_selector_mismatch() {
         let d = defaulted(
             "Deployment",
