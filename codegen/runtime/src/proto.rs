@@ -298,10 +298,7 @@ pub mod de {
     fn run_length(tag: u32, mut bytes: &[u8]) -> usize {
         let key = u64::from(tag << 3 | WireType::LengthDelimited as u32);
         let mut count = 0;
-        loop {
-            let Ok(len) = decode_varint(&mut bytes) else {
-                break;
-            };
+        while let Ok(len) = decode_varint(&mut bytes) {
             if len > bytes.len() as u64 {
                 break;
             }
