@@ -370,7 +370,7 @@ fn merge_expr(enc: &ProtoEncoding, v: &TokenStream) -> TokenStream {
             }
         },
         ProtoEncoding::RepeatedScalar(Scalar::String) => {
-            quote! { #de::string_repeated(wire_type, #v, buf, ctx) }
+            quote! { #de::string_repeated(tag, wire_type, #v, buf, ctx) }
         }
         ProtoEncoding::RepeatedScalar(s) => {
             let m = scalar_mod(*s);
@@ -378,7 +378,7 @@ fn merge_expr(enc: &ProtoEncoding, v: &TokenStream) -> TokenStream {
         }
         ProtoEncoding::Message(_) => quote! { #pb::message::merge(wire_type, #v, buf, ctx) },
         ProtoEncoding::RepeatedMessage(_) => {
-            quote! { #de::message_repeated(wire_type, #v, buf, ctx) }
+            quote! { #de::message_repeated(tag, wire_type, #v, buf, ctx) }
         }
         ProtoEncoding::Map {
             key: Scalar::String,

@@ -216,6 +216,35 @@ pub mod de {
         decode_error("buffer underflow")
     }
 
+    /// A length prefix: one byte inline (nearly every string and message here is shorter
+    /// than 128 bytes), prost's decoder otherwise.
+    #[inline(always)]
+    fn decode_len(buf: &mut impl Buf) -> Result<u64, DecodeError> {
+        if let Some(&b) = buf.chunk().first()
+            && b < 0x80
+        {
+            buf.advance(1);
+            return Ok(u64::from(b));
+        }
+        decode_varint(buf)
+    }
+
+    /// `bytes` as text, or the error prost gives for a string that is not UTF-8.
+    ///
+    /// Most strings of an API object are ASCII; checking that word by word
+    /// (`<[u8]>::is_ascii`) costs a fraction of the general UTF-8 validation, which is
+    /// kept for everything else.
+    #[inline(always)]
+    pub fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+        if bytes.is_ascii() {
+            // SAFETY: every ASCII byte sequence is valid UTF-8 (ASCII is the one-byte
+            // subset of UTF-8), so the check `from_utf8` would make has been made.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes)
+            .map_err(|_| decode_error("invalid string value: data is not UTF-8 encoded"))
+    }
+
     /// A `string` field. The bytes are copied once into an allocation of their exact size
     /// (prost grows an empty `String` through `reserve`).
     #[inline]
@@ -226,7 +255,7 @@ pub mod de {
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
-        let len = decode_varint(buf)?;
+        let len = decode_len(buf)?;
         if len > buf.remaining() as u64 {
             return Err(underflow());
         }
@@ -250,11 +279,7 @@ pub mod de {
                 }
             };
         }
-        let Ok(text) = std::str::from_utf8(&chunk[..len]) else {
-            return Err(decode_error(
-                "invalid string value: data is not UTF-8 encoded",
-            ));
-        };
+        let text = utf8(&chunk[..len])?;
         if value.capacity() == 0 {
             *value = text.to_owned();
         } else {
@@ -265,30 +290,78 @@ pub mod de {
         Ok(())
     }
 
-    /// A `repeated string` field (one occurrence).
+    /// How many occurrences of the length-delimited field `tag` start at `bytes`, which
+    /// holds the first occurrence's length and body (its key was just read): canonical
+    /// encoders write a repeated field's occurrences back to back, so a vector can be
+    /// sized once instead of growing. Stops at the first other key or malformed length
+    /// (the decoder proper reports errors); at least 1.
+    fn run_length(tag: u32, mut bytes: &[u8]) -> usize {
+        let key = u64::from(tag << 3 | WireType::LengthDelimited as u32);
+        let mut count = 0;
+        while let Ok(len) = decode_varint(&mut bytes) {
+            if len > bytes.len() as u64 {
+                break;
+            }
+            bytes = &bytes[len as usize..];
+            count += 1;
+            if bytes.is_empty() {
+                break;
+            }
+            // The next key: one byte for tags below 16, else a varint.
+            if key < 0x80 {
+                if u64::from(bytes[0]) != key {
+                    break;
+                }
+                bytes = &bytes[1..];
+            } else {
+                match decode_varint(&mut bytes) {
+                    Ok(k) if k == key => {}
+                    _ => break,
+                }
+            }
+        }
+        count.max(1)
+    }
+
+    /// Sizes an empty vector for the run of occurrences starting at `buf` (see
+    /// [`run_length`]); a vector already holding items grows as usual.
+    #[inline]
+    fn reserve_run<T>(tag: u32, values: &mut Vec<T>, buf: &impl Buf) {
+        if values.capacity() == 0 {
+            values.reserve_exact(run_length(tag, buf.chunk()));
+        }
+    }
+
+    /// A `repeated string` field (one occurrence of field `tag`).
     #[inline]
     pub fn string_repeated(
+        tag: u32,
         wire_type: WireType,
         values: &mut Vec<String>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
+        check_wire_type(WireType::LengthDelimited, wire_type)?;
+        reserve_run(tag, values, buf);
         let mut v = String::new();
         string(wire_type, &mut v, buf, ctx)?;
         values.push(v);
         Ok(())
     }
 
-    /// A `repeated Message` field (one occurrence), decoded in place at the end of the
-    /// vector rather than built aside and moved in (generated messages are large).
+    /// A `repeated Message` field (one occurrence of field `tag`), decoded in place at
+    /// the end of the vector rather than built aside and moved in (generated messages
+    /// are large); the vector is sized for the whole run on its first occurrence.
     #[inline]
     pub fn message_repeated<M: prost::Message + Default>(
+        tag: u32,
         wire_type: WireType,
         values: &mut Vec<M>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
+        reserve_run(tag, values, buf);
         values.push(M::default());
         let Some(last) = values.last_mut() else {
             return Err(decode_error("unreachable: empty after push"));
@@ -310,7 +383,7 @@ pub mod de {
         value: impl Fn(WireType, &mut V, &mut &[u8], DecodeContext) -> Result<(), DecodeError>,
     ) -> Result<(), DecodeError> {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
-        let len = decode_varint(buf)?;
+        let len = decode_len(buf)?;
         if len > buf.remaining() as u64 {
             return Err(underflow());
         }
@@ -664,7 +737,7 @@ mod tests {
                     buf,
                     ctx,
                 ),
-                2 => de::message_repeated(wire_type, &mut self.many, buf, ctx),
+                2 => de::message_repeated(2, wire_type, &mut self.many, buf, ctx),
                 3 => message_map::merge(wire_type, &mut self.map, buf, ctx),
                 4 => {
                     check_wire_type(WireType::LengthDelimited, wire_type)?;
@@ -779,6 +852,50 @@ mod tests {
             // Never panics on garbage.
             let _ = <Tree as prost::Message>::decode(bytes.as_slice());
             let _ = <Holder as prost::Message>::decode(bytes.as_slice());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn prop_utf8_matches_std(
+            bytes in proptest::collection::vec(any::<u8>(), 0..80),
+            text in "[ -~]{0,80}|\\PC{0,40}",
+        ) {
+            // Arbitrary bytes (mostly not UTF-8), printable ASCII, and any text.
+            for b in [bytes.as_slice(), text.as_bytes()] {
+                let ours = de::utf8(b).ok();
+                prop_assert_eq!(ours, std::str::from_utf8(b).ok());
+            }
+        }
+
+        #[test]
+        fn prop_repeated_run_reserve(
+            names in proptest::collection::vec("[a-z]{0,200}", 0..40),
+            tag in prop_oneof![Just(2u32), Just(20u32), Just(3000u32)],
+        ) {
+            // A run of one repeated field (short and long keys, short and long lengths),
+            // then another field: decoded whole, with capacity for exactly the run.
+            let mut buf = Vec::new();
+            for n in &names {
+                prost::encoding::string::encode(tag, n, &mut buf);
+            }
+            prost::encoding::string::encode(tag + 1, &"x".to_string(), &mut buf);
+            let mut slice = buf.as_slice();
+            let mut got: Vec<String> = Vec::new();
+            let mut first_capacity = None;
+            while !slice.is_empty() {
+                let (t, wt) = prost::encoding::decode_key(&mut slice).unwrap();
+                if t == tag {
+                    de::string_repeated(t, wt, &mut got, &mut slice, DecodeContext::default()).unwrap();
+                    first_capacity.get_or_insert(got.capacity());
+                } else {
+                    prost::encoding::skip_field(wt, t, &mut slice, DecodeContext::default()).unwrap();
+                }
+            }
+            prop_assert_eq!(&got, &names);
+            if !names.is_empty() {
+                prop_assert_eq!(first_capacity, Some(names.len()));
+            }
         }
     }
 

@@ -615,8 +615,11 @@ fn written_canonically(p: &Scanned<'_>, exponent: i64, format: QuantityFormat) -
             if scale < NANO_EXP {
                 return false;
             }
-            let shifted = [p.num, p.denom].concat();
-            scale % 3 == 0 && !shifted.ends_with("000") && !shifted.starts_with('0')
+            // The digits `num` then `denom`, looked at without joining them.
+            let digits = || p.num.bytes().chain(p.denom.bytes());
+            let mut tail = digits().rev();
+            let ends_000 = (0..3).all(|_| tail.next() == Some(b'0'));
+            scale % 3 == 0 && !ends_000 && digits().next() != Some(b'0')
         }
     }
 }

@@ -94,14 +94,27 @@ macro_rules! raw_json_type {
             ) -> Result<(), prost::DecodeError> {
                 match tag {
                     1 => {
-                        let mut raw = Vec::new();
-                        prost::encoding::bytes::merge(wire_type, &mut raw, buf, ctx)?;
-                        *self = $name::from_raw(&raw).map_err(|e| {
+                        let not_json = |e: serde_json::Error| {
                             crate::proto::decode_error(format!(
                                 concat!(stringify!($name), ".raw is not JSON: {}"),
                                 e
                             ))
-                        })?;
+                        };
+                        prost::encoding::check_wire_type(WireType::LengthDelimited, wire_type)?;
+                        let len = prost::encoding::decode_varint(buf)?;
+                        if len > buf.remaining() as u64 {
+                            return Err(crate::proto::decode_error("buffer underflow"));
+                        }
+                        let len = len as usize;
+                        if buf.chunk().len() >= len {
+                            // Parsed where it lies, without a copy.
+                            *self = $name::from_raw(&buf.chunk()[..len]).map_err(not_json)?;
+                            buf.advance(len);
+                        } else {
+                            let raw = buf.copy_to_bytes(len);
+                            *self = $name::from_raw(&raw).map_err(not_json)?;
+                        }
+                        let _ = ctx;
                         Ok(())
                     }
                     _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),

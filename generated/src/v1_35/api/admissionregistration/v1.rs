@@ -323,13 +323,13 @@ impl ::prost::Message for MatchResources {
                 let v = this
                     .resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .exclude_resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -526,7 +526,7 @@ impl ::prost::Message for MutatingWebhook {
             }
             3 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -568,7 +568,7 @@ impl ::prost::Message for MutatingWebhook {
                 let v = this
                     .admission_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
@@ -580,7 +580,7 @@ impl ::prost::Message for MutatingWebhook {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -654,7 +654,7 @@ impl ::prost::Message for MutatingWebhookConfiguration {
                 let v = this
                     .webhooks
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -737,7 +737,7 @@ impl ::prost::Message for MutatingWebhookConfigurationList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -846,7 +846,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                 let v = this
                     .resource_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -865,6 +865,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                     .operations
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -888,6 +889,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .api_groups
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -899,6 +901,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .api_versions
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -910,6 +913,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .resources
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1235,7 +1239,7 @@ impl ::prost::Message for RuleWithOperations {
                 let v = this
                     .operations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1254,6 +1258,7 @@ impl ::prost::Message for RuleWithOperations {
                                     .api_groups
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -1265,6 +1270,7 @@ impl ::prost::Message for RuleWithOperations {
                                     .api_versions
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -1276,6 +1282,7 @@ impl ::prost::Message for RuleWithOperations {
                                     .resources
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -1428,7 +1435,7 @@ impl ::prost::Message for TypeChecking {
                 let v = this
                     .expression_warnings
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1680,7 +1687,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1812,7 +1819,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
                 let v = this
                     .validation_actions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1884,7 +1891,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2020,7 +2027,7 @@ impl ::prost::Message for ValidatingAdmissionPolicySpec {
                 let v = this
                     .validations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -2032,19 +2039,19 @@ impl ::prost::Message for ValidatingAdmissionPolicySpec {
                 let v = this
                     .audit_annotations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2129,7 +2136,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2304,7 +2311,7 @@ impl ::prost::Message for ValidatingWebhook {
             }
             3 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -2346,13 +2353,13 @@ impl ::prost::Message for ValidatingWebhook {
                 let v = this
                     .admission_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2426,7 +2433,7 @@ impl ::prost::Message for ValidatingWebhookConfiguration {
                 let v = this
                     .webhooks
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2509,7 +2516,7 @@ impl ::prost::Message for ValidatingWebhookConfigurationList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

@@ -384,13 +384,13 @@ impl ::prost::Message for MatchResources {
                 let v = this
                     .resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .exclude_resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -634,7 +634,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -804,7 +804,7 @@ impl ::prost::Message for MutatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -942,13 +942,13 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .mutations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -960,7 +960,7 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -1145,7 +1145,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                 let v = this
                     .resource_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1164,6 +1164,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                     .operations
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -1187,6 +1188,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .api_groups
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1198,6 +1200,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .api_versions
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1209,6 +1212,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .resources
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,

@@ -301,7 +301,7 @@ impl ::prost::Message for CertificateSigningRequestList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -491,7 +491,7 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 let v = this
                     .usages
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -521,7 +521,7 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                 let v = this
                     .groups
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this.extra.get_or_insert_with(::core::default::Default::default);
@@ -544,6 +544,7 @@ impl ::prost::Message for CertificateSigningRequestSpec {
                                 match tag {
                                     1 => {
                                         ::kiln_runtime::proto::de::string_repeated(
+                                            tag,
                                             wire_type,
                                             v,
                                             buf,
@@ -632,7 +633,7 @@ impl ::prost::Message for CertificateSigningRequestStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let mut value = <::kiln_runtime::ByteString as ::core::default::Default>::default();

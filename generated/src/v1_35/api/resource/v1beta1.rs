@@ -109,7 +109,7 @@ impl ::prost::Message for AllocatedDeviceStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this.data.get_or_insert_with(::core::default::Default::default);
@@ -393,7 +393,7 @@ impl ::prost::Message for BasicDevice {
                 let v = this
                     .consumes_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -424,7 +424,7 @@ impl ::prost::Message for BasicDevice {
                 let v = this
                     .taints
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -436,13 +436,13 @@ impl ::prost::Message for BasicDevice {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
@@ -606,7 +606,7 @@ impl ::prost::Message for CapacityRequestPolicy {
                 let v = this
                     .valid_values
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -1001,7 +1001,7 @@ impl ::prost::Message for DeviceAllocationConfiguration {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 ::prost::encoding::check_wire_type(
@@ -1078,13 +1078,13 @@ impl ::prost::Message for DeviceAllocationResult {
                 let v = this
                     .results
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1282,19 +1282,19 @@ impl ::prost::Message for DeviceClaim {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .constraints
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1352,7 +1352,7 @@ impl ::prost::Message for DeviceClaimConfiguration {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1599,7 +1599,7 @@ impl ::prost::Message for DeviceClassList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1672,13 +1672,13 @@ impl ::prost::Message for DeviceClassSpec {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -1758,7 +1758,7 @@ impl ::prost::Message for DeviceConstraint {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -2021,7 +2021,7 @@ impl ::prost::Message for DeviceRequest {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -2057,13 +2057,13 @@ impl ::prost::Message for DeviceRequest {
                 let v = this
                     .first_available
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -2239,19 +2239,19 @@ impl ::prost::Message for DeviceRequestAllocationResult {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -2462,7 +2462,7 @@ impl ::prost::Message for DeviceSubRequest {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -2492,7 +2492,7 @@ impl ::prost::Message for DeviceSubRequest {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
@@ -2829,7 +2829,7 @@ impl ::prost::Message for NetworkDeviceData {
             }
             2 => {
                 let v = this.ips.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -3170,7 +3170,7 @@ impl ::prost::Message for ResourceClaimList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3293,13 +3293,13 @@ impl ::prost::Message for ResourceClaimStatus {
                 let v = this
                     .reserved_for
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3454,7 +3454,7 @@ impl ::prost::Message for ResourceClaimTemplateList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3766,7 +3766,7 @@ impl ::prost::Message for ResourceSliceList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3945,7 +3945,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -3957,7 +3957,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .shared_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

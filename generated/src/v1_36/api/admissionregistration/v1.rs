@@ -521,13 +521,13 @@ impl ::prost::Message for MatchResources {
                 let v = this
                     .resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .exclude_resource_rules
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -771,7 +771,7 @@ impl ::prost::Message for MutatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -941,7 +941,7 @@ impl ::prost::Message for MutatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1079,13 +1079,13 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .mutations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -1097,7 +1097,7 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -1301,7 +1301,7 @@ impl ::prost::Message for MutatingWebhook {
             }
             3 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -1343,7 +1343,7 @@ impl ::prost::Message for MutatingWebhook {
                 let v = this
                     .admission_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             10 => {
                 let v = this
@@ -1355,7 +1355,7 @@ impl ::prost::Message for MutatingWebhook {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1429,7 +1429,7 @@ impl ::prost::Message for MutatingWebhookConfiguration {
                 let v = this
                     .webhooks
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1512,7 +1512,7 @@ impl ::prost::Message for MutatingWebhookConfigurationList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1697,7 +1697,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                 let v = this
                     .resource_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1716,6 +1716,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                     .operations
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -1739,6 +1740,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .api_groups
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1750,6 +1752,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .api_versions
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -1761,6 +1764,7 @@ impl ::prost::Message for NamedRuleWithOperations {
                                                     .resources
                                                     .get_or_insert_with(::core::default::Default::default);
                                                 ::kiln_runtime::proto::de::string_repeated(
+                                                    tag,
                                                     wire_type,
                                                     v,
                                                     buf,
@@ -2086,7 +2090,7 @@ impl ::prost::Message for RuleWithOperations {
                 let v = this
                     .operations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -2105,6 +2109,7 @@ impl ::prost::Message for RuleWithOperations {
                                     .api_groups
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -2116,6 +2121,7 @@ impl ::prost::Message for RuleWithOperations {
                                     .api_versions
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -2127,6 +2133,7 @@ impl ::prost::Message for RuleWithOperations {
                                     .resources
                                     .get_or_insert_with(::core::default::Default::default);
                                 ::kiln_runtime::proto::de::string_repeated(
+                                    tag,
                                     wire_type,
                                     v,
                                     buf,
@@ -2279,7 +2286,7 @@ impl ::prost::Message for TypeChecking {
                 let v = this
                     .expression_warnings
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2531,7 +2538,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2663,7 +2670,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyBindingSpec {
                 let v = this
                     .validation_actions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2735,7 +2742,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2871,7 +2878,7 @@ impl ::prost::Message for ValidatingAdmissionPolicySpec {
                 let v = this
                     .validations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -2883,19 +2890,19 @@ impl ::prost::Message for ValidatingAdmissionPolicySpec {
                 let v = this
                     .audit_annotations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .variables
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2980,7 +2987,7 @@ impl ::prost::Message for ValidatingAdmissionPolicyStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3155,7 +3162,7 @@ impl ::prost::Message for ValidatingWebhook {
             }
             3 => {
                 let v = this.rules.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -3197,13 +3204,13 @@ impl ::prost::Message for ValidatingWebhook {
                 let v = this
                     .admission_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
                     .match_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3277,7 +3284,7 @@ impl ::prost::Message for ValidatingWebhookConfiguration {
                 let v = this
                     .webhooks
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3360,7 +3367,7 @@ impl ::prost::Message for ValidatingWebhookConfigurationList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

@@ -395,7 +395,7 @@ impl ::prost::Message for TokenRequestSpec {
                 let v = this
                     .audiences
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -630,7 +630,7 @@ impl ::prost::Message for TokenReviewSpec {
                 let v = this
                     .audiences
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -723,7 +723,7 @@ impl ::prost::Message for TokenReviewStatus {
                 let v = this
                     .audiences
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -846,7 +846,7 @@ impl ::prost::Message for UserInfo {
                 let v = this
                     .groups
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.extra.get_or_insert_with(::core::default::Default::default);
@@ -869,6 +869,7 @@ impl ::prost::Message for UserInfo {
                                 match tag {
                                     1 => {
                                         ::kiln_runtime::proto::de::string_repeated(
+                                            tag,
                                             wire_type,
                                             v,
                                             buf,

@@ -109,7 +109,7 @@ impl ::prost::Message for AllocatedDeviceStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this.data.get_or_insert_with(::core::default::Default::default);
@@ -357,7 +357,7 @@ impl ::prost::Message for CapacityRequestPolicy {
                 let v = this
                     .valid_values
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -840,7 +840,7 @@ impl ::prost::Message for Device {
                 let v = this
                     .consumes_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let v = this
@@ -864,7 +864,7 @@ impl ::prost::Message for Device {
                 let v = this
                     .taints
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -876,13 +876,13 @@ impl ::prost::Message for Device {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             11 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             12 => {
                 let v = this
@@ -977,7 +977,7 @@ impl ::prost::Message for DeviceAllocationConfiguration {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 ::prost::encoding::check_wire_type(
@@ -1054,13 +1054,13 @@ impl ::prost::Message for DeviceAllocationResult {
                 let v = this
                     .results
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1182,13 +1182,13 @@ impl ::prost::Message for DeviceAttribute {
                 let v = this
                     .strings
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1308,19 +1308,19 @@ impl ::prost::Message for DeviceClaim {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .constraints
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1378,7 +1378,7 @@ impl ::prost::Message for DeviceClaimConfiguration {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 ::prost::encoding::check_wire_type(
@@ -1623,7 +1623,7 @@ impl ::prost::Message for DeviceClassList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1696,13 +1696,13 @@ impl ::prost::Message for DeviceClassSpec {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .config
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -1786,7 +1786,7 @@ impl ::prost::Message for DeviceConstraint {
                 let v = this
                     .requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -1949,7 +1949,7 @@ impl ::prost::Message for DeviceRequest {
                 let v = this
                     .first_available
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2119,19 +2119,19 @@ impl ::prost::Message for DeviceRequestAllocationResult {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
                     .binding_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             8 => {
                 let v = this
                     .binding_failure_conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -2342,7 +2342,7 @@ impl ::prost::Message for DeviceSubRequest {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -2372,7 +2372,7 @@ impl ::prost::Message for DeviceSubRequest {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -2761,7 +2761,7 @@ impl ::prost::Message for ExactDeviceRequest {
                 let v = this
                     .selectors
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -2797,7 +2797,7 @@ impl ::prost::Message for ExactDeviceRequest {
                 let v = this
                     .tolerations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -2888,7 +2888,7 @@ impl ::prost::Message for NetworkDeviceData {
             }
             2 => {
                 let v = this.ips.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -3316,7 +3316,7 @@ impl ::prost::Message for ResourceClaimList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3439,13 +3439,13 @@ impl ::prost::Message for ResourceClaimStatus {
                 let v = this
                     .reserved_for
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3598,7 +3598,7 @@ impl ::prost::Message for ResourceClaimTemplateList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -3908,7 +3908,7 @@ impl ::prost::Message for ResourceSliceList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -4061,7 +4061,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .devices
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -4073,7 +4073,7 @@ impl ::prost::Message for ResourceSliceSpec {
                 let v = this
                     .shared_counters
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

@@ -227,7 +227,7 @@ impl ::prost::Message for PodGroupList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -430,7 +430,7 @@ impl ::prost::Message for PodGroupSchedulingConstraints {
                 let v = this
                     .topology
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -612,7 +612,7 @@ impl ::prost::Message for PodGroupSpec {
                 let v = this
                     .resource_claims
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -713,13 +713,13 @@ impl ::prost::Message for PodGroupStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
                     .resource_claim_statuses
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -843,7 +843,7 @@ impl ::prost::Message for PodGroupTemplate {
                 let v = this
                     .resource_claims
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             5 => {
                 let mut value = <String as ::core::default::Default>::default();
@@ -1201,7 +1201,7 @@ impl ::prost::Message for WorkloadList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1336,7 +1336,7 @@ impl ::prost::Message for WorkloadSpec {
                 let v = this
                     .pod_group_templates
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

@@ -138,7 +138,7 @@ impl ::prost::Message for CSIDriverList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -348,7 +348,7 @@ impl ::prost::Message for CSIDriverSpec {
                 let v = this
                     .volume_lifecycle_modes
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -366,7 +366,7 @@ impl ::prost::Message for CSIDriverSpec {
                 let v = this
                     .token_requests
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             7 => {
                 let v = this
@@ -553,7 +553,7 @@ impl ::prost::Message for CSINodeDriver {
                 let v = this
                     .topology_keys
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this
@@ -631,7 +631,7 @@ impl ::prost::Message for CSINodeList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -684,7 +684,7 @@ impl ::prost::Message for CSINodeSpec {
                 let v = this
                     .drivers
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -901,7 +901,7 @@ impl ::prost::Message for CSIStorageCapacityList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1065,7 +1065,7 @@ impl ::prost::Message for StorageClass {
                 let v = this
                     .mount_options
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             6 => {
                 let v = this
@@ -1083,7 +1083,7 @@ impl ::prost::Message for StorageClass {
                 let v = this
                     .allowed_topologies
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1162,7 +1162,7 @@ impl ::prost::Message for StorageClassList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1398,7 +1398,7 @@ impl ::prost::Message for VolumeAttachmentList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1826,7 +1826,7 @@ impl ::prost::Message for VolumeAttributesClassList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }

@@ -506,7 +506,7 @@ impl ::prost::Message for CustomResourceDefinitionList {
             }
             2 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -628,7 +628,7 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 let v = this
                     .short_names
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let v = this.kind.get_or_insert_with(::core::default::Default::default);
@@ -651,7 +651,7 @@ impl ::prost::Message for CustomResourceDefinitionNames {
                 let v = this
                     .categories
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -749,7 +749,7 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
                 let v = this
                     .versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
@@ -838,7 +838,7 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
                 let v = this
                     .conditions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
                 let v = this
@@ -850,7 +850,7 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
                 let v = this
                     .stored_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
                 let mut value = <i64 as ::core::default::Default>::default();
@@ -1028,13 +1028,13 @@ impl ::prost::Message for CustomResourceDefinitionVersion {
                 let v = this
                     .additional_printer_columns
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             9 => {
                 let v = this
                     .selectable_fields
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -1945,7 +1945,7 @@ impl ::prost::Message for JSONSchemaProps {
             }
             20 => {
                 let v = this.enum_.get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             21 => {
                 let v = this
@@ -1963,7 +1963,7 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .required
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             24 => {
                 let v = this.items.get_or_insert_with(::core::default::Default::default);
@@ -1973,19 +1973,19 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .all_of
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             26 => {
                 let v = this
                     .one_of
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             27 => {
                 let v = this
                     .any_of
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             28 => {
                 let v = this.not.get_or_insert_with(::core::default::Default::default);
@@ -2131,7 +2131,7 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .x_kubernetes_list_map_keys
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             42 => {
                 let v = this
@@ -2149,7 +2149,7 @@ impl ::prost::Message for JSONSchemaProps {
                 let v = this
                     .x_kubernetes_validations
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::message_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
@@ -2625,7 +2625,7 @@ impl ::prost::Message for WebhookConversion {
                 let v = this
                     .conversion_review_versions
                     .get_or_insert_with(::core::default::Default::default);
-                ::kiln_runtime::proto::de::string_repeated(wire_type, v, buf, ctx)
+                ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             _ => ::prost::encoding::skip_field(wire_type, tag, buf, ctx),
         }
