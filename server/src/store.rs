@@ -793,13 +793,19 @@ impl Store {
             crate::kinds::persist_reserved(self, cx, &mut obj).await?;
             let bytes = encode_for_storage(r, &mut obj)?;
             let key = object_key(r, ns, &name);
-            let created = match &guard {
-                Some((ns_key, ns_rev)) => {
-                    self.storage
-                        .create_guarded(&key, bytes, ns_key, *ns_rev)
-                        .await
+            let guarded = guard.as_ref().map(|(k, rev)| (k.as_str(), *rev));
+            let created = if crate::convert::is_storage_version(r) {
+                // `obj` is what `bytes` hold: the backend may encode from it.
+                self.storage.create_object(&key, bytes, &obj, guarded).await
+            } else {
+                match guarded {
+                    Some((ns_key, ns_rev)) => {
+                        self.storage
+                            .create_guarded(&key, bytes, ns_key, ns_rev)
+                            .await
+                    }
+                    None => self.storage.create(&key, bytes).await,
                 }
-                None => self.storage.create(&key, bytes).await,
             };
             match created {
                 Ok(kv) => {
@@ -926,12 +932,20 @@ impl Store {
                 }
             }
             crate::kinds::persist_reserved(self, cx, &mut new).await?;
+            // Not stored, and set again from the write's revision below.
+            objects::metadata_mut(&mut new).shift_remove("resourceVersion");
             let bytes = encode_for_storage(r, &mut new)?;
-            match self
-                .storage
-                .update(&key, bytes, Some(current.mod_revision))
-                .await
-            {
+            let updated = if crate::convert::is_storage_version(r) {
+                // `new` is what `bytes` hold: the backend may encode from it.
+                self.storage
+                    .update_object(&key, bytes, &new, Some(current.mod_revision))
+                    .await
+            } else {
+                self.storage
+                    .update(&key, bytes, Some(current.mod_revision))
+                    .await
+            };
+            match updated {
                 Ok(kv) => {
                     strat.updated(cx, r, &new, &old);
                     set_resource_version(&mut new, kv.mod_revision);

@@ -585,6 +585,88 @@ async fn keys_use_the_configured_prefix_and_values_are_kube_encoded() {
     ));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_writes_come_back_as_written_and_other_writers_are_decoded() {
+    if !etcd_available() {
+        return;
+    }
+    let cluster = Cluster::start(1);
+    let (a, b_store) = (store(&cluster).await, store(&cluster).await);
+    let mut w = a.watch("/registry/configmaps/", 0).await.unwrap();
+    // A's own JSON (deliberately not what decoding its protobuf gives: spacing, order),
+    // written through the path that encodes from the parsed object.
+    let text = br#"{"apiVersion":"v1", "kind":"ConfigMap","metadata":{"name":"a","namespace":"ns"},"data":{"k":"v"}}"#;
+    let obj: Value = serde_json::from_slice(text).unwrap();
+    let mine = a
+        .create_object(
+            "/registry/configmaps/ns/a",
+            Bytes::from_static(text),
+            &obj,
+            None,
+        )
+        .await
+        .unwrap();
+    // The same object written by B (another replica): A decodes it from etcd.
+    let theirs = b_store
+        .create("/registry/configmaps/ns/b", Bytes::from_static(text))
+        .await
+        .unwrap();
+    let updated = a
+        .update_object(
+            "/registry/configmaps/ns/a",
+            Bytes::from_static(text),
+            &obj,
+            Some(mine.mod_revision),
+        )
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), w.recv())
+            .await
+            .expect("event in time")
+            .unwrap()
+            .unwrap();
+        seen.push(ev);
+    }
+    // In order, once each.
+    let revs: Vec<i64> = seen.iter().map(|e| e.revision()).collect();
+    assert_eq!(
+        revs,
+        [mine.mod_revision, theirs.mod_revision, updated.mod_revision]
+    );
+    assert_eq!(
+        &seen[0].kv.value[..],
+        &text[..],
+        "own create: the JSON written"
+    );
+    assert_ne!(&seen[1].kv.value[..], &text[..], "B's create: decoded");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&seen[1].kv.value).unwrap(),
+        obj
+    );
+    assert_eq!(
+        &seen[2].kv.value[..],
+        &text[..],
+        "own update: the JSON written"
+    );
+    assert_eq!(
+        seen[2].prev.as_ref().map(|p| &p.value[..]),
+        Some(&text[..]),
+        "own previous version"
+    );
+    // What is in etcd is kube's protobuf either way, and the same bytes.
+    let mut raw = raw_client(&cluster).await;
+    let pa = raw_get(&mut raw, "/registry/configmaps/ns/a")
+        .await
+        .unwrap();
+    let pb = raw_get(&mut raw, "/registry/configmaps/ns/b")
+        .await
+        .unwrap();
+    assert!(pa.starts_with(b"k8s\0"));
+    assert_eq!(pa, pb);
+}
+
 // ---------------------------------------------------------------------------------------
 // A Kiln server on etcd
 // ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 //!   flight) is resolved by reading the key back.
 
 pub mod value;
+mod written;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use super::{
     Event, EventKind, KeyValue, RangeResult, Revision, Storage, StorageError, WatchStream,
 };
 use value::ValueCodec;
+use written::Written;
 
 /// The server's own key root; `--etcd-prefix` replaces it in etcd.
 const LOGICAL_ROOT: &str = "/registry";
@@ -105,6 +107,8 @@ struct Inner {
     /// The etcd prefix replacing [`LOGICAL_ROOT`] (no trailing slash).
     prefix: String,
     codec: ValueCodec,
+    /// This process's recent writes, whose watch events need no decoding.
+    written: Written,
     /// The highest compacted revision this server has seen.
     compacted: AtomicI64,
     request_timeout: Duration,
@@ -193,6 +197,7 @@ impl EtcdStore {
             client,
             prefix,
             codec: ValueCodec::new(),
+            written: Written::default(),
             compacted: AtomicI64::new(0),
             request_timeout: opts.request_timeout,
         });
@@ -348,7 +353,11 @@ impl Inner {
 
     fn key_value(&self, kv: &etcd_client::KeyValue) -> Result<KeyValue, StorageError> {
         let key = self.server_key(kv.key())?;
-        let value = self.codec.decode(&key, kv.value())?;
+        // A version this process wrote (its own watch events, mostly): the JSON it wrote.
+        let value = match self.written.get(&key, kv.mod_revision(), kv.value()) {
+            Some(json) => json,
+            None => self.codec.decode(&key, kv.value())?,
+        };
         Ok(KeyValue {
             key,
             value,
@@ -575,6 +584,20 @@ impl Inner {
         Ok(r.take_kvs().into_iter().next())
     }
 
+    /// The etcd value of the server's JSON `json` at `key`, from `object` (`json` parsed)
+    /// when the caller has it.
+    fn encode(
+        &self,
+        key: &str,
+        json: &[u8],
+        object: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, StorageError> {
+        match object {
+            Some(o) => self.codec.encode_object(key, json, o),
+            None => self.codec.encode(key, json),
+        }
+    }
+
     fn check_value(&self, value: &[u8]) -> Result<(), StorageError> {
         // Leave room for the key and the request's framing.
         let limit = ETCD_MAX_REQUEST_BYTES - 4096;
@@ -594,13 +617,14 @@ impl Inner {
         &self,
         key: &str,
         value: Bytes,
+        object: Option<&serde_json::Value>,
         guard: Option<(&str, Revision)>,
     ) -> Result<KeyValue, StorageError> {
         if key.is_empty() {
             return Err(StorageError::InvalidArgument("empty key".into()));
         }
         let ekey = self.etcd_key(key);
-        let stored = self.codec.encode(key, &value)?;
+        let stored = self.encode(key, &value, object)?;
         self.check_value(&stored)?;
         let mut compares = vec![Compare::create_revision(ekey.clone(), CompareOp::Equal, 0)];
         let eguard = guard.map(|(g, rev)| {
@@ -612,12 +636,15 @@ impl Inner {
             .put_if(key, &ekey, &stored, &compares, eguard.as_deref(), true, 0)
             .await?;
         match (outcome, guard) {
-            (Ok((created, rev)), _) => Ok(KeyValue {
-                key: key.to_string(),
-                value,
-                create_revision: created,
-                mod_revision: rev,
-            }),
+            (Ok((created, rev)), _) => {
+                self.written.insert(key, rev, &stored, &value);
+                Ok(KeyValue {
+                    key: key.to_string(),
+                    value,
+                    create_revision: created,
+                    mod_revision: rev,
+                })
+            }
             (
                 Err(NotApplied {
                     current: None,
@@ -630,6 +657,53 @@ impl Inner {
             }),
             (Err(_), _) => Err(StorageError::AlreadyExists {
                 key: key.to_string(),
+            }),
+        }
+    }
+
+    /// An update: one transaction "if the key's mod revision is the expected one (or it
+    /// exists) put the value, then read its create revision". The answer carries the
+    /// caller's value, as [`Inner::create`]'s does.
+    async fn update(
+        &self,
+        key: &str,
+        value: Bytes,
+        object: Option<&serde_json::Value>,
+        expected_mod_revision: Option<Revision>,
+    ) -> Result<KeyValue, StorageError> {
+        if key.is_empty() {
+            return Err(StorageError::InvalidArgument("empty key".into()));
+        }
+        let ekey = self.etcd_key(key);
+        let stored = self.encode(key, &value, object)?;
+        self.check_value(&stored)?;
+        let compare = match expected_mod_revision {
+            Some(rev) => Compare::mod_revision(ekey.clone(), CompareOp::Equal, rev),
+            None => Compare::create_revision(ekey.clone(), CompareOp::Greater, 0),
+        };
+        let after = expected_mod_revision.unwrap_or(0);
+        match self
+            .put_if(key, &ekey, &stored, &[compare], None, false, after)
+            .await?
+        {
+            Ok((created, rev)) => {
+                self.written.insert(key, rev, &stored, &value);
+                Ok(KeyValue {
+                    key: key.to_string(),
+                    value,
+                    create_revision: created,
+                    mod_revision: rev,
+                })
+            }
+            Err(NotApplied { current: None, .. }) => Err(StorageError::NotFound {
+                key: key.to_string(),
+            }),
+            Err(NotApplied {
+                current: Some(current),
+                ..
+            }) => Err(StorageError::Conflict {
+                key: key.to_string(),
+                current: Some(self.key_value(&current)?),
             }),
         }
     }
@@ -864,7 +938,7 @@ impl Storage for EtcdStore {
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StorageError> {
-        self.inner.create(key, value, None).await
+        self.inner.create(key, value, None, None).await
     }
 
     async fn create_guarded(
@@ -875,8 +949,18 @@ impl Storage for EtcdStore {
         guard_revision: Revision,
     ) -> Result<KeyValue, StorageError> {
         self.inner
-            .create(key, value, Some((guard, guard_revision)))
+            .create(key, value, None, Some((guard, guard_revision)))
             .await
+    }
+
+    async fn create_object(
+        &self,
+        key: &str,
+        value: Bytes,
+        object: &serde_json::Value,
+        guard: Option<(&str, Revision)>,
+    ) -> Result<KeyValue, StorageError> {
+        self.inner.create(key, value, Some(object), guard).await
     }
 
     async fn update(
@@ -885,39 +969,21 @@ impl Storage for EtcdStore {
         value: Bytes,
         expected_mod_revision: Option<Revision>,
     ) -> Result<KeyValue, StorageError> {
-        if key.is_empty() {
-            return Err(StorageError::InvalidArgument("empty key".into()));
-        }
-        let inner = &self.inner;
-        let ekey = inner.etcd_key(key);
-        let stored = inner.codec.encode(key, &value)?;
-        inner.check_value(&stored)?;
-        let compare = match expected_mod_revision {
-            Some(rev) => Compare::mod_revision(ekey.clone(), CompareOp::Equal, rev),
-            None => Compare::create_revision(ekey.clone(), CompareOp::Greater, 0),
-        };
-        let after = expected_mod_revision.unwrap_or(0);
-        match inner
-            .put_if(key, &ekey, &stored, &[compare], None, false, after)
-            .await?
-        {
-            Ok((created, rev)) => Ok(KeyValue {
-                key: key.to_string(),
-                value: inner.codec.decode(key, &stored)?,
-                create_revision: created,
-                mod_revision: rev,
-            }),
-            Err(NotApplied { current: None, .. }) => Err(StorageError::NotFound {
-                key: key.to_string(),
-            }),
-            Err(NotApplied {
-                current: Some(current),
-                ..
-            }) => Err(StorageError::Conflict {
-                key: key.to_string(),
-                current: Some(inner.key_value(&current)?),
-            }),
-        }
+        self.inner
+            .update(key, value, None, expected_mod_revision)
+            .await
+    }
+
+    async fn update_object(
+        &self,
+        key: &str,
+        value: Bytes,
+        object: &serde_json::Value,
+        expected_mod_revision: Option<Revision>,
+    ) -> Result<KeyValue, StorageError> {
+        self.inner
+            .update(key, value, Some(object), expected_mod_revision)
+            .await
     }
 
     async fn delete(

@@ -26,6 +26,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use serde_json::Value;
 
 pub mod cache;
 pub mod embedded;
@@ -244,6 +245,38 @@ pub trait Storage: Send + Sync + 'static {
                 current,
             }),
         }
+    }
+
+    /// [`Storage::create`], or [`Storage::create_guarded`] with `guard`, for a value the
+    /// caller also holds parsed: `object` is `value` as a JSON value (the same object,
+    /// without `metadata.resourceVersion`). A backend that stores another encoding (etcd's
+    /// protobuf) encodes from `object` instead of parsing `value` again; the default
+    /// ignores it.
+    async fn create_object(
+        &self,
+        key: &str,
+        value: Bytes,
+        object: &Value,
+        guard: Option<(&str, Revision)>,
+    ) -> Result<KeyValue, StorageError> {
+        let _ = object;
+        match guard {
+            Some((g, rev)) => self.create_guarded(key, value, g, rev).await,
+            None => self.create(key, value).await,
+        }
+    }
+
+    /// [`Storage::update`] for a value the caller also holds parsed, as
+    /// [`Storage::create_object`].
+    async fn update_object(
+        &self,
+        key: &str,
+        value: Bytes,
+        object: &Value,
+        expected_mod_revision: Option<Revision>,
+    ) -> Result<KeyValue, StorageError> {
+        let _ = object;
+        self.update(key, value, expected_mod_revision).await
     }
 
     /// Replaces the value of an existing key, optionally only if its

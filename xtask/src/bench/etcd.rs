@@ -20,8 +20,8 @@ use etcd_client::{Client, Compare, CompareOp, Txn, TxnOp};
 
 use super::client;
 use super::run::{
-    Proc, Row, Server, WRITERS, check_errors, configmap, err, expect_status, fmt_rate, free_addr,
-    namespace_request, row_at_least, say,
+    Proc, Row, Server, WRITERS, check_errors, configmap, cpu_time, err, expect_status, fmt_rate,
+    free_addr, namespace_request, row_at_least, say,
 };
 
 /// The issue's target: Kiln's creates/s at least this share of the raw transaction rate.
@@ -62,6 +62,10 @@ struct Etcd {
 }
 
 impl Etcd {
+    fn pid(&self) -> u32 {
+        self._proc.0.id()
+    }
+
     fn start(dir: &Path) -> io::Result<Etcd> {
         std::fs::create_dir_all(dir)?;
         let (client, peer) = (free_addr()?, free_addr()?);
@@ -179,20 +183,32 @@ pub fn measure(
     };
     let (mut best_raw, mut best_kiln) = (0.0f64, 0.0f64);
     let mut created = 2;
+    // CPU per create of the process doing the creates (the harness for the baseline, Kiln
+    // for Kiln) and of etcd: unlike the rates, barely moved by other load on the machine.
+    let harness_pid = std::process::id();
+    let per_create = |cpu: Option<Duration>, n: u64| -> String {
+        match cpu {
+            Some(d) if n > 0 => format!("{:.0}", d.as_secs_f64() * 1e6 / n as f64),
+            _ => "?".into(),
+        }
+    };
     for round in 0..ROUNDS {
-        let raw = rt.block_on(raw_creates(
+        let (raw, cpu) = rt.block_on(raw_creates(
             &etcd_client,
             value.clone(),
             round,
             warmup,
             window,
+            &[harness_pid, etcd.pid()],
         ))?;
         say(&format!(
-            "  round {}: raw etcd txn   {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms",
+            "  round {}: raw etcd txn   {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/create: client {} etcd {}",
             round + 1,
             raw.per_second(),
             raw.percentile_ms(0.5),
-            raw.percentile_ms(0.99)
+            raw.percentile_ms(0.99),
+            per_create(cpu[0], raw.ok),
+            per_create(cpu[1], raw.ok),
         ));
         best_raw = best_raw.max(raw.per_second());
         let warm = rt.block_on(client::load(
@@ -203,6 +219,8 @@ pub fn measure(
             201,
             make_create(round, "w"),
         ))?;
+        let pids = [server.pid(), etcd.pid()];
+        let before = pids.map(cpu_time);
         let creates = rt.block_on(client::load(
             addr,
             WRITERS,
@@ -211,14 +229,17 @@ pub fn measure(
             201,
             make_create(round, "c"),
         ))?;
+        let cpu = used(&before, &pids.map(cpu_time));
         check_errors(&creates, "kiln creates on etcd")?;
         created += warm.ok + creates.ok;
         say(&format!(
-            "  round {}: kiln on etcd   {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms",
+            "  round {}: kiln on etcd   {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/create: kiln {} etcd {}",
             round + 1,
             creates.per_second(),
             creates.percentile_ms(0.5),
-            creates.percentile_ms(0.99)
+            creates.percentile_ms(0.99),
+            per_create(cpu[0], creates.ok),
+            per_create(cpu[1], creates.ok),
         ));
         best_kiln = best_kiln.max(creates.per_second());
     }
@@ -235,17 +256,29 @@ fn name(phase: &str, round: usize, i: u64) -> String {
     format!("{phase}{round}-{i:07}")
 }
 
+/// CPU each process used between two samples of [`cpu_time`].
+fn used<const N: usize>(
+    before: &[Option<Duration>; N],
+    after: &[Option<Duration>; N],
+) -> [Option<Duration>; N] {
+    std::array::from_fn(|i| Some(after[i]?.saturating_sub(before[i]?)))
+}
+
 /// `WRITERS` tasks sending Kiln's create transaction straight to etcd over one client
-/// (one HTTP/2 connection, as Kiln has): a warm-up, then the timed window.
+/// (one HTTP/2 connection, as Kiln has): a warm-up, then the timed window, with the CPU
+/// the processes `pids` used during the window.
 async fn raw_creates(
     client: &Client,
     value: Bytes,
     round: usize,
     warmup: Duration,
     window: Duration,
-) -> io::Result<client::LoadResult> {
+    pids: &[u32; 2],
+) -> io::Result<(client::LoadResult, [Option<Duration>; 2])> {
     let mut result = None;
+    let mut cpu = [None, None];
     for (phase, d) in [("rw", warmup), ("r", window)] {
+        let before = pids.map(cpu_time);
         let next = Arc::new(AtomicU64::new(0));
         let start = Instant::now();
         let deadline = start + d;
@@ -276,6 +309,7 @@ async fn raw_creates(
             lat.extend(t.await.map_err(io::Error::other)??);
         }
         let elapsed = start.elapsed();
+        cpu = used(&before, &pids.map(cpu_time));
         lat.sort_unstable();
         result = Some(client::LoadResult {
             ok: lat.len() as u64,
@@ -285,7 +319,9 @@ async fn raw_creates(
             latencies_us: lat,
         });
     }
-    result.ok_or_else(|| err("no raw etcd measurement"))
+    result
+        .map(|r| (r, cpu))
+        .ok_or_else(|| err("no raw etcd measurement"))
 }
 
 /// A create as an etcd transaction: put if absent (create revision 0), else read the key.

@@ -451,6 +451,19 @@ fn load_average() -> String {
         .join(" ")
 }
 
+/// CPU time (user + system, all threads) a process has used so far, from
+/// `/proc/PID/stat` (clock ticks of 10 ms, Linux's `USER_HZ`); None where unreadable.
+pub(super) fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
 pub(super) fn say(msg: &str) {
     eprintln!("bench: {msg}");
 }
@@ -695,6 +708,11 @@ pub(super) struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub(super) fn pid(&self) -> u32 {
+        self.proc.0.id()
+    }
+
     /// Starts it and returns how long spawn → `/readyz` 200 took.
     fn start(kiln: &Path, dir: &Path) -> io::Result<(Server, Duration)> {
         Server::start_with(kiln, dir, &[])

@@ -103,6 +103,32 @@ impl ValueCodec {
         let value: Value = serde_json::from_slice(json).map_err(|e| {
             StorageError::InvalidArgument(format!("value of {key} is not a JSON object: {e}"))
         })?;
+        self.encode_value(key, json, &value)
+    }
+
+    /// [`ValueCodec::encode`] for a caller that also holds `json` parsed (`object`): the
+    /// same bytes, without parsing the JSON again. An object still carrying
+    /// `metadata.resourceVersion` or `selfLink`, which the stored JSON leaves out, is
+    /// encoded from its JSON.
+    pub fn encode_object(
+        &self,
+        key: &str,
+        json: &[u8],
+        object: &Value,
+    ) -> Result<Vec<u8>, StorageError> {
+        if self.format(key) == Format::Json {
+            return Ok(json.to_vec());
+        }
+        if let Some(Value::Object(meta)) = object.get("metadata")
+            && (meta.contains_key("resourceVersion") || meta.contains_key("selfLink"))
+        {
+            return self.encode(key, json);
+        }
+        self.encode_value(key, json, object)
+    }
+
+    /// The protobuf envelope of `value` (`json` parsed) for a protobuf-format `key`.
+    fn encode_value(&self, key: &str, json: &[u8], value: &Value) -> Result<Vec<u8>, StorageError> {
         let api_version = value.get("apiVersion").and_then(Value::as_str);
         let kind = value.get("kind").and_then(Value::as_str);
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
@@ -114,7 +140,7 @@ impl ValueCodec {
             // A kind without a protobuf message: JSON, which kube-apiserver also reads.
             return Ok(json.to_vec());
         };
-        let raw = (codec.to_protobuf)(&value).map_err(|e| {
+        let raw = (codec.to_protobuf)(value).map_err(|e| {
             StorageError::InvalidArgument(format!(
                 "value of {key} does not encode as {api_version}, Kind={kind}: {e}"
             ))
@@ -294,6 +320,34 @@ mod tests {
             .expect("decode");
         let back: Value = serde_json::from_slice(&back).expect("json");
         assert_eq!(back, obj);
+    }
+
+    #[test]
+    fn encoding_from_the_object_gives_the_bytes_encoding_from_its_json_gives() {
+        let c = ValueCodec::new();
+        let key = "/registry/configmaps/ns/a";
+        let mut obj = json!({"kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"name": "a", "namespace": "ns", "uid": "u-1",
+                "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"x": "y"},
+                "managedFields": [{"manager": "m", "operation": "Update", "apiVersion": "v1",
+                    "time": "2025-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:data": {"f:k": {}}}}]},
+            "data": {"k": "v", "e": ""}, "binaryData": {"b": "AAE="}});
+        let json = serde_json::to_vec(&obj).expect("json");
+        let from_json = c.encode(key, &json).expect("encode");
+        assert_eq!(
+            c.encode_object(key, &json, &obj).expect("encode"),
+            from_json
+        );
+        // JSON-format keys store the JSON itself.
+        let crd_key = "/registry/apiextensions.k8s.io/customresourcedefinitions/a.b.c";
+        assert_eq!(c.encode_object(crd_key, &json, &obj).expect("encode"), json);
+        // An object still carrying resourceVersion is encoded from its JSON, which has none.
+        obj["metadata"]["resourceVersion"] = json!("5");
+        assert_eq!(
+            c.encode_object(key, &json, &obj).expect("encode"),
+            from_json
+        );
     }
 
     #[test]
