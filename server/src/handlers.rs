@@ -614,12 +614,15 @@ fn decode_body(
 /// Runs a value through the kind's typed form: wrong field types are 400s, unknown fields
 /// are dropped and fields come out in kube-apiserver's order.
 pub fn normalize(r: &ResourceInfo, value: Value) -> Result<Value, ApiError> {
-    normalize_detail(r, value).map_err(|e| {
-        ApiError::bad_request(format!(
-            "{} in version {:?} cannot be handled as a {}: {e}",
-            r.kind, r.version, r.kind
-        ))
-    })
+    normalize_detail(r, value).map_err(|e| cannot_handle(r, e))
+}
+
+/// The 400 for a value that does not decode into its kind's type.
+pub(crate) fn cannot_handle(r: &ResourceInfo, e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!(
+        "{} in version {:?} cannot be handled as a {}: {e}",
+        r.kind, r.version, r.kind
+    ))
 }
 
 /// [`normalize`] with the decoder's own message as the error.

@@ -180,6 +180,34 @@ pub(crate) fn renormalize(r: &ResourceInfo, obj: &mut Value) {
     };
 }
 
+/// [`renormalize`] through a known type `T` (the kind's type in the request's version),
+/// with `default` applied to the typed value in between: kube defaults typed objects, and
+/// doing it here costs no more than the round trip the object takes anyway. The value is
+/// read without being consumed, so a value `T` cannot decode is left as it is with the 400
+/// the generic decoder gives it.
+pub(crate) fn renormalize_typed<T: serde::de::DeserializeOwned + serde::Serialize>(
+    r: &ResourceInfo,
+    obj: &mut Value,
+    default: impl FnOnce(&mut T),
+) -> Result<(), ApiError> {
+    let mut typed = T::deserialize(&*obj).map_err(|e| crate::handlers::cannot_handle(r, e))?;
+    default(&mut typed);
+    *obj = serde_json::to_value(&typed)
+        .map_err(|e| ApiError::internal(format!("encoding {}: {e}", r.kind)))?;
+    Ok(())
+}
+
+/// The v1 resource of `kind` (tests).
+#[cfg(test)]
+pub(crate) fn v1_resource(kind: &str) -> &'static ResourceInfo {
+    kiln_generated::REGISTRY
+        .iter()
+        .flat_map(|g| g.versions.iter())
+        .flat_map(|v| v.resources.iter())
+        .find(|r| r.kind == kind && r.version == "v1")
+        .unwrap_or_else(|| panic!("no v1 resource of kind {kind}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

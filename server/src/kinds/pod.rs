@@ -5,11 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use kiln_generated::api::core::v1::{
+    Pod, PodSpec, PodStatus, PodTemplate, PodTemplateSpec, Probe, Toleration, Volume,
+};
 use kiln_runtime::Quantity;
 use kiln_runtime::registry::ResourceInfo;
 use serde_json::{Map, Value, json};
 
-use super::{child, child_opt, default, field, field_mut, renormalize};
+use super::renormalize_typed;
 use crate::errors::ApiError;
 use crate::strategy::{Strategy, WriteContext};
 
@@ -33,261 +36,239 @@ pub fn default_pull_policy(image: &str) -> &'static str {
     }
 }
 
-fn default_probe(p: &mut Map<String, Value>) {
-    default(p, "timeoutSeconds", json!(1));
-    default(p, "periodSeconds", json!(10));
-    default(p, "successThreshold", json!(1));
-    default(p, "failureThreshold", json!(3));
-    if let Some(h) = child_opt(p, "httpGet") {
-        default(h, "path", json!("/"));
-        default(h, "scheme", json!("HTTP"));
+/// Sets a string field kube defaults when it is nil or empty.
+fn set_str(slot: &mut Option<String>, value: &str) {
+    if slot.as_deref().is_none_or(str::is_empty) {
+        *slot = Some(value.to_string());
     }
 }
 
-fn default_container(c: &mut Map<String, Value>, host_network: bool) {
-    if !matches!(field(c, "imagePullPolicy").and_then(Value::as_str), Some(s) if !s.is_empty()) {
-        let image = field(c, "image").and_then(Value::as_str).unwrap_or("");
-        let policy = json!(default_pull_policy(image));
-        match field_mut(c, "imagePullPolicy") {
-            Some(slot) => *slot = policy,
-            None => {
-                c.insert("imagePullPolicy".into(), policy);
-            }
-        }
-    }
-    default(c, "terminationMessagePath", json!("/dev/termination-log"));
-    default(c, "terminationMessagePolicy", json!("File"));
-    // One pass over the container's fields for the nested defaults.
-    for (k, v) in c.iter_mut() {
-        match (k.as_str(), v) {
-            ("ports", Value::Array(ports)) => {
-                for p in ports.iter_mut().filter_map(Value::as_object_mut) {
-                    default(p, "protocol", json!("TCP"));
-                    if host_network
-                        && field(p, "hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
-                        && let Some(cp) = field(p, "containerPort").cloned()
-                    {
-                        p.insert("hostPort".into(), cp);
-                    }
-                }
-            }
-            ("livenessProbe" | "readinessProbe" | "startupProbe", Value::Object(p)) => {
-                default_probe(p)
-            }
-            ("env", Value::Array(env)) => {
-                for e in env.iter_mut().filter_map(Value::as_object_mut) {
-                    if let Some(f) =
-                        child_opt(e, "valueFrom").and_then(|v| child_opt(v, "fieldRef"))
-                    {
-                        default(f, "apiVersion", json!("v1"));
-                    }
-                }
-            }
-            _ => {}
-        }
+fn default_probe(p: &mut Probe) {
+    p.timeout_seconds.get_or_insert(1);
+    p.period_seconds.get_or_insert(10);
+    p.success_threshold.get_or_insert(1);
+    p.failure_threshold.get_or_insert(3);
+    if let Some(h) = &mut p.http_get {
+        set_str(&mut h.path, "/");
+        set_str(&mut h.scheme, "HTTP");
     }
 }
 
-/// Whether `key` names one of a Volume's sources.
-fn is_volume_source(key: &str) -> bool {
-    matches!(
-        key,
-        "hostPath"
-            | "emptyDir"
-            | "gcePersistentDisk"
-            | "awsElasticBlockStore"
-            | "gitRepo"
-            | "secret"
-            | "nfs"
-            | "iscsi"
-            | "glusterfs"
-            | "persistentVolumeClaim"
-            | "rbd"
-            | "flexVolume"
-            | "cinder"
-            | "cephfs"
-            | "flocker"
-            | "downwardAPI"
-            | "fc"
-            | "azureFile"
-            | "configMap"
-            | "vsphereVolume"
-            | "quobyte"
-            | "azureDisk"
-            | "photonPersistentDisk"
-            | "projected"
-            | "portworxVolume"
-            | "scaleIO"
-            | "storageos"
-            | "csi"
-            | "ephemeral"
-            | "image"
-    )
+/// `SetDefaults_Container` (and the defaults of its ports, probes and env), for
+/// [`Container`] and [`EphemeralContainer`], which carry the same fields.
+macro_rules! default_container {
+    ($c:expr, $host_network:expr) => {{
+        let c = $c;
+        if c.image_pull_policy.as_deref().is_none_or(str::is_empty) {
+            let image = c.image.as_deref().unwrap_or("");
+            c.image_pull_policy = Some(default_pull_policy(image).to_string());
+        }
+        set_str(&mut c.termination_message_path, "/dev/termination-log");
+        set_str(&mut c.termination_message_policy, "File");
+        for p in c.ports.iter_mut().flatten() {
+            set_str(&mut p.protocol, "TCP");
+            if $host_network && p.host_port.unwrap_or(0) == 0 && p.container_port.is_some() {
+                p.host_port = p.container_port;
+            }
+        }
+        for p in [
+            &mut c.liveness_probe,
+            &mut c.readiness_probe,
+            &mut c.startup_probe,
+        ] {
+            if let Some(p) = p {
+                default_probe(p);
+            }
+        }
+        for e in c.env.iter_mut().flatten() {
+            if let Some(f) = e.value_from.as_mut().and_then(|v| v.field_ref.as_mut()) {
+                set_str(&mut f.api_version, "v1");
+            }
+        }
+    }};
 }
 
-fn default_volume(v: &mut Map<String, Value>) {
-    let mut has_source = false;
-    for (k, s) in v.iter_mut() {
-        let k = k.as_str();
-        has_source |= is_volume_source(k);
-        match (k, s) {
-            ("secret" | "configMap" | "downwardAPI" | "projected", Value::Object(s)) => {
-                default(s, "defaultMode", json!(420))
-            }
-            ("hostPath", Value::Object(h)) => default(h, "type", json!("")),
-            _ => {}
-        }
+/// Whether a volume names any of its sources.
+fn has_source(v: &Volume) -> bool {
+    v.host_path.is_some()
+        || v.empty_dir.is_some()
+        || v.gce_persistent_disk.is_some()
+        || v.aws_elastic_block_store.is_some()
+        || v.git_repo.is_some()
+        || v.secret.is_some()
+        || v.nfs.is_some()
+        || v.iscsi.is_some()
+        || v.glusterfs.is_some()
+        || v.persistent_volume_claim.is_some()
+        || v.rbd.is_some()
+        || v.flex_volume.is_some()
+        || v.cinder.is_some()
+        || v.cephfs.is_some()
+        || v.flocker.is_some()
+        || v.downward_api.is_some()
+        || v.fc.is_some()
+        || v.azure_file.is_some()
+        || v.config_map.is_some()
+        || v.vsphere_volume.is_some()
+        || v.quobyte.is_some()
+        || v.azure_disk.is_some()
+        || v.photon_persistent_disk.is_some()
+        || v.projected.is_some()
+        || v.portworx_volume.is_some()
+        || v.scale_io.is_some()
+        || v.storageos.is_some()
+        || v.csi.is_some()
+        || v.ephemeral.is_some()
+        || v.image.is_some()
+}
+
+/// `SetDefaults_Volume` and the default modes of secret, configMap, downwardAPI and
+/// projected sources (0644) and the hostPath type ("").
+fn default_volume(v: &mut Volume) {
+    if !has_source(v) {
+        v.empty_dir = Some(Default::default());
     }
-    if !has_source {
-        v.insert("emptyDir".into(), json!({}));
+    if let Some(s) = &mut v.secret {
+        s.default_mode.get_or_insert(0o644);
+    }
+    if let Some(s) = &mut v.config_map {
+        s.default_mode.get_or_insert(0o644);
+    }
+    if let Some(s) = &mut v.downward_api {
+        s.default_mode.get_or_insert(0o644);
+    }
+    if let Some(s) = &mut v.projected {
+        s.default_mode.get_or_insert(0o644);
+    }
+    if let Some(h) = &mut v.host_path {
+        h.type_.get_or_insert_with(String::new);
     }
 }
 
 /// Defaults a pod spec (`SetDefaults_PodSpec` and the nested container/volume defaults);
-/// used for pods and for every pod template.
-pub fn default_pod_spec(spec: &mut Map<String, Value>) {
-    default(spec, "dnsPolicy", json!("ClusterFirst"));
-    default(spec, "restartPolicy", json!("Always"));
-    default(spec, "securityContext", json!({}));
-    default(spec, "terminationGracePeriodSeconds", json!(30));
-    default(spec, "schedulerName", json!("default-scheduler"));
-    let host_network = field(spec, "hostNetwork")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    for (k, v) in spec.iter_mut() {
-        match (k.as_str(), v) {
-            ("initContainers" | "containers" | "ephemeralContainers", Value::Array(cs)) => {
-                for c in cs.iter_mut().filter_map(Value::as_object_mut) {
-                    default_container(c, host_network);
-                }
-            }
-            ("volumes", Value::Array(vols)) => {
-                for v in vols.iter_mut().filter_map(Value::as_object_mut) {
-                    default_volume(v);
-                }
-            }
-            _ => {}
-        }
+/// used for pods and for every pod template. Defaulting works on the typed form, as kube's
+/// does: the strategies run it between decoding the object into its kind's type and
+/// encoding it back (see [`renormalize_typed`]).
+pub fn default_pod_spec(spec: &mut PodSpec) {
+    set_str(&mut spec.dns_policy, "ClusterFirst");
+    set_str(&mut spec.restart_policy, "Always");
+    spec.security_context.get_or_insert_default();
+    spec.termination_grace_period_seconds.get_or_insert(30);
+    set_str(&mut spec.scheduler_name, "default-scheduler");
+    let host_network = spec.host_network.unwrap_or(false);
+    let containers = spec
+        .init_containers
+        .iter_mut()
+        .chain(spec.containers.iter_mut());
+    for c in containers.flatten() {
+        default_container!(c, host_network);
+    }
+    for c in spec.ephemeral_containers.iter_mut().flatten() {
+        default_container!(c, host_network);
+    }
+    for v in spec.volumes.iter_mut().flatten() {
+        default_volume(v);
     }
 }
 
 /// Defaults a pod template (`spec.template` of workloads) in place.
-pub fn default_template(template: &mut Map<String, Value>) {
-    default_pod_spec(child(template, "spec"));
+pub fn default_template(template: &mut PodTemplateSpec) {
+    default_pod_spec(template.spec.get_or_insert_default());
 }
 
 /// `SetDefaults_Pod`: limits imply requests, service links on.
-fn default_pod(spec: &mut Map<String, Value>) {
-    for list in ["initContainers", "containers"] {
-        if let Some(Value::Array(cs)) = spec.get_mut(list) {
-            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
-                let Some(res) = child_opt(c, "resources") else {
-                    continue;
-                };
-                let Some(Value::Object(limits)) = res.get("limits").cloned() else {
-                    continue;
-                };
-                if limits.is_empty() {
-                    continue;
-                }
-                let requests = child(res, "requests");
-                for (k, v) in limits {
-                    requests.entry(k).or_insert(v);
-                }
-            }
+fn default_pod(spec: &mut PodSpec) {
+    let containers = spec
+        .init_containers
+        .iter_mut()
+        .chain(spec.containers.iter_mut());
+    for c in containers.flatten() {
+        let Some(res) = &mut c.resources else {
+            continue;
+        };
+        let Some(limits) = res.limits.as_ref().filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let requests = res.requests.get_or_insert_default();
+        for (k, v) in limits {
+            requests.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    default(spec, "enableServiceLinks", json!(true));
+    spec.enable_service_links.get_or_insert(true);
     default_pod_spec(spec);
 }
 
 /// Admission defaults every cluster applies to new pods: the `default` service account
 /// (ServiceAccount), priority 0 (Priority) and the not-ready/unreachable tolerations
 /// (DefaultTolerationSeconds).
-fn admit_pod(spec: &mut Map<String, Value>) {
-    default(spec, "serviceAccountName", json!("default"));
-    if let Some(sa) = spec.get("serviceAccountName").cloned() {
-        spec.insert("serviceAccount".into(), sa);
-    }
-    default(spec, "priority", json!(0));
-    default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
-    let tolerations = spec
-        .entry("tolerations")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if !tolerations.is_array() {
-        *tolerations = Value::Array(Vec::new());
-    }
-    if let Value::Array(ts) = tolerations {
-        for key in [
-            "node.kubernetes.io/not-ready",
-            "node.kubernetes.io/unreachable",
-        ] {
-            let tolerated = ts.iter().any(|t| {
-                let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
-                let k = t.get("key").and_then(Value::as_str).unwrap_or("");
-                let op = t.get("operator").and_then(Value::as_str).unwrap_or("Equal");
-                (effect.is_empty() || effect == "NoExecute")
-                    && (k == key || (k.is_empty() && op == "Exists"))
+fn admit_pod(spec: &mut PodSpec) {
+    set_str(&mut spec.service_account_name, "default");
+    spec.service_account.clone_from(&spec.service_account_name);
+    spec.priority.get_or_insert(0);
+    set_str(&mut spec.preemption_policy, "PreemptLowerPriority");
+    let ts = spec.tolerations.get_or_insert_default();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = ts.iter().any(|t| {
+            let effect = t.effect.as_deref().unwrap_or("");
+            let k = t.key.as_deref().unwrap_or("");
+            let op = t.operator.as_deref().unwrap_or("Equal");
+            (effect.is_empty() || effect == "NoExecute")
+                && (k == key || (k.is_empty() && op == "Exists"))
+        });
+        if !tolerated {
+            ts.push(Toleration {
+                key: Some(key.to_string()),
+                operator: Some("Exists".to_string()),
+                effect: Some("NoExecute".to_string()),
+                toleration_seconds: Some(300),
+                ..Default::default()
             });
-            if !tolerated {
-                ts.push(json!({
-                    "key": key,
-                    "operator": "Exists",
-                    "effect": "NoExecute",
-                    "tolerationSeconds": 300
-                }));
-            }
         }
     }
 }
 
 /// kube's `GetPodQOS` over cpu and memory.
-pub fn qos_class(spec: &Value) -> &'static str {
-    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
-    let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
+pub fn qos_class(spec: &PodSpec) -> &'static str {
+    let mut requests: BTreeMap<&str, Quantity> = BTreeMap::new();
+    let mut limits: BTreeMap<&str, Quantity> = BTreeMap::new();
     let mut guaranteed = true;
-    let add = |sum: &mut BTreeMap<String, Quantity>, name: &str, q: Quantity| {
+    let add = |sum: &mut BTreeMap<&'static str, Quantity>, name: &'static str, q: &Quantity| {
         let total = match sum.get(name) {
-            Some(prev) => prev.checked_add(&q).unwrap_or(q),
-            None => q,
+            Some(prev) => prev.checked_add(q).unwrap_or_else(|| q.clone()),
+            None => q.clone(),
         };
-        sum.insert(name.to_string(), total);
+        sum.insert(name, total);
     };
-    for list in ["initContainers", "containers"] {
-        let Some(cs) = spec.get(list).and_then(Value::as_array) else {
-            continue;
-        };
-        for c in cs {
-            let res = c.get("resources");
-            let positive = |which: &str| -> Vec<(String, Quantity)> {
-                res.and_then(|r| r.get(which))
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .filter(|(k, _)| matches!(k.as_str(), "cpu" | "memory"))
-                            .filter_map(|(k, v)| {
-                                let q = match v {
-                                    Value::String(s) => Quantity::parse(s).ok()?,
-                                    Value::Number(n) => Quantity::parse(&n.to_string()).ok()?,
-                                    _ => return None,
-                                };
-                                (q.sign() > 0).then(|| (k.clone(), q))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default()
+    /// The positive cpu and memory quantities of a requests or limits map.
+    fn positive(
+        m: Option<&BTreeMap<String, Quantity>>,
+    ) -> impl Iterator<Item = (&'static str, &Quantity)> {
+        m.into_iter().flatten().filter_map(|(k, q)| {
+            let name = match k.as_str() {
+                "cpu" => "cpu",
+                "memory" => "memory",
+                _ => return None,
             };
-            for (k, q) in positive("requests") {
-                add(&mut requests, &k, q);
-            }
-            let found = positive("limits");
-            let has = |n: &str| found.iter().any(|(k, _)| k == n);
-            if !(has("cpu") && has("memory")) {
-                guaranteed = false;
-            }
-            for (k, q) in found {
-                add(&mut limits, &k, q);
-            }
+            (q.sign() > 0).then_some((name, q))
+        })
+    }
+    let containers = spec.init_containers.iter().chain(spec.containers.iter());
+    for c in containers.flatten() {
+        let res = c.resources.as_ref();
+        for (k, q) in positive(res.and_then(|r| r.requests.as_ref())) {
+            add(&mut requests, k, q);
+        }
+        let (mut cpu, mut memory) = (false, false);
+        for (k, q) in positive(res.and_then(|r| r.limits.as_ref())) {
+            cpu |= k == "cpu";
+            memory |= k == "memory";
+            add(&mut limits, k, q);
+        }
+        if !(cpu && memory) {
+            guaranteed = false;
         }
     }
     if requests.is_empty() && limits.is_empty() {
@@ -412,17 +393,18 @@ impl Strategy for PodStrategy {
         let Value::Object(map) = obj else {
             return Ok(());
         };
-        let spec = child(map, "spec");
-        default_pod(spec);
-        admit_pod(spec);
         merge_label_keys(map);
-        let qos = qos_class(map.get("spec").unwrap_or(&Value::Null));
-        map.insert(
-            "status".into(),
-            json!({"phase": "Pending", "qosClass": qos}),
-        );
-        renormalize(r, obj);
-        Ok(())
+        renormalize_typed(r, obj, |pod: &mut Pod| {
+            let spec = pod.spec.get_or_insert_default();
+            default_pod(spec);
+            admit_pod(spec);
+            let qos = qos_class(spec);
+            pod.status = Some(PodStatus {
+                phase: Some("Pending".to_string()),
+                qos_class: Some(qos.to_string()),
+                ..Default::default()
+            });
+        })
     }
     fn prepare_for_update(
         &self,
@@ -431,11 +413,12 @@ impl Strategy for PodStrategy {
         new: &mut Value,
         _old: &Value,
     ) -> Result<(), ApiError> {
-        if let Value::Object(map) = new {
-            default_pod(child(map, "spec"));
-            renormalize(r, new);
+        if !new.is_object() {
+            return Ok(());
         }
-        Ok(())
+        renormalize_typed(r, new, |pod: &mut Pod| {
+            default_pod(pod.spec.get_or_insert_default())
+        })
     }
 }
 
@@ -448,11 +431,12 @@ impl Strategy for PodTemplateStrategy {
         r: &ResourceInfo,
         obj: &mut Value,
     ) -> Result<(), ApiError> {
-        if let Value::Object(map) = obj {
-            default_template(child(map, "template"));
-            renormalize(r, obj);
+        if !obj.is_object() {
+            return Ok(());
         }
-        Ok(())
+        renormalize_typed(r, obj, |t: &mut PodTemplate| {
+            default_template(t.template.get_or_insert_default())
+        })
     }
     fn prepare_for_update(
         &self,
@@ -485,12 +469,11 @@ mod tests {
 
     #[test]
     fn pod_spec_defaults() {
-        let mut spec = json!({"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}]});
-        let Value::Object(m) = &mut spec else {
-            panic!()
-        };
-        default_pod(m);
-        admit_pod(m);
+        let spec = json!({"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}]});
+        let mut spec: PodSpec = serde_json::from_value(spec).unwrap();
+        default_pod(&mut spec);
+        admit_pod(&mut spec);
+        let spec = serde_json::to_value(&spec).unwrap();
         assert_eq!(spec["dnsPolicy"], "ClusterFirst");
         assert_eq!(spec["restartPolicy"], "Always");
         assert_eq!(spec["securityContext"], json!({}));
@@ -548,9 +531,10 @@ mod tests {
 
     #[test]
     fn template_defaults_skip_pod_only_fields() {
-        let mut t = json!({"spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
-        let Value::Object(m) = &mut t else { panic!() };
-        default_template(m);
+        let t = json!({"spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
+        let mut t: PodTemplateSpec = serde_json::from_value(t).unwrap();
+        default_template(&mut t);
+        let t = serde_json::to_value(&t).unwrap();
         assert_eq!(t["spec"]["restartPolicy"], "Always");
         assert!(t["spec"].get("enableServiceLinks").is_none());
         assert!(t["spec"].get("serviceAccountName").is_none());
@@ -565,11 +549,8 @@ mod tests {
             .iter()
             .map(|r| json!({"name": "c", "resources": r}))
             .collect();
-        let mut spec = json!({ "containers": cs });
-        let Value::Object(m) = &mut spec else {
-            panic!()
-        };
-        default_pod(m);
+        let mut spec: PodSpec = serde_json::from_value(json!({ "containers": cs })).unwrap();
+        default_pod(&mut spec);
         qos_class(&spec)
     }
 

@@ -2,11 +2,14 @@
 //! `_StatefulSet`, `_DaemonSet`, `_Job`, `_CronJob`, `_ReplicationController`, plus the pod
 //! template defaults.
 
+use kiln_generated::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use kiln_generated::api::batch::v1::{CronJob, Job};
+use kiln_generated::api::core::v1::{PodTemplateSpec, ReplicationController};
 use kiln_runtime::registry::ResourceInfo;
 use serde_json::{Map, Value, json};
 
 use super::pod::default_template;
-use super::{child, child_opt, default, renormalize};
+use super::{child, default, renormalize, renormalize_typed};
 use crate::errors::ApiError;
 use crate::strategy::{DefaultStrategy, Strategy, WriteContext};
 
@@ -103,18 +106,8 @@ pub fn default_spec(kind: &str, spec: &mut Map<String, Value>) {
             default(spec, "suspend", json!(false));
             default(spec, "successfulJobsHistoryLimit", json!(3));
             default(spec, "failedJobsHistoryLimit", json!(1));
-            if let Some(jt) = child_opt(spec, "jobTemplate")
-                && let Some(js) = child_opt(jt, "spec")
-                && let Some(t) = child_opt(js, "template")
-            {
-                default_template(t);
-            }
-            return;
         }
-        _ => return,
-    }
-    if let Some(t) = child_opt(spec, "template") {
-        default_template(t);
+        _ => {}
     }
 }
 
@@ -132,10 +125,50 @@ pub fn is_workload(group: &str, kind: &str) -> bool {
 
 pub struct WorkloadStrategy;
 impl WorkloadStrategy {
-    fn apply(r: &ResourceInfo, obj: &mut Value) {
-        if let Value::Object(map) = obj {
-            default_spec(r.kind, child(map, "spec"));
-            renormalize(r, obj);
+    /// The workload's own defaults on the value, then its pod template's through the typed
+    /// form (`renormalize_typed`), which also puts fields in kube's order.
+    pub(crate) fn apply(r: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
+        let Value::Object(map) = obj else {
+            return Ok(());
+        };
+        default_spec(r.kind, child(map, "spec"));
+        fn template(t: Option<&mut PodTemplateSpec>) {
+            if let Some(t) = t {
+                default_template(t);
+            }
+        }
+        match (r.group, r.version, r.kind) {
+            ("apps", "v1", "Deployment") => renormalize_typed(r, obj, |d: &mut Deployment| {
+                template(d.spec.as_mut().and_then(|s| s.template.as_mut()))
+            }),
+            ("apps", "v1", "ReplicaSet") => renormalize_typed(r, obj, |d: &mut ReplicaSet| {
+                template(d.spec.as_mut().and_then(|s| s.template.as_mut()))
+            }),
+            ("apps", "v1", "StatefulSet") => renormalize_typed(r, obj, |d: &mut StatefulSet| {
+                template(d.spec.as_mut().and_then(|s| s.template.as_mut()))
+            }),
+            ("apps", "v1", "DaemonSet") => renormalize_typed(r, obj, |d: &mut DaemonSet| {
+                template(d.spec.as_mut().and_then(|s| s.template.as_mut()))
+            }),
+            ("batch", "v1", "Job") => renormalize_typed(r, obj, |j: &mut Job| {
+                template(j.spec.as_mut().and_then(|s| s.template.as_mut()))
+            }),
+            ("batch", "v1", "CronJob") => renormalize_typed(r, obj, |c: &mut CronJob| {
+                let job = c.spec.as_mut().and_then(|s| s.job_template.as_mut());
+                let job = job.and_then(|j| j.spec.as_mut());
+                template(job.and_then(|s| s.template.as_mut()))
+            }),
+            ("", "v1", "ReplicationController") => {
+                renormalize_typed(r, obj, |rc: &mut ReplicationController| {
+                    template(rc.spec.as_mut().and_then(|s| s.template.as_mut()))
+                })
+            }
+            // Every workload kind is served in v1 only in the releases Kiln generates; a
+            // future version gets its typed arm here.
+            _ => {
+                renormalize(r, obj);
+                Ok(())
+            }
         }
     }
 }
@@ -150,8 +183,7 @@ impl Strategy for WorkloadStrategy {
         obj: &mut Value,
     ) -> Result<(), ApiError> {
         crate::strategy::reset_status(r, obj);
-        Self::apply(r, obj);
-        Ok(())
+        Self::apply(r, obj)
     }
     fn prepare_for_update(
         &self,
@@ -160,8 +192,7 @@ impl Strategy for WorkloadStrategy {
         new: &mut Value,
         _old: &Value,
     ) -> Result<(), ApiError> {
-        Self::apply(r, new);
-        Ok(())
+        Self::apply(r, new)
     }
 }
 
@@ -169,13 +200,12 @@ impl Strategy for WorkloadStrategy {
 mod tests {
     use super::*;
 
+    /// `spec` of a `kind` object after the strategy's defaulting.
     fn defaulted(kind: &str, spec: Value) -> Value {
-        let mut spec = spec;
-        let Value::Object(m) = &mut spec else {
-            panic!()
-        };
-        default_spec(kind, m);
-        spec
+        let r = crate::kinds::v1_resource(kind);
+        let mut obj = json!({"metadata": {"name": "w"}, "spec": spec});
+        WorkloadStrategy::apply(r, &mut obj).expect("decodes");
+        obj["spec"].take()
     }
 
     fn template() -> Value {

@@ -2423,12 +2423,17 @@ pub(crate) fn config_key_errors(key: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_generated::api::core::v1::PodSpec;
     use serde_json::json;
 
     fn pod_errs(pod: Value) -> Vec<String> {
         let mut pod = pod;
-        if let Some(Value::Object(spec)) = pod.get_mut("spec") {
-            crate::kinds::pod::default_pod_spec(spec);
+        // Defaulted through the typed form when it decodes (some cases test wrong types).
+        if let Some(spec) = pod.get_mut("spec")
+            && let Ok(mut typed) = serde_json::from_value::<PodSpec>(spec.clone())
+        {
+            crate::kinds::pod::default_pod_spec(&mut typed);
+            *spec = serde_json::to_value(&typed).unwrap();
         }
         let mut errs = Vec::new();
         validate_pod(&pod, &mut errs);

@@ -570,12 +570,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The strategy's defaults (the template's only when the object decodes: some cases
+    /// test wrong types).
     fn defaulted(kind: &str, spec: Value) -> Value {
-        let mut spec = spec;
-        if let Value::Object(m) = &mut spec {
-            crate::kinds::workloads::default_spec(kind, m);
-        }
-        json!({ "spec": spec })
+        let mut obj = json!({ "spec": spec });
+        let r = crate::kinds::v1_resource(kind);
+        let _ = crate::kinds::workloads::WorkloadStrategy::apply(r, &mut obj);
+        obj
     }
 
     fn msgs(errs: &Errs) -> Vec<String> {
