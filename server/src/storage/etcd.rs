@@ -632,12 +632,13 @@ impl Inner {
             compares.push(Compare::mod_revision(eg.clone(), CompareOp::Equal, rev));
             eg
         });
+        let pending = self.written.begin(key, &stored, &value);
         let outcome = self
             .put_if(key, &ekey, &stored, &compares, eguard.as_deref(), true, 0)
             .await?;
         match (outcome, guard) {
             (Ok((created, rev)), _) => {
-                self.written.insert(key, rev, &stored, &value);
+                pending.commit(rev);
                 Ok(KeyValue {
                     key: key.to_string(),
                     value,
@@ -682,12 +683,13 @@ impl Inner {
             None => Compare::create_revision(ekey.clone(), CompareOp::Greater, 0),
         };
         let after = expected_mod_revision.unwrap_or(0);
+        let pending = self.written.begin(key, &stored, &value);
         match self
             .put_if(key, &ekey, &stored, &[compare], None, false, after)
             .await?
         {
             Ok((created, rev)) => {
-                self.written.insert(key, rev, &stored, &value);
+                pending.commit(rev);
                 Ok(KeyValue {
                     key: key.to_string(),
                     value,

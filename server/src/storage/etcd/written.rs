@@ -6,6 +6,12 @@
 //! cluster, and the byte comparison makes reuse safe even so. Writes by other replicas
 //! (or by kube-apiserver) are never in the table, and their events are decoded as before.
 //! The table is bounded by entries and by bytes; an evicted entry only costs the decode.
+//!
+//! A write is noted before its transaction is sent ([`Written::begin`]), because etcd may
+//! deliver the watch event of a write before the writer has read the transaction's answer.
+//! Until the answer gives it a revision, the entry is found by key and stored bytes alone:
+//! bytes equal to what this process is writing there are the same object, whoever wrote
+//! them, so its JSON is a faithful reading of them.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -36,12 +42,46 @@ impl Entry {
     }
 }
 
+/// Writes in flight kept at most (more are simply not noted early).
+const MAX_PENDING: usize = 256;
+
 #[derive(Default)]
 struct Table {
     entries: HashMap<Revision, Entry>,
     /// Revisions in insertion order, for eviction.
     order: VecDeque<Revision>,
     bytes: usize,
+    /// Writes sent and not yet answered, by ticket.
+    pending: Vec<(u64, Entry)>,
+    next_ticket: u64,
+}
+
+/// A write noted by [`Written::begin`]: [`Pending::commit`] files it under its revision;
+/// dropped uncommitted (the write failed), it is forgotten.
+pub struct Pending<'a> {
+    written: &'a Written,
+    ticket: Option<u64>,
+}
+
+impl Pending<'_> {
+    /// The write succeeded at `revision`.
+    pub fn commit(mut self, revision: Revision) {
+        if let Some(ticket) = self.ticket.take() {
+            self.written.commit(ticket, revision);
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.written
+                .table
+                .lock()
+                .pending
+                .retain(|(t, _)| *t != ticket);
+        }
+    }
 }
 
 /// See the module documentation.
@@ -59,11 +99,15 @@ impl std::fmt::Debug for Written {
 }
 
 impl Written {
-    /// Notes that this process wrote `stored` (the etcd form of `json`) at `key`, revision
-    /// `revision`. Values whose etcd form is their JSON are not kept (nothing to save).
-    pub fn insert(&self, key: &str, revision: Revision, stored: &[u8], json: &Bytes) {
+    /// Notes that this process is writing `stored` (the etcd form of `json`) at `key`.
+    /// Values whose etcd form is their JSON are not kept (nothing to save).
+    pub fn begin(&self, key: &str, stored: &[u8], json: &Bytes) -> Pending<'_> {
+        let mut pending = Pending {
+            written: self,
+            ticket: None,
+        };
         if stored == &json[..] || stored.len() + json.len() > MAX_VALUE {
-            return;
+            return pending;
         }
         let entry = Entry {
             key: key.to_string(),
@@ -71,6 +115,32 @@ impl Written {
             json: json.clone(),
         };
         let mut t = self.table.lock();
+        if t.pending.len() < MAX_PENDING {
+            let ticket = t.next_ticket;
+            t.next_ticket += 1;
+            t.pending.push((ticket, entry));
+            pending.ticket = Some(ticket);
+        }
+        pending
+    }
+
+    fn commit(&self, ticket: u64, revision: Revision) {
+        let mut t = self.table.lock();
+        let Some(i) = t.pending.iter().position(|(p, _)| *p == ticket) else {
+            return;
+        };
+        let (_, entry) = t.pending.swap_remove(i);
+        Self::file(&mut t, revision, entry);
+    }
+
+    /// Notes that this process wrote `stored` (the etcd form of `json`) at `key`, revision
+    /// `revision` (tests; writes go through [`Written::begin`]).
+    #[cfg(test)]
+    pub fn insert(&self, key: &str, revision: Revision, stored: &[u8], json: &Bytes) {
+        self.begin(key, stored, json).commit(revision);
+    }
+
+    fn file(t: &mut Table, revision: Revision, entry: Entry) {
         t.bytes += entry.size();
         if let Some(old) = t.entries.insert(revision, entry) {
             t.bytes -= old.size();
@@ -91,8 +161,15 @@ impl Written {
     /// has it.
     pub fn get(&self, key: &str, revision: Revision, stored: &[u8]) -> Option<Bytes> {
         let t = self.table.lock();
-        let e = t.entries.get(&revision)?;
-        (e.key == key && e.stored == stored).then(|| e.json.clone())
+        let same = |e: &Entry| e.key == key && e.stored == stored;
+        match t.entries.get(&revision) {
+            Some(e) => same(e).then(|| e.json.clone()),
+            None => t
+                .pending
+                .iter()
+                .find(|(_, e)| same(e))
+                .map(|(_, e)| e.json.clone()),
+        }
     }
 }
 
@@ -117,6 +194,27 @@ mod tests {
         // Values stored as their JSON are not kept.
         w.insert("/registry/x/y", 9, b"{\"a\":1}", &json);
         assert_eq!(w.get("/registry/x/y", 9, b"{\"a\":1}"), None);
+    }
+
+    #[test]
+    fn writes_in_flight_are_found_by_key_and_bytes_until_answered() {
+        let w = Written::default();
+        let json = Bytes::from_static(b"{\"a\":1}");
+        let p = w.begin("/registry/configmaps/ns/a", b"k8s\0pb", &json);
+        // The event may come before the answer: any revision, same key and bytes.
+        assert_eq!(
+            w.get("/registry/configmaps/ns/a", 12, b"k8s\0pb"),
+            Some(json.clone())
+        );
+        assert_eq!(w.get("/registry/configmaps/ns/a", 12, b"k8s\0other"), None);
+        assert_eq!(w.get("/registry/configmaps/ns/b", 12, b"k8s\0pb"), None);
+        p.commit(12);
+        assert!(w.table.lock().pending.is_empty());
+        assert!(w.get("/registry/configmaps/ns/a", 12, b"k8s\0pb").is_some());
+        // A failed write is forgotten.
+        drop(w.begin("/registry/configmaps/ns/c", b"k8s\0pb", &json));
+        assert_eq!(w.get("/registry/configmaps/ns/c", 13, b"k8s\0pb"), None);
+        assert!(w.table.lock().pending.is_empty());
     }
 
     #[test]
