@@ -44,6 +44,36 @@ async fn pod_deployment_and_service_behaviour() {
         .await;
     assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(1));
 
+    // A pod with scheduling gates starts with PodScheduled=False, reason SchedulingGated;
+    // a status sent with the create is replaced.
+    let gated = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gated"},
+        "spec": {"schedulingGates": [{"name": "example.com/wait"}],
+            "containers": [{"name": "c", "image": "nginx:1.27"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+    let r = s.post_json("/api/v1/namespaces/k1/pods", &gated).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let g = r.json();
+    assert_eq!(g["status"]["phase"], "Pending");
+    assert_eq!(g["status"]["qosClass"], "BestEffort");
+    let conds = g["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(conds.len(), 1, "{conds:?}");
+    assert_eq!(conds[0]["type"], "PodScheduled");
+    assert_eq!(conds[0]["status"], "False");
+    assert_eq!(conds[0]["reason"], "SchedulingGated");
+    assert_eq!(
+        conds[0]["message"],
+        "Scheduling is blocked due to non-empty scheduling gates"
+    );
+    assert!(
+        conds[0]["lastTransitionTime"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    assert!(p["status"].get("conditions").is_none(), "ungated: none");
+
     let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
         "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
             "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});

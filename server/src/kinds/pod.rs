@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use kiln_generated::api::core::v1::{
-    Pod, PodSpec, PodStatus, PodTemplate, PodTemplateSpec, Probe, Toleration, Volume,
+    Pod, PodCondition, PodSpec, PodStatus, PodTemplate, PodTemplateSpec, Probe, Toleration, Volume,
 };
-use kiln_runtime::Quantity;
 use kiln_runtime::registry::ResourceInfo;
+use kiln_runtime::{Quantity, Time};
 use serde_json::{Map, Value, json};
 
 use super::renormalize_typed;
@@ -382,6 +382,19 @@ fn apply_label_keys(term: &mut Value, labels: &Map<String, Value>, with_mismatch
     }
 }
 
+/// The condition the pod strategy gives a new pod with scheduling gates (kube's
+/// `applySchedulingGatedCondition`; the status was just reset, so it is the only one).
+fn scheduling_gated() -> PodCondition {
+    PodCondition {
+        type_: Some("PodScheduled".to_string()),
+        status: Some("False".to_string()),
+        reason: Some("SchedulingGated".to_string()),
+        message: Some("Scheduling is blocked due to non-empty scheduling gates".to_string()),
+        last_transition_time: Some(Time::now()),
+        ..Default::default()
+    }
+}
+
 pub struct PodStrategy;
 impl Strategy for PodStrategy {
     fn prepare_for_create(
@@ -399,9 +412,14 @@ impl Strategy for PodStrategy {
             default_pod(spec);
             admit_pod(spec);
             let qos = qos_class(spec);
+            let gated = spec
+                .scheduling_gates
+                .as_ref()
+                .is_some_and(|g| !g.is_empty());
             pod.status = Some(PodStatus {
                 phase: Some("Pending".to_string()),
                 qos_class: Some(qos.to_string()),
+                conditions: gated.then(|| vec![scheduling_gated()]),
                 ..Default::default()
             });
         })

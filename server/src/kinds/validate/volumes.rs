@@ -448,7 +448,26 @@ pub fn validate_pv_update(new: &Value, old: &Value, errs: &mut Errs) {
         );
     }
     immutable_volume_mode(ns, os, errs);
+    immutable_node_affinity(ns, os, errs);
     vac_update(ns, os, false, errs);
+}
+
+/// A PV's `nodeAffinity` may be added to a PV that has none, and is then fixed (kube's
+/// `validatePvNodeAffinity`; the `MutablePVNodeAffinity` gate that lifts this is alpha and
+/// off), reported under `nodeAffinity` as kube does.
+fn immutable_node_affinity(ns: &Value, os: &Value, errs: &mut Errs) {
+    let Some(old) = get(os, "nodeAffinity") else {
+        return;
+    };
+    let new = get(ns, "nodeAffinity");
+    if new != Some(old) {
+        invalid(
+            errs,
+            &Path::new("nodeAffinity"),
+            new.cloned().unwrap_or(Value::Null),
+            super::IMMUTABLE,
+        );
+    }
 }
 
 /// `ValidateImmutableField(spec.volumeMode)`, reported under `volumeMode` as kube does.
@@ -897,6 +916,35 @@ mod tests {
         assert_eq!(
             got[1],
             "volumeMode: Invalid value: \"Block\": field is immutable"
+        );
+    }
+
+    #[test]
+    fn pv_node_affinity_is_set_once() {
+        let affinity = |zone: &str| {
+            json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "zone", "operator": "In", "values": [zone]}]}]}})
+        };
+        let with = |a: Value| pv(json!({ "nodeAffinity": a }));
+        let errs_of = |new: &Value, old: &Value| {
+            let mut errs = Vec::new();
+            validate_pv_update(new, old, &mut errs);
+            errs.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+        };
+        // Added to a PV without one: allowed; unchanged: allowed.
+        assert!(errs_of(&with(affinity("a")), &pv(json!({}))).is_empty());
+        assert!(errs_of(&with(affinity("a")), &with(affinity("a"))).is_empty());
+        // Changed or removed: immutable.
+        let changed = errs_of(&with(affinity("b")), &with(affinity("a")));
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert!(
+            changed[0].starts_with("nodeAffinity: Invalid value: ")
+                && changed[0].ends_with(": field is immutable"),
+            "{changed:?}"
+        );
+        assert_eq!(
+            errs_of(&pv(json!({})), &with(affinity("a"))),
+            vec!["nodeAffinity: Invalid value: null: field is immutable"]
         );
     }
 
