@@ -111,6 +111,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
 
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
+        // Runs once on each worker thread, which keeps its runtime for its whole life.
+        crate::storage::etcd::use_thread_clients();
         App::new()
             .app_data(app_state.clone())
             .wrap_fn(|req, srv| {

@@ -15,13 +15,17 @@
 //! - Faults: reads are retried on transport errors; writes are retried only when the
 //!   request cannot have reached etcd, and an ambiguous write (connection lost while in
 //!   flight) is resolved by reading the key back.
+//! - Connections: reads and writes from an HTTP worker thread go through a client of that
+//!   thread's own ([`use_thread_clients`]), so a request's round trip to etcd never
+//!   crosses threads; watches and everything else use the store's shared client.
 
 pub mod value;
 mod written;
 
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -104,6 +108,11 @@ pub struct EtcdStore {
 
 struct Inner {
     client: Client,
+    /// What [`Inner::client`] needs to open a thread's own client.
+    endpoints: Vec<String>,
+    connect: ConnectOptions,
+    /// Tells this store's thread clients from another store's (tests run several).
+    id: u64,
     /// The etcd prefix replacing [`LOGICAL_ROOT`] (no trailing slash).
     prefix: String,
     codec: ValueCodec,
@@ -141,6 +150,58 @@ fn read_file(path: &PathBuf, what: &str) -> Result<Vec<u8>, StorageError> {
             format!("cannot read the etcd {what} {}: {e}", path.display()),
         ))
     })
+}
+
+thread_local! {
+    /// Whether this thread asked for clients of its own ([`use_thread_clients`]).
+    static THREAD_CLIENTS: Cell<bool> = const { Cell::new(false) };
+    /// This thread's clients, one per store (by [`Inner::id`]).
+    static CLIENTS: RefCell<Vec<(u64, Client)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes the calling thread use etcd clients of its own: each store opens one for the
+/// thread on the thread's first request (its connection task then runs on this thread's
+/// runtime, so a request and etcd's answer never wait for another thread to be scheduled).
+/// Call it only on a thread that runs one async runtime for its whole life: the HTTP
+/// server's worker threads do.
+pub fn use_thread_clients() {
+    THREAD_CLIENTS.with(|t| t.set(true));
+}
+
+impl Inner {
+    /// The client for a request from this thread: its own when the thread asked for one
+    /// and it could be opened, else the store's shared client.
+    async fn client(&self) -> Client {
+        if !THREAD_CLIENTS.with(Cell::get) {
+            return self.client.clone();
+        }
+        let mine = |clients: &RefCell<Vec<(u64, Client)>>| {
+            let clients = clients.borrow();
+            clients
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .map(|(_, c)| c.clone())
+        };
+        if let Some(c) = CLIENTS.with(mine) {
+            return c;
+        }
+        // Opening a client does not wait for a connection (the channel connects on first
+        // use), so this costs the first request on each thread next to nothing.
+        match Client::connect(&self.endpoints, Some(self.connect.clone())).await {
+            Ok(c) => CLIENTS.with(|clients| {
+                // Another task of this thread may have opened one meanwhile: keep the first.
+                if let Some(first) = mine(clients) {
+                    return first;
+                }
+                clients.borrow_mut().push((self.id, c.clone()));
+                c
+            }),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot open a thread's own etcd client; sharing");
+                self.client.clone()
+            }
+        }
+    }
 }
 
 impl EtcdStore {
@@ -183,7 +244,7 @@ impl EtcdStore {
             }
             connect = connect.with_tls(tls);
         }
-        let client = Client::connect(&endpoints, Some(connect))
+        let client = Client::connect(&endpoints, Some(connect.clone()))
             .await
             .map_err(|e| io_error(format!("cannot connect to etcd {endpoints:?}: {e}")))?;
         let prefix = opts.prefix.trim_end_matches('/').to_string();
@@ -193,8 +254,12 @@ impl EtcdStore {
                 opts.prefix
             )));
         }
+        static IDS: AtomicU64 = AtomicU64::new(0);
         let inner = Arc::new(Inner {
             client,
+            endpoints: endpoints.clone(),
+            connect,
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             prefix,
             codec: ValueCodec::new(),
             written: Written::default(),
@@ -381,8 +446,9 @@ impl Inner {
     {
         let deadline = tokio::time::Instant::now() + self.request_timeout;
         let mut backoff = Duration::from_millis(50);
+        let client = self.client().await;
         loop {
-            let result = tokio::time::timeout_at(deadline, f(self.client.clone())).await;
+            let result = tokio::time::timeout_at(deadline, f(client.clone())).await;
             let failure = match result {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => classify(e),
