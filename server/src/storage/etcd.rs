@@ -17,7 +17,8 @@
 //!   flight) is resolved by reading the key back.
 //! - Connections: reads and writes from an HTTP worker thread go through a client of that
 //!   thread's own ([`use_thread_clients`]), so a request's round trip to etcd never
-//!   crosses threads; watches and everything else use the store's shared client.
+//!   crosses threads; watches, and calls from any other thread, use the store's shared
+//!   client.
 
 pub mod value;
 mod written;
@@ -32,7 +33,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
     Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions,
-    Identity, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchOptions,
+    Identity, KvClient, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse,
+    WatchOptions,
 };
 use tokio::sync::mpsc;
 
@@ -107,7 +109,9 @@ pub struct EtcdStore {
 }
 
 struct Inner {
+    /// The shared client (watches) and its key-value part.
     client: Client,
+    kv: KvClient,
     /// What [`Inner::client`] needs to open a thread's own client.
     endpoints: Vec<String>,
     connect: ConnectOptions,
@@ -155,8 +159,8 @@ fn read_file(path: &PathBuf, what: &str) -> Result<Vec<u8>, StorageError> {
 thread_local! {
     /// Whether this thread asked for clients of its own ([`use_thread_clients`]).
     static THREAD_CLIENTS: Cell<bool> = const { Cell::new(false) };
-    /// This thread's clients, one per store (by [`Inner::id`]).
-    static CLIENTS: RefCell<Vec<(u64, Client)>> = const { RefCell::new(Vec::new()) };
+    /// This thread's key-value clients, one per store (by [`Inner::id`]).
+    static CLIENTS: RefCell<Vec<(u64, KvClient)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Makes the calling thread use etcd clients of its own: each store opens one for the
@@ -169,13 +173,14 @@ pub fn use_thread_clients() {
 }
 
 impl Inner {
-    /// The client for a request from this thread: its own when the thread asked for one
-    /// and it could be opened, else the store's shared client.
-    async fn client(&self) -> Client {
+    /// The key-value client for a request from this thread: its own when the thread asked
+    /// for one and it could be opened, else the store's shared one. (Only the key-value
+    /// part: cloning a whole `Client` clones every service's channel.)
+    async fn kv(&self) -> KvClient {
         if !THREAD_CLIENTS.with(Cell::get) {
-            return self.client.clone();
+            return self.kv.clone();
         }
-        let mine = |clients: &RefCell<Vec<(u64, Client)>>| {
+        let mine = |clients: &RefCell<Vec<(u64, KvClient)>>| {
             let clients = clients.borrow();
             clients
                 .iter()
@@ -193,12 +198,13 @@ impl Inner {
                 if let Some(first) = mine(clients) {
                     return first;
                 }
-                clients.borrow_mut().push((self.id, c.clone()));
-                c
+                let kv = c.kv_client();
+                clients.borrow_mut().push((self.id, kv.clone()));
+                kv
             }),
             Err(e) => {
                 tracing::debug!(error = %e, "cannot open a thread's own etcd client; sharing");
-                self.client.clone()
+                self.kv.clone()
             }
         }
     }
@@ -256,6 +262,7 @@ impl EtcdStore {
         }
         static IDS: AtomicU64 = AtomicU64::new(0);
         let inner = Arc::new(Inner {
+            kv: client.kv_client(),
             client,
             endpoints: endpoints.clone(),
             connect,
@@ -439,14 +446,29 @@ impl Inner {
     /// allows a retry: any transport failure for reads (`idempotent`), only failures
     /// before sending for writes. Ambiguous write failures come back as `Err(None)` with
     /// the message, for the caller to resolve.
-    async fn call<T, F, Fut>(&self, idempotent: bool, mut f: F) -> Result<T, CallError>
+    async fn call<T, F, Fut>(&self, idempotent: bool, f: F) -> Result<T, CallError>
     where
-        F: FnMut(Client) -> Fut,
+        F: FnMut(KvClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let kv = self.kv().await;
+        self.call_with(kv, idempotent, f).await
+    }
+
+    /// [`Inner::call`] with the given client (part).
+    async fn call_with<C, T, F, Fut>(
+        &self,
+        client: C,
+        idempotent: bool,
+        mut f: F,
+    ) -> Result<T, CallError>
+    where
+        C: Clone,
+        F: FnMut(C) -> Fut,
         Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
     {
         let deadline = tokio::time::Instant::now() + self.request_timeout;
         let mut backoff = Duration::from_millis(50);
-        let client = self.client().await;
         loop {
             let result = tokio::time::timeout_at(deadline, f(client.clone())).await;
             let failure = match result {
@@ -1161,7 +1183,7 @@ async fn open_watch(
         .with_start_revision(start)
         .with_prev_key();
     let result = inner
-        .call(true, |mut c| {
+        .call_with(inner.client.clone(), true, |mut c| {
             let opts = opts.clone();
             let from = from.to_vec();
             async move { c.watch(from, Some(opts)).await }
