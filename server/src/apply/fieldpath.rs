@@ -298,6 +298,20 @@ impl Set {
         out
     }
 
+    /// `self = self.difference(other)`, in place: only the paths `other` names are visited
+    /// and nothing of `self` is copied.
+    pub fn subtract(&mut self, other: &Set) {
+        for (pe, o) in &other.nodes {
+            if let Some(n) = self.nodes.get_mut(pe) {
+                n.member &= !o.member;
+                n.children.subtract(&o.children);
+                if n.is_empty() {
+                    self.nodes.remove(pe);
+                }
+            }
+        }
+    }
+
     pub fn intersection(&self, other: &Set) -> Set {
         let mut out = Set::new();
         for (pe, n) in &self.nodes {
@@ -541,6 +555,9 @@ mod tests {
             prop_assert_eq!(a.union(&b).has(&p), a.has(&p) || b.has(&p));
             prop_assert_eq!(a.intersection(&b).has(&p), a.has(&p) && b.has(&p));
             prop_assert_eq!(a.difference(&b).has(&p), a.has(&p) && !b.has(&p));
+            let mut in_place = a.clone();
+            in_place.subtract(&b);
+            prop_assert_eq!(&in_place, &a.difference(&b));
             for q in a.paths() {
                 prop_assert!(a.has(&q));
             }

@@ -298,8 +298,8 @@ impl<'a> Ctx<'a> {
     /// `set` without what no manager owns: stripped metadata, and what the strategy resets
     /// (status on the main resource when there is a status subresource; everything but
     /// status on the status subresource).
-    fn owned(&self, set: &Set) -> Set {
-        let mut s = set.difference(stripped());
+    fn owned(&self, mut s: Set) -> Set {
+        s.subtract(stripped());
         if self.r.subresource("status").is_some() {
             let status = PathElement::Field("status".into());
             match self.subresource {
@@ -348,9 +348,19 @@ impl<'a> Ctx<'a> {
         workflow: Option<usize>,
         force: bool,
     ) -> Result<Set, ApiError> {
-        let c = self.compare(live, new);
-        let changed = self.owned(&c.modified.union(&c.added));
-        let removed = c.removed;
+        let Comparison {
+            added,
+            modified,
+            removed,
+        } = self.compare(live, new);
+        // The larger side (everything, for a create) is moved, the other merged into it.
+        let (mut changed, other) = if added.nodes.len() >= modified.nodes.len() {
+            (added, modified)
+        } else {
+            (modified, added)
+        };
+        changed.union_in(&other);
+        let changed = self.owned(changed);
         let mut conflicts: Vec<(usize, Set)> = Vec::new();
         for (i, e) in managed.entries.iter().enumerate() {
             if Some(i) == workflow {
@@ -365,13 +375,12 @@ impl<'a> Ctx<'a> {
             return Err(conflict_error(managed, &conflicts));
         }
         for (i, cs) in &conflicts {
-            let e = &mut managed.entries[*i];
-            e.set = e.set.difference(cs);
+            managed.entries[*i].set.subtract(cs);
         }
         if !removed.is_empty() {
             for (i, e) in managed.entries.iter_mut().enumerate() {
                 if Some(i) != workflow {
-                    e.set = e.set.difference(&removed);
+                    e.set.subtract(&removed);
                 }
             }
         }
@@ -415,7 +424,7 @@ impl<'a> Ctx<'a> {
             .typer
             .merge(self.shape(), Some(&live), Some(config))
             .unwrap_or_else(|| live.clone());
-        let applied = self.owned(&config_set);
+        let applied = self.owned(config_set);
         let at = match managed.find(manager, Operation::Apply, &self.gv, self.subresource) {
             Some(at) => at,
             None => {
