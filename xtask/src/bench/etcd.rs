@@ -21,7 +21,7 @@ use etcd_client::{Client, Compare, CompareOp, Txn, TxnOp};
 use super::client;
 use super::run::{
     Proc, Row, Server, WRITERS, check_errors, configmap, cpu_time, err, expect_status, fmt_rate,
-    free_addr, namespace_request, row_at_least, say,
+    free_addr, namespace_request, per_create, row_at_least, say,
 };
 
 /// The target: Kiln's creates/s at least this share of the raw transaction rate.
@@ -186,12 +186,6 @@ pub fn measure(
     // CPU per create of the process doing the creates (the harness for the baseline, Kiln
     // for Kiln) and of etcd: unlike the rates, barely moved by other load on the machine.
     let harness_pid = std::process::id();
-    let per_create = |cpu: Option<Duration>, n: u64| -> String {
-        match cpu {
-            Some(d) if n > 0 => format!("{:.0}", d.as_secs_f64() * 1e6 / n as f64),
-            _ => "?".into(),
-        }
-    };
     // Rounds in ABBA order (baseline first in even rounds, Kiln first in odd ones): etcd
     // slows down as its keyspace grows, which would otherwise always favour whichever
     // side runs first in a round.

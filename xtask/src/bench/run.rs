@@ -331,6 +331,9 @@ fn measure_create(ctx: &mut Ctx) -> io::Result<Row> {
             201,
             make_create(round, "warm"),
         ))?;
+        // Kiln's CPU per create: unlike the rate, barely moved by other load on the machine.
+        let pid = ctx.server.pid();
+        let before = cpu_time(pid);
         let creates = rt.block_on(client::load(
             addr,
             WRITERS,
@@ -339,14 +342,20 @@ fn measure_create(ctx: &mut Ctx) -> io::Result<Row> {
             201,
             make_create(round, "c"),
         ))?;
+        let cpu = before.zip(cpu_time(pid)).map(|(b, a)| a.saturating_sub(b));
         check_errors(&creates, "kiln creates")?;
         ctx.created += warm.ok + creates.ok;
         say(&format!(
-            "  round {}: kiln           {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms",
+            "  round {}: kiln           {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/create: kiln {}",
             round + 1,
             creates.per_second(),
             creates.percentile_ms(0.5),
-            creates.percentile_ms(0.99)
+            creates.percentile_ms(0.99),
+            match cpu {
+                Some(d) if creates.ok > 0 =>
+                    format!("{:.0}", d.as_secs_f64() * 1e6 / creates.ok as f64),
+                _ => "?".into(),
+            }
         ));
         best_kiln = best_kiln.max(creates.per_second());
     }
@@ -453,6 +462,14 @@ fn load_average() -> String {
 
 /// CPU time (user + system, all threads) a process has used so far, from
 /// `/proc/PID/stat` (clock ticks of 10 ms, Linux's `USER_HZ`); None where unreadable.
+/// CPU time per create in µs, as printed next to a round's rate ("?" when unknown).
+pub(super) fn per_create(cpu: Option<Duration>, n: u64) -> String {
+    match cpu {
+        Some(d) if n > 0 => format!("{:.0}", d.as_secs_f64() * 1e6 / n as f64),
+        _ => "?".into(),
+    }
+}
+
 pub(super) fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
