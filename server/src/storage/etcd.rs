@@ -112,7 +112,7 @@ struct Inner {
     /// The shared client (watches) and its key-value part.
     client: Client,
     kv: KvClient,
-    /// What [`Inner::client`] needs to open a thread's own client.
+    /// What [`Inner::kv`] needs to open a thread's own client.
     endpoints: Vec<String>,
     connect: ConnectOptions,
     /// Tells this store's thread clients from another store's (tests run several).
