@@ -96,13 +96,39 @@ pub trait Strategy: Sync {
     }
 }
 
+/// Built-in kinds with a status subresource whose kube-apiserver strategy leaves
+/// `metadata.generation` unset on create and update.
+fn untracked_generation(group: &str, plural: &str) -> bool {
+    matches!(
+        (group, plural),
+        (
+            "",
+            "namespaces"
+                | "services"
+                | "nodes"
+                | "persistentvolumes"
+                | "persistentvolumeclaims"
+                | "resourcequotas"
+        ) | ("storage.k8s.io", "volumeattachments")
+            | (
+                "certificates.k8s.io",
+                "certificatesigningrequests" | "podcertificaterequests"
+            )
+            | ("networking.k8s.io", "servicecidrs")
+            | ("resource.k8s.io", "resourceclaims")
+            | ("apiregistration.k8s.io", "apiservices")
+            | ("internal.apiserver.k8s.io", "storageversions")
+            | ("storagemigration.k8s.io", "storageversionmigrations")
+    )
+}
+
 pub struct DefaultStrategy;
 impl Strategy for DefaultStrategy {
     fn tracks_generation(&self, r: &ResourceInfo) -> bool {
-        // Kinds with a spec and a status subresource track generation, as the built-in
-        // workload strategies do.
-        r.subresource("status").is_some()
-            && !matches!(r.plural, "namespaces" | "services" | "nodes")
+        // Kinds with a spec and a status subresource track generation (workloads, pods,
+        // HPA, Ingress, PDB, flow control, admission policies, DeviceTaintRule), except
+        // those whose kube-apiserver strategy never sets `metadata.generation`.
+        r.subresource("status").is_some() && !untracked_generation(r.group, r.plural)
     }
     fn prepare_for_create(
         &self,

@@ -506,6 +506,72 @@ async fn namespace_deletion_empties_and_removes_it() {
 }
 
 #[actix_web::test]
+async fn generation_only_where_kube_tracks_it() {
+    // kube-apiserver's PVC, ResourceQuota and ServiceCIDR strategies never set
+    // metadata.generation, although those kinds have a status subresource; Ingress and
+    // HPA strategies set it to 1 and bump it on spec changes.
+    let s = TestServer::start().await;
+    s.namespace("t10").await;
+    let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+    let r = s
+        .post_json("/api/v1/namespaces/t10/persistentvolumeclaims", &pvc)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["metadata"].get("generation"), None);
+    let r = s
+        .patch(
+            "/api/v1/namespaces/t10/persistentvolumeclaims/c",
+            "application/merge-patch+json",
+            &json!({"metadata": {"labels": {"tier": "db"}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["metadata"].get("generation"), None);
+    let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
+        "spec": {"hard": {"pods": "3"}}});
+    let r = s
+        .post_json("/api/v1/namespaces/t10/resourcequotas", &quota)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["metadata"].get("generation"), None);
+    let r = s
+        .get("/apis/networking.k8s.io/v1/servicecidrs/kubernetes")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["metadata"].get("generation"), None);
+
+    let ing = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"},
+        "spec": {"defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}});
+    let r = s
+        .post_json("/apis/networking.k8s.io/v1/namespaces/t10/ingresses", &ing)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["metadata"]["generation"], 1);
+    let r = s
+        .patch(
+            "/apis/networking.k8s.io/v1/namespaces/t10/ingresses/i",
+            "application/merge-patch+json",
+            &json!({"spec": {"defaultBackend": {"service": {"port": {"number": 81}}}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["metadata"]["generation"], 2);
+    let hpa = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h"}, "spec": {"maxReplicas": 3,
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"}}});
+    let r = s
+        .post_json(
+            "/apis/autoscaling/v2/namespaces/t10/horizontalpodautoscalers",
+            &hpa,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["metadata"]["generation"], 1);
+    s.stop().await;
+}
+
+#[actix_web::test]
 async fn status_subresource_and_generation() {
     let s = TestServer::start().await;
     s.namespace("t9").await;
