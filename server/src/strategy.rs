@@ -122,13 +122,37 @@ fn untracked_generation(group: &str, plural: &str) -> bool {
     )
 }
 
+/// Built-in kinds without a status subresource whose kube-apiserver strategy sets
+/// `metadata.generation` to 1 on create and bumps it when anything but metadata changes.
+fn tracked_without_status(group: &str, plural: &str) -> bool {
+    matches!(
+        (group, plural),
+        ("", "podtemplates")
+            | ("networking.k8s.io", "networkpolicies")
+            | ("resource.k8s.io", "deviceclasses")
+            | (
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+                    | "validatingwebhookconfigurations"
+                    | "validatingadmissionpolicybindings"
+                    | "mutatingadmissionpolicies"
+                    | "mutatingadmissionpolicybindings"
+            )
+    )
+}
+
 pub struct DefaultStrategy;
 impl Strategy for DefaultStrategy {
     fn tracks_generation(&self, r: &ResourceInfo) -> bool {
         // Kinds with a spec and a status subresource track generation (workloads, pods,
         // HPA, Ingress, PDB, flow control, admission policies, DeviceTaintRule), except
-        // those whose kube-apiserver strategy never sets `metadata.generation`.
-        r.subresource("status").is_some() && !untracked_generation(r.group, r.plural)
+        // those whose kube-apiserver strategy never sets `metadata.generation`; a few
+        // kinds without status track it too.
+        if r.subresource("status").is_some() {
+            !untracked_generation(r.group, r.plural)
+        } else {
+            tracked_without_status(r.group, r.plural)
+        }
     }
     fn prepare_for_create(
         &self,

@@ -509,7 +509,7 @@ async fn namespace_deletion_empties_and_removes_it() {
 async fn generation_only_where_kube_tracks_it() {
     // kube-apiserver's PVC, ResourceQuota and ServiceCIDR strategies never set
     // metadata.generation, although those kinds have a status subresource; Ingress and
-    // HPA strategies set it to 1 and bump it on spec changes.
+    // HPA strategies set it to 1 and bump it on spec changes, and so does NetworkPolicy's.
     let s = TestServer::start().await;
     s.namespace("t10").await;
     let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
@@ -553,6 +553,26 @@ async fn generation_only_where_kube_tracks_it() {
             "/apis/networking.k8s.io/v1/namespaces/t10/ingresses/i",
             "application/merge-patch+json",
             &json!({"spec": {"defaultBackend": {"service": {"port": {"number": 81}}}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["metadata"]["generation"], 2);
+    // NetworkPolicy has no status subresource and tracks generation all the same.
+    let np = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "n"}, "spec": {"podSelector": {}}});
+    let r = s
+        .post_json(
+            "/apis/networking.k8s.io/v1/namespaces/t10/networkpolicies",
+            &np,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["metadata"]["generation"], 1);
+    let r = s
+        .patch(
+            "/apis/networking.k8s.io/v1/namespaces/t10/networkpolicies/n",
+            "application/merge-patch+json",
+            &json!({"spec": {"policyTypes": ["Ingress", "Egress"]}}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
