@@ -870,7 +870,7 @@ impl Store {
                 .await
                 .map_err(|e| storage_error(r, name, e))?;
             let Some(current) = current else {
-                if subresource.is_none() && strat.allow_create_on_update() {
+                if subresource.is_none() && strat.allow_create_on_update(r) {
                     let obj = mutate(None)?;
                     return self.create(r, ns, obj, opts).await.map(|o| (o, true));
                 }

@@ -55,9 +55,10 @@ pub trait Strategy: Sync {
     fn tracks_generation(&self, _r: &ResourceInfo) -> bool {
         false
     }
-    /// PUT of a missing object creates it.
-    fn allow_create_on_update(&self) -> bool {
-        false
+    /// PUT of a missing object creates it (201), as kube-apiserver's strategy for the kind
+    /// allows; otherwise it is a 404.
+    fn allow_create_on_update(&self, r: &ResourceInfo) -> bool {
+        create_on_update(r.group, r.plural)
     }
     /// Defaulting, create-time status reset and allocations (recorded in the context's
     /// `allocations`: owned once [`Strategy::created`] runs, freed by the store when the
@@ -94,6 +95,21 @@ pub trait Strategy: Sync {
     fn validate_update(&self, r: &ResourceInfo, new: &Value, old: &Value) -> Vec<FieldError> {
         crate::kinds::validate::validate_update(r, new, old)
     }
+}
+
+/// Built-in kinds whose kube-apiserver strategy answers `AllowCreateOnUpdate() = true`.
+fn create_on_update(group: &str, plural: &str) -> bool {
+    matches!(
+        (group, plural),
+        ("", "services" | "endpoints" | "events" | "limitranges")
+            | ("events.k8s.io", "events")
+            | ("coordination.k8s.io", "leases")
+            | ("node.k8s.io", "runtimeclasses")
+            | (
+                "rbac.authorization.k8s.io",
+                "roles" | "rolebindings" | "clusterroles" | "clusterrolebindings"
+            )
+    )
 }
 
 /// Built-in kinds with a status subresource whose kube-apiserver strategy leaves

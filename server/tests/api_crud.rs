@@ -506,6 +506,47 @@ async fn namespace_deletion_empties_and_removes_it() {
 }
 
 #[actix_web::test]
+async fn put_creates_only_where_kube_allows_it() {
+    // kube-apiserver's Lease, RBAC, Endpoints, Event, LimitRange and Service strategies
+    // allow create on update (PUT of a missing object answers 201); ConfigMap's and
+    // ServiceAccount's do not (404).
+    let s = TestServer::start().await;
+    s.namespace("t11").await;
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}});
+    let path = "/apis/coordination.k8s.io/v1/namespaces/t11/leases/l";
+    let r = s.put_json(path, &lease).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["spec"]["holderIdentity"], "a");
+    assert_eq!(s.get(path).await.status, 200);
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "r"}, "rules": []});
+    let r = s
+        .put_json(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/t11/roles/r",
+            &role,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = s
+        .put_json(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/t11/roles/r",
+            &role,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let r = s.put_json("/api/v1/namespaces/t11/configmaps/c", &cm).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa"}});
+    let r = s
+        .put_json("/api/v1/namespaces/t11/serviceaccounts/sa", &sa)
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    s.stop().await;
+}
+
+#[actix_web::test]
 async fn generation_only_where_kube_tracks_it() {
     // kube-apiserver's PVC, ResourceQuota and ServiceCIDR strategies never set
     // metadata.generation, although those kinds have a status subresource; Ingress and

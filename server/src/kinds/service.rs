@@ -797,9 +797,6 @@ impl Strategy for ServiceStrategy {
     fn name_rule(&self) -> NameRule {
         NameRule::Rfc1035Label
     }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
     fn prepare_for_create(
         &self,
         cx: &WriteContext<'_>,
