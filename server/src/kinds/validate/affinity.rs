@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::{
     Errs, Path, arr, duplicate, forbidden, get, int, invalid, invalid_msgs, label_name,
-    label_selector, not_supported, obj, required, s,
+    label_selector, not_supported, obj, required, s, strings,
 };
 use crate::validation;
 
@@ -253,10 +253,6 @@ fn pod_affinity_term(errs: &mut Errs, term: &Value, p: &Path<'_>) {
         required(errs, &kp, "can not be empty");
     }
     label_name(errs, key, &kp);
-}
-
-fn strings(v: &[Value]) -> Vec<&str> {
-    v.iter().map(|x| x.as_str().unwrap_or("")).collect()
 }
 
 /// `ValidateMatchLabelKeysAndMismatchLabelKeys`. A key named in `matchLabelKeys` that the

@@ -390,6 +390,10 @@ pub(crate) fn arr<'a>(v: &'a Value, k: &str) -> &'a [Value] {
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
 }
+/// The items of a string list, a non-string item read as "".
+pub(crate) fn strings(v: &[Value]) -> Vec<&str> {
+    v.iter().map(|x| x.as_str().unwrap_or("")).collect()
+}
 /// The object at `k`.
 pub(crate) fn obj<'a>(v: &'a Value, k: &str) -> Option<&'a Map<String, Value>> {
     lookup(v, k).and_then(Value::as_object)

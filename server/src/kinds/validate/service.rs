@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::pod::{port_num_or_name, protocol};
 use super::{
     Errs, Path, arr, duplicate, forbidden, get, int, invalid, invalid_msgs, label_name, labels,
-    not_supported, required, s,
+    not_supported, required, s, strings,
 };
 use crate::validation;
 
@@ -316,10 +316,6 @@ fn external_traffic(spec: &Value, ty: &str, sp: &Path<'_>, errs: &mut Errs) {
     } else if hc != 0 && !(1..=65535).contains(&hc) {
         invalid(errs, &hp, hc, "must be between 1 and 65535, inclusive");
     }
-}
-
-fn strings(v: &[Value]) -> Vec<&str> {
-    v.iter().map(|x| x.as_str().unwrap_or("")).collect()
 }
 
 /// `ValidateServiceClusterIPsRelatedFields`.
