@@ -899,6 +899,16 @@ impl Store {
                     ),
                 ));
             }
+            if pinned.is_none() && !strat.allow_unconditional_update(r) {
+                // kube names the resource (not the kind) here, and prints the missing
+                // version as Go's `%#v` of a uint64.
+                let err = FieldError::invalid_shown(
+                    "metadata.resourceVersion",
+                    "0x0",
+                    "must be specified for an update",
+                );
+                return Err(ApiError::invalid(r.group, r.plural, name, &[err]));
+            }
             self.prepare_update(r, subresource, &mut new, &old)?;
             strat.prepare_for_update(cx, r, &mut new, &old)?;
             if let Some(m) = &opts.field_manager {

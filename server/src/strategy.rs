@@ -60,6 +60,11 @@ pub trait Strategy: Sync {
     fn allow_create_on_update(&self, r: &ResourceInfo) -> bool {
         create_on_update(r.group, r.plural)
     }
+    /// An update without `metadata.resourceVersion` applies to the current object; where
+    /// kube-apiserver's strategy answers `AllowUnconditionalUpdate() = false` it is a 422.
+    fn allow_unconditional_update(&self, r: &ResourceInfo) -> bool {
+        !conditional_updates_only(r.group, r.plural)
+    }
     /// Defaulting, create-time status reset and allocations (recorded in the context's
     /// `allocations`: owned once [`Strategy::created`] runs, freed by the store when the
     /// create is not stored; none on dry run). An error fails the create.
@@ -109,6 +114,38 @@ fn create_on_update(group: &str, plural: &str) -> bool {
                 "rbac.authorization.k8s.io",
                 "roles" | "rolebindings" | "clusterroles" | "clusterrolebindings"
             )
+    )
+}
+
+/// Built-in kinds whose kube-apiserver strategy answers `AllowUnconditionalUpdate() = false`
+/// (their status subresources inherit it).
+fn conditional_updates_only(group: &str, plural: &str) -> bool {
+    matches!(
+        (group, plural),
+        ("policy", "poddisruptionbudgets")
+            | ("coordination.k8s.io", "leases" | "leasecandidates")
+            | ("node.k8s.io", "runtimeclasses")
+            | (
+                "storage.k8s.io",
+                "volumeattachments" | "csidrivers" | "csinodes" | "csistoragecapacities"
+            )
+            | (
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+                    | "validatingwebhookconfigurations"
+                    | "validatingadmissionpolicies"
+                    | "validatingadmissionpolicybindings"
+                    | "mutatingadmissionpolicies"
+                    | "mutatingadmissionpolicybindings"
+            )
+            | (
+                "certificates.k8s.io",
+                "clustertrustbundles" | "podcertificaterequests"
+            )
+            | ("internal.apiserver.k8s.io", "storageversions")
+            | ("storagemigration.k8s.io", "storageversionmigrations")
+            | ("apiregistration.k8s.io", "apiservices")
+            | ("apiextensions.k8s.io", "customresourcedefinitions")
     )
 }
 

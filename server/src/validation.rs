@@ -114,6 +114,17 @@ impl FieldError {
         Self::new(field, FieldErrorKind::Invalid, Some(value.into()), detail)
     }
 
+    /// `field.Invalid` for a value Go prints through `String()` or `%#v` rather than as JSON
+    /// (a `Quantity`, a `uint64` as `0x0`): `shown` is that text, unquoted.
+    pub fn invalid_shown(field: impl Into<String>, shown: &str, detail: &str) -> Self {
+        Self::new(
+            field,
+            FieldErrorKind::Invalid,
+            None,
+            format!("{shown}: {detail}"),
+        )
+    }
+
     /// `field.NotSupported`: `Unsupported value: <value>: supported values: "a", "b"`.
     pub fn not_supported<S: AsRef<str>>(
         field: impl Into<String>,

@@ -547,6 +547,71 @@ async fn put_creates_only_where_kube_allows_it() {
 }
 
 #[actix_web::test]
+async fn put_without_resource_version_only_where_kube_allows_it() {
+    // kube-apiserver's Lease and PodDisruptionBudget strategies answer
+    // AllowUnconditionalUpdate() = false: a PUT of an existing object must carry
+    // metadata.resourceVersion (422 naming the resource, the value printed as Go's 0x0).
+    // ConfigMap's allows it: the PUT applies to the current object.
+    let s = TestServer::start().await;
+    s.namespace("t12").await;
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}});
+    let path = "/apis/coordination.k8s.io/v1/namespaces/t12/leases/l";
+    // Create on update needs no resourceVersion.
+    assert_eq!(s.put_json(path, &lease).await.status, 201);
+    let r = s.put_json(path, &lease).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let body = r.json();
+    assert_eq!(
+        body["message"],
+        "leases.coordination.k8s.io \"l\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+    );
+    assert_eq!(body["reason"], "Invalid");
+    assert_eq!(body["details"]["kind"], "leases");
+    assert_eq!(body["details"]["group"], "coordination.k8s.io");
+    assert_eq!(
+        body["details"]["causes"][0],
+        json!({"reason": "FieldValueInvalid", "message": "Invalid value: 0x0: must be specified for an update", "field": "metadata.resourceVersion"})
+    );
+    // With the current resourceVersion the same PUT succeeds; a merge patch needs none.
+    let rv = s.get(path).await.json()["metadata"]["resourceVersion"].clone();
+    let mut pinned = lease.clone();
+    pinned["metadata"]["resourceVersion"] = rv;
+    pinned["spec"]["holderIdentity"] = json!("b");
+    let r = s.put_json(path, &pinned).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s
+        .patch(
+            path,
+            "application/merge-patch+json",
+            &json!({"spec": {"holderIdentity": "c"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "p"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"a": "b"}}}});
+    let pdbs = "/apis/policy/v1/namespaces/t12/poddisruptionbudgets";
+    assert_eq!(s.post_json(pdbs, &pdb).await.status, 201);
+    let r = s.put_json(&format!("{pdbs}/p"), &pdb).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "poddisruptionbudgets.policy \"p\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+    );
+
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}});
+    let cms = "/api/v1/namespaces/t12/configmaps";
+    assert_eq!(s.post_json(cms, &cm).await.status, 201);
+    let mut changed = cm.clone();
+    changed["data"]["a"] = json!("2");
+    let r = s.put_json(&format!("{cms}/c"), &changed).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["data"]["a"], "2");
+    s.stop().await;
+}
+
+#[actix_web::test]
 async fn generation_only_where_kube_tracks_it() {
     // kube-apiserver's PVC, ResourceQuota and ServiceCIDR strategies never set
     // metadata.generation, although those kinds have a status subresource; Ingress and

@@ -9,7 +9,7 @@ use super::pod::{fast_nano, quantity};
 use super::{
     Errs, Path, arr, forbidden, get, int, invalid, invalid_msgs, not_supported, required, s,
 };
-use crate::validation::{self, FieldError, FieldErrorKind};
+use crate::validation::{self, FieldError};
 
 const METRIC_TYPES: &[&str] = &[
     "ContainerResource",
@@ -349,12 +349,11 @@ fn metric_target<'a>(errs: &mut Errs, src: &'a Value, p: &Path<'_>) -> &'a Value
         {
             // A `*resource.Quantity` is printed through its `String()`, unquoted.
             let shown = quantity(q).map(|q| q.canonical()).unwrap_or_default();
-            errs.push(FieldError {
-                field: tp.child(f).render(),
-                kind: FieldErrorKind::Invalid,
-                value: None,
-                detail: format!("{shown}: must be positive"),
-            });
+            errs.push(FieldError::invalid_shown(
+                tp.child(f).render(),
+                &shown,
+                "must be positive",
+            ));
         }
     }
     if let Some(u) = int(target, "averageUtilization")

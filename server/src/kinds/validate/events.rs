@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::{Errs, Path, get, invalid, invalid_msgs, lookup, required, s};
-use crate::validation::{self, FieldError, FieldErrorKind};
+use crate::validation::{self, FieldError};
 
 const REPORTING_INSTANCE_LIMIT: usize = 128;
 const ACTION_LIMIT: usize = 128;
@@ -210,16 +210,8 @@ pub fn validate_event_update(new: &Value, old: &Value, view: View, errs: &mut Er
         series(new, errs);
     }
     let changed = |core: &'static str| f(new, view, core) != f(old, view, core);
-    let push = |errs: &mut Errs, path: &str, value: Option<Value>, shown: Option<String>| {
-        errs.push(FieldError {
-            field: path.to_string(),
-            kind: FieldErrorKind::Invalid,
-            value,
-            detail: match shown {
-                Some(s) => format!("{s}: {}", super::IMMUTABLE),
-                None => super::IMMUTABLE.to_string(),
-            },
-        });
+    let push = |errs: &mut Errs, path: &str, value: Value| {
+        errs.push(FieldError::invalid(path, value, super::IMMUTABLE));
     };
     let str_value = |core: &'static str| Value::String(fs(new, view, core).to_string());
     for (core, path) in [
@@ -243,8 +235,8 @@ pub fn validate_event_update(new: &Value, old: &Value, view: View, errs: &mut Er
         }
         let nv = f(new, view, core);
         match core {
-            "involvedObject" => push(errs, path, Some(object_ref(nv)), None),
-            "related" => push(errs, path, Some(object_ref(nv)), None),
+            "involvedObject" => push(errs, path, object_ref(nv)),
+            "related" => push(errs, path, object_ref(nv)),
             "source" => {
                 let mut m = Map::new();
                 let src = nv.unwrap_or(&Value::Null);
@@ -253,18 +245,21 @@ pub fn validate_event_update(new: &Value, old: &Value, view: View, errs: &mut Er
                     Value::String(s(src, "component").into()),
                 );
                 m.insert("Host".into(), Value::String(s(src, "host").into()));
-                push(errs, path, Some(Value::Object(m)), None);
+                push(errs, path, Value::Object(m));
             }
             "firstTimestamp" | "lastTimestamp" | "eventTime" => {
-                push(errs, path, None, Some(go_time(nv)));
+                errs.push(FieldError::invalid_shown(
+                    path,
+                    &go_time(nv),
+                    super::IMMUTABLE,
+                ));
             }
             "count" => push(
                 errs,
                 path,
-                Some(Value::from(nv.and_then(Value::as_i64).unwrap_or(0))),
-                None,
+                Value::from(nv.and_then(Value::as_i64).unwrap_or(0)),
             ),
-            _ => push(errs, path, Some(str_value(core)), None),
+            _ => push(errs, path, str_value(core)),
         }
     }
 }

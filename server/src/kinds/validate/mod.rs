@@ -357,19 +357,84 @@ fn same_bytes(x: &[u8], y: &[u8]) -> bool {
 }
 /// Several fields of an object in one pass over its keys (null treated as absent); the
 /// hot container and probe checks use it instead of one lookup per field.
+///
+/// The search for each key starts after the name the previous key matched, so when `names`
+/// lists the fields in the type's declaration order (the order every normalised object's
+/// keys are in) each key is found at the first or second comparison. Any key order gives
+/// the same result; only the number of comparisons differs.
 pub(crate) fn pick<'a, const N: usize>(v: &'a Value, names: &[&str; N]) -> [Option<&'a Value>; N] {
     let mut out = [None; N];
     if let Some(m) = v.as_object() {
+        let mut next = 0;
         for (k, val) in m {
             if val.is_null() {
                 continue;
             }
-            if let Some(i) = names.iter().position(|n| same_key(n, k)) {
+            let (earlier, rest) = names.split_at(next);
+            let found = rest
+                .iter()
+                .position(|n| same_key(n, k))
+                .map(|i| i + next)
+                .or_else(|| earlier.iter().position(|n| same_key(n, k)));
+            if let Some(i) = found {
                 out[i] = Some(val);
+                next = i + 1;
             }
         }
     }
     out
+}
+
+/// A set of names (volumes of a pod, …) with a value each, looked up without comparing
+/// strings in the common case: entries are kept sorted by a 64-bit FNV-1a hash of the name,
+/// so a lookup is a binary search over integers and one string comparison.
+pub(crate) struct ByName<'a, T> {
+    entries: Vec<(u64, &'a str, T)>,
+}
+
+impl<'a, T> ByName<'a, T> {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        ByName {
+            entries: Vec::with_capacity(n),
+        }
+    }
+    fn first(&self, h: u64) -> usize {
+        self.entries.partition_point(|e| e.0 < h)
+    }
+    /// The value stored for `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&T> {
+        let h = name_hash(name);
+        self.entries[self.first(h)..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .find(|e| same_key(e.1, name))
+            .map(|e| &e.2)
+    }
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    /// Adds `name` unless it is there already (then returns false and keeps the first value).
+    pub(crate) fn insert(&mut self, name: &'a str, value: T) -> bool {
+        let h = name_hash(name);
+        let at = self.first(h);
+        if self.entries[at..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .any(|e| same_key(e.1, name))
+        {
+            return false;
+        }
+        self.entries.insert(at, (h, name, value));
+        true
+    }
+}
+
+/// FNV-1a, 64 bits: names are short, and this needs no state or setup.
+#[inline]
+fn name_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The value at a nested path, null treated as absent.
@@ -617,6 +682,49 @@ mod tests {
         fn same_key_is_string_equality(a in "[a-c]{0,20}", b in "[a-c]{0,20}") {
             proptest::prop_assert_eq!(same_key(&a, &b), a == b);
             proptest::prop_assert!(same_key(&a, &a));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pick_finds_each_field_in_any_key_order(
+            keys in proptest::sample::subsequence(vec!["a", "bb", "c", "dd", "e", "ff"], 0..=6),
+            shuffle in proptest::collection::vec(0usize..6, 6),
+        ) {
+            let mut keys = keys;
+            for (i, j) in shuffle.iter().enumerate() {
+                if i < keys.len() && *j < keys.len() {
+                    keys.swap(i, *j);
+                }
+            }
+            let mut m = Map::new();
+            for (i, k) in keys.iter().enumerate() {
+                m.insert((*k).to_string(), Value::from(i));
+            }
+            m.insert("zz".into(), Value::Null);
+            let v = Value::Object(m);
+            let names = ["a", "c", "dd", "x", "zz", "bb"];
+            let got = pick(&v, &names);
+            for (n, g) in names.iter().zip(got) {
+                proptest::prop_assert_eq!(g, get(&v, n));
+            }
+        }
+
+        #[test]
+        fn by_name_is_a_set(names in proptest::collection::vec("[a-c]{0,3}", 0..40)) {
+            let mut t = ByName::with_capacity(0);
+            let mut seen: Vec<&str> = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                proptest::prop_assert_eq!(t.insert(n, i), !seen.contains(&n.as_str()));
+                if !seen.contains(&n.as_str()) {
+                    seen.push(n);
+                }
+            }
+            for n in &seen {
+                let first = names.iter().position(|x| x == n);
+                proptest::prop_assert_eq!(t.get(n).copied(), first);
+            }
+            proptest::prop_assert!(!t.contains("zzzz"));
         }
     }
 

@@ -6,8 +6,9 @@ use kiln_runtime::Quantity;
 use serde_json::Value;
 
 use super::{
-    Errs, Path, annotations, arr, duplicate, flag, forbidden, get, int, invalid, invalid_msgs,
-    label_name, labels, nonnegative, not_found, not_supported, obj, required, s,
+    ByName, Errs, Path, annotations, arr, duplicate, flag, forbidden, get, int, invalid,
+    invalid_msgs, label_name, labels, nonnegative, not_found, not_supported, obj, required, s,
+    same_key,
 };
 use crate::validation::{self, FieldError};
 
@@ -321,8 +322,8 @@ pub fn validate_pod_spec(spec: &Value, p: &Path<'_>, opts: PodOpts, errs: &mut E
 }
 
 struct Ctx<'a> {
-    /// Valid volumes sorted by name.
-    volumes: &'a [(&'a str, &'a Value)],
+    /// The valid volumes by name.
+    volumes: &'a ByName<'a, &'a Value>,
     claims: &'a [&'a str],
     grace: Option<i64>,
     restart: &'a str,
@@ -330,10 +331,7 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn volume(&self, name: &str) -> Option<&'a Value> {
-        self.volumes
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .map(|i| self.volumes[i].1)
+        self.volumes.get(name).copied()
     }
 }
 
@@ -341,14 +339,10 @@ impl<'a> Ctx<'a> {
 // Volumes
 // ---------------------------------------------------------------------------------------
 
-/// `ValidateVolumes`: returns the valid volumes, sorted by name.
-fn validate_volumes<'v>(
-    spec: &'v Value,
-    p: &Path<'_>,
-    errs: &mut Errs,
-) -> Vec<(&'v str, &'v Value)> {
+/// `ValidateVolumes`: returns the valid volumes by name.
+fn validate_volumes<'v>(spec: &'v Value, p: &Path<'_>, errs: &mut Errs) -> ByName<'v, &'v Value> {
     let vols = arr(spec, "volumes");
-    let mut ok: Vec<(&str, &Value)> = Vec::with_capacity(vols.len());
+    let mut ok = ByName::with_capacity(vols.len());
     for (i, v) in vols.iter().enumerate() {
         let ip = p.index(i);
         let name = s(v, "name");
@@ -363,14 +357,11 @@ fn validate_volumes<'v>(
                 invalid_msgs(errs, &np, name, msgs);
             }
         }
-        let slot = ok.binary_search_by(|(n, _)| (*n).cmp(name));
-        if slot.is_ok() {
+        // kube's `allNames` holds only the names of volumes without errors.
+        if ok.contains(name) {
             duplicate(errs, &np, name);
-        }
-        if errs.len() == before
-            && let Err(at) = slot
-        {
-            ok.insert(at, (name, v));
+        } else if errs.len() == before {
+            ok.insert(name, v);
         }
     }
     ok
@@ -412,22 +403,23 @@ const VOLUME_SOURCES: &[&str] = &[
 /// `validateVolumeSource`: exactly one source, each checked in kube's order.
 fn validate_volume_source(v: &Value, p: &Path<'_>, vol_name: &str, errs: &mut Errs) {
     // The sources present, in kube's checking order (one pass over the volume's keys).
-    let mut present: Vec<(usize, &'static str, &Value)> = Vec::with_capacity(2);
+    // Indexed by the source's place in `VOLUME_SOURCES` (no allocation per volume).
+    let mut present: [Option<&Value>; VOLUME_SOURCES.len()] = [None; VOLUME_SOURCES.len()];
     if let Some(m) = v.as_object() {
         for (k, sv) in m {
             if sv.is_null() {
                 continue;
             }
-            if let Some(i) = VOLUME_SOURCES.iter().position(|s| *s == k.as_str()) {
-                present.push((i, VOLUME_SOURCES[i], sv));
+            if let Some(i) = VOLUME_SOURCES.iter().position(|s| same_key(s, k)) {
+                present[i] = Some(sv);
             }
         }
     }
-    present.sort_unstable_by_key(|(i, _, _)| *i);
     let mut n = 0;
-    for (_, src, sv) in present {
+    for (src, sv) in VOLUME_SOURCES.iter().zip(present) {
+        let Some(sv) = sv else { continue };
         // kube's Forbidden paths for the second source (two spellings differ from the key).
-        let forbid_name = match src {
+        let forbid_name = match *src {
             "cephfs" => "cephFS",
             "downwardAPI" => "downwarAPI",
             other => other,
@@ -441,7 +433,7 @@ fn validate_volume_source(v: &Value, p: &Path<'_>, vol_name: &str, errs: &mut Er
             continue;
         }
         n += 1;
-        let sp_name = match src {
+        let sp_name = match *src {
             "gcePersistentDisk" => "persistentDisk",
             other => other,
         };
@@ -964,19 +956,19 @@ fn validate_containers(spec: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Err
         required(errs, p, "");
         return;
     }
-    let names: Vec<&str> = cs.iter().map(|c| s(c, "name")).collect();
+    let mut names = ByName::with_capacity(cs.len());
     for (i, c) in cs.iter().enumerate() {
         let cp = p.index(i);
-        container_common(c, ctx, &cp, errs);
-        let name = names[i];
-        if names[..i].contains(&name) {
-            duplicate(errs, &cp.child("name"), name);
+        let f = ContainerFields::of(c);
+        container_common(&f, ctx, &cp, errs);
+        if !names.insert(f.name, ()) {
+            duplicate(errs, &cp.child("name"), f.name);
         }
-        if let Some(lc) = get(c, "lifecycle") {
+        if let Some(lc) = f.lifecycle {
             lifecycle(lc, ctx, &cp.child("lifecycle"), errs);
         }
-        probes(c, ctx, &cp, errs);
-        if get(c, "restartPolicy").is_some() {
+        probes(&f, ctx, &cp, errs);
+        if f.restart_policy.is_some() {
             forbidden(
                 errs,
                 &cp.child("restartPolicy"),
@@ -992,15 +984,16 @@ fn validate_init_containers(spec: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mu
     let cs = arr(spec, "initContainers");
     for (i, c) in cs.iter().enumerate() {
         let cp = p.index(i);
-        container_common(c, ctx, &cp, errs);
+        let f = ContainerFields::of(c);
+        container_common(&f, ctx, &cp, errs);
         let mut restart_always = false;
-        if let Some(rp) = get(c, "restartPolicy").and_then(Value::as_str) {
+        if let Some(rp) = f.restart_policy.and_then(Value::as_str) {
             if rp != "Always" {
                 not_supported(errs, &cp.child("restartPolicy"), rp, &["Always"]);
             }
             restart_always = rp == "Always";
         }
-        let name = s(c, "name");
+        let name = f.name;
         if regular.iter().any(|o| s(o, "name") == name)
             || cs[..i]
                 .iter()
@@ -1010,21 +1003,25 @@ fn validate_init_containers(spec: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mu
         }
         host_port_conflicts(std::slice::from_ref(c), p, errs);
         if restart_always {
-            if let Some(lc) = get(c, "lifecycle") {
+            if let Some(lc) = f.lifecycle {
                 lifecycle(lc, ctx, &cp.child("lifecycle"), errs);
             }
-            probes(c, ctx, &cp, errs);
+            probes(&f, ctx, &cp, errs);
         } else {
-            for f in [
+            let set = [f.lifecycle, f.probes[0], f.probes[1], f.probes[2]];
+            for (field, v) in [
                 "lifecycle",
                 "livenessProbe",
                 "readinessProbe",
                 "startupProbe",
-            ] {
-                if get(c, f).is_some() {
+            ]
+            .iter()
+            .zip(set)
+            {
+                if v.is_some() {
                     forbidden(
                         errs,
-                        &cp.child(f),
+                        &cp.child(field),
                         "may not be set for init containers without restartPolicy=Always",
                     );
                 }
@@ -1045,7 +1042,7 @@ fn validate_ephemeral_containers(spec: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs
         .collect();
     for (i, c) in ecs.iter().enumerate() {
         let cp = p.index(i);
-        container_common(c, ctx, &cp, errs);
+        container_common(&ContainerFields::of(c), ctx, &cp, errs);
         let image = s(c, "image");
         if image.len() != image.trim().len() {
             invalid(
@@ -1102,39 +1099,108 @@ fn validate_ephemeral_containers(spec: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs
     }
 }
 
+/// The fields of a `Container` the checks read, found in one pass over its keys.
+struct ContainerFields<'a> {
+    name: &'a str,
+    image: &'a str,
+    ports: &'a [Value],
+    env_from: &'a [Value],
+    env: &'a [Value],
+    resources: Option<&'a Value>,
+    resize_policy: &'a [Value],
+    restart_policy: Option<&'a Value>,
+    volume_mounts: &'a [Value],
+    volume_devices: &'a [Value],
+    /// liveness, readiness, startup.
+    probes: [Option<&'a Value>; 3],
+    lifecycle: Option<&'a Value>,
+    termination_message_policy: &'a str,
+    image_pull_policy: &'a str,
+    security_context: Option<&'a Value>,
+}
+
+impl<'a> ContainerFields<'a> {
+    fn of(c: &'a Value) -> ContainerFields<'a> {
+        // Every field of `Container`, in declaration order (see `super::pick`).
+        let [
+            name,
+            image,
+            _command,
+            _args,
+            _working_dir,
+            ports,
+            env_from,
+            env,
+            resources,
+            resize_policy,
+            restart_policy,
+            _restart_policy_rules,
+            volume_mounts,
+            volume_devices,
+            liveness,
+            readiness,
+            startup,
+            lifecycle,
+            _termination_message_path,
+            termination_message_policy,
+            image_pull_policy,
+            security_context,
+            _stdin,
+            _stdin_once,
+            _tty,
+        ] = super::pick(
+            c,
+            &[
+                "name",
+                "image",
+                "command",
+                "args",
+                "workingDir",
+                "ports",
+                "envFrom",
+                "env",
+                "resources",
+                "resizePolicy",
+                "restartPolicy",
+                "restartPolicyRules",
+                "volumeMounts",
+                "volumeDevices",
+                "livenessProbe",
+                "readinessProbe",
+                "startupProbe",
+                "lifecycle",
+                "terminationMessagePath",
+                "terminationMessagePolicy",
+                "imagePullPolicy",
+                "securityContext",
+                "stdin",
+                "stdinOnce",
+                "tty",
+            ],
+        );
+        ContainerFields {
+            name: as_str(name),
+            image: as_str(image),
+            ports: as_arr(ports),
+            env_from: as_arr(env_from),
+            env: as_arr(env),
+            resources,
+            resize_policy: as_arr(resize_policy),
+            restart_policy,
+            volume_mounts: as_arr(volume_mounts),
+            volume_devices: as_arr(volume_devices),
+            probes: [liveness, readiness, startup],
+            lifecycle,
+            termination_message_policy: as_str(termination_message_policy),
+            image_pull_policy: as_str(image_pull_policy),
+            security_context,
+        }
+    }
+}
+
 /// `validateContainerCommon`.
-fn container_common(c: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
-    let [
-        name,
-        image,
-        tmp,
-        ports,
-        env_v,
-        env_from_v,
-        mounts,
-        devices,
-        ipp,
-        res,
-        resize,
-        sc,
-    ] = super::pick(
-        c,
-        &[
-            "name",
-            "image",
-            "terminationMessagePolicy",
-            "ports",
-            "env",
-            "envFrom",
-            "volumeMounts",
-            "volumeDevices",
-            "imagePullPolicy",
-            "resources",
-            "resizePolicy",
-            "securityContext",
-        ],
-    );
-    let name = as_str(name);
+fn container_common(c: &ContainerFields<'_>, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
+    let name = c.name;
     let np = p.child("name");
     if name.is_empty() {
         required(errs, &np, "");
@@ -1144,10 +1210,10 @@ fn container_common(c: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
             invalid_msgs(errs, &np, name, msgs);
         }
     }
-    if as_str(image).is_empty() {
+    if c.image.is_empty() {
         required(errs, &p.child("image"), "");
     }
-    match as_str(tmp) {
+    match c.termination_message_policy {
         "File" | "FallbackToLogsOnError" => {}
         "" => required(errs, &p.child("terminationMessagePolicy"), ""),
         other => not_supported(
@@ -1157,12 +1223,12 @@ fn container_common(c: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
             &["File", "FallbackToLogsOnError"],
         ),
     }
-    let mounts = as_arr(mounts);
-    let devices = as_arr(devices);
-    let privileged = sc.is_some_and(|sc| flag(sc, "privileged"));
-    container_ports(as_arr(ports), &p.child("ports"), errs);
-    env(as_arr(env_v), &p.child("env"), errs);
-    env_from(as_arr(env_from_v), &p.child("envFrom"), errs);
+    let mounts = c.volume_mounts;
+    let devices = c.volume_devices;
+    let privileged = c.security_context.is_some_and(|sc| flag(sc, "privileged"));
+    container_ports(c.ports, &p.child("ports"), errs);
+    env(c.env, &p.child("env"), errs);
+    env_from(c.env_from, &p.child("envFrom"), errs);
     volume_mounts(
         mounts,
         devices,
@@ -1172,7 +1238,7 @@ fn container_common(c: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
         errs,
     );
     volume_devices(devices, mounts, ctx, &p.child("volumeDevices"), errs);
-    match as_str(ipp) {
+    match c.image_pull_policy {
         "Always" | "IfNotPresent" | "Never" => {}
         "" => required(errs, &p.child("imagePullPolicy"), ""),
         other => not_supported(
@@ -1182,11 +1248,11 @@ fn container_common(c: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
             &["Always", "IfNotPresent", "Never"],
         ),
     }
-    if let Some(res) = res {
+    if let Some(res) = c.resources {
         resources(res, ctx.claims, &p.child("resources"), errs);
     }
-    resize_policy(as_arr(resize), ctx.restart, &p.child("resizePolicy"), errs);
-    if let Some(sc) = sc {
+    resize_policy(c.resize_policy, ctx.restart, &p.child("resizePolicy"), errs);
+    if let Some(sc) = c.security_context {
         security_context(sc, &p.child("securityContext"), errs);
     }
 }
@@ -1240,21 +1306,26 @@ pub(crate) fn protocol(errs: &mut Errs, port: &Value, ip: &Path<'_>) {
 
 /// `IsValidPortName`.
 pub(crate) fn port_name_errors(port: &str) -> Vec<String> {
+    // One pass over the bytes for every rule.
+    let (mut charset, mut letter, mut double_hyphen) = (!port.is_empty(), false, false);
+    let mut prev = 0u8;
+    for b in port.bytes() {
+        letter |= b.is_ascii_lowercase();
+        charset &= b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+        double_hyphen |= b == b'-' && prev == b'-';
+        prev = b;
+    }
     let mut errs = Vec::new();
     if port.len() > 15 {
         errs.push("must be no more than 15 characters".to_string());
     }
-    if port.is_empty()
-        || !port
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !charset {
         errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
     }
-    if !port.bytes().any(|b| b.is_ascii_lowercase()) {
+    if !letter {
         errs.push("must contain at least one letter (a-z)".into());
     }
-    if port.contains("--") {
+    if double_hyphen {
         errs.push("must not contain consecutive hyphens".into());
     }
     if port.starts_with('-') || port.ends_with('-') {
@@ -1513,8 +1584,21 @@ fn volume_mounts(
 ) {
     for (i, m) in mounts.iter().enumerate() {
         let ip = p.index(i);
-        let name = s(m, "name");
-        let mount_path = s(m, "mountPath");
+        // Every field of `VolumeMount`, in declaration order (see `super::pick`).
+        let [name, read_only, rro, mount_path, sub, prop, sub_expr] = super::pick(
+            m,
+            &[
+                "name",
+                "readOnly",
+                "recursiveReadOnly",
+                "mountPath",
+                "subPath",
+                "mountPropagation",
+                "subPathExpr",
+            ],
+        );
+        let name = as_str(name);
+        let mount_path = as_str(mount_path);
         if name.is_empty() {
             required(errs, &ip.child("name"), "");
         }
@@ -1544,8 +1628,8 @@ fn volume_mounts(
                 "must not already exist as a path in volumeDevices",
             );
         }
-        let sub = s(m, "subPath");
-        let sub_expr = s(m, "subPathExpr");
+        let sub = as_str(sub);
+        let sub_expr = as_str(sub_expr);
         if vol.is_some_and(|v| get(v, "image").is_some()) {
             if !sub.is_empty() {
                 invalid(
@@ -1578,7 +1662,7 @@ fn volume_mounts(
             }
             local_descending_path(errs, sub_expr, &p.child("subPathExpr"));
         }
-        let prop = get(m, "mountPropagation").and_then(Value::as_str);
+        let prop = prop.and_then(Value::as_str);
         if let Some(prop) = prop {
             let pp = p.child("mountPropagation");
             const PROPS: &[&str] = &["Bidirectional", "HostToContainer", "None"];
@@ -1593,12 +1677,12 @@ fn volume_mounts(
                 );
             }
         }
-        if let Some(rro) = get(m, "recursiveReadOnly").and_then(Value::as_str) {
+        if let Some(rro) = rro.and_then(Value::as_str) {
             let rp = p.child("recursiveReadOnly");
             match rro {
                 "Disabled" => {}
                 "Enabled" | "IfPossible" => {
-                    if !flag(m, "readOnly") {
+                    if read_only.and_then(Value::as_bool) != Some(true) {
                         forbidden(errs, &rp, "may only be specified when readOnly is true");
                     }
                     if prop.is_some_and(|x| x != "None") {
@@ -1687,21 +1771,73 @@ fn volume_devices(
     }
 }
 
-fn probes(c: &Value, ctx: &Ctx<'_>, cp: &Path<'_>, errs: &mut Errs) {
-    for (f, kind) in [
-        ("livenessProbe", 0),
-        ("readinessProbe", 1),
-        ("startupProbe", 2),
-    ] {
-        let Some(pr) = get(c, f) else { continue };
+fn probes(c: &ContainerFields<'_>, ctx: &Ctx<'_>, cp: &Path<'_>, errs: &mut Errs) {
+    for (kind, (f, pr)) in ["livenessProbe", "readinessProbe", "startupProbe"]
+        .into_iter()
+        .zip(c.probes)
+        .enumerate()
+    {
+        let Some(pr) = pr else { continue };
         let pp = cp.child(f);
-        probe(pr, ctx, &pp, errs);
+        let [
+            exec,
+            http_get,
+            tcp_socket,
+            grpc,
+            initial_delay,
+            timeout,
+            period,
+            success,
+            failure,
+            grace,
+        ] = super::pick(
+            pr,
+            &[
+                "exec",
+                "httpGet",
+                "tcpSocket",
+                "grpc",
+                "initialDelaySeconds",
+                "timeoutSeconds",
+                "periodSeconds",
+                "successThreshold",
+                "failureThreshold",
+                "terminationGracePeriodSeconds",
+            ],
+        );
+        // `validateProbe`.
+        handler([exec, http_get, tcp_socket, grpc], ctx, &pp, false, errs);
+        for (f, v) in [
+            "initialDelaySeconds",
+            "timeoutSeconds",
+            "periodSeconds",
+            "successThreshold",
+            "failureThreshold",
+        ]
+        .iter()
+        .zip([initial_delay, timeout, period, success, failure])
+        {
+            let v = v.and_then(Value::as_i64).unwrap_or(0);
+            if v < 0 {
+                nonnegative(errs, &pp.child(f), Some(v));
+            }
+        }
+        if let Some(t) = grace.and_then(Value::as_i64)
+            && t <= 0
+        {
+            invalid(
+                errs,
+                &pp.child("terminationGracePeriodSeconds"),
+                t,
+                "must be greater than 0",
+            );
+        }
         if kind != 1 {
-            let st = int(pr, "successThreshold").unwrap_or(0);
+            let st = success.and_then(Value::as_i64).unwrap_or(0);
             if st != 1 {
                 invalid(errs, &pp.child("successThreshold"), st, "must be 1");
             }
-        } else if let Some(t) = get(pr, "terminationGracePeriodSeconds") {
+        } else if let Some(t) = grace {
             invalid(
                 errs,
                 &pp.child("terminationGracePeriodSeconds"),
@@ -1712,53 +1848,41 @@ fn probes(c: &Value, ctx: &Ctx<'_>, cp: &Path<'_>, errs: &mut Errs) {
     }
 }
 
-/// `validateProbe`.
-fn probe(pr: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
-    handler(pr, ctx, p, false, errs);
-    const COUNTS: [&str; 5] = [
-        "initialDelaySeconds",
-        "timeoutSeconds",
-        "periodSeconds",
-        "successThreshold",
-        "failureThreshold",
-    ];
-    let counts = super::pick(pr, &COUNTS);
-    for (f, v) in COUNTS.iter().zip(counts) {
-        let v = v.and_then(Value::as_i64).unwrap_or(0);
-        if v < 0 {
-            nonnegative(errs, &p.child(f), Some(v));
-        }
-    }
-    if let Some(t) = int(pr, "terminationGracePeriodSeconds")
-        && t <= 0
-    {
-        invalid(
-            errs,
-            &p.child("terminationGracePeriodSeconds"),
-            t,
-            "must be greater than 0",
-        );
-    }
-}
-
 fn lifecycle(lc: &Value, ctx: &Ctx<'_>, p: &Path<'_>, errs: &mut Errs) {
     for f in ["postStart", "preStop"] {
         if let Some(h) = get(lc, f) {
-            handler(h, ctx, &p.child(f), true, errs);
+            let [exec, http_get, tcp_socket, sleep] =
+                super::pick(h, &["exec", "httpGet", "tcpSocket", "sleep"]);
+            handler(
+                [exec, http_get, tcp_socket, sleep],
+                ctx,
+                &p.child(f),
+                true,
+                errs,
+            );
         }
     }
 }
 
-/// `validateHandler`: exactly one handler type.
-fn handler(h: &Value, ctx: &Ctx<'_>, p: &Path<'_>, lifecycle: bool, errs: &mut Errs) {
+/// `validateHandler`: exactly one handler type. `handlers` are the values of `exec`,
+/// `httpGet`, `tcpSocket` and the fourth kind (`sleep` in a lifecycle hook, `grpc` in a
+/// probe).
+fn handler(
+    handlers: [Option<&Value>; 4],
+    ctx: &Ctx<'_>,
+    p: &Path<'_>,
+    lifecycle: bool,
+    errs: &mut Errs,
+) {
     let mut n = 0;
-    let kinds: &[&str] = if lifecycle {
-        &["exec", "httpGet", "tcpSocket", "sleep"]
-    } else {
-        &["exec", "httpGet", "tcpSocket", "grpc"]
-    };
-    for &k in kinds {
-        let Some(v) = get(h, k) else { continue };
+    let kinds = [
+        "exec",
+        "httpGet",
+        "tcpSocket",
+        if lifecycle { "sleep" } else { "grpc" },
+    ];
+    for (k, v) in kinds.into_iter().zip(handlers) {
+        let Some(v) = v else { continue };
         let kp = p.child(k);
         if n > 0 {
             forbidden(errs, &kp, "may not specify more than 1 handler type");
@@ -2089,12 +2213,18 @@ fn resources(res: &Value, claims: &[&str], p: &Path<'_>, errs: &mut Errs) {
     let mut lim_cpu_mem = false;
     let mut req_cpu_mem = false;
     let mut hugepages = false;
+    // The first few limits stay parsed for the requests' comparisons below.
+    let mut parsed: [Option<(&str, Option<Q<'_>>)>; 4] = [None, None, None, None];
     if let Some(limits) = limits {
-        for (name, v) in limits {
+        for (i, (name, v)) in limits.iter().enumerate() {
             let kp = lim_path.key(name);
             container_resource_name(errs, name, &kp);
-            if let Some(q) = Q::of(v) {
-                resource_quantity(errs, name, &q, &kp);
+            let q = Q::of(v);
+            if let Some(q) = &q {
+                resource_quantity(errs, name, q, &kp);
+            }
+            if let Some(slot) = parsed.get_mut(i) {
+                *slot = Some((name.as_str(), q));
             }
             hugepages |= is_hugepages(name);
             lim_cpu_mem |= name == "cpu" || name == "memory";
@@ -2108,12 +2238,20 @@ fn resources(res: &Value, claims: &[&str], p: &Path<'_>, errs: &mut Errs) {
             if let Some(q) = &q {
                 resource_quantity(errs, name, q, &kp);
             }
-            let limit = limits
-                .and_then(|l| l.iter().find(|(k, _)| *k == name))
-                .and_then(|(_, v)| Q::of(v));
+            let owned_limit;
+            let limit = match parsed.iter().flatten().find(|(k, _)| same_key(k, name)) {
+                Some((_, q)) => q.as_ref(),
+                None if limits.is_some_and(|l| l.len() > parsed.len()) => {
+                    owned_limit = limits
+                        .and_then(|l| l.iter().find(|(k, _)| *k == name))
+                        .and_then(|(_, v)| Q::of(v));
+                    owned_limit.as_ref()
+                }
+                None => None,
+            };
             match (limit, &q) {
                 (Some(l), Some(q)) => {
-                    let ord = q.cmp(&l);
+                    let ord = q.cmp(l);
                     if ord != std::cmp::Ordering::Equal && !overcommit_allowed(name) {
                         invalid(
                             errs,
@@ -2199,7 +2337,7 @@ fn security_context(sc: &Value, p: &Path<'_>, errs: &mut Errs) {
         not_supported(errs, &p.child("procMount"), pm, &["Default", "Unmasked"]);
     }
     seccomp(sc, p, errs);
-    if sc.get("allowPrivilegeEscalation").and_then(Value::as_bool) == Some(false) {
+    if get(sc, "allowPrivilegeEscalation").and_then(Value::as_bool) == Some(false) {
         if flag(sc, "privileged") {
             invalid(
                 errs,

@@ -77,12 +77,7 @@ fn dns_label(errs: &mut Errs, p: &Path<'_>, v: &str) {
 
 /// An `Invalid value` whose value kube prints through `String()` (unquoted).
 fn invalid_stringer(errs: &mut Errs, p: &Path<'_>, shown: &str, detail: &str) {
-    errs.push(FieldError {
-        field: p.render(),
-        kind: crate::validation::FieldErrorKind::Invalid,
-        value: None,
-        detail: format!("{shown}: {detail}"),
-    });
+    errs.push(FieldError::invalid_shown(p.render(), shown, detail));
 }
 
 /// The sign of a quantity (`None` when it does not parse), without a full parse for the
