@@ -151,6 +151,18 @@ fn scaling_rules(errs: &mut Errs, rules: &Value, p: &Path<'_>) {
             invalid(errs, &per, period, "must be less than or equal to 1800");
         }
     }
+    // `ValidateNonnegativeQuantity` (HPAConfigurableTolerance, beta and on by default since
+    // 1.35): the value is shown as the quantity's canonical string, quoted.
+    if let Some(q) = get(rules, "tolerance").and_then(quantity)
+        && q.sign() < 0
+    {
+        invalid(
+            errs,
+            &p.child("tolerance"),
+            q.canonical(),
+            super::IS_NEGATIVE,
+        );
+    }
 }
 
 /// `validateMetricSpec`.
@@ -457,12 +469,14 @@ mod tests {
     fn behavior_rules() {
         assert_eq!(
             run(hpa(json!({"behavior": {
-                "scaleUp": {"stabilizationWindowSeconds": 3601, "selectPolicy": "Avg", "policies": []},
-                "scaleDown": {"stabilizationWindowSeconds": -1, "policies": [{"type": "Nodes", "value": 0, "periodSeconds": 1801}]}}}))),
+                "scaleUp": {"stabilizationWindowSeconds": 3601, "selectPolicy": "Avg", "policies": [], "tolerance": "-0.1"},
+                "scaleDown": {"stabilizationWindowSeconds": -1, "policies": [{"type": "Nodes", "value": 0, "periodSeconds": 1801}],
+                    "tolerance": "0.05"}}}))),
             vec![
                 "spec.behavior.scaleUp.stabilizationWindowSeconds: Invalid value: 3601: must be less than or equal to 3600",
                 "spec.behavior.scaleUp.selectPolicy: Unsupported value: \"Avg\": supported values: \"Disabled\", \"Max\", \"Min\"",
                 "spec.behavior.scaleUp.policies: Required value: must specify at least one Policy",
+                "spec.behavior.scaleUp.tolerance: Invalid value: \"-100m\": must be greater than or equal to 0",
                 "spec.behavior.scaleDown.stabilizationWindowSeconds: Invalid value: -1: must be greater than or equal to zero",
                 "spec.behavior.scaleDown.policies[0].type: Unsupported value: \"Nodes\": supported values: \"Percent\", \"Pods\"",
                 "spec.behavior.scaleDown.policies[0].value: Invalid value: 0: must be greater than zero",
