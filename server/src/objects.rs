@@ -12,15 +12,40 @@ pub fn now_rfc3339() -> String {
 pub fn format_rfc3339(unix: i64) -> String {
     let dt =
         time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
+    // Digit by digit: `format!` with width specifiers cost ~2,700 instructions a call, and
+    // every create and update formats two timestamps.
+    let year = dt.year();
+    if !(0..=9999).contains(&year) {
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            year,
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        );
+    }
+    fn two(out: &mut String, n: u8) {
+        out.push(char::from(b'0' + n / 10 % 10));
+        out.push(char::from(b'0' + n % 10));
+    }
+    let year = u16::try_from(year).unwrap_or(0);
+    let mut out = String::with_capacity(20);
+    two(&mut out, u8::try_from(year / 100).unwrap_or(0));
+    two(&mut out, u8::try_from(year % 100).unwrap_or(0));
+    for (sep, n) in [
+        ('-', u8::from(dt.month())),
+        ('-', dt.day()),
+        ('T', dt.hour()),
+        (':', dt.minute()),
+        (':', dt.second()),
+    ] {
+        out.push(sep);
+        two(&mut out, n);
+    }
+    out.push('Z');
+    out
 }
 
 pub fn metadata(obj: &Value) -> Option<&Map<String, Value>> {
@@ -163,6 +188,24 @@ pub fn same_content(a: &Value, b: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_digits_match_the_formatter(unix in -62_135_596_800i64..253_402_300_799) {
+            let dt = time::OffsetDateTime::from_unix_timestamp(unix)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let want = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            );
+            proptest::prop_assert_eq!(format_rfc3339(unix), want);
+        }
+    }
 
     #[test]
     fn rfc3339_seconds() {

@@ -34,10 +34,20 @@ mod raw;
 /// The key does not depend on the version, so every served version sees the same object.
 pub fn resource_prefix(r: &ResourceInfo) -> String {
     let r = crate::convert::storage_resource(r).unwrap_or(r);
+    // Built with `push_str` (keys are made on every request; `format!` cost several times
+    // more), with room for a namespace and a name.
+    let mut key = String::with_capacity(96);
+    key.push_str("/registry/");
     match builtin_resource_path(r.group, r.plural) {
-        Some(path) => format!("/registry/{path}/"),
-        None => format!("/registry/{}/{}/", r.group, r.plural),
+        Some(path) => key.push_str(path),
+        None => {
+            key.push_str(r.group);
+            key.push('/');
+            key.push_str(r.plural);
+        }
     }
+    key.push('/');
+    key
 }
 
 /// The part after `/registry/` of a built-in resource's keys; `None` for resources that
@@ -62,14 +72,20 @@ fn is_builtin_group(group: &str) -> bool {
 
 /// Prefix of a collection: every namespace (`None`) or one namespace.
 pub fn collection_prefix(r: &ResourceInfo, namespace: Option<&str>) -> String {
-    match namespace {
-        Some(ns) if r.namespaced => format!("{}{}/", resource_prefix(r), ns),
-        _ => resource_prefix(r),
+    let mut key = resource_prefix(r);
+    if let Some(ns) = namespace
+        && r.namespaced
+    {
+        key.push_str(ns);
+        key.push('/');
     }
+    key
 }
 
 pub fn object_key(r: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
-    format!("{}{}", collection_prefix(r, namespace), name)
+    let mut key = collection_prefix(r, namespace);
+    key.push_str(name);
+    key
 }
 
 pub fn qualified(r: &ResourceInfo) -> Qualified<'static> {
@@ -635,7 +651,7 @@ impl Store {
         let Some(ns) = ns.filter(|_| r.namespaced) else {
             return Ok(None);
         };
-        let key = format!("{NAMESPACES_PREFIX}{ns}");
+        let key = [NAMESPACES_PREFIX, ns].concat();
         if !fresh
             && let Ok(cached) = self
                 .cache

@@ -101,7 +101,12 @@ impl PathElement {
     /// The element as a `FieldsV1` key.
     pub fn fields_key(&self) -> String {
         match self {
-            PathElement::Field(n) => format!("f:{n}"),
+            PathElement::Field(n) => {
+                let mut key = String::with_capacity(n.len() + 2);
+                key.push_str("f:");
+                key.push_str(n);
+                key
+            }
             PathElement::Key(k) => {
                 let mut m = Map::new();
                 for (n, v) in k {
