@@ -1270,15 +1270,55 @@ pub fn reorder_metadata(obj: &mut Value) {
         "finalizers",
         "managedFields",
     ];
+    // Known fields in `ORDER`, then the rest as they were (a stable sort by rank).
+    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
     let meta = objects::metadata_mut(obj);
-    let mut sorted = Map::new();
-    for k in ORDER {
-        if let Some(v) = meta.shift_remove(k) {
-            sorted.insert(k.to_string(), v);
+    if meta.keys().map(|k| rank(k)).is_sorted() {
+        return;
+    }
+    let mut entries: Vec<(String, Value)> = std::mem::take(meta).into_iter().collect();
+    entries.sort_by_key(|(k, _)| rank(k));
+    meta.extend(entries);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Known fields come in `ObjectMeta`'s order, the others after them as they were.
+        #[test]
+        fn metadata_is_reordered_like_object_meta(
+            keys in proptest::sample::subsequence(
+                vec!["managedFields", "x-b", "uid", "name", "labels", "x-a", "namespace",
+                     "creationTimestamp", "finalizers", "generation"],
+                0..=10,
+            ),
+            rotate in 0usize..10,
+        ) {
+            let mut keys = keys;
+            if !keys.is_empty() {
+                let n = rotate % keys.len();
+                keys.rotate_left(n);
+            }
+            let mut meta = Map::new();
+            for (i, k) in keys.iter().enumerate() {
+                meta.insert((*k).to_string(), json!(i));
+            }
+            let mut obj = json!({"kind": "ConfigMap", "metadata": Value::Object(meta)});
+            reorder_metadata(&mut obj);
+            let got: Vec<&str> = objects::metadata(&obj)
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let order = ["name", "namespace", "uid", "generation", "creationTimestamp",
+                "labels", "finalizers", "managedFields"];
+            let mut want: Vec<&str> = order.iter().copied().filter(|k| keys.contains(k)).collect();
+            want.extend(keys.iter().copied().filter(|k| k.starts_with("x-")));
+            proptest::prop_assert_eq!(got, want);
+            // Values travel with their keys.
+            for (i, k) in keys.iter().enumerate() {
+                proptest::prop_assert_eq!(&obj["metadata"][*k], &json!(i));
+            }
         }
     }
-    for (k, v) in std::mem::take(meta) {
-        sorted.insert(k, v);
-    }
-    *meta = sorted;
 }

@@ -245,11 +245,22 @@ impl Set {
         let Some((first, rest)) = path.split_first() else {
             return;
         };
-        let node = self.nodes.entry(first.clone()).or_default();
-        if rest.is_empty() {
-            node.member = true;
-        } else {
-            node.children.insert(rest);
+        // The element is copied only for a new node: most inserts walk through nodes that
+        // exist.
+        let add = |node: &mut Node| {
+            if rest.is_empty() {
+                node.member = true;
+            } else {
+                node.children.insert(rest);
+            }
+        };
+        match self.nodes.get_mut(first) {
+            Some(node) => add(node),
+            None => {
+                let mut node = Node::default();
+                add(&mut node);
+                self.nodes.insert(first.clone(), node);
+            }
         }
     }
 
@@ -280,9 +291,15 @@ impl Set {
 
     pub fn union_in(&mut self, other: &Set) {
         for (pe, n) in &other.nodes {
-            let mine = self.nodes.entry(pe.clone()).or_default();
-            mine.member |= n.member;
-            mine.children.union_in(&n.children);
+            match self.nodes.get_mut(pe) {
+                Some(mine) => {
+                    mine.member |= n.member;
+                    mine.children.union_in(&n.children);
+                }
+                None => {
+                    self.nodes.insert(pe.clone(), n.clone());
+                }
+            }
         }
     }
 
