@@ -307,8 +307,13 @@ async fn resource_request(
             let neg = negotiate_object(req, false, false)?;
             let (obj, warnings) = decode_body(req, &body, r, ns, &query, "CreateOptions")?;
             let write = tracked(req, &query, "CreateOptions", &write)?;
-            let created = state.store.create(r, ns, obj, &write).await?;
-            let mut resp = respond_object(StatusCode::CREATED, &neg, r, created, &query);
+            let mut resp = if plain_json(&neg) {
+                let body = state.store.create_json(r, ns, obj, &write).await?;
+                json_body(StatusCode::CREATED, body)
+            } else {
+                let created = state.store.create(r, ns, obj, &write).await?;
+                respond_object(StatusCode::CREATED, &neg, r, created, &query)
+            };
             field_validation::add_warnings(&mut resp, &warnings);
             Ok(resp)
         }

@@ -275,58 +275,128 @@ fn namespace_deleting(stored: &[u8]) -> bool {
 }
 
 /// The stored form: the object (in `r`'s version) converted to its storage version,
-/// without `metadata.resourceVersion` and `selfLink` (serialised leaving them out rather
-/// than from a trimmed copy). When the versions differ, `obj` becomes what reading the
-/// stored object back in `r`'s version gives, which is what kube-apiserver answers a write
-/// with.
+/// without `metadata.resourceVersion` and `selfLink`. When the versions differ, `obj`
+/// becomes what reading the stored object back in `r`'s version gives, which is what
+/// kube-apiserver answers a write with.
 fn encode_for_storage(r: &ResourceInfo, obj: &mut Value) -> Result<Bytes, ApiError> {
+    encode_stored(r, obj).map(|t| t.bytes)
+}
+
+/// Where `resourceVersion` goes in a stored text: the byte offset, and whether a comma
+/// precedes the member there.
+type RvSlot = (usize, bool);
+
+/// The stored text of a write, and where `resourceVersion` goes in it.
+struct StoredText {
+    bytes: Bytes,
+    /// For an object in its storage version: the offset at which
+    /// [`set_resource_version`]'s member is inserted, and whether a comma precedes it.
+    rv_slot: Option<RvSlot>,
+}
+
+impl StoredText {
+    /// The compact JSON of the object with `resourceVersion` `rv` (and its newline), as
+    /// `handlers::to_json` writes it after [`set_resource_version`]: the stored text with
+    /// one member inserted, instead of serialising the object again. `None` when the
+    /// stored text is not in the object's own version.
+    fn with_resource_version(&self, rv: Revision) -> Option<Vec<u8>> {
+        let (at, comma) = self.rv_slot?;
+        let (head, tail) = self.bytes.split_at_checked(at)?;
+        let mut out = Vec::with_capacity(self.bytes.len() + 48);
+        out.extend_from_slice(head);
+        if comma {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"resourceVersion\":\"");
+        out.extend_from_slice(rv.to_string().as_bytes());
+        out.push(b'"');
+        out.extend_from_slice(tail);
+        out.push(b'\n');
+        Some(out)
+    }
+}
+
+fn encode_stored(r: &ResourceInfo, obj: &mut Value) -> Result<StoredText, ApiError> {
+    let internal = |e: serde_json::Error| ApiError::internal(e.to_string());
     if !crate::convert::is_storage_version(r) {
         let stored = crate::convert::to_storage(r, obj.clone())?;
-        let bytes = crate::gojson::to_vec(&ForStorage(&stored))
-            .map(Bytes::from)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let (bytes, _) = stored_text(&stored).map_err(internal)?;
         *obj = crate::convert::from_storage(r, stored)?;
-        return Ok(bytes);
+        return Ok(StoredText {
+            bytes: Bytes::from(bytes),
+            rv_slot: None,
+        });
     }
-    crate::gojson::to_vec(&ForStorage(obj))
-        .map(Bytes::from)
-        .map_err(|e| ApiError::internal(e.to_string()))
+    let (bytes, rv_slot) = stored_text(obj).map_err(internal)?;
+    Ok(StoredText {
+        bytes: Bytes::from(bytes),
+        rv_slot,
+    })
 }
 
-struct ForStorage<'a>(&'a Value);
-
-impl serde::Serialize for ForStorage<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let Value::Object(top) = self.0 else {
-            return self.0.serialize(s);
+/// `gojson`'s compact text of `obj` without `metadata.resourceVersion` and `selfLink`, and
+/// where [`set_resource_version`] would put `resourceVersion` in it (none when the object
+/// has a `selfLink`: its own JSON has one, the text does not).
+fn stored_text(obj: &Value) -> serde_json::Result<(Vec<u8>, Option<RvSlot>)> {
+    use crate::gojson::write_compact;
+    let Value::Object(top) = obj else {
+        return crate::gojson::to_vec(obj).map(|b| (b, None));
+    };
+    let mut out = Vec::with_capacity(512);
+    let mut slot = None;
+    out.push(b'{');
+    for (i, (k, v)) in top.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_compact(&mut out, k.as_str())?;
+        out.push(b':');
+        let Value::Object(meta) = v else {
+            write_compact(&mut out, v)?;
+            continue;
         };
-        let mut map = s.serialize_map(Some(top.len()))?;
-        for (k, v) in top {
-            match v {
-                Value::Object(meta) if k == "metadata" => {
-                    map.serialize_entry(k, &StoredMeta(meta))?;
-                }
-                _ => map.serialize_entry(k, v)?,
+        if k != "metadata" {
+            write_compact(&mut out, v)?;
+            continue;
+        }
+        let anchor = ["uid", "namespace", "generateName", "name"]
+            .into_iter()
+            .find(|a| meta.contains_key(*a));
+        out.push(b'{');
+        let mut first = true;
+        let existing = meta.contains_key("resourceVersion");
+        for (mk, mv) in meta {
+            if mk == "resourceVersion" {
+                // `set_resource_version` replaces it where it is (first in metadata it
+                // would need a comma after it instead: no slot then).
+                slot = (!first).then_some((out.len(), true));
+                continue;
+            }
+            if mk == "selfLink" {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_compact(&mut out, mk.as_str())?;
+            out.push(b':');
+            write_compact(&mut out, mv)?;
+            if !existing && anchor == Some(mk.as_str()) {
+                slot = Some((out.len(), true));
             }
         }
-        map.end()
-    }
-}
-
-struct StoredMeta<'a>(&'a Map<String, Value>);
-
-impl serde::Serialize for StoredMeta<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        for (k, v) in self.0 {
-            if k != "resourceVersion" && k != "selfLink" {
-                map.serialize_entry(k, v)?;
-            }
+        if !existing && anchor.is_none() {
+            slot = Some((out.len(), !first));
         }
-        map.end()
+        if meta.contains_key("selfLink") {
+            // The object's own JSON has it; the text does not.
+            slot = None;
+        }
+        out.push(b'}');
     }
+    out.push(b'}');
+    Ok((out, slot))
 }
 
 fn parse_rv(rv: &str) -> Result<Revision, ApiError> {
@@ -701,6 +771,34 @@ impl Store {
         obj: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
+        self.create_stored(r, ns, obj, opts).await.map(|(o, _)| o)
+    }
+
+    /// [`Store::create`] as the body of a compact JSON response (with its newline): the
+    /// stored text with `resourceVersion` inserted where the object has it
+    /// ([`StoredText::with_resource_version`]), not the object serialised a second time.
+    pub async fn create_json(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Vec<u8>, ApiError> {
+        let (obj, stored) = self.create_stored(r, ns, obj, opts).await?;
+        if let Some(body) = stored.and_then(|(t, rv)| t.with_resource_version(rv)) {
+            return Ok(body);
+        }
+        Ok(crate::handlers::to_json(&obj, false))
+    }
+
+    /// The created object, and its stored text and revision (none on a dry run).
+    async fn create_stored(
+        &self,
+        r: &ResourceInfo,
+        ns: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<(Value, Option<(StoredText, Revision)>), ApiError> {
         let cx = strategy::WriteContext::new(&self.kinds, opts.dry_run);
         let res = self.create_in(&cx, r, ns, obj, opts).await;
         // Whatever the strategy reserved for a create that was not stored is free again.
@@ -715,7 +813,7 @@ impl Store {
         ns: Option<&str>,
         mut obj: Value,
         opts: &WriteOptions,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Option<(StoredText, Revision)>), ApiError> {
         let strat = strategy::for_resource(r);
         {
             let meta = objects::metadata_mut(&mut obj);
@@ -804,10 +902,11 @@ impl Store {
             }
             reorder_metadata(&mut obj);
             if opts.dry_run {
-                return Ok(obj);
+                return Ok((obj, None));
             }
             crate::kinds::persist_reserved(self, cx, &mut obj).await?;
-            let bytes = encode_for_storage(r, &mut obj)?;
+            let text = encode_stored(r, &mut obj)?;
+            let bytes = text.bytes.clone();
             let key = object_key(r, ns, &name);
             let guarded = guard.as_ref().map(|(k, rev)| (k.as_str(), *rev));
             let created = if crate::convert::is_storage_version(r) {
@@ -827,7 +926,7 @@ impl Store {
                 Ok(kv) => {
                     strat.created(cx, r, &obj);
                     set_resource_version(&mut obj, kv.mod_revision);
-                    return Ok(obj);
+                    return Ok((obj, Some((text, kv.mod_revision))));
                 }
                 Err(StorageError::AlreadyExists { .. }) if generate && attempt < 7 => continue,
                 Err(StorageError::Conflict { key: k, .. })
@@ -1284,6 +1383,77 @@ pub fn reorder_metadata(obj: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta_strategy() -> impl proptest::strategy::Strategy<Value = Vec<(String, Value)>> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("name".to_string()),
+            Just("uid".to_string()),
+            Just("namespace".to_string()),
+            Just("generateName".to_string()),
+            Just("selfLink".to_string()),
+            Just("resourceVersion".to_string()),
+            Just("labels".to_string()),
+            "[a-z<>&\u{e9}\\\"]{1,6}",
+        ];
+        let value = prop_oneof![
+            Just(json!("v")),
+            Just(json!(7)),
+            Just(json!({"a": "<b>", "c": [1, "\u{2028}"]})),
+            "[ -~\u{e9}\u{2028}]{0,8}".prop_map(Value::String),
+        ];
+        proptest::collection::vec((key, value), 0..8)
+    }
+
+    proptest::proptest! {
+        /// The stored text is the object without `resourceVersion` and `selfLink`, written
+        /// by `gojson`; inserting the version at the slot gives the object's own JSON
+        /// after `set_resource_version`.
+        #[test]
+        fn stored_text_and_its_resource_version_slot(
+            members in meta_strategy(),
+            rv in 1i64..1_000_000_000_000,
+            with_status in proptest::bool::ANY,
+        ) {
+            let mut meta = Map::new();
+            for (k, v) in members {
+                meta.insert(k, v);
+            }
+            let mut obj = json!({"kind": "ConfigMap", "apiVersion": "v1"});
+            if let Value::Object(m) = &mut obj {
+                m.insert("metadata".into(), Value::Object(meta.clone()));
+                m.insert("data".into(), json!({"k": "v\u{2029}</script>"}));
+                if with_status {
+                    m.insert("status".into(), json!({}));
+                }
+            }
+            let (text, slot) = stored_text(&obj).unwrap_or_default();
+            let mut trimmed = obj.clone();
+            let m = objects::metadata_mut(&mut trimmed);
+            m.shift_remove("resourceVersion");
+            m.shift_remove("selfLink");
+            let want = crate::gojson::to_vec(&trimmed).unwrap_or_default();
+            proptest::prop_assert_eq!(
+                String::from_utf8_lossy(&text),
+                String::from_utf8_lossy(&want)
+            );
+            let stored = StoredText { bytes: Bytes::from(text), rv_slot: slot };
+            let mut versioned = obj.clone();
+            set_resource_version(&mut versioned, rv);
+            let whole = crate::handlers::to_json(&versioned, false);
+            match stored.with_resource_version(rv) {
+                Some(body) => proptest::prop_assert_eq!(
+                    String::from_utf8_lossy(&body),
+                    String::from_utf8_lossy(&whole)
+                ),
+                // Only where the object's own placement cannot be had from the text.
+                None => proptest::prop_assert!(
+                    meta.contains_key("selfLink")
+                        || meta.keys().next().is_some_and(|k| k == "resourceVersion")
+                ),
+            }
+        }
+    }
 
     proptest::proptest! {
         /// Known fields come in `ObjectMeta`'s order, the others after them as they were.

@@ -307,13 +307,105 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     fn configmaps() -> &'static kiln_runtime::registry::ResourceInfo {
+        resource("", "v1", "configmaps")
+    }
+
+    fn resource(
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> &'static kiln_runtime::registry::ResourceInfo {
         kiln_generated::REGISTRY
             .iter()
-            .filter(|g| g.name.is_empty())
+            .filter(|g| g.name == group)
             .flat_map(|g| g.versions.iter())
+            .filter(|v| v.version == version)
             .flat_map(|v| v.resources.iter())
-            .find(|r| r.plural == "configmaps")
-            .unwrap_or_else(|| panic!("no configmaps"))
+            .find(|r| r.plural == plural)
+            .unwrap_or_else(|| panic!("no {plural}"))
+    }
+
+    /// A create's JSON answer (the stored text with its version inserted) is the body the
+    /// object itself would give, and the body a GET gives right after; in another version
+    /// than the storage version, and on a dry run, it is the object's own JSON.
+    #[tokio::test]
+    async fn create_json_is_the_created_object() {
+        use crate::handlers::to_json;
+        use crate::store::{Store, WriteOptions};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let storage = crate::storage::EmbeddedStore::open(
+            dir.path(),
+            crate::storage::EmbeddedOptions {
+                fsync: false,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::new(storage);
+        let ns = json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "t"}});
+        store
+            .create(
+                resource("", "v1", "namespaces"),
+                None,
+                ns,
+                &WriteOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let objects = [
+            (
+                resource("", "v1", "configmaps"),
+                json!({"kind": "ConfigMap", "apiVersion": "v1",
+                    "metadata": {"name": "c", "labels": {"a": "b"}}, "data": {"k": "v\n\"<x>\""}}),
+            ),
+            (
+                resource("", "v1", "pods"),
+                json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p"},
+                    "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+            ),
+            (
+                resource("", "v1", "services"),
+                json!({"kind": "Service", "apiVersion": "v1", "metadata": {"name": "s"},
+                    "spec": {"ports": [{"port": 80}]}}),
+            ),
+            (
+                resource("autoscaling", "v1", "horizontalpodautoscalers"),
+                json!({"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v1",
+                    "metadata": {"name": "h"},
+                    "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "d"}, "maxReplicas": 3}}),
+            ),
+        ];
+        for (r, obj) in objects {
+            let name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let dry = WriteOptions {
+                dry_run: true,
+                ..Default::default()
+            };
+            let dry_body = store
+                .create_json(r, Some("t"), obj.clone(), &dry)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let dry_obj: Value = serde_json::from_slice(&dry_body).unwrap_or_default();
+            assert_eq!(dry_obj["metadata"]["name"], name.as_str());
+            assert!(dry_obj["metadata"].get("resourceVersion").is_none());
+            let body = store
+                .create_json(r, Some("t"), obj, &WriteOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let stored = store
+                .get(r, Some("t"), &name)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(
+                String::from_utf8_lossy(&body),
+                String::from_utf8_lossy(&to_json(&stored, false)),
+                "{}",
+                r.plural
+            );
+        }
     }
 
     /// The slow path's bytes, or None when it fails.
