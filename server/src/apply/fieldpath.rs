@@ -264,6 +264,30 @@ impl Set {
         }
     }
 
+    /// Merges `node` in at `path` (at the root, only its children: the empty path is not
+    /// representable).
+    pub fn graft(&mut self, path: &[PathElement], node: Node) {
+        let Some((first, rest)) = path.split_first() else {
+            self.union_in(&node.children);
+            return;
+        };
+        match self.nodes.get_mut(first) {
+            Some(existing) if rest.is_empty() => {
+                existing.member |= node.member;
+                existing.children.union_in(&node.children);
+            }
+            Some(existing) => existing.children.graft(rest, node),
+            None if rest.is_empty() => {
+                self.nodes.insert(first.clone(), node);
+            }
+            None => {
+                let mut child = Node::default();
+                child.children.graft(rest, node);
+                self.nodes.insert(first.clone(), child);
+            }
+        }
+    }
+
     pub fn has(&self, path: &[PathElement]) -> bool {
         let Some((first, rest)) = path.split_first() else {
             return false;

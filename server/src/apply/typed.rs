@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::fieldpath::{Path, PathElement, Set, path_string};
+use super::fieldpath::{Node, Path, PathElement, Set, path_string};
 use crate::schema::{ListSchema, ListType, SchemaIndex, Shape};
 
 /// Defaults of list map keys that clients may leave out: the item then has the default in
@@ -230,6 +230,13 @@ impl<'a> Typer<'a> {
         {
             return;
         }
+        // Everything below a value that is only on the right is added: built as one subtree
+        // (what the walk below would insert path by path, re-walking the set from its root
+        // each time).
+        if let (None, Some(r)) = (lhs, rhs) {
+            c.added.graft(path, self.added(shape, r));
+            return;
+        }
         let sample = match (lhs, rhs) {
             (Some(l @ Value::Object(_)), _) => Some(l),
             (_, Some(r)) => Some(r),
@@ -310,6 +317,35 @@ impl<'a> Typer<'a> {
             }
         }
         m
+    }
+
+    /// The node [`Typer::compare`] inserts for a value `v` that only the right side has: the
+    /// value itself, and below it every field, key or item, recursively.
+    fn added(&self, shape: Shape<'a>, v: &Value) -> Node {
+        let mut node = Node {
+            member: true,
+            children: Set::new(),
+        };
+        match self.kind(shape, Some(v)) {
+            Kind::Leaf => {}
+            Kind::Map(shape) => {
+                if let Some(m) = v.as_object() {
+                    for (k, cv) in m {
+                        let (cs, _, _) = self.child(shape, k);
+                        node.children
+                            .nodes
+                            .insert(PathElement::Field(k.clone()), self.added(cs, cv));
+                    }
+                }
+            }
+            Kind::List(l) => {
+                let item_shape = self.item_shape(l);
+                for (pe, iv) in self.index_items(l, v.as_array()) {
+                    node.children.nodes.insert(pe, self.added(item_shape, iv));
+                }
+            }
+        }
+        node
     }
 
     fn node_added_removed(
@@ -629,6 +665,75 @@ mod tests {
         );
         assert!(c.modified.has(&[f("spec"), f("selector")]));
         assert!(c.added.is_empty() && c.removed.is_empty());
+    }
+
+    /// What the comparison inserted for a value only on the right before subtrees were
+    /// grafted whole: every path inserted one by one, children before their node.
+    fn added_by_paths(t: &Typer<'_>, shape: Shape<'_>, v: &Value, path: &mut Path, out: &mut Set) {
+        match t.kind(shape, Some(v)) {
+            Kind::Leaf => out.insert(path),
+            Kind::Map(shape) => {
+                for (k, cv) in v.as_object().into_iter().flatten() {
+                    let (cs, _, _) = t.child(shape, k);
+                    path.push(PathElement::Field(k.clone()));
+                    added_by_paths(t, cs, cv, path, out);
+                    path.pop();
+                }
+                out.insert(path);
+            }
+            Kind::List(l) => {
+                let item_shape = t.item_shape(l);
+                for (pe, iv) in t.index_items(l, v.as_array()) {
+                    path.push(pe);
+                    added_by_paths(t, item_shape, iv, path, out);
+                    path.pop();
+                }
+                out.insert(path);
+            }
+        }
+    }
+
+    #[test]
+    fn added_subtrees_are_what_path_by_path_inserts_give() {
+        let (t, s) = deployment();
+        let objects = [
+            json!({"metadata": {"name": "d", "labels": {"a": "1"}, "finalizers": ["x", "y", "x"]},
+                "spec": {"replicas": 2, "selector": {"matchLabels": {"a": "1"}},
+                    "template": {"metadata": {"labels": {"a": "1"}}, "spec": {
+                        "containers": [
+                            {"name": "c", "image": "i", "args": ["a", "a"],
+                             "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 80, "protocol": "UDP"}],
+                             "env": [{"name": "E", "value": "1"}, {"name": "E", "value": "2"}],
+                             "resources": {}},
+                            {"name": "d", "image": "j", "volumeMounts": [{"name": "v", "mountPath": "/v"}]},
+                            {"name": "c", "image": "dup"}],
+                        "volumes": [{"name": "v", "emptyDir": {}}],
+                        "tolerations": [{"key": "k", "operator": "Exists"}],
+                        "nodeSelector": {}}}},
+                "status": {"conditions": [{"type": "Available", "status": "True"}]}}),
+            json!({"spec": {"template": {"spec": {"containers": []}}}, "unknown": {"x": [1, {"y": null}]}}),
+            json!({"metadata": null, "spec": "not an object"}),
+        ];
+        let shape = t.idx.shape(&s);
+        for obj in &objects {
+            // Under the root, and grafted below a path into a set that already has nodes.
+            let mut want = Set::new();
+            added_by_paths(&t, shape, obj, &mut Vec::new(), &mut want);
+            let mut c = Comparison::default();
+            t.compare(shape, None, Some(obj), &mut Vec::new(), &mut c);
+            assert_eq!(c.added, want, "{obj}");
+            let prefix = vec![f("spec"), f("template")];
+            let mut want = Set::new();
+            want.insert(&[f("spec"), f("replicas")]);
+            want.insert(&[f("spec"), f("template"), f("metadata")]);
+            let mut got = Comparison {
+                added: want.clone(),
+                ..Default::default()
+            };
+            added_by_paths(&t, shape, obj, &mut prefix.clone(), &mut want);
+            t.compare(shape, None, Some(obj), &mut prefix.clone(), &mut got);
+            assert_eq!(got.added, want, "{obj}");
+        }
     }
 
     #[test]
