@@ -140,15 +140,14 @@ pub fn set_type_meta(obj: &mut Value, api_version: &str, kind: &str) {
             map.insert("apiVersion".into(), Value::String(api_version.to_string()));
             return;
         }
-        let mut out = Map::with_capacity(map.len() + 2);
-        out.insert("kind".into(), Value::String(kind.to_string()));
-        out.insert("apiVersion".into(), Value::String(api_version.to_string()));
-        for (k, v) in std::mem::take(map) {
-            if k != "kind" && k != "apiVersion" {
-                out.insert(k, v);
-            }
-        }
-        *map = out;
+        // Moved to the front in place (the other members keep their order) rather than
+        // rebuilding the map, which hashed every key again.
+        map.shift_insert(0, "kind".into(), Value::String(kind.to_string()));
+        map.shift_insert(
+            1,
+            "apiVersion".into(),
+            Value::String(api_version.to_string()),
+        );
     }
 }
 
@@ -204,6 +203,35 @@ mod tests {
                 dt.second()
             );
             proptest::prop_assert_eq!(format_rfc3339(unix), want);
+        }
+    }
+
+    #[test]
+    fn type_meta_goes_first_in_kubes_order() {
+        for body in [
+            json!({"apiVersion": "x", "data": {}, "kind": "K", "metadata": {}}),
+            json!({"metadata": {}, "kind": "K"}),
+            json!({"data": 1}),
+            json!({"kind": "Old", "apiVersion": "old", "b": 2}),
+        ] {
+            let mut v = body.clone();
+            set_type_meta(&mut v, "v1", "ConfigMap");
+            let keys: Vec<&String> = v
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            let rest: Vec<&String> = body
+                .as_object()
+                .map(|m| {
+                    m.keys()
+                        .filter(|k| *k != "kind" && *k != "apiVersion")
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(keys[..2], ["kind", "apiVersion"]);
+            assert_eq!(keys[2..], rest[..]);
+            assert_eq!(v["kind"], "ConfigMap");
+            assert_eq!(v["apiVersion"], "v1");
         }
     }
 
