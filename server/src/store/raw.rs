@@ -325,12 +325,8 @@ mod tests {
             .unwrap_or_else(|| panic!("no {plural}"))
     }
 
-    /// A create's JSON answer (the stored text with its version inserted) is the body the
-    /// object itself would give, and the body a GET gives right after; in another version
-    /// than the storage version, and on a dry run, it is the object's own JSON.
-    #[tokio::test]
-    async fn create_json_is_the_created_object() {
-        use crate::handlers::to_json;
+    /// A store on a fresh embedded store (no fsync) with namespace `t`; keep the directory.
+    async fn store_with_namespace_t() -> (tempfile::TempDir, crate::store::Store) {
         use crate::store::{Store, WriteOptions};
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let storage = crate::storage::EmbeddedStore::open(
@@ -352,6 +348,17 @@ mod tests {
             )
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
+        (dir, store)
+    }
+
+    /// A create's JSON answer (the stored text with its version inserted) is the body the
+    /// object itself would give, and the body a GET gives right after; in another version
+    /// than the storage version, and on a dry run, it is the object's own JSON.
+    #[tokio::test]
+    async fn create_json_is_the_created_object() {
+        use crate::handlers::to_json;
+        use crate::store::WriteOptions;
+        let (_dir, store) = store_with_namespace_t().await;
         let objects = [
             (
                 resource("", "v1", "configmaps"),
@@ -563,30 +570,9 @@ mod tests {
     #[tokio::test]
     async fn store_json_bodies_match_the_value_path() {
         use crate::handlers::to_json;
-        use crate::store::{ListOptions, ReadAt, Store, WriteOptions, list_kind, list_meta};
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let storage = crate::storage::EmbeddedStore::open(
-            dir.path(),
-            crate::storage::EmbeddedOptions {
-                fsync: false,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::new(storage);
+        use crate::store::{ListOptions, ReadAt, WriteOptions, list_kind, list_meta};
+        let (_dir, store) = store_with_namespace_t().await;
         let r = configmaps();
-        let ns = json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "t"}});
-        let nsr = kiln_generated::REGISTRY
-            .iter()
-            .filter(|g| g.name.is_empty())
-            .flat_map(|g| g.versions.iter())
-            .flat_map(|v| v.resources.iter())
-            .find(|r| r.plural == "namespaces")
-            .unwrap_or_else(|| panic!("no namespaces"));
-        store
-            .create(nsr, None, ns, &WriteOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
         for i in 0..7 {
             let obj = json!({"kind": "ConfigMap", "apiVersion": "v1",
                 "metadata": {"name": format!("cm-{i}"), "namespace": "t", "labels": {"odd": (i % 2).to_string()}},

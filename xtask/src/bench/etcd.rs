@@ -213,14 +213,12 @@ pub fn measure(
                 let cpu = used(&before, &pids.map(cpu_time));
                 check_errors(&creates, "kiln creates on etcd")?;
                 created += warm.ok + creates.ok;
-                say(&format!(
-                    "  round {}: kiln on etcd   {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/create: kiln {} etcd {}",
-                    round + 1,
-                    creates.per_second(),
-                    creates.percentile_ms(0.5),
-                    creates.percentile_ms(0.99),
-                    per_create(cpu[0], creates.ok),
-                    per_create(cpu[1], creates.ok),
+                say(&round_line(
+                    round,
+                    "kiln on etcd",
+                    &creates,
+                    ["kiln", "etcd"],
+                    cpu,
                 ));
                 best_kiln = best_kiln.max(creates.per_second());
             } else {
@@ -232,14 +230,12 @@ pub fn measure(
                     window,
                     &[harness_pid, etcd.pid()],
                 ))?;
-                say(&format!(
-                    "  round {}: raw etcd txn   {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/create: client {} etcd {}",
-                    round + 1,
-                    raw.per_second(),
-                    raw.percentile_ms(0.5),
-                    raw.percentile_ms(0.99),
-                    per_create(cpu[0], raw.ok),
-                    per_create(cpu[1], raw.ok),
+                say(&round_line(
+                    round,
+                    "raw etcd txn",
+                    &raw,
+                    ["client", "etcd"],
+                    cpu,
                 ));
                 best_raw = best_raw.max(raw.per_second());
             }
@@ -269,6 +265,28 @@ fn used<const N: usize>(
 /// `WRITERS` tasks sending Kiln's create transaction straight to etcd over one client
 /// (one HTTP/2 connection, as Kiln has): a warm-up, then the timed window, with the CPU
 /// the processes `pids` used during the window.
+/// One round's line: rate, latency percentiles and the CPU each timed process used per
+/// create.
+fn round_line(
+    round: usize,
+    what: &str,
+    r: &client::LoadResult,
+    names: [&str; 2],
+    cpu: [Option<Duration>; 2],
+) -> String {
+    format!(
+        "  round {}: {what:<14} {:>9.0} creates/s  p50 {:.2} ms  p99 {:.2} ms  CPU µs/create: {} {} {} {}",
+        round + 1,
+        r.per_second(),
+        r.percentile_ms(0.5),
+        r.percentile_ms(0.99),
+        names[0],
+        per_create(cpu[0], r.ok),
+        names[1],
+        per_create(cpu[1], r.ok),
+    )
+}
+
 async fn raw_creates(
     client: &Client,
     value: Bytes,
