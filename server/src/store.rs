@@ -316,6 +316,8 @@ impl StoredText {
     }
 }
 
+/// [`encode_for_storage`] with the slot for `resourceVersion` (none when the stored text is
+/// in another version than `obj`).
 fn encode_stored(r: &ResourceInfo, obj: &mut Value) -> Result<StoredText, ApiError> {
     let internal = |e: serde_json::Error| ApiError::internal(e.to_string());
     if !crate::convert::is_storage_version(r) {
