@@ -1115,6 +1115,17 @@ mod tests {
         }
     }
 
+    /// A whole number written as a fraction of a binary unit keeps the binary format, whose
+    /// canonical text for a value that is no multiple of 1024 is plain digits (kube's
+    /// `CanonicalizeBytes`); read again, those digits are a decimal quantity.
+    #[test]
+    fn fractional_binary_units_are_written_as_digits() {
+        assert_eq!(q("687.5Ki").as_str(), "704000");
+        assert_eq!(q("704000").as_str(), "704k");
+        assert_eq!(q("-584656.25Ki").as_str(), "-598688000");
+        assert_eq!(q("-598688000").as_str(), "-598688k");
+    }
+
     #[test]
     fn canonical_ignores_the_kept_spelling() {
         assert_eq!(q("1.441").canonical(), "1441m");
