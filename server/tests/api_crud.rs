@@ -588,6 +588,16 @@ async fn put_without_resource_version_only_where_kube_allows_it() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    // A patch that removes the resourceVersion makes the update unconditional: refused too.
+    let r = s
+        .patch(
+            path,
+            "application/merge-patch+json",
+            &json!({"metadata": {"resourceVersion": null}, "spec": {"holderIdentity": "d"}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(s.get(path).await.json()["spec"]["holderIdentity"], "c");
 
     let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
         "metadata": {"name": "p"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"a": "b"}}}});
