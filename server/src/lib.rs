@@ -30,9 +30,9 @@ pub mod validation;
 pub mod watch;
 
 /// The allocator the `kiln` binary (and the benchmarks that measure its code) runs with:
-/// the system allocator. mimalloc was faster on the request path but held 55 MiB of
-/// resident memory at idle against a 25 MiB target (DECISIONS D27); one alias keeps the
-/// binary, the benchmarks and the bench baselines on the same allocator.
-pub type Allocator = std::alloc::System;
+/// mimalloc (v3), built without transparent huge pages, which is what kept 55 MiB resident
+/// at idle when D24 first tried it (DECISIONS D27, D33). One alias keeps the binary, the
+/// benchmarks and the bench baselines on the same allocator.
+pub type Allocator = mimalloc::MiMalloc;
 /// An [`Allocator`], for `#[global_allocator] static A: kiln::Allocator = kiln::ALLOCATOR;`.
-pub const ALLOCATOR: Allocator = std::alloc::System;
+pub const ALLOCATOR: Allocator = mimalloc::MiMalloc;
