@@ -73,10 +73,15 @@ async fn main() -> std::process::ExitCode {
     });
     // Request logging must not block a worker on a slow stderr: lines go through a
     // background writer thread, lossy only if it falls 8k lines behind. (The default
-    // 128k-line queue is allocated up front: 4 MB of an idle server's memory.)
+    // 128k-line queue is allocated up front: 4 MB of an idle server's memory.) The thread
+    // writes the lines it finds queued together and flushes whenever the queue is empty,
+    // so under load a write(2) carries many lines and an idle server holds none back.
     let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(8192)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            32 * 1024,
+            std::io::stderr(),
+        ));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
