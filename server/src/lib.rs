@@ -30,8 +30,8 @@ pub mod validation;
 pub mod watch;
 
 /// The allocator the `kiln` binary (and the benchmarks that measure its code) runs with:
-/// mimalloc (v3), built without transparent huge pages, which is what kept 55 MiB resident
-/// at idle when D24 first tried it (DECISIONS D27, D33). One alias keeps the binary, the
+/// mimalloc (v3), built without its transparent-huge-page advice, which is what kept its
+/// idle footprint above glibc's (DECISIONS D27, D33). One alias keeps the binary, the
 /// benchmarks and the bench baselines on the same allocator.
 pub type Allocator = mimalloc::MiMalloc;
 /// An [`Allocator`], for `#[global_allocator] static A: kiln::Allocator = kiln::ALLOCATOR;`.
