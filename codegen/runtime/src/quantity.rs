@@ -21,10 +21,12 @@
 //! JSON: a string (numbers are accepted on input); `null` is zero. Protobuf:
 //! `message Quantity { optional string string = 1; }`, always written.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use prost::bytes::{Buf, BufMut};
 use prost::encoding::{DecodeContext, WireType};
@@ -61,12 +63,18 @@ pub enum QuantityFormat {
 /// Equality (and hashing) is on the serialised string: `1Ki` and `1024` are different
 /// values of this type even though they are the same amount. Compare amounts with
 /// [`Quantity::cmp_value`].
+///
+/// A quantity read from JSON or protobuf whose text is kept as written (nearly all of them:
+/// `500m`, `256Mi`) is checked against the grammar when it is read, but its exact amount is
+/// worked out on first use (comparisons, arithmetic), from that same text: decoding an
+/// object does not pay for arithmetic it may never need.
 #[derive(Clone)]
 pub struct Quantity {
-    value: Dec,
+    /// The amount; empty until first use when `text` is kept as written.
+    value: OnceLock<Dec>,
     format: QuantityFormat,
     /// What JSON and protobuf carry.
-    text: String,
+    text: Cow<'static, str>,
 }
 
 impl fmt::Debug for Quantity {
@@ -99,9 +107,9 @@ impl Quantity {
     /// Zero, written `"0"`.
     pub fn zero() -> Quantity {
         Quantity {
-            value: Dec::zero(),
+            value: OnceLock::from(Dec::zero()),
             format: QuantityFormat::DecimalSI,
-            text: "0".to_string(),
+            text: Cow::Borrowed("0"),
         }
     }
 
@@ -124,40 +132,58 @@ impl Quantity {
     }
 
     fn from_dec(value: Dec, format: QuantityFormat) -> Quantity {
-        let text = canonical_text(&value, format);
+        let text = Cow::Owned(canonical_text(&value, format));
         Quantity {
-            value,
+            value: OnceLock::from(value),
             format,
             text,
         }
     }
 
+    /// The amount (worked out from the text on first use when the text was kept as
+    /// written; see the type's docs).
+    fn dec(&self) -> &Dec {
+        self.value.get_or_init(|| {
+            // The text passed `head` when this quantity was made, and `amount` fails
+            // only where `head` did.
+            head(&self.text)
+                .and_then(|h| amount(&h))
+                .map(|(value, _)| value)
+                .unwrap_or_default()
+        })
+    }
+
     /// Parses a quantity as kube-apiserver does (no surrounding whitespace allowed).
     pub fn parse(s: &str) -> Result<Quantity, QuantityError> {
-        let (value, format, keep_text) = parse_parts(s)?;
-        let text = if keep_text {
-            s.to_string()
-        } else {
-            canonical_text(&value, format)
-        };
-        Ok(Quantity {
-            value,
-            format,
-            text,
-        })
+        Quantity::parse_as(s, str::to_string)
     }
 
     /// [`Quantity::parse`] of an owned string, kept without copying when it is canonical
     /// (the protobuf decoder's case: the string was just read off the wire).
     pub fn parse_owned(s: String) -> Result<Quantity, QuantityError> {
-        let (value, format, keep_text) = parse_parts(&s)?;
-        let text = if keep_text {
-            s
-        } else {
-            canonical_text(&value, format)
-        };
+        Quantity::parse_as(s, |s| s)
+    }
+
+    /// [`Quantity::parse`], with `own` turning the input into the kept text.
+    fn parse_as<S: AsRef<str>>(
+        s: S,
+        own: impl FnOnce(S) -> String,
+    ) -> Result<Quantity, QuantityError> {
+        let h = head(s.as_ref())?;
+        if h.keep_text {
+            // `head` settled the format too: a kept text is never one of the forms whose
+            // format `amount` revises (see `amount`).
+            let format = h.format;
+            return Ok(Quantity {
+                value: OnceLock::new(),
+                format,
+                text: Cow::Owned(own(s)),
+            });
+        }
+        let (value, format) = amount(&h)?;
+        let text = Cow::Owned(canonical_text(&value, format));
         Ok(Quantity {
-            value,
+            value: OnceLock::from(value),
             format,
             text,
         })
@@ -172,7 +198,7 @@ impl Quantity {
     /// The canonical form of the value, computed afresh (what kube-apiserver writes for
     /// a quantity it did not parse, e.g. after arithmetic): `1.441` → `1441m`.
     pub fn canonical(&self) -> String {
-        canonical_text(&self.value, self.format)
+        canonical_text(self.dec(), self.format)
     }
 
     pub fn format(&self) -> QuantityFormat {
@@ -180,14 +206,14 @@ impl Quantity {
     }
 
     pub fn is_zero(&self) -> bool {
-        self.value.is_zero()
+        self.dec().is_zero()
     }
 
     /// -1, 0 or 1.
     pub fn sign(&self) -> i32 {
-        if self.value.is_zero() {
+        if self.dec().is_zero() {
             0
-        } else if self.value.neg {
+        } else if self.dec().neg {
             -1
         } else {
             1
@@ -196,19 +222,19 @@ impl Quantity {
 
     /// Compares the amounts exactly (`1Ki` equals `1024`).
     pub fn cmp_value(&self, other: &Quantity) -> Ordering {
-        self.value.cmp(&other.value)
+        self.dec().cmp(other.dec())
     }
 
     /// `ceil(q / 10^scale)`, rounding away from zero, or `None` if it does not fit i128.
     /// `scaled_value(-3)` is the value in milli-units, `scaled_value(0)` in units.
     pub fn checked_scaled_value(&self, scale: i32) -> Option<i128> {
-        self.value.to_scaled_i128(i64::from(scale))
+        self.dec().to_scaled_i128(i64::from(scale))
     }
 
     /// Like [`Quantity::checked_scaled_value`], saturating at the bounds of i128.
     pub fn scaled_value(&self, scale: i32) -> i128 {
         self.checked_scaled_value(scale)
-            .unwrap_or(if self.value.neg { i128::MIN } else { i128::MAX })
+            .unwrap_or(if self.dec().neg { i128::MIN } else { i128::MAX })
     }
 
     /// The value in units, rounded up (away from zero); saturating (Go's `Value`).
@@ -223,24 +249,24 @@ impl Quantity {
 
     /// The nearest `f64` (infinite when out of range).
     pub fn as_f64(&self) -> f64 {
-        if self.value.is_zero() {
+        if self.dec().is_zero() {
             return 0.0;
         }
         let digits: String = self
-            .value
+            .dec()
             .digits
             .iter()
             .map(|d| char::from(b'0' + d))
             .collect();
-        let sign = if self.value.neg { "-" } else { "" };
-        format!("{sign}{digits}e{}", self.value.exp)
+        let sign = if self.dec().neg { "-" } else { "" };
+        format!("{sign}{digits}e{}", self.dec().exp)
             .parse()
             .unwrap_or(0.0)
     }
 
     /// The same amount negated (Go's `Neg`), in canonical form.
     pub fn neg(&self) -> Quantity {
-        let value = self.value.clone().with_sign(!self.value.neg);
+        let value = self.dec().clone().with_sign(!self.dec().neg);
         Quantity::from_dec(value, self.format)
     }
 
@@ -248,8 +274,8 @@ impl Quantity {
     /// (Go's `Add`). `None` only when the exponents are too far apart to add exactly
     /// within a bounded number of digits.
     pub fn checked_add(&self, other: &Quantity) -> Option<Quantity> {
-        let value = self.value.checked_add(&other.value)?;
-        let format = if self.value.is_zero() {
+        let value = self.dec().checked_add(other.dec())?;
+        let format = if self.dec().is_zero() {
             other.format
         } else {
             self.format
@@ -259,9 +285,9 @@ impl Quantity {
 
     /// `self - other` (Go's `Sub`); see [`Quantity::checked_add`].
     pub fn checked_sub(&self, other: &Quantity) -> Option<Quantity> {
-        let negated = other.value.clone().with_sign(!other.value.neg);
-        let value = self.value.checked_add(&negated)?;
-        let format = if self.value.is_zero() {
+        let negated = other.dec().clone().with_sign(!other.dec().neg);
+        let value = self.dec().checked_add(&negated)?;
+        let format = if self.dec().is_zero() {
             other.format
         } else {
             self.format
@@ -349,7 +375,10 @@ impl crate::proto::rev::RevEncode for Quantity {
 
 impl prost::Message for Quantity {
     fn encode_raw(&self, buf: &mut impl BufMut) {
-        prost::encoding::string::encode(1, &self.text, buf);
+        let text = self.text.as_bytes();
+        prost::encoding::encode_key(1, WireType::LengthDelimited, buf);
+        prost::encoding::encode_varint(text.len() as u64, buf);
+        buf.put_slice(text);
     }
 
     fn merge_field(
@@ -363,19 +392,13 @@ impl prost::Message for Quantity {
             1 => {
                 let mut s = String::new();
                 crate::proto::de::string(wire_type, &mut s, buf, ctx)?;
-                let (value, format, keep_text) = parse_parts(&s).map_err(|e| {
-                    crate::proto::decode_error(format!("invalid Quantity {s:?}: {e}"))
-                })?;
-                let text = if keep_text {
-                    s
-                } else {
-                    canonical_text(&value, format)
-                };
-                *self = Quantity {
-                    value,
-                    format,
-                    text,
-                };
+                if let Err(e) = head(&s) {
+                    return Err(crate::proto::decode_error(format!(
+                        "invalid Quantity {s:?}: {e}"
+                    )));
+                }
+                // `head` accepted it, so `parse_owned` does too.
+                *self = Quantity::parse_owned(s).unwrap_or_default();
                 Ok(())
             }
             _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
@@ -383,7 +406,9 @@ impl prost::Message for Quantity {
     }
 
     fn encoded_len(&self) -> usize {
-        prost::encoding::string::encoded_len(1, &self.text)
+        prost::encoding::key_len(1)
+            + prost::encoding::encoded_len_varint(self.text.len() as u64)
+            + self.text.len()
     }
 
     fn clear(&mut self) {
@@ -391,19 +416,55 @@ impl prost::Message for Quantity {
     }
 }
 
-/// The value, format and whether the text is kept as written (see [`Quantity::parse`]).
-fn parse_parts(s: &str) -> Result<(Dec, QuantityFormat, bool), QuantityError> {
+/// What a quantity string says, found without allocating: the grammar is checked here, so
+/// every error a quantity can have comes from this step.
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    scanned: Scanned<'a>,
+    base: u32,
+    exponent: i64,
+    format: QuantityFormat,
+    /// Whether kube-apiserver writes the string back as it was given.
+    keep_text: bool,
+}
+
+fn head(s: &str) -> Result<Head<'_>, QuantityError> {
     if s.is_empty() {
         return Err(QuantityError::FormatWrong);
     }
-    if s == "0" {
-        return Ok((Dec::zero(), QuantityFormat::DecimalSI, true));
-    }
     let scanned = scan(s)?;
-    let (base, exponent, mut format) = interpret(scanned.suffix)?;
-    let keep_text = written_canonically(&scanned, exponent, format)
+    let (base, exponent, format) = interpret(scanned.suffix)?;
+    let keep_text = s == "0"
+        || written_canonically(&scanned, exponent, format)
         || binary_already_canonical(s, &scanned, base, exponent);
+    Ok(Head {
+        scanned,
+        base,
+        exponent,
+        format,
+        keep_text,
+    })
+}
 
+/// The value, format and whether the text is kept as written (see [`Quantity::parse`]).
+#[cfg(test)]
+fn parse_parts(s: &str) -> Result<(Dec, QuantityFormat, bool), QuantityError> {
+    let h = head(s)?;
+    let (value, format) = amount(&h)?;
+    Ok((value, format, h.keep_text))
+}
+
+/// The exact amount of a quantity, and its format: a binary-suffixed amount below one unit
+/// is decimal, one past 2^63-1 is capped. Neither happens to a text `head` keeps: a kept
+/// binary text is a whole number of at least 1 whose amount fits an int64.
+fn amount(h: &Head<'_>) -> Result<(Dec, QuantityFormat), QuantityError> {
+    let Head {
+        scanned,
+        base,
+        exponent,
+        mut format,
+        ..
+    } = *h;
     let digits: Vec<u8> = scanned
         .num
         .bytes()
@@ -437,7 +498,7 @@ fn parse_parts(s: &str) -> Result<(Dec, QuantityFormat, bool), QuantityError> {
             format = QuantityFormat::DecimalSI;
         }
     }
-    Ok((value, format, keep_text))
+    Ok((value, format))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -447,6 +508,7 @@ fn parse_parts(s: &str) -> Result<(Dec, QuantityFormat, bool), QuantityError> {
 const NANO_EXP: i64 = -9;
 
 /// The pieces of a quantity string, as Kubernetes' scanner splits it.
+#[derive(Clone, Copy)]
 struct Scanned<'a> {
     positive: bool,
     /// Numerator digits without leading zeros ("0" when none are left).
@@ -1445,6 +1507,23 @@ mod tests {
                 if !slow_keep {
                     prop_assert_eq!(q.as_str(), q.canonical());
                 }
+            }
+        }
+
+        #[test]
+        fn prop_kept_text_amount_is_the_eager_one(s in quantity_string()) {
+            // A kept text's amount is worked out on first use; it and the format decided
+            // up front are what computing everything at parse time gives.
+            if let Ok(v) = Quantity::parse(&s) {
+                let (value, format, keep) = parse_parts(&s).unwrap();
+                prop_assert_eq!(v.value.get().is_none(), keep && s != "0");
+                prop_assert_eq!(v.format(), format);
+                prop_assert_eq!(v.dec(), &value);
+                // Decoding the written text (`s` itself when kept) is parsing that text.
+                let decoded = Quantity::decode(v.encode_to_vec().as_slice()).unwrap();
+                let (value, format, _) = parse_parts(v.as_str()).unwrap();
+                prop_assert_eq!(decoded.format(), format);
+                prop_assert_eq!(decoded.dec(), &value);
             }
         }
 
