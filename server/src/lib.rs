@@ -14,6 +14,7 @@ pub mod gojson;
 pub mod handlers;
 pub mod kinds;
 pub mod labels;
+pub mod logwriter;
 pub mod negotiate;
 pub mod objects;
 pub mod openapi;

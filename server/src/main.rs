@@ -71,17 +71,16 @@ async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{level},actix_server=warn"))
     });
-    // Request logging must not block a worker on a slow stderr: lines go through a
-    // background writer thread, lossy only if it falls 8k lines behind. (The default
-    // 128k-line queue is allocated up front: 4 MB of an idle server's memory.) The thread
-    // writes the lines it finds queued together and flushes whenever the queue is empty,
-    // so under load a write(2) carries many lines and an idle server holds none back.
-    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(8192)
-        .finish(std::io::BufWriter::with_capacity(
-            32 * 1024,
-            std::io::stderr(),
-        ));
+    // Request logging must not block a worker on a slow stderr, nor cost it a system call
+    // per line: lines are appended to a buffer that a background thread writes in batches
+    // (`kiln::logwriter`, DECISIONS D34).
+    let (writer, _log_guard) = match kiln::logwriter::start(std::io::stderr()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("kiln: starting the log writer: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
