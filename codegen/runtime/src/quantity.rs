@@ -106,8 +106,10 @@ impl Hash for Quantity {
 impl Quantity {
     /// Zero, written `"0"`.
     pub fn zero() -> Quantity {
+        // The amount is worked out from "0" if asked for: a map value being decoded starts
+        // as zero and is replaced, so making zero costs nothing.
         Quantity {
-            value: OnceLock::from(Dec::zero()),
+            value: OnceLock::new(),
             format: QuantityFormat::DecimalSI,
             text: Cow::Borrowed("0"),
         }
@@ -171,22 +173,21 @@ impl Quantity {
     ) -> Result<Quantity, QuantityError> {
         let h = head(s.as_ref())?;
         if h.keep_text {
-            // `head` settled the format too: a kept text is never one of the forms whose
-            // format `amount` revises (see `amount`).
             let format = h.format;
-            return Ok(Quantity {
-                value: OnceLock::new(),
-                format,
-                text: Cow::Owned(own(s)),
-            });
+            return Ok(Quantity::kept(own(s), format));
         }
         let (value, format) = amount(&h)?;
-        let text = Cow::Owned(canonical_text(&value, format));
-        Ok(Quantity {
-            value: OnceLock::from(value),
+        Ok(Quantity::from_dec(value, format))
+    }
+
+    /// A quantity whose text `head` keeps as written. `head` settled the format too: a kept
+    /// text is never one of the forms whose format `amount` revises (see `amount`).
+    fn kept(text: String, format: QuantityFormat) -> Quantity {
+        Quantity {
+            value: OnceLock::new(),
             format,
-            text,
-        })
+            text: Cow::Owned(text),
+        }
     }
 
     /// The string JSON and protobuf carry (see the module docs for when it keeps the
@@ -392,13 +393,20 @@ impl prost::Message for Quantity {
             1 => {
                 let mut s = String::new();
                 crate::proto::de::string(wire_type, &mut s, buf, ctx)?;
-                if let Err(e) = head(&s) {
-                    return Err(crate::proto::decode_error(format!(
-                        "invalid Quantity {s:?}: {e}"
-                    )));
-                }
-                // `head` accepted it, so `parse_owned` does too.
-                *self = Quantity::parse_owned(s).unwrap_or_default();
+                let invalid = |e: QuantityError, s: &str| {
+                    crate::proto::decode_error(format!("invalid Quantity {s:?}: {e}"))
+                };
+                let h = match head(&s) {
+                    Ok(h) => h,
+                    Err(e) => return Err(invalid(e, &s)),
+                };
+                *self = if h.keep_text {
+                    let format = h.format;
+                    Quantity::kept(s, format)
+                } else {
+                    let (value, format) = amount(&h).map_err(|e| invalid(e, &s))?;
+                    Quantity::from_dec(value, format)
+                };
                 Ok(())
             }
             _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
@@ -1516,7 +1524,7 @@ mod tests {
             // up front are what computing everything at parse time gives.
             if let Ok(v) = Quantity::parse(&s) {
                 let (value, format, keep) = parse_parts(&s).unwrap();
-                prop_assert_eq!(v.value.get().is_none(), keep && s != "0");
+                prop_assert_eq!(v.value.get().is_none(), keep);
                 prop_assert_eq!(v.format(), format);
                 prop_assert_eq!(v.dec(), &value);
                 // Decoding the written text (`s` itself when kept) is parsing that text.
