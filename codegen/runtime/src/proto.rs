@@ -782,7 +782,7 @@ mod tests {
         )
             .prop_map(|(name, raw)| Leaf {
                 name,
-                raw: raw.map(|r| crate::raw::RawExtension(serde_json::json!(r))),
+                raw: raw.map(|r| crate::raw::RawExtension::new(serde_json::json!(r))),
             })
     }
 

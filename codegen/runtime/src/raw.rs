@@ -14,71 +14,122 @@ use serde_json::Value;
 macro_rules! raw_json_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
-        pub struct $name(pub Value);
+        ///
+        /// Decoded from protobuf, the JSON is checked (as strictly as parsing it into a
+        /// [`Value`]) and kept as its bytes, as Go keeps `Raw`; the [`Value`] is built on
+        /// first use. Every other way of making one holds the [`Value`] from the start.
+        #[derive(Clone, Default)]
+        pub struct $name {
+            value: std::sync::OnceLock<Value>,
+            /// Checked JSON from protobuf, until `value` is built from it.
+            raw: Option<Box<[u8]>>,
+        }
 
         impl $name {
             pub fn new(value: Value) -> Self {
-                $name(value)
+                $name {
+                    value: std::sync::OnceLock::from(value),
+                    raw: None,
+                }
             }
 
             /// True for JSON `null` (Go's nil `Raw`).
             pub fn is_null(&self) -> bool {
-                self.0.is_null()
+                self.as_value().is_null()
             }
 
             pub fn as_value(&self) -> &Value {
-                &self.0
+                self.value.get_or_init(|| {
+                    // `raw` passed `check_json`, which accepts what `from_slice` accepts.
+                    self.raw
+                        .as_deref()
+                        .and_then(|raw| serde_json::from_slice(raw).ok())
+                        .unwrap_or(Value::Null)
+                })
             }
 
             pub fn into_value(self) -> Value {
-                self.0
+                self.as_value();
+                self.value.into_inner().unwrap_or(Value::Null)
             }
 
             /// The compact JSON bytes protobuf carries; empty for `null`.
             pub fn to_raw(&self) -> Vec<u8> {
-                if self.0.is_null() {
+                let value = self.as_value();
+                if value.is_null() {
                     return Vec::new();
                 }
-                serde_json::to_vec(&self.0).unwrap_or_default()
+                serde_json::to_vec(value).unwrap_or_default()
             }
 
             /// Parses raw JSON bytes; empty bytes are `null`.
             pub fn from_raw(raw: &[u8]) -> Result<Self, serde_json::Error> {
                 if raw.is_empty() {
-                    return Ok($name(Value::Null));
+                    return Ok($name::new(Value::Null));
                 }
-                serde_json::from_slice(raw).map($name)
+                serde_json::from_slice(raw).map($name::new)
+            }
+
+            /// [`Self::from_raw`], keeping the checked bytes instead of parsing them.
+            fn from_checked_raw(raw: &[u8]) -> Result<Self, serde_json::Error> {
+                if raw.is_empty() {
+                    return Ok($name::new(Value::Null));
+                }
+                check_json(raw)?;
+                Ok($name {
+                    value: std::sync::OnceLock::new(),
+                    raw: Some(raw.into()),
+                })
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_value() == other.as_value()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_value().hash(state);
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(self.as_value()).finish()
             }
         }
 
         impl From<Value> for $name {
             fn from(v: Value) -> Self {
-                $name(v)
+                $name::new(v)
             }
         }
 
         impl From<$name> for Value {
             fn from(v: $name) -> Value {
-                v.0
+                v.into_value()
             }
         }
 
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                self.0.serialize(serializer)
+                self.as_value().serialize(serializer)
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                Value::deserialize(deserializer).map($name)
+                Value::deserialize(deserializer).map($name::new)
             }
         }
 
         impl prost::Message for $name {
             fn encode_raw(&self, buf: &mut impl BufMut) {
-                if self.0.is_null() {
+                if self.is_null() {
                     return;
                 }
                 let raw = self.to_raw();
@@ -108,11 +159,11 @@ macro_rules! raw_json_type {
                         let len = len as usize;
                         if buf.chunk().len() >= len {
                             // Parsed where it lies, without a copy.
-                            *self = $name::from_raw(&buf.chunk()[..len]).map_err(not_json)?;
+                            *self = $name::from_checked_raw(&buf.chunk()[..len]).map_err(not_json)?;
                             buf.advance(len);
                         } else {
                             let raw = buf.copy_to_bytes(len);
-                            *self = $name::from_raw(&raw).map_err(not_json)?;
+                            *self = $name::from_checked_raw(&raw).map_err(not_json)?;
                         }
                         let _ = ctx;
                         Ok(())
@@ -122,21 +173,21 @@ macro_rules! raw_json_type {
             }
 
             fn encoded_len(&self) -> usize {
-                if self.0.is_null() {
+                if self.is_null() {
                     return 0;
                 }
-                let len = json_len(&self.0);
+                let len = json_len(self.as_value());
                 prost::encoding::key_len(1) + prost::encoding::encoded_len_varint(len as u64) + len
             }
 
             fn clear(&mut self) {
-                self.0 = Value::Null;
+                *self = $name::new(Value::Null);
             }
         }
 
         impl crate::proto::rev::RevEncode for $name {
             fn encode_rev(&self, w: &mut crate::proto::rev::RevBuf) {
-                if self.0.is_null() {
+                if self.is_null() {
                     return;
                 }
                 crate::proto::rev::bytes(1, &self.to_raw(), w);
@@ -144,6 +195,62 @@ macro_rules! raw_json_type {
         }
 
     };
+}
+
+/// Checks that `raw` is one JSON value, accepting exactly what parsing it into a [`Value`]
+/// accepts (numbers in range, valid escapes and surrogate pairs, the same depth limit),
+/// without building anything: every token goes through `deserialize_any`, which parses
+/// numbers and strings in full, unlike `IgnoredAny`'s skipping.
+fn check_json(raw: &[u8]) -> Result<(), serde_json::Error> {
+    use serde::de::{self, MapAccess, SeqAccess, Visitor};
+
+    struct Checked;
+
+    impl<'de> Deserialize<'de> for Checked {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(CheckVisitor)
+        }
+    }
+
+    struct CheckVisitor;
+
+    impl<'de> Visitor<'de> for CheckVisitor {
+        type Value = Checked;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+            while seq.next_element::<Checked>()?.is_some() {}
+            Ok(Checked)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+            while map.next_key::<Checked>()?.is_some() {
+                map.next_value::<Checked>()?;
+            }
+            Ok(Checked)
+        }
+    }
+
+    serde_json::from_slice::<Checked>(raw).map(|_| ())
 }
 
 /// Length of a value's compact JSON, counted without building it.
@@ -200,18 +307,34 @@ mod tests {
     }
 
     #[test]
+    fn checked_raw_has_the_parsers_depth_limit() {
+        for depth in [100, 127, 128, 129, 300] {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let eager = FieldsV1::from_raw(text.as_bytes()).is_ok();
+            assert_eq!(FieldsV1::from_checked_raw(text.as_bytes()).is_ok(), eager, "{depth}");
+        }
+        assert!(FieldsV1::from_checked_raw(b"[1e400]").is_err());
+        assert!(FieldsV1::from_checked_raw(br#"{"\ud800":1}"#).is_err());
+        let kept = FieldsV1::from_checked_raw(br#"{"f:a": {".": {}}}"#).unwrap();
+        assert_eq!(kept.to_raw(), br#"{"f:a":{".":{}}}"#);
+    }
+
+    #[test]
     fn protobuf_bytes() {
-        let v = Json(json!({"a": [1, "b"]}));
+        let v = Json::new(json!({"a": [1, "b"]}));
         let mut want = vec![0x0a, 13];
         want.extend_from_slice(br#"{"a":[1,"b"]}"#);
         assert_eq!(v.encode_to_vec(), want);
         assert_eq!(Json::decode(want.as_slice()).unwrap(), v);
-        assert!(Json(Value::Null).encode_to_vec().is_empty());
-        assert_eq!(Json::decode(&[][..]).unwrap(), Json(Value::Null));
-        assert_eq!(Json::decode(&[0x0a, 0x00][..]).unwrap(), Json(Value::Null));
+        assert!(Json::new(Value::Null).encode_to_vec().is_empty());
+        assert_eq!(Json::decode(&[][..]).unwrap(), Json::new(Value::Null));
+        assert_eq!(
+            Json::decode(&[0x0a, 0x00][..]).unwrap(),
+            Json::new(Value::Null)
+        );
         assert_eq!(
             RawExtension::decode(&b"\x0a\x04true"[..]).unwrap(),
-            RawExtension(json!(true))
+            RawExtension::new(json!(true))
         );
         assert!(RawExtension::decode(&b"\x0a\x03k8s"[..]).is_err());
     }
@@ -234,27 +357,69 @@ mod tests {
         })
     }
 
+    /// Texts around the edges of what JSON parsing accepts.
+    fn json_ish() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(",".to_string()),
+            Just(":".to_string()),
+            Just("\"a\"".to_string()),
+            Just("\"\\ud800\"".to_string()),
+            Just("\"\\ud83d\\ude00\"".to_string()),
+            Just("\"\\x\"".to_string()),
+            Just("1e400".to_string()),
+            Just("-0".to_string()),
+            Just("01".to_string()),
+            Just("1.5".to_string()),
+            Just("18446744073709551616".to_string()),
+            Just("true".to_string()),
+            Just("nul".to_string()),
+            Just(" ".to_string()),
+            "[ -~]{0,3}",
+        ];
+        proptest::collection::vec(token, 0..12).prop_map(|t| t.concat())
+    }
+
     proptest! {
         #[test]
+        fn prop_checked_raw_accepts_what_parsing_accepts(
+            text in prop_oneof![json_ish(), any_json().prop_map(|v| v.to_string())],
+            bytes in proptest::collection::vec(any::<u8>(), 0..16),
+        ) {
+            for raw in [text.as_bytes(), bytes.as_slice()] {
+                let eager = FieldsV1::from_raw(raw);
+                let lazy = FieldsV1::from_checked_raw(raw);
+                prop_assert_eq!(eager.is_ok(), lazy.is_ok(), "{:?}", String::from_utf8_lossy(raw));
+                if let (Ok(eager), Ok(lazy)) = (eager, lazy) {
+                    prop_assert_eq!(lazy.as_value(), eager.as_value());
+                    prop_assert_eq!(lazy.to_raw(), eager.to_raw());
+                }
+            }
+        }
+
+        #[test]
         fn prop_json_round_trip(v in any_json()) {
-            let text = serde_json::to_string(&RawExtension(v.clone())).unwrap();
-            prop_assert_eq!(serde_json::from_str::<RawExtension>(&text).unwrap(), RawExtension(v.clone()));
-            prop_assert_eq!(serde_json::from_str::<Json>(&text).unwrap(), Json(v.clone()));
-            prop_assert_eq!(serde_json::from_str::<FieldsV1>(&text).unwrap(), FieldsV1(v.clone()));
+            let text = serde_json::to_string(&RawExtension::new(v.clone())).unwrap();
+            prop_assert_eq!(serde_json::from_str::<RawExtension>(&text).unwrap(), RawExtension::new(v.clone()));
+            prop_assert_eq!(serde_json::from_str::<Json>(&text).unwrap(), Json::new(v.clone()));
+            prop_assert_eq!(serde_json::from_str::<FieldsV1>(&text).unwrap(), FieldsV1::new(v.clone()));
             // Through a parsed value too (the codec's normalize_value path).
-            let value = serde_json::to_value(FieldsV1(v.clone())).unwrap();
-            prop_assert_eq!(serde_json::from_value::<FieldsV1>(value).unwrap(), FieldsV1(v));
+            let value = serde_json::to_value(FieldsV1::new(v.clone())).unwrap();
+            prop_assert_eq!(serde_json::from_value::<FieldsV1>(value).unwrap(), FieldsV1::new(v));
         }
 
         #[test]
         fn prop_proto_round_trip(v in any_json()) {
-            let r = RawExtension(v.clone());
+            let r = RawExtension::new(v.clone());
             let bytes = r.encode_to_vec();
             prop_assert_eq!(bytes.len(), r.encoded_len());
             prop_assert_eq!(RawExtension::decode(bytes.as_slice()).unwrap(), r);
-            let f = FieldsV1(v.clone());
+            let f = FieldsV1::new(v.clone());
             prop_assert_eq!(FieldsV1::decode(f.encode_to_vec().as_slice()).unwrap(), f);
-            let j = Json(v);
+            let j = Json::new(v);
             prop_assert_eq!(Json::decode(j.encode_to_vec().as_slice()).unwrap(), j);
         }
     }
