@@ -311,7 +311,11 @@ mod tests {
         for depth in [100, 127, 128, 129, 300] {
             let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
             let eager = FieldsV1::from_raw(text.as_bytes()).is_ok();
-            assert_eq!(FieldsV1::from_checked_raw(text.as_bytes()).is_ok(), eager, "{depth}");
+            assert_eq!(
+                FieldsV1::from_checked_raw(text.as_bytes()).is_ok(),
+                eager,
+                "{depth}"
+            );
         }
         assert!(FieldsV1::from_checked_raw(b"[1e400]").is_err());
         assert!(FieldsV1::from_checked_raw(br#"{"\ud800":1}"#).is_err());
