@@ -22,12 +22,17 @@ pub const GATHER: Duration = Duration::from_millis(5);
 pub const LIMIT: usize = 1 << 20;
 /// A batch buffer larger than this is given back to the allocator after its write.
 const KEEP: usize = 64 * 1024;
+/// How long [`LogGuard`]'s drop waits for the writer to finish: a stalled stderr (a blocked
+/// pipe) must not keep the process from exiting.
+pub const FINISH: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
     pending: Vec<u8>,
     dropped: u64,
     closed: bool,
+    /// Set by the writer thread when it has written everything and stopped.
+    finished: bool,
 }
 
 #[derive(Default)]
@@ -43,7 +48,8 @@ pub struct LogWriter {
     shared: Arc<Shared>,
 }
 
-/// Stops the writer thread when dropped, after it has written every line appended before.
+/// Stops the writer thread when dropped, after it has written every line appended before
+/// (waiting at most [`FINISH`]). Lines appended after the drop are not written.
 pub struct LogGuard {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -99,16 +105,30 @@ fn run<W: Write>(shared: &Shared, mut out: W) {
         if batch.capacity() > KEEP {
             batch.shrink_to(KEEP);
         }
-        if closed && shared.state.lock().pending.is_empty() {
-            return;
+        if closed {
+            let mut st = shared.state.lock();
+            if st.pending.is_empty() {
+                st.finished = true;
+                shared.wake.notify_all();
+                return;
+            }
         }
     }
 }
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        self.shared.state.lock().closed = true;
-        self.shared.wake.notify_one();
+        let mut st = self.shared.state.lock();
+        st.closed = true;
+        self.shared.wake.notify_all();
+        let deadline = std::time::Instant::now() + FINISH;
+        while !st.finished {
+            if self.shared.wake.wait_until(&mut st, deadline).timed_out() {
+                // stderr is stalled: leave the thread behind rather than hang the exit.
+                return;
+            }
+        }
+        drop(st);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -119,7 +139,8 @@ impl LogWriter {
     fn append(&self, line: &[u8]) {
         let was_empty = {
             let mut st = self.shared.state.lock();
-            if st.pending.len() + line.len() > LIMIT {
+            // A line longer than the limit is still taken into an empty buffer.
+            if st.pending.len() + line.len() > LIMIT && !st.pending.is_empty() {
                 st.dropped += 1;
                 return;
             }
@@ -128,9 +149,10 @@ impl LogWriter {
             was_empty
         };
         // Only the first line of a batch can find the writer waiting; parking_lot's
-        // `notify_one` makes no system call when nobody waits.
+        // `notify_all` makes no system call when nobody waits (the guard's drop may be
+        // waiting on the same condition variable, hence all).
         if was_empty {
-            self.shared.wake.notify_one();
+            self.shared.wake.notify_all();
         }
     }
 }
@@ -215,24 +237,51 @@ mod tests {
         assert_eq!(sink.0.lock().as_slice(), b"hello\n");
     }
 
+    /// A sink that blocks until released, so lines pile up.
+    #[derive(Clone)]
+    struct Gate(Arc<(Mutex<bool>, Condvar)>, Sink);
+
+    impl Write for Gate {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let (open, cv) = &*self.0;
+            let mut open_now = open.lock();
+            while !*open_now {
+                cv.wait(&mut open_now);
+            }
+            self.1.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_stderr_does_not_hold_the_exit() {
+        let gate = Gate(
+            Arc::new((Mutex::new(false), Condvar::new())),
+            Sink::default(),
+        );
+        let (writer, guard) = start(gate).unwrap_or_else(|e| panic!("{e}"));
+        let _ = (&writer).write_all(b"stuck\n");
+        let began = std::time::Instant::now();
+        drop(guard);
+        let waited = began.elapsed();
+        assert!(waited >= FINISH && waited < FINISH * 5, "{waited:?}");
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_written_whole() {
+        let sink = Sink::default();
+        let (writer, guard) = start(sink.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let mut line = vec![b'y'; LIMIT + 10];
+        line.push(b'\n');
+        let _ = (&writer).write_all(&line);
+        drop(guard);
+        assert_eq!(sink.0.lock().len(), LIMIT + 11);
+    }
+
     #[test]
     fn lines_past_the_limit_are_dropped_and_counted() {
-        // A sink that blocks until released, so lines pile up.
-        #[derive(Clone)]
-        struct Gate(Arc<(Mutex<bool>, Condvar)>, Sink);
-        impl Write for Gate {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let (open, cv) = &*self.0;
-                let mut open_now = open.lock();
-                while !*open_now {
-                    cv.wait(&mut open_now);
-                }
-                self.1.write(buf)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         let sink = Sink::default();
         let gate = Gate(Arc::new((Mutex::new(false), Condvar::new())), sink.clone());
         let (writer, guard) = start(gate.clone()).unwrap_or_else(|e| panic!("{e}"));

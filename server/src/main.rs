@@ -74,7 +74,7 @@ async fn main() -> std::process::ExitCode {
     // Request logging must not block a worker on a slow stderr, nor cost it a system call
     // per line: lines are appended to a buffer that a background thread writes in batches
     // (`kiln::logwriter`, DECISIONS D34).
-    let (writer, _log_guard) = match kiln::logwriter::start(std::io::stderr()) {
+    let (writer, log_guard) = match kiln::logwriter::start(std::io::stderr()) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("kiln: starting the log writer: {e}");
@@ -120,12 +120,15 @@ async fn main() -> std::process::ExitCode {
     let running = match app::start(config).await {
         Ok(r) => r,
         Err(e) => {
+            // The log lines before it first (the guard writes them).
+            drop(log_guard);
             eprintln!("kiln: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
     let kubeconfig = args.data_dir.join("admin.kubeconfig");
     if let Err(e) = std::fs::write(&kubeconfig, app::admin_kubeconfig(running.addr)) {
+        drop(log_guard);
         eprintln!("kiln: cannot write {}: {e}", kubeconfig.display());
         return std::process::ExitCode::FAILURE;
     }
@@ -138,7 +141,9 @@ async fn main() -> std::process::ExitCode {
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get namespaces");
     // actix-web stops gracefully on SIGTERM and SIGINT.
-    match running.server.await {
+    let served = running.server.await;
+    drop(log_guard);
+    match served {
         Ok(Ok(())) => std::process::ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("kiln: {e}");

@@ -18,11 +18,24 @@ macro_rules! raw_json_type {
         /// Decoded from protobuf, the JSON is checked (as strictly as parsing it into a
         /// [`Value`]) and kept as its bytes, as Go keeps `Raw`; the [`Value`] is built on
         /// first use. Every other way of making one holds the [`Value`] from the start.
-        #[derive(Clone, Default)]
+        #[derive(Default)]
         pub struct $name {
             value: std::sync::OnceLock<Value>,
-            /// Checked JSON from protobuf, until `value` is built from it.
+            /// Checked JSON from protobuf, which `value` is built from on first use (the
+            /// bytes stay alongside it; a clone keeps only one of the two).
             raw: Option<Box<[u8]>>,
+        }
+
+        impl Clone for $name {
+            fn clone(&self) -> Self {
+                match self.value.get() {
+                    Some(value) => $name::new(value.clone()),
+                    None => $name {
+                        value: std::sync::OnceLock::new(),
+                        raw: self.raw.clone(),
+                    },
+                }
+            }
         }
 
         impl $name {
@@ -318,6 +331,20 @@ mod tests {
             );
         }
         assert!(FieldsV1::from_checked_raw(b"[1e400]").is_err());
+        // Keys serde_json's `Value` treats specially only with its `raw_value` or
+        // `arbitrary_precision` features: with either on, the check would let through
+        // what parsing rejects, and this fails.
+        for text in [
+            r#"{"$serde_json::private::RawValue":1}"#,
+            r#"{"$serde_json::private::Number":"1"}"#,
+        ] {
+            assert_eq!(
+                FieldsV1::from_checked_raw(text.as_bytes()).is_ok(),
+                FieldsV1::from_raw(text.as_bytes()).is_ok()
+            );
+            let kept = FieldsV1::from_checked_raw(text.as_bytes()).unwrap();
+            assert!(!kept.is_null(), "{text}");
+        }
         assert!(FieldsV1::from_checked_raw(br#"{"\ud800":1}"#).is_err());
         let kept = FieldsV1::from_checked_raw(br#"{"f:a": {".": {}}}"#).unwrap();
         assert_eq!(kept.to_raw(), br#"{"f:a":{".":{}}}"#);
