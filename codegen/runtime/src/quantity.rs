@@ -157,37 +157,35 @@ impl Quantity {
 
     /// Parses a quantity as kube-apiserver does (no surrounding whitespace allowed).
     pub fn parse(s: &str) -> Result<Quantity, QuantityError> {
-        Quantity::parse_as(s, str::to_string)
+        Quantity::parse_as(s, str::to_string).map_err(|(e, _)| e)
     }
 
     /// [`Quantity::parse`] of an owned string, kept without copying when it is canonical
     /// (the protobuf decoder's case: the string was just read off the wire).
     pub fn parse_owned(s: String) -> Result<Quantity, QuantityError> {
-        Quantity::parse_as(s, |s| s)
+        Quantity::parse_as(s, |s| s).map_err(|(e, _)| e)
     }
 
-    /// [`Quantity::parse`], with `own` turning the input into the kept text.
+    /// [`Quantity::parse`], with `own` turning the input into the kept text; on error the
+    /// input comes back with it (the protobuf decoder quotes it). A kept text keeps the
+    /// format `head` gave it: it is never one of the forms whose format `amount` revises.
     fn parse_as<S: AsRef<str>>(
         s: S,
         own: impl FnOnce(S) -> String,
-    ) -> Result<Quantity, QuantityError> {
-        let h = head(s.as_ref())?;
-        if h.keep_text {
-            let format = h.format;
-            return Ok(Quantity::kept(own(s), format));
-        }
-        let (value, format) = amount(&h)?;
-        Ok(Quantity::from_dec(value, format))
-    }
-
-    /// A quantity whose text `head` keeps as written. `head` settled the format too: a kept
-    /// text is never one of the forms whose format `amount` revises (see `amount`).
-    fn kept(text: String, format: QuantityFormat) -> Quantity {
-        Quantity {
+    ) -> Result<Quantity, (QuantityError, S)> {
+        let format = match head(s.as_ref()) {
+            Ok(h) if h.keep_text => h.format,
+            Ok(h) => match amount(&h) {
+                Ok((value, format)) => return Ok(Quantity::from_dec(value, format)),
+                Err(e) => return Err((e, s)),
+            },
+            Err(e) => return Err((e, s)),
+        };
+        Ok(Quantity {
             value: OnceLock::new(),
             format,
-            text: Cow::Owned(text),
-        }
+            text: Cow::Owned(own(s)),
+        })
     }
 
     /// The string JSON and protobuf carry (see the module docs for when it keeps the
@@ -393,20 +391,9 @@ impl prost::Message for Quantity {
             1 => {
                 let mut s = String::new();
                 crate::proto::de::string(wire_type, &mut s, buf, ctx)?;
-                let invalid = |e: QuantityError, s: &str| {
+                *self = Quantity::parse_as(s, |s| s).map_err(|(e, s)| {
                     crate::proto::decode_error(format!("invalid Quantity {s:?}: {e}"))
-                };
-                let h = match head(&s) {
-                    Ok(h) => h,
-                    Err(e) => return Err(invalid(e, &s)),
-                };
-                *self = if h.keep_text {
-                    let format = h.format;
-                    Quantity::kept(s, format)
-                } else {
-                    let (value, format) = amount(&h).map_err(|e| invalid(e, &s))?;
-                    Quantity::from_dec(value, format)
-                };
+                })?;
                 Ok(())
             }
             _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),

@@ -2,7 +2,8 @@
 //!
 //! Each holds any JSON value and writes it back as is (Go keeps the raw bytes; this keeps
 //! the parsed value with its key order, so only number spellings can change: `1.0` is
-//! written `1.0`, `1e3` as `1000.0`). In protobuf each is `message { bytes raw = 1; }`
+//! written `1.0`, `1e3` as `1000.0`). Decoded from protobuf, it holds the checked bytes
+//! until the value is first used. In protobuf each is `message { bytes raw = 1; }`
 //! holding the compact JSON; `null` (Go's nil `Raw`) is an empty message, and an empty
 //! or absent `raw` decodes as `null`.
 
@@ -171,7 +172,7 @@ macro_rules! raw_json_type {
                         }
                         let len = len as usize;
                         if buf.chunk().len() >= len {
-                            // Parsed where it lies, without a copy.
+                            // Checked where it lies; the bytes are copied once.
                             *self = $name::from_checked_raw(&buf.chunk()[..len]).map_err(not_json)?;
                             buf.advance(len);
                         } else {
