@@ -1506,6 +1506,16 @@ mod tests {
         }
 
         #[test]
+        fn prop_bad_protobuf_quantity_is_a_decode_error_quoting_it(s in "\\PC{1,12}") {
+            if Quantity::parse(&s).is_err() {
+                let mut bytes = Vec::new();
+                prost::encoding::string::encode(1, &s, &mut bytes);
+                let err = Quantity::decode(bytes.as_slice()).unwrap_err().to_string();
+                prop_assert!(err.contains(&format!("invalid Quantity {s:?}")), "{}", err);
+            }
+        }
+
+        #[test]
         fn prop_kept_text_amount_is_the_eager_one(s in quantity_string()) {
             // A kept text's amount is worked out on first use; it and the format decided
             // up front are what computing everything at parse time gives.
