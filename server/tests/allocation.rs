@@ -396,13 +396,24 @@ async fn two_servers_on_one_etcd_never_share_an_allocation() {
     assert_eq!(recorded.len(), 31, "30 and the kubernetes service");
 
     // The same address and node port asked for on both at once: exactly one gets each.
+    // Both are ones the dynamic picks above left free (a pick of 31999 among the 20 made
+    // the race's loser and winner both fail, as kube-apiserver would too).
+    let race_port = (30000..=32767u16)
+        .rev()
+        .find(|p| !ports.contains(&u64::from(*p)))
+        .expect("a free node port");
+    let race_ip = (1..=254)
+        .map(|i| format!("10.96.44.{i}"))
+        .find(|ip| !ips.contains(ip))
+        .expect("a free address");
     let race = |name: &'static str, s: &'static str| {
         let server = if s == "a" { &a } else { &b };
+        let race_ip = race_ip.clone();
         async move {
             server
                 .post_json(
                     SVCS,
-                    &service(name, "NodePort", Some("10.96.44.44"), Some(31999)),
+                    &service(name, "NodePort", Some(&race_ip), Some(race_port)),
                 )
                 .await
         }
