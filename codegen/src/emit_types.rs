@@ -212,7 +212,7 @@ fn special_type(model: &Model, from: &[String], s: &Special) -> TokenStream {
 
 fn rust_type(model: &Model, from: &[String], ty: &FieldType) -> TokenStream {
     match ty {
-        FieldType::String => quote! { String },
+        FieldType::String => quote! { ::kiln_runtime::Str },
         FieldType::Bool => quote! { bool },
         FieldType::I32 => quote! { i32 },
         FieldType::I64 => quote! { i64 },
@@ -226,7 +226,7 @@ fn rust_type(model: &Model, from: &[String], ty: &FieldType) -> TokenStream {
         }
         FieldType::Map(inner) => {
             let inner = rust_type(model, from, inner);
-            quote! { ::std::collections::BTreeMap<String, #inner> }
+            quote! { ::std::collections::BTreeMap<::kiln_runtime::Str, #inner> }
         }
         FieldType::Ref(id) => match model.types.get(id) {
             Some(t) => match &t.shape {
@@ -440,7 +440,7 @@ fn always_written(f: &Field, encoding: &ProtoEncoding) -> bool {
 /// The Rust type of a scalar field's value, for decoding into a local.
 fn scalar_rust_type(ty: &FieldType) -> Option<TokenStream> {
     Some(match ty {
-        FieldType::String => quote! { String },
+        FieldType::String => quote! { ::kiln_runtime::Str },
         FieldType::Bool => quote! { bool },
         FieldType::I32 => quote! { i32 },
         FieldType::I64 => quote! { i64 },

@@ -366,7 +366,10 @@ mod tests {
         assert_eq!(m.name.as_deref(), Some("a"));
         assert_eq!(m.resource_version.as_deref(), Some("7"));
         assert_eq!(
-            cm.data.unwrap_or_default().get("k").map(String::as_str),
+            cm.data
+                .unwrap_or_default()
+                .get("k")
+                .map(kiln_runtime::Str::as_str),
             Some("v")
         );
     }
@@ -384,7 +387,7 @@ mod tests {
         assert_eq!(lm.resource_version.as_deref(), Some("42"));
         assert_eq!(lm.continue_.as_deref(), Some("tok"));
         assert_eq!(lm.remaining_item_count, Some(3));
-        let names: Vec<String> = list
+        let names: Vec<kiln_runtime::Str> = list
             .items
             .unwrap_or_default()
             .into_iter()

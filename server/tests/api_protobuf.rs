@@ -151,7 +151,7 @@ async fn get_and_list_in_protobuf() {
         cm.data
             .unwrap_or_default()
             .get("greeting")
-            .map(String::as_str),
+            .map(kiln_runtime::Str::as_str),
         Some("hello")
     );
     if let Some(out) = reference("decode", &r.body) {
@@ -181,7 +181,13 @@ async fn get_and_list_in_protobuf() {
         .items
         .unwrap_or_default()
         .into_iter()
-        .map(|i| i.metadata.unwrap_or_default().name.unwrap_or_default())
+        .map(|i| {
+            i.metadata
+                .unwrap_or_default()
+                .name
+                .unwrap_or_default()
+                .into()
+        })
         .collect();
     assert_eq!(names, ["c1"]);
     if let Some(out) = reference("decode", &r.body) {
@@ -389,7 +395,7 @@ async fn tables_are_not_served_in_protobuf_but_metadata_is() {
                     .labels
                     .unwrap_or_default()
                     .get("a")
-                    .map(String::as_str),
+                    .map(kiln_runtime::Str::as_str),
                 Some("b")
             );
         }
@@ -494,7 +500,11 @@ async fn watch_streams_protobuf_frames() {
             let cm = ConfigMap::decode(raw.as_slice()).expect("ConfigMap");
             (
                 ty.clone(),
-                cm.metadata.unwrap_or_default().name.unwrap_or_default(),
+                cm.metadata
+                    .unwrap_or_default()
+                    .name
+                    .unwrap_or_default()
+                    .into(),
             )
         })
         .collect();

@@ -20,6 +20,11 @@ pub mod schema;
 pub mod time;
 
 pub use byte_string::ByteString;
+/// The generated model's string: text of up to 24 bytes is kept inline, longer text on the
+/// heap (D35).
+pub use compact_str::CompactString as Str;
+/// `format!` producing a [`Str`].
+pub use compact_str::format_compact as format_str;
 pub use duration::{Duration, DurationError};
 pub use int_or_string::{IntOrString, IntOrStringError};
 pub use quantity::{Quantity, QuantityError, QuantityFormat};

@@ -17,6 +17,7 @@ use prost::DecodeError;
 use prost::bytes::{Buf, BufMut};
 use prost::encoding::{DecodeContext, WireType, check_wire_type, encoded_len_varint, key_len};
 
+use crate::Str;
 use crate::byte_string::ByteString;
 
 pub mod rev;
@@ -90,7 +91,7 @@ pub mod byte_string {
     }
 }
 
-fn string_field_len(tag: u32, s: &str) -> usize {
+pub(crate) fn string_field_len(tag: u32, s: &str) -> usize {
     key_len(tag) + encoded_len_varint(s.len() as u64) + s.len()
 }
 
@@ -112,7 +113,7 @@ fn encode_entry<B: BufMut>(
     value(buf);
 }
 
-fn map_len<V>(tag: u32, map: &BTreeMap<String, V>, value_len: impl Fn(&V) -> usize) -> usize {
+fn map_len<V>(tag: u32, map: &BTreeMap<Str, V>, value_len: impl Fn(&V) -> usize) -> usize {
     map.iter()
         .map(|(k, v)| {
             let len = string_field_len(1, k) + value_len(v);
@@ -125,7 +126,7 @@ fn map_len<V>(tag: u32, map: &BTreeMap<String, V>, value_len: impl Fn(&V) -> usi
 pub mod bytes_map {
     use super::*;
 
-    pub fn encode(tag: u32, map: &BTreeMap<String, ByteString>, buf: &mut impl BufMut) {
+    pub fn encode(tag: u32, map: &BTreeMap<Str, ByteString>, buf: &mut impl BufMut) {
         for (k, v) in map {
             let value_len = byte_string::encoded_len(2, v);
             encode_entry(tag, k, value_len, buf, |buf| byte_string::encode(2, v, buf));
@@ -134,7 +135,7 @@ pub mod bytes_map {
 
     pub fn merge(
         wire_type: WireType,
-        map: &mut BTreeMap<String, ByteString>,
+        map: &mut BTreeMap<Str, ByteString>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
@@ -143,7 +144,7 @@ pub mod bytes_map {
         })
     }
 
-    pub fn encoded_len(tag: u32, map: &BTreeMap<String, ByteString>) -> usize {
+    pub fn encoded_len(tag: u32, map: &BTreeMap<Str, ByteString>) -> usize {
         map_len(tag, map, |v| byte_string::encoded_len(2, v))
     }
 }
@@ -152,7 +153,7 @@ pub mod bytes_map {
 pub mod string_map {
     use super::*;
 
-    pub fn encode(tag: u32, map: &BTreeMap<String, String>, buf: &mut impl BufMut) {
+    pub fn encode(tag: u32, map: &BTreeMap<Str, Str>, buf: &mut impl BufMut) {
         for (k, v) in map {
             encode_entry(tag, k, string_field_len(2, v), buf, |buf| {
                 encode_string_field(2, v, buf)
@@ -162,7 +163,7 @@ pub mod string_map {
 
     pub fn merge(
         wire_type: WireType,
-        map: &mut BTreeMap<String, String>,
+        map: &mut BTreeMap<Str, Str>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
@@ -171,7 +172,7 @@ pub mod string_map {
         })
     }
 
-    pub fn encoded_len(tag: u32, map: &BTreeMap<String, String>) -> usize {
+    pub fn encoded_len(tag: u32, map: &BTreeMap<Str, Str>) -> usize {
         map_len(tag, map, |v| string_field_len(2, v))
     }
 }
@@ -181,7 +182,7 @@ pub mod string_map {
 pub mod message_map {
     use super::*;
 
-    pub fn encode<M: prost::Message>(tag: u32, map: &BTreeMap<String, M>, buf: &mut impl BufMut) {
+    pub fn encode<M: prost::Message>(tag: u32, map: &BTreeMap<Str, M>, buf: &mut impl BufMut) {
         for (k, v) in map {
             let value_len = prost::encoding::message::encoded_len(2, v);
             encode_entry(tag, k, value_len, buf, |buf| {
@@ -192,7 +193,7 @@ pub mod message_map {
 
     pub fn merge<M: prost::Message + Default>(
         wire_type: WireType,
-        map: &mut BTreeMap<String, M>,
+        map: &mut BTreeMap<Str, M>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
@@ -201,7 +202,7 @@ pub mod message_map {
         })
     }
 
-    pub fn encoded_len<M: prost::Message>(tag: u32, map: &BTreeMap<String, M>) -> usize {
+    pub fn encoded_len<M: prost::Message>(tag: u32, map: &BTreeMap<Str, M>) -> usize {
         map_len(tag, map, |v| prost::encoding::message::encoded_len(2, v))
     }
 }
@@ -245,12 +246,13 @@ pub mod de {
             .map_err(|_| decode_error("invalid string value: data is not UTF-8 encoded"))
     }
 
-    /// A `string` field. The bytes are copied once into an allocation of their exact size
-    /// (prost grows an empty `String` through `reserve`).
+    /// A `string` field. Text of up to 24 bytes (most names, keys and values of an API
+    /// object) is copied into the [`Str`] itself; longer text into one allocation of its
+    /// exact size.
     #[inline]
     pub fn string(
         wire_type: WireType,
-        value: &mut String,
+        value: &mut Str,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
@@ -267,7 +269,7 @@ pub mod de {
             v.put(buf.take(len));
             return match String::from_utf8(v) {
                 Ok(s) => {
-                    *value = s;
+                    *value = Str::from(s);
                     Ok(())
                 }
                 Err(_) => {
@@ -279,13 +281,7 @@ pub mod de {
                 }
             };
         }
-        let text = utf8(&chunk[..len])?;
-        if value.capacity() == 0 {
-            *value = text.to_owned();
-        } else {
-            value.clear();
-            value.push_str(text);
-        }
+        *value = Str::new(utf8(&chunk[..len])?);
         buf.advance(len);
         Ok(())
     }
@@ -337,13 +333,13 @@ pub mod de {
     pub fn string_repeated(
         tag: u32,
         wire_type: WireType,
-        values: &mut Vec<String>,
+        values: &mut Vec<Str>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         check_wire_type(WireType::LengthDelimited, wire_type)?;
         reserve_run(tag, values, buf);
-        let mut v = String::new();
+        let mut v = Str::default();
         string(wire_type, &mut v, buf, ctx)?;
         values.push(v);
         Ok(())
@@ -377,7 +373,7 @@ pub mod de {
     /// to empty when left out, as in prost and Go).
     pub fn string_key_map<V: Default>(
         wire_type: WireType,
-        map: &mut BTreeMap<String, V>,
+        map: &mut BTreeMap<Str, V>,
         buf: &mut impl Buf,
         ctx: DecodeContext,
         value: impl Fn(WireType, &mut V, &mut &[u8], DecodeContext) -> Result<(), DecodeError>,
@@ -388,7 +384,7 @@ pub mod de {
             return Err(underflow());
         }
         let len = len as usize;
-        let mut key = String::new();
+        let mut key = Str::default();
         let mut val = V::default();
         // Entries are small; decode them from a contiguous slice.
         if buf.chunk().len() >= len {
@@ -404,7 +400,7 @@ pub mod de {
 
     fn entry<V>(
         mut buf: &[u8],
-        key: &mut String,
+        key: &mut Str,
         val: &mut V,
         ctx: DecodeContext,
         value: impl Fn(WireType, &mut V, &mut &[u8], DecodeContext) -> Result<(), DecodeError>,
@@ -509,7 +505,7 @@ pub mod fast {
             bytes::encode(tag, value.as_bytes(), buf);
         }
 
-        pub fn encode_repeated(tag: u32, values: &[String], buf: &mut impl BufMut) {
+        pub fn encode_repeated(tag: u32, values: &[Str], buf: &mut impl BufMut) {
             for v in values {
                 encode(tag, v, buf);
             }
@@ -528,10 +524,10 @@ mod tests {
     /// A message with the helper-encoded fields, as generated code would write it.
     #[derive(Clone, Debug, Default, PartialEq)]
     struct Holder {
-        data: BTreeMap<String, ByteString>,
-        labels: BTreeMap<String, String>,
-        limits: BTreeMap<String, Quantity>,
-        times: BTreeMap<String, Time>,
+        data: BTreeMap<Str, ByteString>,
+        labels: BTreeMap<Str, Str>,
+        limits: BTreeMap<Str, Quantity>,
+        times: BTreeMap<Str, Time>,
         blob: Option<ByteString>,
         blobs: Vec<ByteString>,
     }
@@ -587,8 +583,8 @@ mod tests {
     fn go_style_map_entries() {
         use prost::Message;
         let mut h = Holder::default();
-        h.data.insert(String::new(), ByteString::default());
-        h.labels.insert("a".into(), String::new());
+        h.data.insert(Str::default(), ByteString::default());
+        h.labels.insert("a".into(), Str::default());
         h.times.insert("t".into(), Time::zero());
         // Empty key and value are still written: entry { 1: "", 2: "" }.
         let bytes = h.encode_to_vec();
@@ -609,7 +605,7 @@ mod tests {
     /// A leaf message, encoded the plain way.
     #[derive(Clone, Debug, Default, PartialEq)]
     struct Leaf {
-        name: String,
+        name: Str,
         raw: Option<crate::raw::RawExtension>,
     }
 
@@ -624,7 +620,7 @@ mod tests {
 
     impl prost::Message for Leaf {
         fn encode_raw(&self, buf: &mut impl BufMut) {
-            prost::encoding::string::encode(1, &self.name, buf);
+            fast::string::encode(1, &self.name, buf);
             if let Some(r) = &self.raw {
                 prost::encoding::message::encode(2, r, buf);
             }
@@ -650,7 +646,7 @@ mod tests {
         }
 
         fn encoded_len(&self) -> usize {
-            prost::encoding::string::encoded_len(1, &self.name)
+            string_field_len(1, &self.name)
                 + self
                     .raw
                     .as_ref()
@@ -669,7 +665,7 @@ mod tests {
     struct Tree {
         one: Option<Leaf>,
         many: Vec<Leaf>,
-        map: BTreeMap<String, Leaf>,
+        map: BTreeMap<Str, Leaf>,
         grouped: Option<Leaf>,
         quantity: Option<Quantity>,
     }
@@ -781,7 +777,7 @@ mod tests {
             proptest::option::of(proptest::collection::vec("[a-z]{0,40}", 0..6)),
         )
             .prop_map(|(name, raw)| Leaf {
-                name,
+                name: name.into(),
                 raw: raw.map(|r| crate::raw::RawExtension::new(serde_json::json!(r))),
             })
     }
@@ -811,7 +807,7 @@ mod tests {
             pe::bool::encode(tag, &b, &mut theirs);
             fast::double::encode(tag, &d, &mut ours);
             pe::double::encode(tag, &d, &mut theirs);
-            fast::string::encode_repeated(tag, &[text.clone(), String::new()], &mut ours);
+            fast::string::encode_repeated(tag, &[Str::new(&text), Str::default()], &mut ours);
             pe::string::encode_repeated(tag, &[text.clone(), String::new()], &mut theirs);
             fast::bytes::encode(tag, text.as_bytes(), &mut ours);
             pe::bytes::encode(tag, &text.as_bytes().to_vec(), &mut theirs);
@@ -827,6 +823,7 @@ mod tests {
             quantity in proptest::option::of((any::<i64>(), -9i32..12).prop_map(|(v, s)| Quantity::from_scaled(v, s))),
         ) {
             use prost::Message;
+            let map = map.into_iter().map(|(k, v)| (k.into(), v)).collect();
             let tree = Tree { one, many, map, grouped, quantity };
             let want = tree.reference();
             prop_assert_eq!(rev::encode_to_vec(&tree), want.clone());
@@ -842,7 +839,7 @@ mod tests {
         fn prop_decode_helpers_reject_or_match_prost(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             // Arbitrary bytes: an error or the same value as prost's own string decoder.
             use prost::encoding::string;
-            let (mut ours, mut theirs) = (String::new(), String::new());
+            let (mut ours, mut theirs) = (Str::default(), String::new());
             let a = de::string(WireType::LengthDelimited, &mut ours, &mut bytes.as_slice(), DecodeContext::default());
             let b = string::merge(WireType::LengthDelimited, &mut theirs, &mut bytes.as_slice(), DecodeContext::default());
             prop_assert_eq!(a.is_ok(), b.is_ok());
@@ -881,7 +878,7 @@ mod tests {
             }
             prost::encoding::string::encode(tag + 1, &"x".to_string(), &mut buf);
             let mut slice = buf.as_slice();
-            let mut got: Vec<String> = Vec::new();
+            let mut got: Vec<Str> = Vec::new();
             let mut first_capacity = None;
             while !slice.is_empty() {
                 let (t, wt) = prost::encoding::decode_key(&mut slice).unwrap();
@@ -923,7 +920,18 @@ mod tests {
             blobs in proptest::collection::vec(bytes(), 0..4),
         ) {
             use prost::Message;
-            let h = Holder { data, labels, limits, times, blob, blobs };
+            fn keyed<V>(m: BTreeMap<String, V>) -> BTreeMap<Str, V> {
+                m.into_iter().map(|(k, v)| (k.into(), v)).collect()
+            }
+            let labels = labels.into_iter().map(|(k, v)| (k, Str::from(v))).collect();
+            let h = Holder {
+                data: keyed(data),
+                labels: keyed(labels),
+                limits: keyed(limits),
+                times: keyed(times),
+                blob,
+                blobs,
+            };
             let encoded = h.encode_to_vec();
             prop_assert_eq!(encoded.len(), h.encoded_len());
             prop_assert_eq!(Holder::decode(encoded.as_slice()).unwrap(), h);

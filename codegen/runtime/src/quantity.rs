@@ -389,9 +389,9 @@ impl prost::Message for Quantity {
     ) -> Result<(), prost::DecodeError> {
         match tag {
             1 => {
-                let mut s = String::new();
+                let mut s = crate::Str::default();
                 crate::proto::de::string(wire_type, &mut s, buf, ctx)?;
-                *self = Quantity::parse_as(s, |s| s).map_err(|(e, s)| {
+                *self = Quantity::parse_as(s, |s| s.into_string()).map_err(|(e, s)| {
                     crate::proto::decode_error(format!("invalid Quantity {s:?}: {e}"))
                 })?;
                 Ok(())

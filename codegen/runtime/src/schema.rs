@@ -40,7 +40,7 @@ pub enum SchemaOrArray<T> {
 pub enum SchemaOrStringArray<T> {
     Schema(Box<T>),
     /// An array of property names; an empty one writes `null`, as Go does.
-    Strings(Vec<String>),
+    Strings(Vec<crate::Str>),
 }
 
 impl<T> Default for SchemaOrBool<T> {
@@ -106,7 +106,7 @@ impl<T> SchemaOrStringArray<T> {
     }
 
     /// The property names of an array value (empty for a schema).
-    pub fn strings(&self) -> &[String] {
+    pub fn strings(&self) -> &[crate::Str] {
         match self {
             SchemaOrStringArray::Strings(v) => v,
             SchemaOrStringArray::Schema(_) => &[],
@@ -213,7 +213,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for SchemaOrStringArray<T> {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Vec::<String>::deserialize(SeqAccessDeserializer::new(seq))
+                Vec::<crate::Str>::deserialize(SeqAccessDeserializer::new(seq))
                     .map(SchemaOrStringArray::Strings)
             }
 
@@ -417,7 +417,9 @@ impl<T: prost::Message + Default> prost::Message for SchemaOrStringArray<T> {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         match self {
             SchemaOrStringArray::Schema(s) => prost::encoding::message::encode(1, s.as_ref(), buf),
-            SchemaOrStringArray::Strings(v) => prost::encoding::string::encode_repeated(2, v, buf),
+            SchemaOrStringArray::Strings(v) => {
+                crate::proto::fast::string::encode_repeated(2, v, buf)
+            }
         }
     }
 
@@ -445,8 +447,8 @@ impl<T: prost::Message + Default> prost::Message for SchemaOrStringArray<T> {
                 Ok(())
             }
             2 => {
-                let mut s = String::new();
-                prost::encoding::string::merge(wire_type, &mut s, buf, ctx)?;
+                let mut s = crate::Str::default();
+                crate::proto::de::string(wire_type, &mut s, buf, ctx)?;
                 match self {
                     SchemaOrStringArray::Strings(v) => v.push(s),
                     SchemaOrStringArray::Schema(_) => *self = SchemaOrStringArray::Strings(vec![s]),
@@ -460,7 +462,9 @@ impl<T: prost::Message + Default> prost::Message for SchemaOrStringArray<T> {
     fn encoded_len(&self) -> usize {
         match self {
             SchemaOrStringArray::Schema(s) => prost::encoding::message::encoded_len(1, s.as_ref()),
-            SchemaOrStringArray::Strings(v) => prost::encoding::string::encoded_len_repeated(2, v),
+            SchemaOrStringArray::Strings(v) => {
+                v.iter().map(|s| crate::proto::string_field_len(2, s)).sum()
+            }
         }
     }
 
@@ -648,7 +652,7 @@ mod tests {
             let bytes = p.encode_to_vec();
             prop_assert_eq!(bytes.len(), p.encoded_len());
             prop_assert_eq!(Props::decode(bytes.as_slice()).unwrap(), p.clone());
-            let strs = SchemaOrStringArray::<Props>::Strings(names);
+            let strs = SchemaOrStringArray::<Props>::Strings(names.into_iter().map(Into::into).collect());
             prop_assert_eq!(SchemaOrStringArray::<Props>::decode(strs.encode_to_vec().as_slice()).unwrap(), strs);
             let sch = SchemaOrStringArray::<Props>::Schema(Box::new(p));
             prop_assert_eq!(SchemaOrStringArray::<Props>::decode(sch.encode_to_vec().as_slice()).unwrap(), sch);

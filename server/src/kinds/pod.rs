@@ -9,7 +9,7 @@ use kiln_generated::api::core::v1::{
     Pod, PodCondition, PodSpec, PodStatus, PodTemplate, PodTemplateSpec, Probe, Toleration, Volume,
 };
 use kiln_runtime::registry::ResourceInfo;
-use kiln_runtime::{Quantity, Time};
+use kiln_runtime::{Quantity, Str, Time};
 use serde_json::{Map, Value, json};
 
 use super::renormalize_typed;
@@ -37,9 +37,9 @@ pub fn default_pull_policy(image: &str) -> &'static str {
 }
 
 /// Sets a string field kube defaults when it is nil or empty.
-fn set_str(slot: &mut Option<String>, value: &str) {
+fn set_str(slot: &mut Option<Str>, value: &str) {
     if slot.as_deref().is_none_or(str::is_empty) {
-        *slot = Some(value.to_string());
+        *slot = Some(Str::new(value));
     }
 }
 
@@ -61,7 +61,7 @@ macro_rules! default_container {
         let c = $c;
         if c.image_pull_policy.as_deref().is_none_or(str::is_empty) {
             let image = c.image.as_deref().unwrap_or("");
-            c.image_pull_policy = Some(default_pull_policy(image).to_string());
+            c.image_pull_policy = Some(Str::new(default_pull_policy(image)));
         }
         set_str(&mut c.termination_message_path, "/dev/termination-log");
         set_str(&mut c.termination_message_policy, "File");
@@ -141,7 +141,7 @@ fn default_volume(v: &mut Volume) {
         s.default_mode.get_or_insert(0o644);
     }
     if let Some(h) = &mut v.host_path {
-        h.type_.get_or_insert_with(String::new);
+        h.type_.get_or_insert_with(Str::default);
     }
 }
 
@@ -220,9 +220,9 @@ fn admit_pod(spec: &mut PodSpec) {
         });
         if !tolerated {
             ts.push(Toleration {
-                key: Some(key.to_string()),
-                operator: Some("Exists".to_string()),
-                effect: Some("NoExecute".to_string()),
+                key: Some(Str::new(key)),
+                operator: Some(Str::new("Exists")),
+                effect: Some(Str::new("NoExecute")),
                 toleration_seconds: Some(300),
                 ..Default::default()
             });
@@ -244,7 +244,7 @@ pub fn qos_class(spec: &PodSpec) -> &'static str {
     };
     /// The positive cpu and memory quantities of a requests or limits map.
     fn positive(
-        m: Option<&BTreeMap<String, Quantity>>,
+        m: Option<&BTreeMap<Str, Quantity>>,
     ) -> impl Iterator<Item = (&'static str, &Quantity)> {
         m.into_iter().flatten().filter_map(|(k, q)| {
             let name = match k.as_str() {
@@ -386,10 +386,12 @@ fn apply_label_keys(term: &mut Value, labels: &Map<String, Value>, with_mismatch
 /// `applySchedulingGatedCondition`; the status was just reset, so it is the only one).
 fn scheduling_gated() -> PodCondition {
     PodCondition {
-        type_: Some("PodScheduled".to_string()),
-        status: Some("False".to_string()),
-        reason: Some("SchedulingGated".to_string()),
-        message: Some("Scheduling is blocked due to non-empty scheduling gates".to_string()),
+        type_: Some(Str::new("PodScheduled")),
+        status: Some(Str::new("False")),
+        reason: Some(Str::new("SchedulingGated")),
+        message: Some(Str::new(
+            "Scheduling is blocked due to non-empty scheduling gates",
+        )),
         last_transition_time: Some(Time::now()),
         ..Default::default()
     }
@@ -417,8 +419,8 @@ impl Strategy for PodStrategy {
                 .as_ref()
                 .is_some_and(|g| !g.is_empty());
             pod.status = Some(PodStatus {
-                phase: Some("Pending".to_string()),
-                qos_class: Some(qos.to_string()),
+                phase: Some(Str::new("Pending")),
+                qos_class: Some(Str::new(qos)),
                 conditions: gated.then(|| vec![scheduling_gated()]),
                 ..Default::default()
             });

@@ -14,6 +14,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
+use crate::Str;
 use crate::byte_string::ByteString;
 
 /// A byte buffer filled from the end towards the start; the encoded bytes are
@@ -249,7 +250,7 @@ pub fn message<M: RevEncode + ?Sized>(tag: u32, value: &M, w: &mut RevBuf) {
 pub mod repeated {
     use super::*;
 
-    pub fn string(tag: u32, values: &[String], w: &mut RevBuf) {
+    pub fn string(tag: u32, values: &[Str], w: &mut RevBuf) {
         for v in values.iter().rev() {
             super::string(tag, v, w);
         }
@@ -296,7 +297,7 @@ pub mod repeated {
 /// key (field 1) and its value (field 2), even when empty. `value` writes field 2.
 pub fn map<V>(
     tag: u32,
-    map: &BTreeMap<String, V>,
+    map: &BTreeMap<Str, V>,
     w: &mut RevBuf,
     mut value: impl FnMut(&V, &mut RevBuf),
 ) {
@@ -309,17 +310,17 @@ pub fn map<V>(
 }
 
 /// `map<string, string>`.
-pub fn string_map(tag: u32, m: &BTreeMap<String, String>, w: &mut RevBuf) {
+pub fn string_map(tag: u32, m: &BTreeMap<Str, Str>, w: &mut RevBuf) {
     map(tag, m, w, |v, w| string(2, v, w));
 }
 
 /// `map<string, bytes>`.
-pub fn bytes_map(tag: u32, m: &BTreeMap<String, ByteString>, w: &mut RevBuf) {
+pub fn bytes_map(tag: u32, m: &BTreeMap<Str, ByteString>, w: &mut RevBuf) {
     map(tag, m, w, |v, w| byte_string(2, v, w));
 }
 
 /// `map<string, Message>`.
-pub fn message_map<M: RevEncode>(tag: u32, m: &BTreeMap<String, M>, w: &mut RevBuf) {
+pub fn message_map<M: RevEncode>(tag: u32, m: &BTreeMap<Str, M>, w: &mut RevBuf) {
     map(tag, m, w, |v, w| message(2, v, w));
 }
 
@@ -388,7 +389,7 @@ mod tests {
             repeated::bool(tag, &[b, true], &mut w);
             repeated::int64(tag, &[l, 0], &mut w);
             byte_string(tag, &ByteString(long.clone()), &mut w);
-            repeated::string(tag, &[text.clone(), String::new()], &mut w);
+            repeated::string(tag, &[Str::new(&text), Str::default()], &mut w);
             double(tag, &d, &mut w);
             bool(tag, &b, &mut w);
             int64(tag, &l, &mut w);
@@ -403,8 +404,10 @@ mod tests {
             labels in proptest::collection::btree_map(".{0,6}", ".{0,300}", 0..5),
             data in proptest::collection::btree_map(".{0,6}", proptest::collection::vec(any::<u8>(), 0..200), 0..5),
         ) {
-            let data: BTreeMap<String, ByteString> =
-                data.into_iter().map(|(k, v)| (k, ByteString(v))).collect();
+            let data: BTreeMap<Str, ByteString> =
+                data.into_iter().map(|(k, v)| (k.into(), ByteString(v))).collect();
+            let labels: BTreeMap<Str, Str> =
+                labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
             let mut want = Vec::new();
             crate::proto::string_map::encode(3, &labels, &mut want);
             crate::proto::bytes_map::encode(4, &data, &mut want);

@@ -8,24 +8,24 @@ pub struct ServerStorageVersion {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_server_id: Option<String>,
+    pub api_server_id: Option<::kiln_runtime::Str>,
     /// The API server encodes the object to this version when persisting it in the backend (e.g., etcd).
     #[serde(
         rename = "encodingVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub encoding_version: Option<String>,
+    pub encoding_version: Option<::kiln_runtime::Str>,
     /// The API server can decode objects encoded in these versions. The encodingVersion must be included in the decodableVersions.
     #[serde(
         rename = "decodableVersions",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub decodable_versions: Option<Vec<String>>,
+    pub decodable_versions: Option<Vec<::kiln_runtime::Str>>,
     /// The API server can serve these versions. DecodableVersions must include all ServedVersions.
     #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
-    pub served_versions: Option<Vec<String>>,
+    pub served_versions: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServerStorageVersion {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -64,11 +64,11 @@ impl ::prost::Message for ServerStorageVersion {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_server_id = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -77,11 +77,11 @@ impl ::prost::Message for ServerStorageVersion {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.encoding_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -120,14 +120,14 @@ pub struct StorageVersion {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// The name is <group>.<resource>.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -207,10 +207,10 @@ pub static STORAGE_VERSION_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runt
 pub struct StorageVersionCondition {
     /// Type of the condition.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<::kiln_runtime::Str>,
     /// If set, this represents the .metadata.generation that the condition was set based upon.
     #[serde(
         rename = "observedGeneration",
@@ -227,10 +227,10 @@ pub struct StorageVersionCondition {
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
     #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<::kiln_runtime::Str>,
     /// A human readable message indicating details about the transition.
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StorageVersionCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -340,14 +340,14 @@ pub struct StorageVersionList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -455,7 +455,7 @@ pub struct StorageVersionStatus {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub common_encoding_version: Option<String>,
+    pub common_encoding_version: Option<::kiln_runtime::Str>,
     /// The latest available observations of the storageVersion's state.
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<StorageVersionCondition>>,
@@ -498,11 +498,11 @@ impl ::prost::Message for StorageVersionStatus {
                 ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.common_encoding_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {

@@ -4,13 +4,13 @@
 pub struct ContainerResourceMetricSource {
     /// name is the name of the resource in question.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// target specifies the target value for the given metric
     #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
     pub target: Option<MetricTarget>,
     /// container is the name of the container in the pods of the scaling target
     #[serde(rename = "container", default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    pub container: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerResourceMetricSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -76,13 +76,13 @@ impl ::prost::Message for ContainerResourceMetricSource {
 pub struct ContainerResourceMetricStatus {
     /// name is the name of the resource in question.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// current contains the current value for the given metric
     #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
     pub current: Option<MetricValueStatus>,
     /// container is the name of the container in the pods of the scaling target
     #[serde(rename = "container", default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    pub container: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerResourceMetricStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -148,17 +148,17 @@ impl ::prost::Message for ContainerResourceMetricStatus {
 pub struct CrossVersionObjectReference {
     /// kind is the kind of the referent; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// name is the name of the referent; More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// apiVersion is the API version of the referent
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CrossVersionObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -204,11 +204,11 @@ impl ::prost::Message for CrossVersionObjectReference {
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -347,7 +347,7 @@ impl ::prost::Message for ExternalMetricStatus {
 pub struct HPAScalingPolicy {
     /// type is used to specify the scaling policy.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// value contains the amount of change which is permitted by the policy. It must be greater than zero
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
@@ -430,7 +430,7 @@ pub struct HPAScalingRules {
     pub stabilization_window_seconds: Option<i32>,
     /// selectPolicy is used to specify which policy should be used. If not set, the default value Max is used.
     #[serde(rename = "selectPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub select_policy: Option<String>,
+    pub select_policy: Option<::kiln_runtime::Str>,
     /// policies is a list of potential scaling polices which can be used during scaling. If not set, use the default values: - For scale up: allow doubling the number of pods, or an absolute change of 4 pods in a 15s window. - For scale down: allow all pods to be removed in a 15s window.
     #[serde(rename = "policies", default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<HPAScalingPolicy>>,
@@ -517,14 +517,14 @@ pub struct HorizontalPodAutoscaler {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -665,10 +665,10 @@ impl ::prost::Message for HorizontalPodAutoscalerBehavior {
 pub struct HorizontalPodAutoscalerCondition {
     /// type describes the current condition
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// status is the status of the condition (True, False, Unknown)
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<::kiln_runtime::Str>,
     /// lastTransitionTime is the last time the condition transitioned from one status to another
     #[serde(
         rename = "lastTransitionTime",
@@ -682,14 +682,14 @@ pub struct HorizontalPodAutoscalerCondition {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub reason: Option<String>,
+    pub reason: Option<::kiln_runtime::Str>,
     /// message is a human-readable explanation containing details about the transition
     #[serde(
         rename = "message",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub message: Option<String>,
+    pub message: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -751,10 +751,11 @@ impl ::prost::Message for HorizontalPodAutoscalerCondition {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.reason = if value == <String as ::core::default::Default>::default()
+                this.reason = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -763,11 +764,11 @@ impl ::prost::Message for HorizontalPodAutoscalerCondition {
                 Ok(())
             }
             5 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -794,14 +795,14 @@ pub struct HorizontalPodAutoscalerList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -1096,7 +1097,7 @@ impl ::prost::Message for HorizontalPodAutoscalerStatus {
 pub struct MetricIdentifier {
     /// name is the name of the given metric
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// selector is the string-encoded form of a standard kubernetes label selector for the given metric When set, it is passed as an additional parameter to the metrics server for more specific metrics scoping. When unset, just the metricName will be used to gather metrics.
     #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<
@@ -1156,7 +1157,7 @@ impl ::prost::Message for MetricIdentifier {
 pub struct MetricSpec {
     /// type is the type of metric source.  It should be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each mapping to a matching field in the object.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(rename = "object", default, skip_serializing_if = "Option::is_none")]
     pub object: Option<ObjectMetricSource>,
@@ -1264,7 +1265,7 @@ impl ::prost::Message for MetricSpec {
 pub struct MetricStatus {
     /// type is the type of metric source.  It will be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each corresponds to a matching field in the object.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(rename = "object", default, skip_serializing_if = "Option::is_none")]
     pub object: Option<ObjectMetricStatus>,
@@ -1372,7 +1373,7 @@ impl ::prost::Message for MetricStatus {
 pub struct MetricTarget {
     /// type represents whether the metric type is Utilization, Value, or AverageValue
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// value is the target value of the metric (as a quantity).
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<::kiln_runtime::Quantity>,
@@ -1792,7 +1793,7 @@ impl ::prost::Message for PodsMetricStatus {
 pub struct ResourceMetricSource {
     /// name is the name of the resource in question.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// target specifies the target value for the given metric
     #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
     pub target: Option<MetricTarget>,
@@ -1850,7 +1851,7 @@ impl ::prost::Message for ResourceMetricSource {
 pub struct ResourceMetricStatus {
     /// name is the name of the resource in question.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// current contains the current value for the given metric
     #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
     pub current: Option<MetricValueStatus>,

@@ -4,19 +4,19 @@
 pub struct DeviceTaint {
     /// The taint key to be applied to a device. Must be a label name.
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<::kiln_runtime::Str>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(
         rename = "value",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub value: Option<String>,
+    pub value: Option<::kiln_runtime::Str>,
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
     /// Valid effects are None, NoSchedule and NoExecute. PreferNoSchedule as used for nodes is not valid here. More effects may get added in the future. Consumers must treat unknown effects like None.
     #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<String>,
+    pub effect: Option<::kiln_runtime::Str>,
     /// TimeAdded represents the time at which the taint was added. Added automatically during create or update if not set.
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<::kiln_runtime::Time>,
@@ -64,10 +64,11 @@ impl ::prost::Message for DeviceTaint {
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.value = if value == <String as ::core::default::Default>::default()
+                this.value = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -106,14 +107,14 @@ pub struct DeviceTaintRule {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -199,14 +200,14 @@ pub struct DeviceTaintRuleList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -391,7 +392,7 @@ pub struct DeviceTaintSelector {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub driver: Option<String>,
+    pub driver: Option<::kiln_runtime::Str>,
     /// If pool is set, only devices in that pool are selected.
     ///
     /// Also setting the driver name may be useful to avoid ambiguity when different drivers use the same pool name, but this is not required because selecting pools from different drivers may also be useful, for example when drivers with node-local devices use the node name as their pool name.
@@ -400,7 +401,7 @@ pub struct DeviceTaintSelector {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub pool: Option<String>,
+    pub pool: Option<::kiln_runtime::Str>,
     /// If device is set, only devices with that name are selected. This field corresponds to slice.spec.devices[].name.
     ///
     /// Setting also driver and pool may be required to avoid ambiguity, but is not required.
@@ -409,7 +410,7 @@ pub struct DeviceTaintSelector {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub device: Option<String>,
+    pub device: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -447,10 +448,11 @@ impl ::prost::Message for DeviceTaintSelector {
         let this = self;
         match tag {
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.driver = if value == <String as ::core::default::Default>::default()
+                this.driver = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -459,10 +461,12 @@ impl ::prost::Message for DeviceTaintSelector {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.pool = if value == <String as ::core::default::Default>::default() {
+                this.pool = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -470,10 +474,11 @@ impl ::prost::Message for DeviceTaintSelector {
                 Ok(())
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.device = if value == <String as ::core::default::Default>::default()
+                this.device = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {

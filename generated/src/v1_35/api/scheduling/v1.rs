@@ -8,14 +8,14 @@ pub struct PriorityClass {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -37,14 +37,14 @@ pub struct PriorityClass {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub description: Option<String>,
+    pub description: Option<::kiln_runtime::Str>,
     /// preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.
     #[serde(
         rename = "preemptionPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PriorityClass {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -111,11 +111,11 @@ impl ::prost::Message for PriorityClass {
                 Ok(())
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.description = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -155,14 +155,14 @@ pub struct PriorityClassList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<

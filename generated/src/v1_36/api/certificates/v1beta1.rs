@@ -12,14 +12,14 @@ pub struct ClusterTrustBundle {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the object metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -91,14 +91,14 @@ pub struct ClusterTrustBundleList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -178,14 +178,14 @@ pub struct ClusterTrustBundleSpec {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub signer_name: Option<String>,
+    pub signer_name: Option<::kiln_runtime::Str>,
     /// trustBundle contains the individual X.509 trust anchors for this bundle, as PEM bundle of PEM-wrapped, DER-formatted X.509 certificates.
     ///
     /// The data must consist only of PEM certificate blocks that parse as valid X.509 certificates.  Each certificate must include a basic constraints extension with the CA bit set.  The API server will reject objects that contain duplicate certificates, or that use PEM block headers.
     ///
     /// Users of ClusterTrustBundles, including Kubelet, are free to reorder and deduplicate certificate blocks in this file according to their own logic, as well as to drop PEM block headers and inter-block data.
     #[serde(rename = "trustBundle", default, skip_serializing_if = "Option::is_none")]
-    pub trust_bundle: Option<String>,
+    pub trust_bundle: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -218,11 +218,11 @@ impl ::prost::Message for ClusterTrustBundleSpec {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.signer_name = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -257,14 +257,14 @@ pub struct PodCertificateRequest {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the object metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -348,14 +348,14 @@ pub struct PodCertificateRequestList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -425,33 +425,33 @@ pub struct PodCertificateRequestSpec {
     ///
     /// All signer names beginning with `kubernetes.io` are reserved for use by the Kubernetes project.  There is currently one well-known signer documented by the Kubernetes project, `kubernetes.io/kube-apiserver-client-pod`, which will issue client certificates understood by kube-apiserver.  It is currently unimplemented.
     #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
-    pub signer_name: Option<String>,
+    pub signer_name: Option<::kiln_runtime::Str>,
     /// podName is the name of the pod into which the certificate will be mounted.
     #[serde(rename = "podName", default, skip_serializing_if = "Option::is_none")]
-    pub pod_name: Option<String>,
+    pub pod_name: Option<::kiln_runtime::Str>,
     /// podUID is the UID of the pod into which the certificate will be mounted.
     #[serde(rename = "podUID", default, skip_serializing_if = "Option::is_none")]
-    pub pod_uid: Option<String>,
+    pub pod_uid: Option<::kiln_runtime::Str>,
     /// serviceAccountName is the name of the service account the pod is running as.
     #[serde(
         rename = "serviceAccountName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_account_name: Option<String>,
+    pub service_account_name: Option<::kiln_runtime::Str>,
     /// serviceAccountUID is the UID of the service account the pod is running as.
     #[serde(
         rename = "serviceAccountUID",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_account_uid: Option<String>,
+    pub service_account_uid: Option<::kiln_runtime::Str>,
     /// nodeName is the name of the node the pod is assigned to.
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<::kiln_runtime::Str>,
     /// nodeUID is the UID of the node the pod is assigned to.
     #[serde(rename = "nodeUID", default, skip_serializing_if = "Option::is_none")]
-    pub node_uid: Option<String>,
+    pub node_uid: Option<::kiln_runtime::Str>,
     /// maxExpirationSeconds is the maximum lifetime permitted for the certificate.
     ///
     /// If omitted, kube-apiserver will set it to 86400(24 hours). kube-apiserver will reject values shorter than 3600 (1 hour).  The maximum allowable value is 7862400 (91 days).
@@ -515,7 +515,7 @@ pub struct PodCertificateRequestSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub unverified_user_annotations: Option<
-        ::std::collections::BTreeMap<String, String>,
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestSpec {
@@ -708,7 +708,7 @@ pub struct PodCertificateRequestStatus {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub certificate_chain: Option<String>,
+    pub certificate_chain: Option<::kiln_runtime::Str>,
     /// notBefore is the time at which the certificate becomes valid.  The value must be the same as the notBefore value in the leaf certificate in certificateChain.  This field is set via the /status subresource.  Once populated, it is immutable. The signer must set this field at the same time it sets certificateChain.
     #[serde(rename = "notBefore", default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<::kiln_runtime::Time>,
@@ -765,11 +765,11 @@ impl ::prost::Message for PodCertificateRequestStatus {
                 ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.certificate_chain = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {

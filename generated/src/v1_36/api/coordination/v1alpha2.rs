@@ -8,14 +8,14 @@ pub struct LeaseCandidate {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -87,14 +87,14 @@ pub struct LeaseCandidateList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -162,7 +162,7 @@ pub static LEASE_CANDIDATE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 pub struct LeaseCandidateSpec {
     /// LeaseName is the name of the lease for which this candidate is contending. This field is immutable.
     #[serde(rename = "leaseName", default, skip_serializing_if = "Option::is_none")]
-    pub lease_name: Option<String>,
+    pub lease_name: Option<::kiln_runtime::Str>,
     /// PingTime is the last time that the server has requested the LeaseCandidate to renew. It is only done during leader election to check if any LeaseCandidates have become ineligible. When PingTime is updated, the LeaseCandidate will respond by updating RenewTime.
     #[serde(rename = "pingTime", default, skip_serializing_if = "Option::is_none")]
     pub ping_time: Option<::kiln_runtime::MicroTime>,
@@ -171,17 +171,17 @@ pub struct LeaseCandidateSpec {
     pub renew_time: Option<::kiln_runtime::MicroTime>,
     /// BinaryVersion is the binary version. It must be in a semver format without leading `v`. This field is required.
     #[serde(rename = "binaryVersion", default, skip_serializing_if = "Option::is_none")]
-    pub binary_version: Option<String>,
+    pub binary_version: Option<::kiln_runtime::Str>,
     /// EmulationVersion is the emulation version. It must be in a semver format without leading `v`. EmulationVersion must be less than or equal to BinaryVersion. This field is required when strategy is "OldestEmulationVersion"
     #[serde(
         rename = "emulationVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub emulation_version: Option<String>,
+    pub emulation_version: Option<::kiln_runtime::Str>,
     /// Strategy is the strategy that coordinated leader election will use for picking the leader. If multiple candidates for the same Lease return different strategies, the strategy provided by the candidate with the latest BinaryVersion will be used. If there is still conflict, this is a user error and coordinated leader election will not operate the Lease until resolved.
     #[serde(rename = "strategy", default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<String>,
+    pub strategy: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LeaseCandidateSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -254,11 +254,11 @@ impl ::prost::Message for LeaseCandidateSpec {
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             5 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.emulation_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {

@@ -5,7 +5,7 @@ pub struct Overhead {
     /// podFixed represents the fixed resource overhead associated with running a pod.
     #[serde(rename = "podFixed", default, skip_serializing_if = "Option::is_none")]
     pub pod_fixed: Option<
-        ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Overhead {
@@ -67,14 +67,14 @@ pub struct RuntimeClass {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -82,7 +82,7 @@ pub struct RuntimeClass {
     >,
     /// handler specifies the underlying runtime and configuration that the CRI implementation will use to handle pods of this class. The possible values are specific to the node & CRI configuration.  It is assumed that all handlers are available on every node, and handlers of the same name are equivalent on every node. For example, a handler called "runc" might specify that the runc OCI runtime (using native Linux containers) will be used to run the containers in a pod. The Handler must be lowercase, conform to the DNS Label (RFC 1123) requirements, and is immutable.
     #[serde(rename = "handler", default, skip_serializing_if = "Option::is_none")]
-    pub handler: Option<String>,
+    pub handler: Option<::kiln_runtime::Str>,
     /// overhead represents the resource overhead associated with running a pod for a given RuntimeClass. For more details, see
     /// https://kubernetes.io/docs/concepts/scheduling-eviction/pod-overhead/
     #[serde(rename = "overhead", default, skip_serializing_if = "Option::is_none")]
@@ -175,14 +175,14 @@ pub struct RuntimeClassList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -250,7 +250,9 @@ pub static RUNTIME_CLASS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_r
 pub struct Scheduling {
     /// nodeSelector lists labels that must be present on nodes that support this RuntimeClass. Pods using this RuntimeClass can only be scheduled to a node matched by this selector. The RuntimeClass nodeSelector is merged with a pod's existing nodeSelector. Any conflicts will cause the pod to be rejected in admission.
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
-    pub node_selector: Option<::std::collections::BTreeMap<String, String>>,
+    pub node_selector: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
+    >,
     /// tolerations are appended (excluding duplicates) to pods running with this RuntimeClass during admission, effectively unioning the set of nodes tolerated by the pod and the RuntimeClass.
     #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<super::super::super::api::core::v1::Toleration>>,

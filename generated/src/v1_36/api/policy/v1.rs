@@ -8,14 +8,14 @@ pub struct Eviction {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// ObjectMeta describes the pod that is being evicted.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -91,14 +91,14 @@ pub struct PodDisruptionBudget {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -182,14 +182,14 @@ pub struct PodDisruptionBudgetList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -280,7 +280,7 @@ pub struct PodDisruptionBudgetSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub unhealthy_pod_eviction_policy: Option<String>,
+    pub unhealthy_pod_eviction_policy: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -361,7 +361,7 @@ pub struct PodDisruptionBudgetStatus {
     /// DisruptedPods contains information about pods whose eviction was processed by the API server eviction subresource handler but has not yet been observed by the PodDisruptionBudget controller. A pod will be in this map from the time when the API server processed the eviction request to the time when the pod is seen by PDB controller as having been marked for deletion (or after a timeout). The key in the map is the name of the pod and the value is the time when the API server processed the eviction request. If the deletion didn't occur and a pod is still there it will be removed from the list automatically by PodDisruptionBudget controller after some time. If everything goes smooth this map should be empty for the most of the time. Large number of entries in the map may indicate problems with pod deletions.
     #[serde(rename = "disruptedPods", default, skip_serializing_if = "Option::is_none")]
     pub disrupted_pods: Option<
-        ::std::collections::BTreeMap<String, ::kiln_runtime::Time>,
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Time>,
     >,
     /// Number of pod disruptions that are currently allowed.
     #[serde(

@@ -8,18 +8,18 @@ pub struct AllocatedDeviceStatus {
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    pub driver: Option<::kiln_runtime::Str>,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
     #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
-    pub pool: Option<String>,
+    pub pool: Option<::kiln_runtime::Str>,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
     #[serde(rename = "device", default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
+    pub device: Option<::kiln_runtime::Str>,
     /// ShareID uniquely identifies an individual allocation share of the device.
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
-    pub share_id: Option<String>,
+    pub share_id: Option<::kiln_runtime::Str>,
     /// Conditions contains the latest observation of the device's state. If the device has been configured according to the class and claim config references, the `Ready` condition should be True.
     ///
     /// Must not contain more than 8 entries.
@@ -246,7 +246,7 @@ pub struct CELDeviceSelector {
     ///
     /// The length of the expression must be smaller or equal to 10 Ki. The cost of evaluating it is also limited based on the estimated number of logical steps.
     #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
-    pub expression: Option<String>,
+    pub expression: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CELDeviceSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -467,7 +467,9 @@ pub struct CapacityRequirements {
     ///
     /// If the device allows multiple allocation, the aggregated amount across all requests must not exceed the capacity value. The consumed capacity, which may be adjusted based on the requestPolicy if defined, is recorded in the resource claim’s status.devices[*].consumedCapacity field.
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>>,
+    pub requests: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
+    >,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CapacityRequirements {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -570,12 +572,12 @@ impl ::prost::Message for Counter {
 pub struct CounterSet {
     /// Name defines the name of the counter set. It must be a DNS label.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// Counters defines the set of counters for this CounterSet The name of each counter must be unique in that set and must be a DNS label.
     ///
     /// The maximum number of counters is 32.
     #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
-    pub counters: Option<::std::collections::BTreeMap<String, Counter>>,
+    pub counters: Option<::std::collections::BTreeMap<::kiln_runtime::Str, Counter>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CounterSet {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -641,17 +643,21 @@ impl ::prost::Message for CounterSet {
 pub struct Device {
     /// Name is unique identifier among all devices managed by the driver in the pool. It must be a DNS label.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// Attributes defines the set of attributes for this device. The name of each attribute must be unique in that set.
     ///
     /// The maximum number of attributes and capacities combined is 32.
     #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<::std::collections::BTreeMap<String, DeviceAttribute>>,
+    pub attributes: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, DeviceAttribute>,
+    >,
     /// Capacity defines the set of capacities for this device. The name of each capacity must be unique in that set.
     ///
     /// The maximum number of attributes and capacities combined is 32.
     #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<::std::collections::BTreeMap<String, DeviceCapacity>>,
+    pub capacity: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, DeviceCapacity>,
+    >,
     /// ConsumesCounters defines a list of references to sharedCounters and the set of counters that the device will consume from those counter sets.
     ///
     /// There can only be a single entry per counterSet.
@@ -667,7 +673,7 @@ pub struct Device {
     ///
     /// Must only be set if Spec.PerDeviceNodeSelection is set to true. At most one of NodeName, NodeSelector and AllNodes can be set.
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<::kiln_runtime::Str>,
     /// NodeSelector defines the nodes where the device is available.
     ///
     /// Must use exactly one term.
@@ -704,7 +710,7 @@ pub struct Device {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_conditions: Option<Vec<String>>,
+    pub binding_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// BindingFailureConditions defines the conditions for binding failure. They may be set in the per-device status conditions. If any is set to "True", a binding failure occurred.
     ///
     /// The maximum number of binding failure conditions is 4.
@@ -717,7 +723,7 @@ pub struct Device {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_failure_conditions: Option<Vec<String>>,
+    pub binding_failure_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// AllowMultipleAllocations marks whether the device is allowed to be allocated to multiple DeviceRequests.
     ///
     /// If AllowMultipleAllocations is set to true, the device can be allocated more than once, and all of its capacity is consumable, regardless of whether the requestPolicy is defined or not.
@@ -734,7 +740,7 @@ pub struct Device {
         skip_serializing_if = "Option::is_none"
     )]
     pub node_allocatable_resource_mappings: Option<
-        ::std::collections::BTreeMap<String, NodeAllocatableResourceMapping>,
+        ::std::collections::BTreeMap<::kiln_runtime::Str, NodeAllocatableResourceMapping>,
     >,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Device {
@@ -922,12 +928,12 @@ impl ::prost::Message for Device {
 pub struct DeviceAllocationConfiguration {
     /// Source records whether the configuration comes from a class and thus is not something that a normal user would have been able to set or from a claim.
     #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<::kiln_runtime::Str>,
     /// Requests lists the names of requests where the configuration applies. If empty, its applies to all requests.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<String>>,
+    pub requests: Option<Vec<::kiln_runtime::Str>>,
     /// Opaque provides driver-specific configuration parameters.
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
@@ -1083,10 +1089,10 @@ pub struct DeviceAttribute {
     pub bool: Option<bool>,
     /// StringValue is a string. Must not be longer than 64 characters.
     #[serde(rename = "string", default, skip_serializing_if = "Option::is_none")]
-    pub string: Option<String>,
+    pub string: Option<::kiln_runtime::Str>,
     /// VersionValue is a semantic version according to semver.org spec 2.0.0. Must not be longer than 64 characters.
     #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<::kiln_runtime::Str>,
     /// IntValues is a non-empty list of numbers.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
@@ -1099,12 +1105,12 @@ pub struct DeviceAttribute {
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
     #[serde(rename = "strings", default, skip_serializing_if = "Option::is_none")]
-    pub strings: Option<Vec<String>>,
+    pub strings: Option<Vec<::kiln_runtime::Str>>,
     /// VersionValues is a non-empty list of semantic versions according to semver.org spec 2.0.0. Each version string must not be longer than 64 characters.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
-    pub versions: Option<Vec<String>>,
+    pub versions: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceAttribute {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1339,7 +1345,7 @@ pub struct DeviceClaimConfiguration {
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<String>>,
+    pub requests: Option<Vec<::kiln_runtime::Str>>,
     /// Opaque provides driver-specific configuration parameters.
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<OpaqueDeviceConfiguration>,
@@ -1424,14 +1430,14 @@ pub struct DeviceClass {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -1574,14 +1580,14 @@ pub struct DeviceClassList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -1663,7 +1669,7 @@ pub struct DeviceClassSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub extended_resource_name: Option<String>,
+    pub extended_resource_name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1729,7 +1735,7 @@ pub struct DeviceConstraint {
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the constraint applies to all subrequests.
     #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<String>>,
+    pub requests: Option<Vec<::kiln_runtime::Str>>,
     /// MatchAttribute requires that all devices in question have this attribute and that its type and value are the same across those devices.
     ///
     /// For example, if you specified "dra.example.com/numa" (a hypothetical example!), then only devices in the same NUMA node will be chosen. A device which does not have that attribute will not be chosen. All devices should use a value of the same type for this attribute because that is part of its specification, but if one device doesn't, then it also will not be chosen.
@@ -1738,7 +1744,7 @@ pub struct DeviceConstraint {
     ///
     /// Must include the domain qualifier.
     #[serde(rename = "matchAttribute", default, skip_serializing_if = "Option::is_none")]
-    pub match_attribute: Option<String>,
+    pub match_attribute: Option<::kiln_runtime::Str>,
     /// DistinctAttribute requires that all devices in question have this attribute and that its type and value are unique across those devices.
     ///
     /// When the DRAListTypeAttributes feature gate is enabled, comparison uses set semantics (i.e., element order and duplicates are ignored): list-valued attributes must be pairwise disjoint across devices. Scalar values are treated as singleton sets for backward compatibility.
@@ -1753,7 +1759,7 @@ pub struct DeviceConstraint {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub distinct_attribute: Option<String>,
+    pub distinct_attribute: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceConstraint {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1817,12 +1823,12 @@ impl ::prost::Message for DeviceConstraint {
 pub struct DeviceCounterConsumption {
     /// CounterSet is the name of the set from which the counters defined will be consumed.
     #[serde(rename = "counterSet", default, skip_serializing_if = "Option::is_none")]
-    pub counter_set: Option<String>,
+    pub counter_set: Option<::kiln_runtime::Str>,
     /// Counters defines the counters that will be consumed by the device.
     ///
     /// The maximum number of counters is 32.
     #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
-    pub counters: Option<::std::collections::BTreeMap<String, Counter>>,
+    pub counters: Option<::std::collections::BTreeMap<::kiln_runtime::Str, Counter>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceCounterConsumption {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1894,7 +1900,7 @@ pub struct DeviceRequest {
     ///
     /// Must be a DNS label.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// Exactly specifies the details for a single request that must be met exactly for the request to be satisfied.
     ///
     /// One of Exactly or FirstAvailable must be set.
@@ -1970,20 +1976,20 @@ pub struct DeviceRequestAllocationResult {
     ///
     /// Multiple devices may have been allocated per request.
     #[serde(rename = "request", default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<String>,
+    pub request: Option<::kiln_runtime::Str>,
     /// Driver specifies the name of the DRA driver whose kubelet plugin should be invoked to process the allocation once the claim is needed on a node.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    pub driver: Option<::kiln_runtime::Str>,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
     #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
-    pub pool: Option<String>,
+    pub pool: Option<::kiln_runtime::Str>,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
     #[serde(rename = "device", default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
+    pub device: Option<::kiln_runtime::Str>,
     /// AdminAccess indicates that this device was allocated for administrative access. See the corresponding request field for a definition of mode.
     ///
     /// This is an alpha field and requires enabling the DRAAdminAccess feature gate. Admin access is disabled if this field is unset or set to false, otherwise it is enabled.
@@ -2004,7 +2010,7 @@ pub struct DeviceRequestAllocationResult {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_conditions: Option<Vec<String>>,
+    pub binding_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// BindingFailureConditions contains a copy of the BindingFailureConditions from the corresponding ResourceSlice at the time of allocation.
     ///
     /// This is a beta field and requires enabling the DRADeviceBindingConditions and DRAResourceClaimDeviceStatus feature gates.
@@ -2013,10 +2019,10 @@ pub struct DeviceRequestAllocationResult {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_failure_conditions: Option<Vec<String>>,
+    pub binding_failure_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// ShareID uniquely identifies an individual allocation share of the device, used when the device supports multiple simultaneous allocations. It serves as an additional map key to differentiate concurrent shares of the same device.
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
-    pub share_id: Option<String>,
+    pub share_id: Option<::kiln_runtime::Str>,
     /// ConsumedCapacity tracks the amount of capacity consumed per device as part of the claim request. The consumed amount may differ from the requested amount: it is rounded up to the nearest valid value based on the device’s requestPolicy if applicable (i.e., may not be less than the requested amount).
     ///
     /// The total consumed capacity for each device must not exceed the DeviceCapacity's Value.
@@ -2028,7 +2034,7 @@ pub struct DeviceRequestAllocationResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub consumed_capacity: Option<
-        ::std::collections::BTreeMap<String, ::kiln_runtime::Quantity>,
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequestAllocationResult {
@@ -2221,7 +2227,7 @@ pub struct DeviceSubRequest {
     ///
     /// Must be a DNS label.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// DeviceClassName references a specific DeviceClass, which can define additional configuration and selectors to be inherited by this subrequest.
     ///
     /// A class is required. Which classes are available depends on the cluster.
@@ -2232,7 +2238,7 @@ pub struct DeviceSubRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub device_class_name: Option<String>,
+    pub device_class_name: Option<::kiln_runtime::Str>,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this subrequest. All selectors must be satisfied for a device to be considered.
     #[serde(rename = "selectors", default, skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<DeviceSelector>>,
@@ -2254,7 +2260,7 @@ pub struct DeviceSubRequest {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub allocation_mode: Option<String>,
+    pub allocation_mode: Option<::kiln_runtime::Str>,
     /// Count is used only when the count mode is "ExactCount". Must be greater than zero. If AllocationMode is ExactCount and this field is not specified, the default is one.
     #[serde(
         rename = "count",
@@ -2347,11 +2353,11 @@ impl ::prost::Message for DeviceSubRequest {
                 ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.allocation_mode = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2397,19 +2403,19 @@ impl ::prost::Message for DeviceSubRequest {
 pub struct DeviceTaint {
     /// The taint key to be applied to a device. Must be a label name.
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<::kiln_runtime::Str>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(
         rename = "value",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub value: Option<String>,
+    pub value: Option<::kiln_runtime::Str>,
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
     /// Valid effects are None, NoSchedule and NoExecute. PreferNoSchedule as used for nodes is not valid here. More effects may get added in the future. Consumers must treat unknown effects like None.
     #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<String>,
+    pub effect: Option<::kiln_runtime::Str>,
     /// TimeAdded represents the time at which the taint was added or (only in a DeviceTaintRule) the effect was modified. Added automatically during create or update if not set.
     ///
     /// In addition, in a DeviceTaintRule a value provided during an update gets replaced with the current time if the provided value is the same as the old one and the new effect is different. Changing the key and/or value while keeping the effect unchanged is possible and does not update the time stamp because the eviction which uses it is either already started (NoExecute) or not started yet (NoEffect, NoSchedule).
@@ -2459,10 +2465,11 @@ impl ::prost::Message for DeviceTaint {
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.value = if value == <String as ::core::default::Default>::default()
+                this.value = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2501,14 +2508,14 @@ pub struct DeviceTaintRule {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -2594,14 +2601,14 @@ pub struct DeviceTaintRuleList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -2786,7 +2793,7 @@ pub struct DeviceTaintSelector {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub driver: Option<String>,
+    pub driver: Option<::kiln_runtime::Str>,
     /// If pool is set, only devices in that pool are selected.
     ///
     /// Also setting the driver name may be useful to avoid ambiguity when different drivers use the same pool name, but this is not required because selecting pools from different drivers may also be useful, for example when drivers with node-local devices use the node name as their pool name.
@@ -2795,7 +2802,7 @@ pub struct DeviceTaintSelector {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub pool: Option<String>,
+    pub pool: Option<::kiln_runtime::Str>,
     /// If device is set, only devices with that name are selected. This field corresponds to slice.spec.devices[].name.
     ///
     /// Setting also driver and pool may be required to avoid ambiguity, but is not required.
@@ -2804,7 +2811,7 @@ pub struct DeviceTaintSelector {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub device: Option<String>,
+    pub device: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -2842,10 +2849,11 @@ impl ::prost::Message for DeviceTaintSelector {
         let this = self;
         match tag {
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.driver = if value == <String as ::core::default::Default>::default()
+                this.driver = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2854,10 +2862,12 @@ impl ::prost::Message for DeviceTaintSelector {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.pool = if value == <String as ::core::default::Default>::default() {
+                this.pool = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -2865,10 +2875,11 @@ impl ::prost::Message for DeviceTaintSelector {
                 Ok(())
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.device = if value == <String as ::core::default::Default>::default()
+                this.device = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2895,28 +2906,28 @@ pub struct DeviceToleration {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub key: Option<String>,
+    pub key: Option<::kiln_runtime::Str>,
     /// Operator represents a key's relationship to the value. Valid operators are Exists and Equal. Defaults to Equal. Exists is equivalent to wildcard for value, so that a ResourceClaim can tolerate all taints of a particular category.
     #[serde(
         rename = "operator",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub operator: Option<String>,
+    pub operator: Option<::kiln_runtime::Str>,
     /// Value is the taint value the toleration matches to. If the operator is Exists, the value must be empty, otherwise just a regular string. Must be a label value.
     #[serde(
         rename = "value",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub value: Option<String>,
+    pub value: Option<::kiln_runtime::Str>,
     /// Effect indicates the taint effect to match. Empty means match all taint effects. When specified, allowed values are NoSchedule and NoExecute.
     #[serde(
         rename = "effect",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub effect: Option<String>,
+    pub effect: Option<::kiln_runtime::Str>,
     /// TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute, otherwise this field is ignored) tolerates the taint. By default, it is not set, which means tolerate the taint forever (do not evict). Zero and negative values will be treated as 0 (evict immediately) by the system. If larger than zero, the time when the pod needs to be evicted is calculated as <time when taint was adedd> + <toleration seconds>.
     #[serde(
         rename = "tolerationSeconds",
@@ -2969,10 +2980,12 @@ impl ::prost::Message for DeviceToleration {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.key = if value == <String as ::core::default::Default>::default() {
+                this.key = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -2980,11 +2993,11 @@ impl ::prost::Message for DeviceToleration {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.operator = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2993,10 +3006,11 @@ impl ::prost::Message for DeviceToleration {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.value = if value == <String as ::core::default::Default>::default()
+                this.value = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3005,10 +3019,11 @@ impl ::prost::Message for DeviceToleration {
                 Ok(())
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.effect = if value == <String as ::core::default::Default>::default()
+                this.effect = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3045,7 +3060,7 @@ pub struct ExactDeviceRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub device_class_name: Option<String>,
+    pub device_class_name: Option<::kiln_runtime::Str>,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this request. All selectors must be satisfied for a device to be considered.
     #[serde(rename = "selectors", default, skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<DeviceSelector>>,
@@ -3068,7 +3083,7 @@ pub struct ExactDeviceRequest {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub allocation_mode: Option<String>,
+    pub allocation_mode: Option<::kiln_runtime::Str>,
     /// Count is used only when the count mode is "ExactCount". Must be greater than zero. If AllocationMode is ExactCount and this field is not specified, the default is one.
     #[serde(
         rename = "count",
@@ -3160,11 +3175,11 @@ impl ::prost::Message for ExactDeviceRequest {
                 ::kiln_runtime::proto::de::message_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.allocation_mode = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3222,10 +3237,10 @@ pub struct NetworkDeviceData {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub interface_name: Option<String>,
+    pub interface_name: Option<::kiln_runtime::Str>,
     /// IPs lists the network addresses assigned to the device's network interface. This can include both IPv4 and IPv6 addresses. The IPs are in the CIDR notation, which includes both the address and the associated subnet mask. e.g.: "192.0.2.5/24" for IPv4 and "2001:db8::5/64" for IPv6.
     #[serde(rename = "ips", default, skip_serializing_if = "Option::is_none")]
-    pub ips: Option<Vec<String>>,
+    pub ips: Option<Vec<::kiln_runtime::Str>>,
     /// HardwareAddress represents the hardware address (e.g. MAC Address) of the device's network interface.
     ///
     /// Must not be longer than 128 bytes.
@@ -3234,7 +3249,7 @@ pub struct NetworkDeviceData {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub hardware_address: Option<String>,
+    pub hardware_address: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NetworkDeviceData {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -3270,11 +3285,11 @@ impl ::prost::Message for NetworkDeviceData {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.interface_name = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3287,11 +3302,11 @@ impl ::prost::Message for NetworkDeviceData {
                 ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.hardware_address = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3318,7 +3333,7 @@ pub struct NodeAllocatableResourceMapping {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub capacity_key: Option<String>,
+    pub capacity_key: Option<::kiln_runtime::Str>,
     /// AllocationMultiplier is used as a multiplier for the allocated device count or the allocated capacity in the claim. It defaults to 1 if not specified. How the field is used also depends on whether `capacityKey` is set. 1.  If `capacityKey` is NOT set: `allocationMultiplier` multiplies the device count allocated to the claim.
     /// a. A DRA driver representing each CPU core as a device would have
     /// {ResourceName: "cpu", allocationMultiplier: "2"} in its
@@ -3370,11 +3385,11 @@ impl ::prost::Message for NodeAllocatableResourceMapping {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.capacity_key = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3407,7 +3422,7 @@ pub struct OpaqueDeviceConfiguration {
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    pub driver: Option<::kiln_runtime::Str>,
     /// Parameters can contain arbitrary data. It is the responsibility of the driver developer to handle validation and versioning. Typically this includes self-identification and a version ("kind" + "apiVersion" for Kubernetes types), with conversion between different versions.
     ///
     /// The length of the raw data must be smaller or equal to 10 Ki.
@@ -3475,14 +3490,14 @@ pub struct ResourceClaim {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -3566,16 +3581,16 @@ pub struct ResourceClaimConsumerReference {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_group: Option<String>,
+    pub api_group: Option<::kiln_runtime::Str>,
     /// Resource is the type of resource being referenced, for example "pods".
     #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<::kiln_runtime::Str>,
     /// Name is the name of resource being referenced.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// UID identifies exactly one incarnation of the resource.
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimConsumerReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -3618,11 +3633,11 @@ impl ::prost::Message for ResourceClaimConsumerReference {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_group = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -3663,14 +3678,14 @@ pub struct ResourceClaimList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -3866,14 +3881,14 @@ pub struct ResourceClaimTemplate {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -3947,14 +3962,14 @@ pub struct ResourceClaimTemplateList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -4082,7 +4097,7 @@ pub struct ResourcePool {
     ///
     /// It must not be longer than 253 characters and must consist of one or more DNS sub-domains separated by slashes. This field is immutable.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// Generation tracks the change in a pool over time. Whenever a driver changes something about one or more of the resources in a pool, it must change the generation in all ResourceSlices which are part of that pool. Consumers of ResourceSlices should only consider resources from the pool with the highest generation number. The generation may be reset by drivers, which should be fine for consumers, assuming that all ResourceSlices in a pool are updated to match or deleted.
     ///
     /// Combined with ResourceSliceCount, this mechanism enables consumers to detect pools which are comprised of multiple ResourceSlices and are in an incomplete state.
@@ -4178,14 +4193,14 @@ pub struct ResourceSlice {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -4259,14 +4274,14 @@ pub struct ResourceSliceList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<
@@ -4336,7 +4351,7 @@ pub struct ResourceSliceSpec {
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters. This field is immutable.
     #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    pub driver: Option<::kiln_runtime::Str>,
     /// Pool describes the pool that this ResourceSlice belongs to.
     #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<ResourcePool>,
@@ -4346,7 +4361,7 @@ pub struct ResourceSliceSpec {
     ///
     /// Exactly one of NodeName, NodeSelector, AllNodes, and PerDeviceNodeSelection must be set. This field is immutable.
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<::kiln_runtime::Str>,
     /// NodeSelector defines which nodes have access to the resources in the pool, when that pool is not limited to a single node.
     ///
     /// Must use exactly one term.

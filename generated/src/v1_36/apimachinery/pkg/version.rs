@@ -4,50 +4,50 @@
 pub struct Info {
     /// Major is the major version of the binary version
     #[serde(rename = "major", default, skip_serializing_if = "Option::is_none")]
-    pub major: Option<String>,
+    pub major: Option<::kiln_runtime::Str>,
     /// Minor is the minor version of the binary version
     #[serde(rename = "minor", default, skip_serializing_if = "Option::is_none")]
-    pub minor: Option<String>,
+    pub minor: Option<::kiln_runtime::Str>,
     /// EmulationMajor is the major version of the emulation version
     #[serde(
         rename = "emulationMajor",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub emulation_major: Option<String>,
+    pub emulation_major: Option<::kiln_runtime::Str>,
     /// EmulationMinor is the minor version of the emulation version
     #[serde(
         rename = "emulationMinor",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub emulation_minor: Option<String>,
+    pub emulation_minor: Option<::kiln_runtime::Str>,
     /// MinCompatibilityMajor is the major version of the minimum compatibility version
     #[serde(
         rename = "minCompatibilityMajor",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub min_compatibility_major: Option<String>,
+    pub min_compatibility_major: Option<::kiln_runtime::Str>,
     /// MinCompatibilityMinor is the minor version of the minimum compatibility version
     #[serde(
         rename = "minCompatibilityMinor",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub min_compatibility_minor: Option<String>,
+    pub min_compatibility_minor: Option<::kiln_runtime::Str>,
     #[serde(rename = "gitVersion", default, skip_serializing_if = "Option::is_none")]
-    pub git_version: Option<String>,
+    pub git_version: Option<::kiln_runtime::Str>,
     #[serde(rename = "gitCommit", default, skip_serializing_if = "Option::is_none")]
-    pub git_commit: Option<String>,
+    pub git_commit: Option<::kiln_runtime::Str>,
     #[serde(rename = "gitTreeState", default, skip_serializing_if = "Option::is_none")]
-    pub git_tree_state: Option<String>,
+    pub git_tree_state: Option<::kiln_runtime::Str>,
     #[serde(rename = "buildDate", default, skip_serializing_if = "Option::is_none")]
-    pub build_date: Option<String>,
+    pub build_date: Option<::kiln_runtime::Str>,
     #[serde(rename = "goVersion", default, skip_serializing_if = "Option::is_none")]
-    pub go_version: Option<String>,
+    pub go_version: Option<::kiln_runtime::Str>,
     #[serde(rename = "compiler", default, skip_serializing_if = "Option::is_none")]
-    pub compiler: Option<String>,
+    pub compiler: Option<::kiln_runtime::Str>,
     #[serde(rename = "platform", default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
+    pub platform: Option<::kiln_runtime::Str>,
 }

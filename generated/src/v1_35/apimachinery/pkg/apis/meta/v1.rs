@@ -8,17 +8,17 @@ pub struct APIGroup {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// name is the name of the group.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// versions are the versions supported in this group.
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Vec<GroupVersionForDiscovery>>,
@@ -119,14 +119,14 @@ pub struct APIGroupList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// groups is a list of APIGroup.
     #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<APIGroup>>,
@@ -182,10 +182,10 @@ pub static API_GROUP_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 pub struct APIResource {
     /// name is the plural name of the resource.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// singularName is the singular name of the resource.  This allows clients to handle plural and singular opaquely. The singularName is more correct for reporting status on a single item and both singular and plural are allowed from the kubectl CLI interface.
     #[serde(rename = "singularName", default, skip_serializing_if = "Option::is_none")]
-    pub singular_name: Option<String>,
+    pub singular_name: Option<::kiln_runtime::Str>,
     /// namespaced indicates if a resource is namespaced or not.
     #[serde(rename = "namespaced", default, skip_serializing_if = "Option::is_none")]
     pub namespaced: Option<bool>,
@@ -195,33 +195,33 @@ pub struct APIResource {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub group: Option<String>,
+    pub group: Option<::kiln_runtime::Str>,
     /// version is the preferred version of the resource.  Empty implies the version of the containing resource list For subresources, this may have a different value, for example: v1 (while inside a v1beta1 version of the core resource's group)".
     #[serde(
         rename = "version",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub version: Option<String>,
+    pub version: Option<::kiln_runtime::Str>,
     /// kind is the kind for the resource (e.g. 'Foo' is the kind for a resource 'foo')
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// verbs is a list of supported kube verbs (this includes get, list, watch, create, update, patch, delete, deletecollection, and proxy)
     #[serde(rename = "verbs", default, skip_serializing_if = "Option::is_none")]
-    pub verbs: Option<Vec<String>>,
+    pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// shortNames is a list of suggested short names of the resource.
     #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
-    pub short_names: Option<Vec<String>>,
+    pub short_names: Option<Vec<::kiln_runtime::Str>>,
     /// categories is a list of the grouped resources this resource belongs to (e.g. 'all')
     #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
-    pub categories: Option<Vec<String>>,
+    pub categories: Option<Vec<::kiln_runtime::Str>>,
     /// The hash value of the storage version, the version this resource is converted to when written to the data store. Value must be treated as opaque by clients. Only equality comparison on the value is valid. This is an alpha feature and may change or be removed in the future. The field is populated by the apiserver only if the StorageVersionHash feature gate is enabled. This field will remain optional even if it graduates.
     #[serde(
         rename = "storageVersionHash",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub storage_version_hash: Option<String>,
+    pub storage_version_hash: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIResource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -308,10 +308,11 @@ impl ::prost::Message for APIResource {
                 ::prost::encoding::bool::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.group = if value == <String as ::core::default::Default>::default()
+                this.group = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -320,11 +321,11 @@ impl ::prost::Message for APIResource {
                 Ok(())
             }
             9 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -378,11 +379,11 @@ impl ::prost::Message for APIResource {
                 ::kiln_runtime::proto::de::string_repeated(tag, wire_type, v, buf, ctx)
             }
             10 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.storage_version_hash = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -409,17 +410,17 @@ pub struct APIResourceList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// groupVersion is the group and version this APIResourceList is for.
     #[serde(rename = "groupVersion", default, skip_serializing_if = "Option::is_none")]
-    pub group_version: Option<String>,
+    pub group_version: Option<::kiln_runtime::Str>,
     /// resources contains the name of the resources and if they are namespaced.
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<APIResource>>,
@@ -490,17 +491,17 @@ pub struct APIVersions {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// versions are the api versions that are available.
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
-    pub versions: Option<Vec<String>>,
+    pub versions: Option<Vec<::kiln_runtime::Str>>,
     /// a map of client CIDR to server address that is serving this group. This is to help clients reach servers in the most network-efficient way possible. Clients can use the appropriate server address as per the CIDR that they match. In case of multiple matches, clients should use the longest matching CIDR. The server returns only those CIDRs that it thinks that the client can match. For example: the master will return an internal IP CIDR only, if the client reaches the server using an internal IP. Server looks at X-Forwarded-For header or X-Real-Ip header or request.RemoteAddr (in that order) to get the client IP.
     #[serde(
         rename = "serverAddressByClientCIDRs",
@@ -569,10 +570,10 @@ pub static API_VERSIONS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 pub struct Condition {
     /// type of condition in CamelCase or in foo.example.com/CamelCase.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// status of the condition, one of True, False, Unknown.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<::kiln_runtime::Str>,
     /// observedGeneration represents the .metadata.generation that the condition was set based upon. For instance, if .metadata.generation is currently 12, but the .status.conditions[x].observedGeneration is 9, the condition is out of date with respect to the current state of the instance.
     #[serde(
         rename = "observedGeneration",
@@ -589,10 +590,10 @@ pub struct Condition {
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason contains a programmatic identifier indicating the reason for the condition's last transition. Producers of specific condition types may define expected values and meanings for this field, and whether the values are considered a guaranteed API. The value should be a CamelCase string. This field may not be empty.
     #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<::kiln_runtime::Str>,
     /// message is a human readable message indicating details about the transition. This may be an empty string.
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Condition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -702,14 +703,14 @@ pub struct DeleteOptions {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// The duration in seconds before the object should be deleted. Value must be non-negative integer. The value zero indicates delete immediately. If this value is nil, the default grace period for the specified type will be used. Defaults to a per object value if not specified. zero means delete immediately.
     #[serde(
         rename = "gracePeriodSeconds",
@@ -733,10 +734,10 @@ pub struct DeleteOptions {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub propagation_policy: Option<String>,
+    pub propagation_policy: Option<::kiln_runtime::Str>,
     /// When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed
     #[serde(rename = "dryRun", default, skip_serializing_if = "Option::is_none")]
-    pub dry_run: Option<Vec<String>>,
+    pub dry_run: Option<Vec<::kiln_runtime::Str>>,
     /// if set to true, it will trigger an unsafe deletion of the resource in case the normal deletion flow fails with a corrupt object error. A resource is considered corrupt if it can not be retrieved from the underlying storage successfully because of a) its data can not be transformed e.g. decryption failure, or b) it fails to decode into an object. NOTE: unsafe deletion ignores finalizer constraints, skips precondition checks, and removes the object from the storage. WARNING: This may potentially break the cluster if the workload associated with the resource being unsafe-deleted relies on normal deletion flow. Use only if you REALLY know what you are doing. The default value is false, and the user must opt in to enable it
     #[serde(
         rename = "ignoreStoreReadErrorWithClusterBreakingPotential",
@@ -841,13 +842,13 @@ pub static DELETE_OPTIONS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 pub struct FieldSelectorRequirement {
     /// key is the field selector key that the requirement applies to.
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<::kiln_runtime::Str>,
     /// operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. The list of operators may grow in the future.
     #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
+    pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FieldSelectorRequirement {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -918,9 +919,9 @@ pub type FieldsV1 = ::kiln_runtime::FieldsV1;
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GroupResource {
     #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<::kiln_runtime::Str>,
     #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GroupResource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -977,10 +978,10 @@ impl ::prost::Message for GroupResource {
 pub struct GroupVersionForDiscovery {
     /// groupVersion specifies the API group and version in the form "group/version"
     #[serde(rename = "groupVersion", default, skip_serializing_if = "Option::is_none")]
-    pub group_version: Option<String>,
+    pub group_version: Option<::kiln_runtime::Str>,
     /// version specifies the version in the form of "version". This is to save the clients the trouble of splitting the GroupVersion.
     #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GroupVersionForDiscovery {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1038,11 +1039,11 @@ impl ::prost::Message for GroupVersionForDiscovery {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GroupVersionKind {
     #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<::kiln_runtime::Str>,
     #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<::kiln_runtime::Str>,
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GroupVersionKind {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1108,7 +1109,9 @@ impl ::prost::Message for GroupVersionKind {
 pub struct LabelSelector {
     /// matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels map is equivalent to an element of matchExpressions, whose key field is "key", the operator is "In", and the values array contains only "value". The requirements are ANDed.
     #[serde(rename = "matchLabels", default, skip_serializing_if = "Option::is_none")]
-    pub match_labels: Option<::std::collections::BTreeMap<String, String>>,
+    pub match_labels: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
+    >,
     /// matchExpressions is a list of label selector requirements. The requirements are ANDed.
     #[serde(
         rename = "matchExpressions",
@@ -1181,13 +1184,13 @@ impl ::prost::Message for LabelSelector {
 pub struct LabelSelectorRequirement {
     /// key is the label key that the selector applies to.
     #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<::kiln_runtime::Str>,
     /// operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
     #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
+    pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LabelSelectorRequirement {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1257,21 +1260,21 @@ pub struct ListMeta {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub self_link: Option<String>,
+    pub self_link: Option<::kiln_runtime::Str>,
     /// String that identifies the server's internal version of this object that can be used by clients to determine when objects have changed. Value must be treated as opaque by clients and passed unmodified back to the server. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#concurrency-control-and-consistency
     #[serde(
         rename = "resourceVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<::kiln_runtime::Str>,
     /// continue may be set if the user set a limit on the number of items returned, and indicates that the server has more data available. The value is opaque and may be used to issue another request to the endpoint that served this list to retrieve the next set of available objects. Continuing a consistent list may not be possible if the server configuration has changed or more than a few minutes have passed. The resourceVersion field returned when using this continue value will be identical to the value in the first response, unless you have received this token from an error message.
     #[serde(
         rename = "continue",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub continue_: Option<String>,
+    pub continue_: Option<::kiln_runtime::Str>,
     /// remainingItemCount is the number of subsequent items in the list which are not included in this list response. If the list request contained label or field selectors, then the number of remaining items is unknown and the field will be left unset and omitted during serialization. If the list is complete (either because it is not chunking or because this is the last chunk), then there are no more remaining items and this field will be left unset and omitted during serialization. Servers older than v1.15 do not set this field. The intended use of the remainingItemCount is *estimating* the size of a collection. Clients should not rely on the remainingItemCount to be set or to be exact.
     #[serde(
         rename = "remainingItemCount",
@@ -1319,11 +1322,11 @@ impl ::prost::Message for ListMeta {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.self_link = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1332,11 +1335,11 @@ impl ::prost::Message for ListMeta {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.resource_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1345,11 +1348,11 @@ impl ::prost::Message for ListMeta {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.continue_ = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1382,21 +1385,21 @@ pub struct ManagedFieldsEntry {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub manager: Option<String>,
+    pub manager: Option<::kiln_runtime::Str>,
     /// Operation is the type of operation which lead to this ManagedFieldsEntry being created. The only valid values for this field are 'Apply' and 'Update'.
     #[serde(
         rename = "operation",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub operation: Option<String>,
+    pub operation: Option<::kiln_runtime::Str>,
     /// APIVersion defines the version of this resource that this field set applies to. The format is "group/version" just like the top-level APIVersion field. It is necessary to track the version of a field set because it cannot be automatically converted.
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Time is the timestamp of when the ManagedFields entry was added. The timestamp will also be updated if a field is added, the manager changes any of the owned fields value or removes a field. The timestamp does not update when a field is removed from the entry because another manager took it over.
     #[serde(rename = "time", default, skip_serializing_if = "Option::is_none")]
     pub time: Option<::kiln_runtime::Time>,
@@ -1406,7 +1409,7 @@ pub struct ManagedFieldsEntry {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub fields_type: Option<String>,
+    pub fields_type: Option<::kiln_runtime::Str>,
     /// FieldsV1 holds the first JSON version format as described in the "FieldsV1" type.
     #[serde(rename = "fieldsV1", default, skip_serializing_if = "Option::is_none")]
     pub fields_v1: Option<::kiln_runtime::FieldsV1>,
@@ -1416,7 +1419,7 @@ pub struct ManagedFieldsEntry {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub subresource: Option<String>,
+    pub subresource: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ManagedFieldsEntry {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -1470,11 +1473,11 @@ impl ::prost::Message for ManagedFieldsEntry {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.manager = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1483,11 +1486,11 @@ impl ::prost::Message for ManagedFieldsEntry {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.operation = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1496,11 +1499,11 @@ impl ::prost::Message for ManagedFieldsEntry {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.api_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1513,11 +1516,11 @@ impl ::prost::Message for ManagedFieldsEntry {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             6 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.fields_type = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1532,11 +1535,11 @@ impl ::prost::Message for ManagedFieldsEntry {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             8 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.subresource = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1565,7 +1568,7 @@ pub struct ObjectMeta {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided. If this field is used, the name returned to the client will be different than the name passed. This value will also be combined with a unique suffix. The provided value has the same validation rules as the Name field, and may be truncated by the length of the suffix required to make the value unique on the server.
     ///
     /// If this field is specified and the generated name exists, the server will return a 409.
@@ -1576,7 +1579,7 @@ pub struct ObjectMeta {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub generate_name: Option<String>,
+    pub generate_name: Option<::kiln_runtime::Str>,
     /// Namespace defines the space within which each name must be unique. An empty namespace is equivalent to the "default" namespace, but "default" is the canonical representation. Not all objects are required to be scoped to a namespace - the value of this field for those objects will be empty.
     ///
     /// Must be a DNS_LABEL. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces
@@ -1585,14 +1588,14 @@ pub struct ObjectMeta {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub namespace: Option<String>,
+    pub namespace: Option<::kiln_runtime::Str>,
     /// Deprecated: selfLink is a legacy read-only field that is no longer populated by the system.
     #[serde(
         rename = "selfLink",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub self_link: Option<String>,
+    pub self_link: Option<::kiln_runtime::Str>,
     /// UID is the unique in time and space value for this object. It is typically generated by the server on successful creation of a resource and is not allowed to change on PUT operations.
     ///
     /// Populated by the system. Read-only. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
@@ -1601,7 +1604,7 @@ pub struct ObjectMeta {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub uid: Option<String>,
+    pub uid: Option<::kiln_runtime::Str>,
     /// An opaque value that represents the internal version of this object that can be used by clients to determine when objects have changed. May be used for optimistic concurrency, change detection, and the watch operation on a resource or set of resources. Clients must treat these values as opaque and passed unmodified back to the server. They may only be valid for a particular resource or set of resources.
     ///
     /// Populated by the system. Read-only. Value must be treated as opaque by clients and . More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#concurrency-control-and-consistency
@@ -1610,7 +1613,7 @@ pub struct ObjectMeta {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<::kiln_runtime::Str>,
     /// A sequence number representing a specific generation of the desired state. Populated by the system. Read-only.
     #[serde(
         rename = "generation",
@@ -1645,10 +1648,14 @@ pub struct ObjectMeta {
     pub deletion_grace_period_seconds: Option<i64>,
     /// Map of string keys and values that can be used to organize and categorize (scope and select) objects. May match selectors of replication controllers and services. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels
     #[serde(rename = "labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<::std::collections::BTreeMap<String, String>>,
+    pub labels: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
+    >,
     /// Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata. They are not queryable and should be preserved when modifying objects. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/annotations
     #[serde(rename = "annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<::std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<
+        ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
+    >,
     /// List of objects depended by this object. If ALL objects in the list have been deleted, this object will be garbage collected. If this object is managed by a controller, then an entry in this list will point to this controller, with the controller field set to true. There cannot be more than one managing controller.
     #[serde(
         rename = "ownerReferences",
@@ -1658,7 +1665,7 @@ pub struct ObjectMeta {
     pub owner_references: Option<Vec<OwnerReference>>,
     /// Must be empty before the object is deleted from the registry. Each entry is an identifier for the responsible component that will remove the entry from the list. If the deletionTimestamp of the object is non-nil, entries in this list can only be removed. Finalizers may be processed and removed in any order.  Order is NOT enforced because it introduces significant risk of stuck finalizers. finalizers is a shared field, any actor with permission can reorder it. If the finalizer list is processed in order, then this can lead to a situation in which the component responsible for the first finalizer in the list is waiting for a signal (field value, external system, or other) produced by a component responsible for a finalizer later in the list, resulting in a deadlock. Without enforced ordering finalizers are free to order amongst themselves and are not vulnerable to ordering changes in the list.
     #[serde(rename = "finalizers", default, skip_serializing_if = "Option::is_none")]
-    pub finalizers: Option<Vec<String>>,
+    pub finalizers: Option<Vec<::kiln_runtime::Str>>,
     /// ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow. This is mostly for internal housekeeping, and users typically shouldn't need to set or understand this field. A workflow can be the user's name, a controller's name, or the name of a specific apply path like "ci-cd". The set of fields is always in the version that the workflow used when modifying the object.
     #[serde(rename = "managedFields", default, skip_serializing_if = "Option::is_none")]
     pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
@@ -1743,10 +1750,12 @@ impl ::prost::Message for ObjectMeta {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.name = if value == <String as ::core::default::Default>::default() {
+                this.name = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -1754,11 +1763,11 @@ impl ::prost::Message for ObjectMeta {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.generate_name = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1767,11 +1776,11 @@ impl ::prost::Message for ObjectMeta {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.namespace = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1780,11 +1789,11 @@ impl ::prost::Message for ObjectMeta {
                 Ok(())
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.self_link = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1793,10 +1802,12 @@ impl ::prost::Message for ObjectMeta {
                 Ok(())
             }
             5 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.uid = if value == <String as ::core::default::Default>::default() {
+                this.uid = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -1804,11 +1815,11 @@ impl ::prost::Message for ObjectMeta {
                 Ok(())
             }
             6 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.resource_version = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -1914,16 +1925,16 @@ impl ::prost::Message for ObjectMeta {
 pub struct OwnerReference {
     /// API version of the referent.
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Kind of the referent. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// Name of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// UID of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<::kiln_runtime::Str>,
     /// If true, this reference points to the managing controller.
     #[serde(rename = "controller", default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<bool>,
@@ -2030,14 +2041,14 @@ pub struct PartialObjectMetadata {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata.
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2098,14 +2109,14 @@ pub struct PartialObjectMetadataList {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
@@ -2174,14 +2185,14 @@ pub type Patch = ::serde_json::Value;
 pub struct Preconditions {
     /// Specifies the target UID.
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<::kiln_runtime::Str>,
     /// Specifies the target ResourceVersion
     #[serde(
         rename = "resourceVersion",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Preconditions {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -2234,10 +2245,10 @@ impl ::prost::Message for Preconditions {
 pub struct ServerAddressByClientCIDR {
     /// The CIDR with which clients can match their IP to figure out the server address that they should use.
     #[serde(rename = "clientCIDR", default, skip_serializing_if = "Option::is_none")]
-    pub client_cidr: Option<String>,
+    pub client_cidr: Option<::kiln_runtime::Str>,
     /// Address of this server, suitable for a client that matches the above CIDR. This can be a hostname, hostname:port, IP or IP:port.
     #[serde(rename = "serverAddress", default, skip_serializing_if = "Option::is_none")]
-    pub server_address: Option<String>,
+    pub server_address: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServerAddressByClientCIDR {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -2300,14 +2311,14 @@ pub struct Status {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ListMeta>,
@@ -2317,21 +2328,21 @@ pub struct Status {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub status: Option<String>,
+    pub status: Option<::kiln_runtime::Str>,
     /// A human-readable description of the status of this operation.
     #[serde(
         rename = "message",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub message: Option<String>,
+    pub message: Option<::kiln_runtime::Str>,
     /// A machine-readable description of why this operation is in the "Failure" status. If this value is empty there is no information available. A Reason clarifies an HTTP status code but does not override it.
     #[serde(
         rename = "reason",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub reason: Option<String>,
+    pub reason: Option<::kiln_runtime::Str>,
     /// Extended data associated with the reason.  Each reason may define its own extended details. This field is optional and the data returned is not guaranteed to conform to any schema except that defined by the reason type.
     #[serde(rename = "details", default, skip_serializing_if = "Option::is_none")]
     pub details: Option<StatusDetails>,
@@ -2396,10 +2407,11 @@ impl ::prost::Message for Status {
                 ::prost::encoding::message::merge(wire_type, v, buf, ctx)
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.status = if value == <String as ::core::default::Default>::default()
+                this.status = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2408,11 +2420,11 @@ impl ::prost::Message for Status {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2421,10 +2433,11 @@ impl ::prost::Message for Status {
                 Ok(())
             }
             4 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.reason = if value == <String as ::core::default::Default>::default()
+                this.reason = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2475,14 +2488,14 @@ pub struct StatusCause {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub reason: Option<String>,
+    pub reason: Option<::kiln_runtime::Str>,
     /// A human-readable description of the cause of the error.  This field may be presented as-is to a reader.
     #[serde(
         rename = "message",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub message: Option<String>,
+    pub message: Option<::kiln_runtime::Str>,
     /// The field of the resource that has caused this error, as named by its JSON serialization. May include dot and postfix notation for nested attributes. Arrays are zero-indexed.  Fields may appear more than once in an array of causes due to fields having multiple errors. Optional.
     ///
     /// Examples:
@@ -2493,7 +2506,7 @@ pub struct StatusCause {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub field: Option<String>,
+    pub field: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StatusCause {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -2531,10 +2544,11 @@ impl ::prost::Message for StatusCause {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.reason = if value == <String as ::core::default::Default>::default()
+                this.reason = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2543,11 +2557,11 @@ impl ::prost::Message for StatusCause {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.message = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2556,10 +2570,11 @@ impl ::prost::Message for StatusCause {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.field = if value == <String as ::core::default::Default>::default()
+                this.field = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2586,28 +2601,28 @@ pub struct StatusDetails {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// The group attribute of the resource associated with the status StatusReason.
     #[serde(
         rename = "group",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub group: Option<String>,
+    pub group: Option<::kiln_runtime::Str>,
     /// The kind attribute of the resource associated with the status StatusReason. On some operations may differ from the requested resource Kind. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(
         rename = "kind",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// UID of the resource. (when there is a single resource which can be described). More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
     #[serde(
         rename = "uid",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub uid: Option<String>,
+    pub uid: Option<::kiln_runtime::Str>,
     /// The Causes array includes more details associated with the StatusReason failure. Not all StatusReasons may provide detailed causes.
     #[serde(rename = "causes", default, skip_serializing_if = "Option::is_none")]
     pub causes: Option<Vec<StatusCause>>,
@@ -2668,10 +2683,12 @@ impl ::prost::Message for StatusDetails {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.name = if value == <String as ::core::default::Default>::default() {
+                this.name = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -2679,10 +2696,11 @@ impl ::prost::Message for StatusDetails {
                 Ok(())
             }
             2 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.group = if value == <String as ::core::default::Default>::default()
+                this.group = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2691,10 +2709,12 @@ impl ::prost::Message for StatusDetails {
                 Ok(())
             }
             3 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.kind = if value == <String as ::core::default::Default>::default() {
+                this.kind = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -2702,10 +2722,12 @@ impl ::prost::Message for StatusDetails {
                 Ok(())
             }
             6 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
-                this.uid = if value == <String as ::core::default::Default>::default() {
+                this.uid = if value
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
+                {
                     None
                 } else {
                     Some(value)
@@ -2750,14 +2772,14 @@ pub struct Table {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
     #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ListMeta>,
@@ -2792,16 +2814,16 @@ pub static TABLE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::codec
 pub struct TableColumnDefinition {
     /// name is a human readable name for the column.
     #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<::kiln_runtime::Str>,
     /// type is an OpenAPI type definition for this column, such as number, integer, string, or array.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// format is an optional OpenAPI type modifier for this column. A format modifies the type and imposes additional rules, like date or time formatting for a string. The 'name' format is applied to the primary identifier column which has type 'string' to assist in clients identifying column is the resource name.
     #[serde(rename = "format", default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<::kiln_runtime::Str>,
     /// description is a human readable description of this column.
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<::kiln_runtime::Str>,
     /// priority is an integer defining the relative importance of this column compared to others. Lower numbers are considered higher priority. Columns that may be omitted in limited space scenarios should be given a higher priority.
     #[serde(rename = "priority", default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -2815,14 +2837,14 @@ pub struct TableOptions {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub kind: Option<String>,
+    pub kind: Option<::kiln_runtime::Str>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub api_version: Option<String>,
+    pub api_version: Option<::kiln_runtime::Str>,
     /// includeObject decides whether to include each object along with its columnar information.
     /// Specifying "None" will return no object, specifying "Object" will return the full object contents, and
     /// specifying "Metadata" (the default) will return the object's metadata in the PartialObjectMetadata kind
@@ -2832,7 +2854,7 @@ pub struct TableOptions {
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub include_object: Option<String>,
+    pub include_object: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TableOptions {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
@@ -2860,11 +2882,11 @@ impl ::prost::Message for TableOptions {
         let this = self;
         match tag {
             1 => {
-                let mut value = <String as ::core::default::Default>::default();
+                let mut value = <::kiln_runtime::Str as ::core::default::Default>::default();
                 let v = &mut value;
                 ::kiln_runtime::proto::de::string(wire_type, v, buf, ctx)?;
                 this.include_object = if value
-                    == <String as ::core::default::Default>::default()
+                    == <::kiln_runtime::Str as ::core::default::Default>::default()
                 {
                     None
                 } else {
@@ -2907,24 +2929,24 @@ pub struct TableRow {
 pub struct TableRowCondition {
     /// Type of row condition. The only defined value is 'Completed' indicating that the object this row represents has reached a completed state and may be given less visual priority than other rows. Clients are not required to honor any conditions but should be consistent where possible about handling the conditions.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<::kiln_runtime::Str>,
     /// (brief) machine readable reason for the condition's last transition.
     #[serde(
         rename = "reason",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub reason: Option<String>,
+    pub reason: Option<::kiln_runtime::Str>,
     /// Human readable message indicating details about last transition.
     #[serde(
         rename = "message",
         default,
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
-    pub message: Option<String>,
+    pub message: Option<::kiln_runtime::Str>,
 }
 /// Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.  Wrappers are provided for many of the factory methods that the time package offers.
 pub type Time = ::kiln_runtime::Time;
@@ -2932,7 +2954,7 @@ pub type Time = ::kiln_runtime::Time;
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WatchEvent {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<::kiln_runtime::Str>,
     /// Object is:
     /// * If Type is Added or Modified: the new state of the object.
     /// * If Type is Deleted: the state of the object immediately before deletion.
