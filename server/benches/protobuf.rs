@@ -136,8 +136,15 @@ fn large_pod(i: usize) -> Value {
     })
 }
 
+/// The list as the server sends it: items without their own type meta (`store::list_item`).
 fn pod_list(n: usize) -> Value {
-    let items: Vec<Value> = (0..n).map(large_pod).collect();
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut pod = large_pod(i);
+            kiln::store::list_item(&mut pod);
+            pod
+        })
+        .collect();
     json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "20001"}, "items": items})
 }
 

@@ -830,7 +830,7 @@ fn respond_list(
     res: store::ListResult,
     query: &Query,
 ) -> HttpResponse {
-    // Shared with `Store::list_json`, which writes the same envelope.
+    // `store::list_body` is shared with `Store::list_json`, which writes the same bytes.
     let meta = store::list_meta(&res);
     let body = match &neg.target {
         Target::Table { version } => {
@@ -848,9 +848,7 @@ fn respond_list(
         Target::PartialObjectMetadataList { version } => {
             table::partial_object_metadata_list(res.items, Value::Object(meta), version)
         }
-        _ => {
-            json!({"kind": store::list_kind(r), "apiVersion": r.group_version(), "metadata": Value::Object(meta), "items": res.items})
-        }
+        _ => store::list_body(r, res),
     };
     respond(StatusCode::OK, neg, &body)
 }

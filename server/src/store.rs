@@ -189,21 +189,47 @@ pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError>
 }
 
 /// Appends `decode_stored(r, kv)` as compact JSON to `out` (`gv` is `r.group_version()`),
-/// splicing the stored text instead of building the object whenever it can.
+/// splicing the stored text instead of building the object whenever it can. A list item
+/// (`item`) goes without its type meta, as [`list_item`] leaves it.
 fn encode_stored_json(
     r: &ResourceInfo,
     gv: &str,
     kv: &KeyValue,
+    item: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
     // The stored text is only spliced when it is already in the requested version.
+    let type_meta = (!item).then_some((r.kind, gv));
     if crate::convert::is_storage_version(r)
-        && raw::encode(r.kind, gv, &kv.value, kv.mod_revision, out)
+        && raw::encode(type_meta, &kv.value, kv.mod_revision, out)
     {
         return Ok(());
     }
-    let obj = decode_stored(r, kv)?;
+    let mut obj = decode_stored(r, kv)?;
+    if item {
+        list_item(&mut obj);
+    }
     crate::gojson::write_compact(out, &obj).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// An object as an item of a list response. kube-apiserver writes a built-in kind's list
+/// items without `kind` and `apiVersion` (the list's own type meta names them; clients
+/// such as client-go and kubectl fill them in from it), in JSON and YAML as in protobuf,
+/// whose item messages have no type meta at all.
+pub fn list_item(obj: &mut Value) {
+    if let Value::Object(m) = obj {
+        m.shift_remove("kind");
+        m.shift_remove("apiVersion");
+    }
+}
+
+/// A list response body: `{"kind": "…List", "apiVersion", "metadata", "items"}`, each item
+/// as [`list_item`] leaves it.
+pub fn list_body(r: &ResourceInfo, mut res: ListResult) -> Value {
+    let meta = list_meta(&res);
+    let mut items = std::mem::take(&mut res.items);
+    items.iter_mut().for_each(list_item);
+    json!({"kind": list_kind(r), "apiVersion": r.group_version(), "metadata": Value::Object(meta), "items": items})
 }
 
 /// The `metadata` of a list response (`ListMeta`).
@@ -525,7 +551,7 @@ impl Store {
         match self.storage.get(&object_key(r, ns, name)).await {
             Ok(Some(kv)) => {
                 let mut out = Vec::with_capacity(kv.value.len() + 96);
-                encode_stored_json(r, &r.group_version(), &kv, &mut out)?;
+                encode_stored_json(r, &r.group_version(), &kv, false, &mut out)?;
                 out.push(b'\n');
                 Ok(out)
             }
@@ -567,7 +593,7 @@ impl Store {
                 if !items.is_empty() {
                     items.push(b',');
                 }
-                encode_stored_json(r, &gv, kv, &mut items)?;
+                encode_stored_json(r, &gv, kv, true, &mut items)?;
                 Ok(Some(()))
             })
             .await?;

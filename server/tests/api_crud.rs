@@ -387,6 +387,87 @@ async fn selectors_pagination_and_delete_collection() {
     s.stop().await;
 }
 
+/// kube-apiserver writes a built-in kind's list items without `kind` and `apiVersion`, on
+/// every list path (stored text spliced, filtered, YAML, the watch cache, deletecollection),
+/// while a single object and a watch event's object carry them.
+#[actix_web::test]
+async fn list_items_carry_no_type_meta() {
+    let s = TestServer::start().await;
+    s.namespace("tm").await;
+    for name in ["a", "b"] {
+        assert_eq!(
+            s.post_json("/api/v1/namespaces/tm/configmaps", &cm(name))
+                .await
+                .status,
+            201
+        );
+    }
+    let bare = |v: &serde_json::Value, what: &str| {
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 2, "{what}: {v}");
+        for i in items {
+            assert!(
+                i.get("kind").is_none() && i.get("apiVersion").is_none(),
+                "{what}: {i}"
+            );
+            assert!(i["metadata"]["resourceVersion"].is_string(), "{what}: {i}");
+        }
+        assert_eq!(v["kind"], "ConfigMapList", "{what}");
+        assert_eq!(v["apiVersion"], "v1", "{what}");
+    };
+    let list = "/api/v1/namespaces/tm/configmaps";
+    bare(&s.get(list).await.json(), "plain");
+    bare(
+        &s.get(&format!("{list}?resourceVersion=0")).await.json(),
+        "cache",
+    );
+    bare(
+        &s.get(&format!("{list}?labelSelector=!none")).await.json(),
+        "filtered",
+    );
+    bare(
+        &s.get("/api/v1/configmaps?fieldSelector=metadata.namespace%3Dtm")
+            .await
+            .json(),
+        "all namespaces",
+    );
+    let yaml = s
+        .request_with("GET", list, None, None, &[("Accept", "application/yaml")])
+        .await;
+    assert_eq!(yaml.status, 200);
+    let text = yaml.text();
+    assert!(text.contains("kind: ConfigMapList"), "{text}");
+    assert!(
+        !text.contains("kind: ConfigMap\n") && !text.contains("- apiVersion"),
+        "{text}"
+    );
+
+    let one = s.get(&format!("{list}/a")).await.json();
+    assert_eq!(
+        (one["kind"].as_str(), one["apiVersion"].as_str()),
+        (Some("ConfigMap"), Some("v1"))
+    );
+    let watch = s
+        .get(&format!(
+            "{list}?watch=1&resourceVersion=0&timeoutSeconds=1"
+        ))
+        .await;
+    let events: Vec<serde_json::Value> = watch
+        .text()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(events.len() >= 2, "{}", watch.text());
+    for e in &events {
+        assert_eq!(e["object"]["kind"], "ConfigMap", "{e}");
+    }
+
+    let deleted = s.delete(list).await;
+    assert_eq!(deleted.status, 200);
+    bare(&deleted.json(), "deletecollection");
+    s.stop().await;
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

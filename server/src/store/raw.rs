@@ -16,17 +16,17 @@ use std::io::Write as _;
 
 use crate::storage::Revision;
 
-/// Appends the client form of `stored` (type meta `kind`/`api_version`, `resourceVersion`
-/// `rv`) to `out`. Returns false, with `out` unchanged, when the fast path does not apply.
+/// Appends the client form of `stored` (type meta `(kind, api_version)` first, or none for
+/// a list item, and `resourceVersion` `rv`) to `out`. Returns false, with `out` unchanged,
+/// when the fast path does not apply.
 pub fn encode(
-    kind: &str,
-    api_version: &str,
+    type_meta: Option<(&str, &str)>,
     stored: &[u8],
     rv: Revision,
     out: &mut Vec<u8>,
 ) -> bool {
     let mark = out.len();
-    if encode_inner(kind, api_version, stored, rv, out).is_none() {
+    if encode_inner(type_meta, stored, rv, out).is_none() {
         out.truncate(mark);
         return false;
     }
@@ -44,8 +44,7 @@ struct Member {
 const ANCHORS: [&[u8]; 5] = [b"uid", b"selfLink", b"namespace", b"generateName", b"name"];
 
 fn encode_inner(
-    kind: &str,
-    api_version: &str,
+    type_meta: Option<(&str, &str)>,
     s: &[u8],
     rv: Revision,
     out: &mut Vec<u8>,
@@ -67,16 +66,24 @@ fn encode_inner(
         .iter()
         .find_map(|a| fields.iter().find(|m| fkey(m) == *a));
 
-    out.reserve(s.len() + kind.len() + api_version.len() + 64);
-    out.extend_from_slice(b"{\"kind\":");
-    write_str(out, kind)?;
-    out.extend_from_slice(b",\"apiVersion\":");
-    write_str(out, api_version)?;
+    out.reserve(s.len() + 64);
+    out.push(b'{');
+    let mut first = true;
+    if let Some((kind, api_version)) = type_meta {
+        out.extend_from_slice(b"\"kind\":");
+        write_str(out, kind)?;
+        out.extend_from_slice(b",\"apiVersion\":");
+        write_str(out, api_version)?;
+        first = false;
+    }
     for m in top
         .iter()
         .filter(|m| key(m) != b"kind" && key(m) != b"apiVersion")
     {
-        out.push(b',');
+        if !first {
+            out.push(b',');
+        }
+        first = false;
         if m.value.0 != meta.value.0 {
             out.extend_from_slice(&s[m.key.0 - 1..m.value.1]);
             continue;
@@ -415,8 +422,9 @@ mod tests {
         }
     }
 
-    /// The slow path's bytes, or None when it fails.
-    fn slow(stored: &[u8], rv: Revision) -> Option<Vec<u8>> {
+    /// The slow path's bytes (as a list item without type meta: `item`), or None when it
+    /// fails.
+    fn slow(stored: &[u8], rv: Revision, item: bool) -> Option<Vec<u8>> {
         let r = configmaps();
         let kv = KeyValue {
             key: "/registry/configmaps/ns/x".into(),
@@ -424,13 +432,17 @@ mod tests {
             create_revision: rv,
             mod_revision: rv,
         };
-        let v = super::super::decode_stored(r, &kv).ok()?;
+        let mut v = super::super::decode_stored(r, &kv).ok()?;
+        if item {
+            super::super::list_item(&mut v);
+        }
         crate::gojson::to_vec(&v).ok()
     }
 
-    fn fast(stored: &[u8], rv: Revision) -> Option<Vec<u8>> {
+    fn fast_as(stored: &[u8], rv: Revision, item: bool) -> Option<Vec<u8>> {
         let mut out = b"prefix".to_vec();
-        let ok = encode("ConfigMap", "v1", stored, rv, &mut out);
+        let type_meta = (!item).then_some(("ConfigMap", "v1"));
+        let ok = encode(type_meta, stored, rv, &mut out);
         if !ok {
             assert_eq!(out, b"prefix", "a refused encode leaves the buffer alone");
             return None;
@@ -438,19 +450,28 @@ mod tests {
         Some(out.split_off(6))
     }
 
+    fn fast(stored: &[u8], rv: Revision) -> Option<Vec<u8>> {
+        fast_as(stored, rv, false)
+    }
+
+    /// Whether the fast path takes `stored`; where it does, its bytes are the slow path's,
+    /// as an object and as a list item.
     fn same(stored: &[u8], rv: Revision) -> bool {
-        match fast(stored, rv) {
-            Some(f) => {
+        let mut taken = None;
+        for item in [false, true] {
+            let f = fast_as(stored, rv, item);
+            assert!(taken.is_none_or(|t| t == f.is_some()));
+            taken = Some(f.is_some());
+            if let Some(f) = f {
                 assert_eq!(
                     String::from_utf8_lossy(&f),
-                    String::from_utf8_lossy(&slow(stored, rv).unwrap_or_default()),
+                    String::from_utf8_lossy(&slow(stored, rv, item).unwrap_or_default()),
                     "stored: {}",
                     String::from_utf8_lossy(stored)
                 );
-                true
             }
-            None => false,
         }
+        taken == Some(true)
     }
 
     #[test]
@@ -570,7 +591,7 @@ mod tests {
     #[tokio::test]
     async fn store_json_bodies_match_the_value_path() {
         use crate::handlers::to_json;
-        use crate::store::{ListOptions, ReadAt, WriteOptions, list_kind, list_meta};
+        use crate::store::{ListOptions, ReadAt, WriteOptions, list_body};
         let (_dir, store) = store_with_namespace_t().await;
         let r = configmaps();
         for i in 0..7 {
@@ -637,15 +658,13 @@ mod tests {
                     .list(r, Some("t"), &opts())
                     .await
                     .unwrap_or_else(|e| panic!("{e:?}"));
-                let want = to_json(
-                    &json!({"kind": list_kind(r), "apiVersion": "v1", "metadata": list_meta(&res), "items": res.items}),
-                    false,
-                );
+                let next = res.continue_token.clone();
+                let want = to_json(&list_body(r, res), false);
                 assert_eq!(
                     String::from_utf8_lossy(&got),
                     String::from_utf8_lossy(&want)
                 );
-                token = res.continue_token;
+                token = next;
                 if token.is_none() {
                     break;
                 }
