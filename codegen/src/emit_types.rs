@@ -14,8 +14,8 @@ use quote::{format_ident, quote};
 use crate::model::Model;
 use crate::proto::Scalar;
 use crate::types::{
-    self, Field, FieldType, GoRepr, ProtoEncoding, ProtoEntry, ProtoLayout, Shape, Special,
-    StructDef, TypeDef,
+    self, Field, FieldType, GoRepr, GoStruct, ProtoEncoding, ProtoEntry, ProtoLayout, Shape,
+    Special, StructDef, TypeDef,
 };
 
 /// The first line of every emitted file.
@@ -276,6 +276,23 @@ fn emit_field(model: &Model, from: &[String], f: &Field) -> TokenStream {
     if f.boxed {
         ty = quote! { Box<#ty> };
     }
+    // A non-pointer struct is written even when absent, as its zero value.
+    if f.go_struct.is_some_and(GoStruct::written_at_zero) {
+        return quote! {
+            #doc
+            #[serde(rename = #json, default, serialize_with = "::kiln_runtime::go::value_or_zero")]
+            pub #name: Option<#ty>,
+        };
+    }
+    // A non-pointer scalar without `omitempty` is written even when absent, as its zero
+    // value (a nil `[]byte` would be `null`: bytes keep being left out when absent).
+    if f.go == Some(GoRepr::Value) && f.ty != FieldType::Bytes {
+        return quote! {
+            #doc
+            #[serde(rename = #json, default, serialize_with = "::kiln_runtime::go::value_or_zero")]
+            pub #name: Option<#ty>,
+        };
+    }
     // A non-pointer Go field with `omitempty` is not written at its zero value.
     let skip = match f.go {
         Some(GoRepr::ValueOmitEmpty) => "::kiln_runtime::go::is_none_or_zero",
@@ -430,11 +447,15 @@ fn field_ident<'a>(s: &'a StructDef, json_name: &str) -> Option<&'a Field> {
 }
 
 /// Whether the field is written even when `None` (as its zero value), as gogo-protobuf
-/// writes every non-pointer scalar of a Go struct. Pointers, byte slices (written when
-/// non-nil) and non-scalar fields are written only when present.
+/// writes every non-pointer scalar and every non-pointer struct of a Go struct (a zero
+/// struct as an empty message, or as its own always-written fields). Pointers, byte
+/// slices (written when non-nil), lists and maps are written only when present.
 fn always_written(f: &Field, encoding: &ProtoEncoding) -> bool {
-    matches!(f.go, Some(GoRepr::Value | GoRepr::ValueOmitEmpty))
-        && matches!(encoding, ProtoEncoding::Scalar(s) if *s != Scalar::Bytes)
+    let scalar = matches!(f.go, Some(GoRepr::Value | GoRepr::ValueOmitEmpty))
+        && matches!(encoding, ProtoEncoding::Scalar(s) if *s != Scalar::Bytes);
+    let value_struct = f.go_struct.is_some_and(GoStruct::written_at_zero)
+        && matches!(encoding, ProtoEncoding::Message(_));
+    scalar || value_struct
 }
 
 /// The Rust type of a scalar field's value, for decoding into a local.
@@ -545,10 +566,17 @@ fn layout_rev(s: &StructDef, layout: &ProtoLayout) -> TokenStream {
                 let name = ident(&f.rust_name);
                 let stmt = rev_stmt(encoding, &tag, &quote! { v });
                 if always_written(f, encoding) {
+                    // The zero value is only built when the field is absent.
                     out.extend(quote! {
                         {
-                            let zero = ::core::default::Default::default();
-                            let v = self.#name.as_ref().unwrap_or(&zero);
+                            let zero;
+                            let v = match &self.#name {
+                                Some(v) => v,
+                                None => {
+                                    zero = ::core::default::Default::default();
+                                    &zero
+                                }
+                            };
                             #stmt
                         }
                     });

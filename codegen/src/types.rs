@@ -7,7 +7,7 @@
 //! a one-element `allOf`), the release's `.proto` files ([`ProtoSet`]) and the overlays
 //! `schemas/overlay/wire-types.json` (types the server needs that the spec lacks) and
 //! `schemas/overlay/go-pointers.json` (how Go holds the scalar fields where [`go_rule`] is
-//! wrong).
+//! wrong) and `schemas/overlay/go-structs.json` (how Go holds every struct-typed field).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -207,6 +207,37 @@ pub struct Field {
     /// How Go holds a scalar field (string, bool, integer, float, bytes), which decides what
     /// a zero value means; `None` for every other type.
     pub go: Option<GoRepr>,
+    /// How Go holds a field whose type is another struct (or `metav1.Time`/`MicroTime`),
+    /// from `schemas/overlay/go-structs.json`; `None` for every other type.
+    pub go_struct: Option<GoStruct>,
+}
+
+/// How a struct-typed field is declared in Go. `encoding/json`'s `omitempty` never leaves
+/// out a struct, so a non-pointer struct field is always written: its zero value is `{}`
+/// (with the zero struct's own always-written fields) or, for `metav1.Time`, `null`; and
+/// gogo-protobuf always writes it, as an empty message at zero. Only `omitzero` (Go 1.24)
+/// leaves the zero value out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum GoStruct {
+    /// `*T`: nil is absent.
+    #[serde(rename = "pointer")]
+    Pointer,
+    /// `T` with `omitempty`: always written all the same.
+    #[serde(rename = "value,omitempty")]
+    ValueOmitEmpty,
+    /// `T` without `omitempty`: always written.
+    #[serde(rename = "value")]
+    Value,
+    /// `T` with `omitzero`: the zero value is absent.
+    #[serde(rename = "value,omitzero")]
+    ValueOmitZero,
+}
+
+impl GoStruct {
+    /// Whether an absent field is written as the type's zero value, in JSON and protobuf.
+    pub fn written_at_zero(self) -> bool {
+        matches!(self, GoStruct::Value | GoStruct::ValueOmitEmpty)
+    }
 }
 
 /// How a scalar field is declared in Go, which neither the OpenAPI spec nor the `.proto`
@@ -431,6 +462,31 @@ pub struct Overlay {
     /// `schemas/overlay/go-pointers.json`; empty unless loaded).
     #[serde(skip)]
     pub go: GoOverlay,
+    /// The Go representation of every struct-typed field (from
+    /// `schemas/overlay/go-structs.json`; empty unless loaded).
+    #[serde(skip)]
+    pub go_structs: GoStructOverlay,
+}
+
+/// The built-in struct-field overlay (`schemas/overlay/go-structs.json`).
+pub const GO_STRUCTS_JSON: &str = include_str!("../../schemas/overlay/go-structs.json");
+
+/// Definition id → JSON field name → Go representation of the struct-typed field. Every
+/// struct-typed field of the spec's definitions must be listed (a field a new release adds
+/// fails the build until its fact is recorded); an entry may name a definition or field
+/// that only one release has.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GoStructOverlay {
+    #[serde(default)]
+    pub fields: BTreeMap<String, BTreeMap<String, GoStruct>>,
+}
+
+pub fn builtin_go_struct_overlay() -> Result<GoStructOverlay, CodegenError> {
+    let path = Path::new("schemas/overlay/go-structs.json");
+    serde_json::from_str(GO_STRUCTS_JSON).map_err(|e| CodegenError::Overlay {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// The built-in Go representation overlay (`schemas/overlay/go-pointers.json`).
@@ -511,6 +567,7 @@ pub fn builtin_overlay() -> Result<Overlay, CodegenError> {
         WIRE_OVERLAY_JSON,
     )?;
     overlay.go = builtin_go_overlay()?;
+    overlay.go_structs = builtin_go_struct_overlay()?;
     Ok(overlay)
 }
 
@@ -616,6 +673,7 @@ pub fn build_types_with_overlay(
         }
     }
     apply_go_overlay(&mut out, &overlay.go, &mut problems);
+    apply_go_struct_overlay(&mut out, &overlay.go_structs, &mut problems);
     check_references(&out, &mut problems);
     mark_boxed(&mut out);
     if problems.is_empty() {
@@ -653,6 +711,60 @@ fn apply_go_overlay(
                 continue;
             }
             f.go = Some(*repr);
+        }
+    }
+}
+
+/// Whether fields of type `id` need a [`GoStruct`] fact: structs and the two times (the
+/// other runtime types are scalars or free-form JSON in Go's encoders).
+fn is_struct_like(types: &BTreeMap<String, TypeDef>, id: &str) -> bool {
+    types.get(id).is_some_and(|t| {
+        matches!(
+            &t.shape,
+            Shape::Struct(_) | Shape::Special(Special::Time | Special::MicroTime)
+        )
+    })
+}
+
+/// Sets each struct-typed field's [`GoStruct`] from the overlay. A struct-typed field of a
+/// spec definition without an entry is a problem (the fact is not guessed); so is an
+/// entry for a field that is not struct-typed.
+fn apply_go_struct_overlay(
+    types: &mut BTreeMap<String, TypeDef>,
+    overlay: &GoStructOverlay,
+    problems: &mut Vec<String>,
+) {
+    let ids: Vec<String> = types.keys().cloned().collect();
+    for id in ids {
+        let struct_like: Vec<bool> = match &types[&id].shape {
+            Shape::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| matches!(&f.ty, FieldType::Ref(r) if is_struct_like(types, r)))
+                .collect(),
+            _ => continue,
+        };
+        let Some(t) = types.get_mut(&id) else {
+            continue;
+        };
+        let spec = t.origin == Origin::Spec;
+        let Shape::Struct(s) = &mut t.shape else {
+            continue;
+        };
+        let facts = overlay.fields.get(&id);
+        for (f, struct_like) in s.fields.iter_mut().zip(struct_like) {
+            match (facts.and_then(|m| m.get(&f.json_name)), struct_like) {
+                (Some(repr), true) => f.go_struct = Some(*repr),
+                (Some(_), false) => problems.push(format!(
+                    "go-structs.json: {id}.{} is not a struct-typed field",
+                    f.json_name
+                )),
+                (None, true) if spec => problems.push(format!(
+                    "go-structs.json: no entry for {id}.{} (record how Go declares it)",
+                    f.json_name
+                )),
+                (None, _) => {}
+            }
         }
     }
 }
@@ -1236,6 +1348,7 @@ fn make_field(p: &RawProp, proto: Option<FieldProto>) -> Field {
         proto,
         ext: p.ext.clone(),
         go,
+        go_struct: None,
     }
 }
 

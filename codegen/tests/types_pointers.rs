@@ -372,7 +372,12 @@ fn zero_pointers_are_kept_and_written() {
     let spec = cat(&[vi(1, 0), vi(5, 0), vi(7, 0)]);
     let deploy = cat(&[ld(1, &object_meta_go("d", "default", &[])), ld(2, &spec)]);
     let value = (DEPLOYMENT_CODEC.from_protobuf)(&deploy).unwrap();
-    assert_eq!(value["spec"], json!({ "replicas": 0 }));
+    // `template` (with its `metadata` and `spec`) and `strategy` are non-pointer structs,
+    // which Go writes even when the message had none of them (D37).
+    assert_eq!(
+        value["spec"],
+        json!({ "replicas": 0, "template": { "metadata": {}, "spec": {} }, "strategy": {} })
+    );
 }
 
 #[test]
@@ -398,10 +403,12 @@ fn json_leaves_out_zero_omitempty_fields_and_keeps_zero_pointers_and_required() 
         json!({
             "metadata": { "name": "p" },
             "spec": {
-                "containers": [{ "name": "", "ports": [{ "containerPort": 0 }] }],
+                // `resources` and `status` are non-pointer structs: written at zero (D37).
+                "containers": [{ "name": "", "ports": [{ "containerPort": 0 }], "resources": {} }],
                 "terminationGracePeriodSeconds": 0,
                 "priority": 0
-            }
+            },
+            "status": {}
         })
     );
 }

@@ -887,7 +887,7 @@ impl Store {
             && obj.get("status").is_none()
             && let Value::Object(m) = &mut obj
         {
-            m.insert("status".into(), json!({}));
+            m.insert("status".into(), crate::strategy::zero_status(r));
         }
         for attempt in 0..8 {
             if generate {

@@ -218,14 +218,24 @@ impl Strategy for DefaultStrategy {
     }
 }
 
-/// Create cannot set the status of a kind with a status subresource: it starts empty, as
-/// the built-in strategies' `PrepareForCreate` do.
+/// Create cannot set the status of a kind with a status subresource: it starts as the
+/// zero status, as the built-in strategies' `PrepareForCreate` do (`{}`, or the zero
+/// status's own always-written fields, such as a Service's `{"loadBalancer": {}}`).
 pub fn reset_status(r: &ResourceInfo, obj: &mut Value) {
     if r.subresource("status").is_some()
         && let Value::Object(map) = obj
     {
-        map.insert("status".into(), serde_json::json!({}));
+        map.insert("status".into(), zero_status(r));
     }
+}
+
+/// The JSON of `r`'s zero status, as Go writes an empty status struct.
+pub fn zero_status(r: &ResourceInfo) -> Value {
+    let empty = serde_json::json!({"kind": r.kind, "apiVersion": r.group_version()});
+    crate::handlers::normalize(r, empty)
+        .ok()
+        .and_then(|mut v| v.get_mut("status").map(Value::take))
+        .unwrap_or_else(|| serde_json::json!({}))
 }
 
 pub struct NamespaceStrategy;

@@ -468,6 +468,67 @@ async fn list_items_carry_no_type_meta() {
     s.stop().await;
 }
 
+/// Go writes every non-pointer struct field and every non-pointer scalar without
+/// `omitempty`, set or not; kube-apiserver's objects show them, and so do Kiln's (D37).
+#[actix_web::test]
+async fn fields_go_always_writes_are_written() {
+    let s = TestServer::start().await;
+    s.namespace("zv").await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let r = s.post_json("/api/v1/namespaces/zv/pods", &pod).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let got = s.get("/api/v1/namespaces/zv/pods/p").await.json();
+    assert_eq!(
+        got["spec"]["containers"][0]["resources"],
+        json!({}),
+        "{got}"
+    );
+    assert_eq!(got["spec"]["securityContext"], json!({}), "{got}");
+    assert!(
+        got["metadata"]
+            .get("creationTimestamp")
+            .is_some_and(|t| t.is_string())
+    );
+
+    // A condition without times: both are non-pointer metav1.Time, written as null.
+    let mut status = got.clone();
+    status["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+    let r = s
+        .put_json("/api/v1/namespaces/zv/pods/p/status", &status)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cond = &r.json()["status"]["conditions"][0];
+    assert_eq!(
+        cond,
+        &json!({"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": null})
+    );
+    let text = s.get("/api/v1/namespaces/zv/pods/p").await.text();
+    assert!(
+        text.contains(r#""lastProbeTime":null,"lastTransitionTime":null"#),
+        "{text}"
+    );
+
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                     "spec": {"ports": [{"port": 80}]}});
+    let r = s.post_json("/api/v1/namespaces/zv/services", &svc).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["status"], json!({"loadBalancer": {}}));
+
+    // A new PDB's status: four non-pointer int32s without omitempty.
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                     "metadata": {"name": "b"}, "spec": {"minAvailable": 1}});
+    let r = s
+        .post_json("/apis/policy/v1/namespaces/zv/poddisruptionbudgets", &pdb)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.json()["status"],
+        json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
+    );
+    s.stop().await;
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

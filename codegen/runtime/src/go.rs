@@ -3,15 +3,67 @@
 //! A non-pointer Go field with `omitempty` is left out of JSON at its zero value, so
 //! kube-apiserver never shows `"generateName": ""` or `"generation": 0`. Generated types
 //! skip such fields with [`is_none_or_zero`].
+//!
+//! `omitempty` does not apply to structs, so a non-pointer struct field is always written:
+//! kube-apiserver shows `"resources": {}`, `"status": {"loadBalancer": {}}` and
+//! `"lastProbeTime": null` for fields nobody set. Nor does Go leave out a non-pointer scalar
+//! without `omitempty` (`"replicas": 0` in a new Scale's status). Generated types write
+//! such fields with [`value_or_zero`].
+
+use serde::{Serialize, Serializer};
 
 /// True when the field is absent or holds its type's zero value.
 pub fn is_none_or_zero<T: Default + PartialEq>(value: &Option<T>) -> bool {
     value.as_ref().is_none_or(|v| *v == T::default())
 }
 
+/// Serialises a field Go always writes (a non-pointer struct, or a non-pointer scalar
+/// without `omitempty`): its value, or the type's zero value when absent (`{}` with the
+/// zero struct's own always-written fields; `null` for a zero time; `0`, `""`, `false`).
+pub fn value_or_zero<T: Serialize + Default, S: Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => v.serialize(serializer),
+        None => T::default().serialize(serializer),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Default, Serialize)]
+    struct Inner {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        a: Option<i32>,
+    }
+
+    #[derive(Default, Serialize)]
+    struct Outer {
+        #[serde(serialize_with = "value_or_zero")]
+        inner: Option<Inner>,
+        #[serde(serialize_with = "value_or_zero")]
+        time: Option<crate::Time>,
+        #[serde(serialize_with = "value_or_zero")]
+        count: Option<i32>,
+    }
+
+    #[test]
+    fn absent_value_structs_are_written_at_zero() {
+        let json = |o: &Outer| serde_json::to_string(o).unwrap_or_default();
+        assert_eq!(
+            json(&Outer::default()),
+            r#"{"inner":{},"time":null,"count":0}"#
+        );
+        let set = Outer {
+            inner: Some(Inner { a: Some(1) }),
+            time: Some(crate::Time::default()),
+            count: Some(3),
+        };
+        assert_eq!(json(&set), r#"{"inner":{"a":1},"time":null,"count":3}"#);
+    }
 
     #[test]
     fn zero_values_are_empty() {

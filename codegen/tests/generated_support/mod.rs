@@ -35,6 +35,8 @@ pub struct Spec {
     /// not `*T`): gogo-protobuf writes them even at their zero value, so a protobuf
     /// decoder sees `""`, `0` or `false` where the JSON has nothing.
     pub go_non_pointer: BTreeMap<String, Vec<String>>,
+    /// Definition id → struct-typed fields Go holds by value (written at zero, D37).
+    pub go_value_structs: BTreeMap<String, Vec<String>>,
 }
 
 /// The spec and type model of the release `kiln_generated` was generated from, loaded once.
@@ -53,8 +55,18 @@ pub fn spec() -> &'static Spec {
         let mut field_order = BTreeMap::new();
         let mut no_proto = BTreeMap::new();
         let mut go_non_pointer = BTreeMap::new();
+        let mut go_value_structs = BTreeMap::new();
         for (id, t) in model {
             if let Shape::Struct(s) = t.shape {
+                let value_structs: Vec<String> = s
+                    .fields
+                    .iter()
+                    .filter(|f| f.go_struct.is_some_and(|g| g.written_at_zero()))
+                    .map(|f| f.json_name.clone())
+                    .collect();
+                if !value_structs.is_empty() {
+                    go_value_structs.insert(id.clone(), value_structs);
+                }
                 let by_value: Vec<String> = s
                     .fields
                     .iter()
@@ -86,6 +98,7 @@ pub fn spec() -> &'static Spec {
         Spec {
             go_value_fields,
             go_non_pointer,
+            go_value_structs,
             defs,
             field_order,
             no_proto,
@@ -433,6 +446,20 @@ pub fn rfc3339(secs: i64, micros: Option<u32>) -> String {
     let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
     let frac = micros.map(|u| format!(".{u:06}")).unwrap_or_default();
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}Z")
+}
+
+/// The struct fields Go holds by value that `value` lacks (paths), anywhere in it.
+pub fn missing_value_structs(value: &Value, def: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut copy = value.clone();
+    visit_structs(&mut copy, def, &mut |d, obj| {
+        for f in spec().go_value_structs.get(d).into_iter().flatten() {
+            if !obj.contains_key(f) {
+                missing.push(format!("{d}.{f}"));
+            }
+        }
+    });
+    missing
 }
 
 /// `value` without what Go cannot tell from an absent field: scalar fields Go holds by

@@ -40,8 +40,14 @@ pub struct ApplyConfiguration {
 impl ::kiln_runtime::proto::rev::RevEncode for ApplyConfiguration {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.expression {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -152,8 +158,14 @@ pub struct JSONPatch {
 impl ::kiln_runtime::proto::rev::RevEncode for JSONPatch {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.expression {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -202,7 +214,11 @@ pub struct MatchCondition {
     /// Name is an identifier for this match condition, used for strategic merging of MatchConditions, as well as providing an identifier for logging purposes. A good name should be descriptive of the associated expression. Name must be a qualified name consisting of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')
     ///
     /// Required.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Expression represents the expression which will be evaluated by CEL. Must evaluate to bool. CEL expressions have access to the contents of the AdmissionRequest and Authorizer, organized into CEL variables:
     ///
@@ -213,19 +229,35 @@ pub struct MatchCondition {
     /// Documentation on CEL: https://kubernetes.io/docs/reference/using-api/cel/
     ///
     /// Required.
-    #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expression",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub expression: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MatchCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.expression {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -426,20 +458,44 @@ pub struct MutatingAdmissionPolicy {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Specification of the desired behavior of the MutatingAdmissionPolicy.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<MutatingAdmissionPolicySpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicy {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -509,20 +565,44 @@ pub struct MutatingAdmissionPolicyBinding {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Specification of the desired behavior of the MutatingAdmissionPolicyBinding.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<MutatingAdmissionPolicyBindingSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBinding {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -592,7 +672,11 @@ pub struct MutatingAdmissionPolicyBindingList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -605,7 +689,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingLis
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -687,8 +779,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingSpe
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.policy_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.policy_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -762,7 +860,11 @@ pub struct MutatingAdmissionPolicyList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -775,7 +877,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -886,8 +996,14 @@ pub struct MutatingAdmissionPolicySpec {
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicySpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reinvocation_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reinvocation_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.match_conditions {
@@ -989,7 +1105,11 @@ impl ::prost::Message for MutatingAdmissionPolicySpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Mutation {
     /// patchType indicates the patch strategy used. Allowed values are "ApplyConfiguration" and "JSONPatch". Required.
-    #[serde(rename = "patchType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "patchType",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub patch_type: Option<::kiln_runtime::Str>,
     /// applyConfiguration defines the desired configuration values of an object. The configuration is applied to the admission object using [structured merge diff](https://github.com/kubernetes-sigs/structured-merge-diff). A CEL expression is used to create apply configuration.
     #[serde(
@@ -1011,8 +1131,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for Mutation {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.patch_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.patch_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
@@ -1100,8 +1226,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for NamedRuleWithOperations {
             {
                 let end = w.len();
                 {
-                    let zero = ::core::default::Default::default();
-                    let v = self.scope.as_ref().unwrap_or(&zero);
+                    let zero;
+                    let v = match &self.scope {
+                        Some(v) => v,
+                        None => {
+                            zero = ::core::default::Default::default();
+                            &zero
+                        }
+                    };
                     ::kiln_runtime::proto::rev::string(4, v, w);
                 }
                 if let Some(v) = &self.resources {
@@ -1273,13 +1405,25 @@ pub struct ParamKind {
 impl ::kiln_runtime::proto::rev::RevEncode for ParamKind {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1389,13 +1533,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ParamRef {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1468,22 +1624,42 @@ impl ::prost::Message for ParamRef {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Variable {
     /// Name is the name of the variable. The name must be a valid CEL identifier and unique among all variables. The variable can be accessed in other expressions through `variables` For example, if name is "foo", the variable will be available as `variables.foo`
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Expression is the expression that will be evaluated as the value of the variable. The CEL expression has access to the same identifiers as the CEL expressions in Validation.
-    #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expression",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub expression: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Variable {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.expression {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

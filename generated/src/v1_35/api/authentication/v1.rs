@@ -34,23 +34,47 @@ pub struct BoundObjectReference {
 impl ::kiln_runtime::proto::rev::RevEncode for BoundObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -151,20 +175,44 @@ pub struct SelfSubjectReview {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Status is filled in by the server with the user attributes.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<SelfSubjectReviewStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SelfSubjectReview {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -218,12 +266,24 @@ pub static SELF_SUBJECT_REVIEW_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SelfSubjectReviewStatus {
     /// User attributes of the user making this request.
-    #[serde(rename = "userInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "userInfo",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub user_info: Option<UserInfo>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SelfSubjectReviewStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.user_info {
+        {
+            let zero;
+            let v = match &self.user_info {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -278,26 +338,62 @@ pub struct TokenRequest {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec holds information about the request being evaluated
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<TokenRequestSpec>,
     /// Status is filled in by the server and indicates whether the token can be authenticated.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<TokenRequestStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TokenRequest {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -429,24 +525,42 @@ impl ::prost::Message for TokenRequestSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenRequestStatus {
     /// Token is the opaque bearer token.
-    #[serde(rename = "token", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "token",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub token: Option<::kiln_runtime::Str>,
     /// ExpirationTimestamp is the time of expiration of the returned token.
     #[serde(
         rename = "expirationTimestamp",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub expiration_timestamp: Option<::kiln_runtime::Time>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TokenRequestStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.expiration_timestamp {
+        {
+            let zero;
+            let v = match &self.expiration_timestamp {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.token.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.token {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -505,26 +619,62 @@ pub struct TokenReview {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec holds information about the request being evaluated
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<TokenReviewSpec>,
     /// Status is filled in by the server and indicates whether the request can be authenticated.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<TokenReviewStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TokenReview {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -598,8 +748,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for TokenReviewSpec {
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.token.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.token {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -660,7 +816,11 @@ pub struct TokenReviewStatus {
     )]
     pub authenticated: Option<bool>,
     /// User is the UserInfo associated with the provided token.
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "user",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub user: Option<UserInfo>,
     /// Audiences are audience identifiers chosen by the authenticator that are compatible with both the TokenReview and token. An identifier is any identifier in the intersection of the TokenReviewSpec audiences and the token's audiences. A client of the TokenReview API that sets the spec.audiences field should validate that a compatible audience identifier is returned in the status.audiences field to ensure that the TokenReview server is audience aware. If a TokenReview returns an empty status.audience field where status.authenticated is "true", the token is valid against the audience of the Kubernetes API server.
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
@@ -679,16 +839,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for TokenReviewStatus {
             ::kiln_runtime::proto::rev::repeated::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.error.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.error {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.user {
+        {
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.authenticated.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.authenticated {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(1, v, w);
         }
     }
@@ -801,13 +981,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for UserInfo {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.username.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.username {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CrossVersionObjectReference {
     /// kind is the kind of the referent; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// name is the name of the referent; More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// apiVersion is the API version of the referent
     #[serde(
@@ -19,18 +27,36 @@ pub struct CrossVersionObjectReference {
 impl ::kiln_runtime::proto::rev::RevEncode for CrossVersionObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -100,26 +126,62 @@ pub struct HorizontalPodAutoscaler {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec defines the behaviour of autoscaler. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<HorizontalPodAutoscalerSpec>,
     /// status is the current information about the autoscaler.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<HorizontalPodAutoscalerStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscaler {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -191,7 +253,11 @@ pub struct HorizontalPodAutoscalerList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -204,7 +270,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -258,13 +332,21 @@ pub static HORIZONTAL_POD_AUTOSCALER_LIST_CODEC: ::kiln_runtime::codec::KindCode
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HorizontalPodAutoscalerSpec {
     /// reference to scaled resource; horizontal pod autoscaler will learn the current resource consumption and will set the desired number of pods by using its Scale subresource.
-    #[serde(rename = "scaleTargetRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scaleTargetRef",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub scale_target_ref: Option<CrossVersionObjectReference>,
     /// minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.  It defaults to 1 pod.  minReplicas is allowed to be 0 if the alpha feature gate HPAScaleToZero is enabled and at least one Object or External metric is configured.  Scaling is active as long as at least one metric value is available.
     #[serde(rename = "minReplicas", default, skip_serializing_if = "Option::is_none")]
     pub min_replicas: Option<i32>,
     /// maxReplicas is the upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.
-    #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "maxReplicas",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub max_replicas: Option<i32>,
     /// targetCPUUtilizationPercentage is the target average CPU utilization (represented as a percentage of requested CPU) over all the pods; if not specified the default autoscaling policy will be used.
     #[serde(
@@ -280,14 +362,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerSpec {
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.max_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.max_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         if let Some(v) = &self.min_replicas {
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
-        if let Some(v) = &self.scale_target_ref {
+        {
+            let zero;
+            let v = match &self.scale_target_ref {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -359,14 +455,14 @@ pub struct HorizontalPodAutoscalerStatus {
     #[serde(
         rename = "currentReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub current_replicas: Option<i32>,
     /// desiredReplicas is the  desired number of replicas of pods managed by this autoscaler.
     #[serde(
         rename = "desiredReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub desired_replicas: Option<i32>,
     /// currentCPUUtilizationPercentage is the current average CPU utilization over all pods, represented as a percentage of requested CPU, e.g. 70 means that an average pod is using now 70% of its requested CPU.
@@ -383,13 +479,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerStatus {
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.desired_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.current_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.current_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         if let Some(v) = &self.last_scale_time {
@@ -474,26 +582,62 @@ pub struct Scale {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec defines the behavior of the scale. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ScaleSpec>,
     /// status is the current status of the scale. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status. Read-only.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<ScaleStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Scale {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -561,8 +705,14 @@ pub struct ScaleSpec {
 impl ::kiln_runtime::proto::rev::RevEncode for ScaleSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -609,7 +759,11 @@ impl ::prost::Message for ScaleSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ScaleStatus {
     /// replicas is the actual number of observed instances of the scaled object.
-    #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "replicas",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub replicas: Option<i32>,
     /// selector is the label query over pods that should match the replicas count. This is same as the label selector but in the string format to avoid introspection by clients. The string will be in the same format as the query-param syntax. More info about label selectors: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/
     #[serde(
@@ -622,13 +776,25 @@ pub struct ScaleStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for ScaleStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.selector.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.selector {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }

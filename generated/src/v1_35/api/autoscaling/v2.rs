@@ -3,28 +3,60 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerResourceMetricSource {
     /// name is the name of the resource in question.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// target specifies the target value for the given metric
-    #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "target",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target: Option<MetricTarget>,
     /// container is the name of the container in the pods of the scaling target
-    #[serde(rename = "container", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "container",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub container: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerResourceMetricSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.target {
+        {
+            let zero;
+            let v = match &self.target {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -75,28 +107,60 @@ impl ::prost::Message for ContainerResourceMetricSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerResourceMetricStatus {
     /// name is the name of the resource in question.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// current contains the current value for the given metric
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "current",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub current: Option<MetricValueStatus>,
     /// container is the name of the container in the pods of the scaling target
-    #[serde(rename = "container", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "container",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub container: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerResourceMetricStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.current {
+        {
+            let zero;
+            let v = match &self.current {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -147,10 +211,18 @@ impl ::prost::Message for ContainerResourceMetricStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CrossVersionObjectReference {
     /// kind is the kind of the referent; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// name is the name of the referent; More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// apiVersion is the API version of the referent
     #[serde(
@@ -163,18 +235,36 @@ pub struct CrossVersionObjectReference {
 impl ::kiln_runtime::proto::rev::RevEncode for CrossVersionObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -230,18 +320,42 @@ impl ::prost::Message for CrossVersionObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ExternalMetricSource {
     /// metric identifies the target metric by name and selector
-    #[serde(rename = "metric", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metric",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metric: Option<MetricIdentifier>,
     /// target specifies the target value for the given metric
-    #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "target",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target: Option<MetricTarget>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ExternalMetricSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.target {
+        {
+            let zero;
+            let v = match &self.target {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metric {
+        {
+            let zero;
+            let v = match &self.metric {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -288,18 +402,42 @@ impl ::prost::Message for ExternalMetricSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ExternalMetricStatus {
     /// metric identifies the target metric by name and selector
-    #[serde(rename = "metric", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metric",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metric: Option<MetricIdentifier>,
     /// current contains the current value for the given metric
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "current",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub current: Option<MetricValueStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ExternalMetricStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.current {
+        {
+            let zero;
+            let v = match &self.current {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metric {
+        {
+            let zero;
+            let v = match &self.metric {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -346,30 +484,60 @@ impl ::prost::Message for ExternalMetricStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HPAScalingPolicy {
     /// type is used to specify the scaling policy.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// value contains the amount of change which is permitted by the policy. It must be greater than zero
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub value: Option<i32>,
     /// periodSeconds specifies the window of time for which the policy should hold true. PeriodSeconds must be greater than zero and less than or equal to 1800 (30 min).
-    #[serde(rename = "periodSeconds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "periodSeconds",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub period_seconds: Option<i32>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HPAScalingPolicy {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.period_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.period_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -526,26 +694,62 @@ pub struct HorizontalPodAutoscaler {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec is the specification for the behaviour of the autoscaler. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<HorizontalPodAutoscalerSpec>,
     /// status is the current information about the autoscaler.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<HorizontalPodAutoscalerStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscaler {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -664,16 +868,24 @@ impl ::prost::Message for HorizontalPodAutoscalerBehavior {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HorizontalPodAutoscalerCondition {
     /// type describes the current condition
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// status is the status of the condition (True, False, Unknown)
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// lastTransitionTime is the last time the condition transitioned from one status to another
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason is the reason for the condition's last transition.
@@ -694,26 +906,58 @@ pub struct HorizontalPodAutoscalerCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -804,7 +1048,11 @@ pub struct HorizontalPodAutoscalerList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -817,7 +1065,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -871,13 +1127,21 @@ pub static HORIZONTAL_POD_AUTOSCALER_LIST_CODEC: ::kiln_runtime::codec::KindCode
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HorizontalPodAutoscalerSpec {
     /// scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count.
-    #[serde(rename = "scaleTargetRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scaleTargetRef",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub scale_target_ref: Option<CrossVersionObjectReference>,
     /// minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.  It defaults to 1 pod.  minReplicas is allowed to be 0 if the alpha feature gate HPAScaleToZero is enabled and at least one Object or External metric is configured.  Scaling is active as long as at least one metric value is available.
     #[serde(rename = "minReplicas", default, skip_serializing_if = "Option::is_none")]
     pub min_replicas: Option<i32>,
     /// maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas.
-    #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "maxReplicas",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub max_replicas: Option<i32>,
     /// metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).  The desired replica count is calculated multiplying the ratio between the target value and the current value by the current number of pods.  Ergo, metrics used must decrease as the pod count is increased, and vice-versa.  See the individual metric source types for more information about how each type of metric must respond. If not set, the default metric will be set to 80% average CPU utilization.
     #[serde(rename = "metrics", default, skip_serializing_if = "Option::is_none")]
@@ -895,14 +1159,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerSpec {
             ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.max_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.max_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         if let Some(v) = &self.min_replicas {
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
-        if let Some(v) = &self.scale_target_ref {
+        {
+            let zero;
+            let v = match &self.scale_target_ref {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -987,7 +1265,7 @@ pub struct HorizontalPodAutoscalerStatus {
     #[serde(
         rename = "desiredReplicas",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub desired_replicas: Option<i32>,
     /// currentMetrics is the last read state of the metrics used by this autoscaler.
@@ -1006,13 +1284,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerStatus {
             ::kiln_runtime::proto::rev::repeated::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.desired_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.current_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.current_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         if let Some(v) = &self.last_scale_time {
@@ -1096,7 +1386,11 @@ impl ::prost::Message for HorizontalPodAutoscalerStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MetricIdentifier {
     /// name is the name of the given metric
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// selector is the string-encoded form of a standard kubernetes label selector for the given metric When set, it is passed as an additional parameter to the metrics server for more specific metrics scoping. When unset, just the metricName will be used to gather metrics.
     #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
@@ -1110,8 +1404,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for MetricIdentifier {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1156,7 +1456,11 @@ impl ::prost::Message for MetricIdentifier {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MetricSpec {
     /// type is the type of metric source.  It should be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each mapping to a matching field in the object.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(rename = "object", default, skip_serializing_if = "Option::is_none")]
@@ -1196,8 +1500,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for MetricSpec {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1264,7 +1574,11 @@ impl ::prost::Message for MetricSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MetricStatus {
     /// type is the type of metric source.  It will be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each corresponds to a matching field in the object.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(rename = "object", default, skip_serializing_if = "Option::is_none")]
@@ -1304,8 +1618,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for MetricStatus {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1372,7 +1692,11 @@ impl ::prost::Message for MetricStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MetricTarget {
     /// type represents whether the metric type is Utilization, Value, or AverageValue
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// value is the target value of the metric (as a quantity).
     #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
@@ -1400,8 +1724,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for MetricTarget {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1531,25 +1861,57 @@ pub struct ObjectMetricSource {
     #[serde(
         rename = "describedObject",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub described_object: Option<CrossVersionObjectReference>,
     /// target specifies the target value for the given metric
-    #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "target",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target: Option<MetricTarget>,
     /// metric identifies the target metric by name and selector
-    #[serde(rename = "metric", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metric",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metric: Option<MetricIdentifier>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ObjectMetricSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.metric {
+        {
+            let zero;
+            let v = match &self.metric {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.target {
+        {
+            let zero;
+            let v = match &self.target {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.described_object {
+        {
+            let zero;
+            let v = match &self.described_object {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1602,28 +1964,60 @@ impl ::prost::Message for ObjectMetricSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ObjectMetricStatus {
     /// metric identifies the target metric by name and selector
-    #[serde(rename = "metric", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metric",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metric: Option<MetricIdentifier>,
     /// current contains the current value for the given metric
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "current",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub current: Option<MetricValueStatus>,
     /// DescribedObject specifies the descriptions of a object,such as kind,name apiVersion
     #[serde(
         rename = "describedObject",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub described_object: Option<CrossVersionObjectReference>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ObjectMetricStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.described_object {
+        {
+            let zero;
+            let v = match &self.described_object {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.current {
+        {
+            let zero;
+            let v = match &self.current {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metric {
+        {
+            let zero;
+            let v = match &self.metric {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1676,18 +2070,42 @@ impl ::prost::Message for ObjectMetricStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodsMetricSource {
     /// metric identifies the target metric by name and selector
-    #[serde(rename = "metric", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metric",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metric: Option<MetricIdentifier>,
     /// target specifies the target value for the given metric
-    #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "target",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target: Option<MetricTarget>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodsMetricSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.target {
+        {
+            let zero;
+            let v = match &self.target {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metric {
+        {
+            let zero;
+            let v = match &self.metric {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1734,18 +2152,42 @@ impl ::prost::Message for PodsMetricSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodsMetricStatus {
     /// metric identifies the target metric by name and selector
-    #[serde(rename = "metric", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metric",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metric: Option<MetricIdentifier>,
     /// current contains the current value for the given metric
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "current",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub current: Option<MetricValueStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodsMetricStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.current {
+        {
+            let zero;
+            let v = match &self.current {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metric {
+        {
+            let zero;
+            let v = match &self.metric {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1792,20 +2234,42 @@ impl ::prost::Message for PodsMetricStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceMetricSource {
     /// name is the name of the resource in question.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// target specifies the target value for the given metric
-    #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "target",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target: Option<MetricTarget>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceMetricSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.target {
+        {
+            let zero;
+            let v = match &self.target {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1850,20 +2314,42 @@ impl ::prost::Message for ResourceMetricSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceMetricStatus {
     /// name is the name of the resource in question.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// current contains the current value for the given metric
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "current",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub current: Option<MetricValueStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceMetricStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.current {
+        {
+            let zero;
+            let v = match &self.current {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

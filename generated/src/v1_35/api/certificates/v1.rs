@@ -22,26 +22,62 @@ pub struct CertificateSigningRequest {
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub api_version: Option<::kiln_runtime::Str>,
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec contains the certificate request, and is immutable after creation. Only the request, signerName, expirationSeconds, and usages fields can be set on creation. Other fields are derived by Kubernetes and cannot be modified by users.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<CertificateSigningRequestSpec>,
     /// status contains information about whether the request is approved or denied, and the certificate issued by the signer, or the failure condition indicating signer failure.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<CertificateSigningRequestStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequest {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -109,10 +145,18 @@ pub struct CertificateSigningRequestCondition {
     /// Approved and Denied conditions are mutually exclusive. Approved, Denied, and Failed conditions cannot be removed once added.
     ///
     /// Only one condition of a given type is allowed.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// status of the condition, one of True, False, Unknown. Approved, Denied, and Failed conditions may not be "False" or "Unknown".
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// reason indicates a brief reason for the request state
     #[serde(
@@ -129,42 +173,86 @@ pub struct CertificateSigningRequestCondition {
     )]
     pub message: Option<::kiln_runtime::Str>,
     /// lastUpdateTime is the time of the last update to this condition
-    #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastUpdateTime",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub last_update_time: Option<::kiln_runtime::Time>,
     /// lastTransitionTime is the time the condition last transitioned from one status to another. If unset, when a new condition type is added or an existing condition's status is changed, the server defaults this to the current time.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
-        if let Some(v) = &self.last_update_time {
+        {
+            let zero;
+            let v = match &self.last_update_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -260,7 +348,11 @@ pub struct CertificateSigningRequestList {
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub api_version: Option<::kiln_runtime::Str>,
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -273,7 +365,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -352,7 +452,11 @@ pub struct CertificateSigningRequestSpec {
     /// 4. Required, permitted, or forbidden key usages / extended key usages.
     /// 5. Expiration/certificate lifetime: whether it is fixed by the signer, configurable by the admin.
     /// 6. Whether or not requests for CA certificates are allowed.
-    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "signerName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub signer_name: Option<::kiln_runtime::Str>,
     /// expirationSeconds is the requested duration of validity of the issued certificate. The certificate signer may issue a certificate with a different validity duration so a client must check the delta between the notBefore and and notAfter fields in the issued certificate to determine the actual duration.
     ///
@@ -417,8 +521,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestSpec {
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.signer_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.extra {
@@ -442,13 +552,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestSpec {
             ::kiln_runtime::proto::rev::repeated::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.username.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.username {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.request {

@@ -6,7 +6,11 @@ pub struct Endpoint {
     #[serde(rename = "addresses", default, skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<::kiln_runtime::Str>>,
     /// conditions contains information about the current status of the endpoint.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub conditions: Option<EndpointConditions>,
     /// hostname of this endpoint. This field may be used by consumers of endpoints to distinguish endpoints from each other (e.g. in DNS names). Multiple endpoints which use the same hostname should be considered fungible (e.g. multiple A values in DNS). Must be lowercase and pass DNS Label (RFC 1123) validation.
     #[serde(rename = "hostname", default, skip_serializing_if = "Option::is_none")]
@@ -53,7 +57,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for Endpoint {
         if let Some(v) = &self.hostname {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.conditions {
+        {
+            let zero;
+            let v = match &self.conditions {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.addresses {
@@ -373,12 +385,20 @@ pub struct EndpointSlice {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name. (Deprecated) The EndpointSlice controller only generates, and kube-proxy only processes, slices of addressType "IPv4" and "IPv6". No semantics are defined for the "FQDN" type.
-    #[serde(rename = "addressType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "addressType",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub address_type: Option<::kiln_runtime::Str>,
     /// endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.
     #[serde(rename = "endpoints", default, skip_serializing_if = "Option::is_none")]
@@ -390,8 +410,14 @@ pub struct EndpointSlice {
 impl ::kiln_runtime::proto::rev::RevEncode for EndpointSlice {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.address_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.address_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.ports {
@@ -400,7 +426,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for EndpointSlice {
         if let Some(v) = &self.endpoints {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -478,7 +512,11 @@ pub struct EndpointSliceList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -491,7 +529,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for EndpointSliceList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -543,14 +589,24 @@ pub static ENDPOINT_SLICE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ForNode {
     /// name represents the name of the node.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ForNode {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -589,14 +645,24 @@ impl ::prost::Message for ForNode {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ForZone {
     /// name represents the name of the zone.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ForZone {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

@@ -3,7 +3,11 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaint {
     /// The taint key to be applied to a device. Must be a label name.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(
@@ -15,7 +19,11 @@ pub struct DeviceTaint {
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
     /// Valid effects are None, NoSchedule and NoExecute. PreferNoSchedule as used for nodes is not valid here. More effects may get added in the future. Consumers must treat unknown effects like None.
-    #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "effect",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub effect: Option<::kiln_runtime::Str>,
     /// TimeAdded represents the time at which the taint was added. Added automatically during create or update if not set.
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
@@ -27,18 +35,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaint {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.effect {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -116,28 +142,64 @@ pub struct DeviceTaintRule {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec specifies the selector and one taint.
     ///
     /// Changing the spec automatically increments the metadata.generation number.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<DeviceTaintRuleSpec>,
     /// Status provides information about what was requested in the spec.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<DeviceTaintRuleStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRule {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -209,7 +271,11 @@ pub struct DeviceTaintRuleList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -222,7 +288,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -277,12 +351,24 @@ pub struct DeviceTaintRuleSpec {
     #[serde(rename = "deviceSelector", default, skip_serializing_if = "Option::is_none")]
     pub device_selector: Option<DeviceTaintSelector>,
     /// The taint that gets applied to matching devices.
-    #[serde(rename = "taint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taint",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub taint: Option<DeviceTaint>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.taint {
+        {
+            let zero;
+            let v = match &self.taint {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.device_selector {
@@ -415,18 +501,36 @@ pub struct DeviceTaintSelector {
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }

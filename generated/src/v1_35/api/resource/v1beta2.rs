@@ -7,15 +7,27 @@ pub struct AllocatedDeviceStatus {
     /// Driver specifies the name of the DRA driver whose kubelet plugin should be invoked to process the allocation once the claim is needed on a node.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pool: Option<::kiln_runtime::Str>,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
-    #[serde(rename = "device", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "device",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub device: Option<::kiln_runtime::Str>,
     /// ShareID uniquely identifies an individual allocation share of the device.
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
@@ -51,18 +63,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for AllocatedDeviceStatus {
             ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -135,7 +165,11 @@ impl ::prost::Message for AllocatedDeviceStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AllocationResult {
     /// Devices is the result of allocating devices.
-    #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "devices",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub devices: Option<DeviceAllocationResult>,
     /// NodeSelector defines where the allocated resources are available. If unset, they are available everywhere.
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +192,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for AllocationResult {
         if let Some(v) = &self.node_selector {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.devices {
+        {
+            let zero;
+            let v = match &self.devices {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -241,14 +283,24 @@ pub struct CELDeviceSelector {
     /// cel.bind(dra, device.attributes["dra.example.com"], dra.someBool && dra.anotherBool)
     ///
     /// The length of the expression must be smaller or equal to 10 Ki. The cost of evaluating it is also limited based on the estimated number of logical steps.
-    #[serde(rename = "expression", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expression",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub expression: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CELDeviceSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.expression.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.expression {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -567,7 +619,11 @@ impl ::prost::Message for Counter {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CounterSet {
     /// Name defines the name of the counter set. It must be a DNS label.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Counters defines the set of counters for this CounterSet The name of each counter must be unique in that set and must be a DNS label.
     ///
@@ -581,8 +637,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for CounterSet {
             ::kiln_runtime::proto::rev::message_map(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -638,7 +700,11 @@ impl ::prost::Message for CounterSet {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Device {
     /// Name is unique identifier among all devices managed by the driver in the pool. It must be a DNS label.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Attributes defines the set of attributes for this device. The name of each attribute must be unique in that set.
     ///
@@ -766,8 +832,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for Device {
             ::kiln_runtime::proto::rev::message_map(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -894,7 +966,11 @@ impl ::prost::Message for Device {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceAllocationConfiguration {
     /// Source records whether the configuration comes from a class and thus is not something that a normal user would have been able to set or from a claim.
-    #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "source",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub source: Option<::kiln_runtime::Str>,
     /// Requests lists the names of requests where the configuration applies. If empty, its applies to all requests.
     ///
@@ -918,8 +994,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceAllocationConfiguration {
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.source.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.source {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1356,7 +1438,11 @@ pub struct DeviceClass {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -1365,15 +1451,35 @@ pub struct DeviceClass {
     /// This is mutable. Consumers have to be prepared for classes changing at any time, either because they get updated or replaced. Claim allocations are done once based on whatever was set in classes at the time of allocation.
     ///
     /// Changing the spec automatically increments the metadata.generation number.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<DeviceClassSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceClass {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1506,7 +1612,11 @@ pub struct DeviceClassList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1519,7 +1629,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1735,7 +1853,11 @@ impl ::prost::Message for DeviceConstraint {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceCounterConsumption {
     /// CounterSet is the name of the set from which the counters defined will be consumed.
-    #[serde(rename = "counterSet", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "counterSet",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub counter_set: Option<::kiln_runtime::Str>,
     /// Counters defines the counters that will be consumed by the device.
     ///
@@ -1749,8 +1871,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceCounterConsumption {
             ::kiln_runtime::proto::rev::message_map(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.counter_set.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.counter_set {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1812,7 +1940,11 @@ pub struct DeviceRequest {
     /// References using the name in the DeviceRequest will uniquely identify a request when the Exactly field is set. When the FirstAvailable field is set, a reference to the name of the DeviceRequest will match whatever subrequest is chosen by the scheduler.
     ///
     /// Must be a DNS label.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Exactly specifies the details for a single request that must be met exactly for the request to be satisfied.
     ///
@@ -1834,8 +1966,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequest {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1888,20 +2026,36 @@ pub struct DeviceRequestAllocationResult {
     /// Request is the name of the request in the claim which caused this device to be allocated. If it references a subrequest in the firstAvailable list on a DeviceRequest, this field must include both the name of the main request and the subrequest using the format <main request>/<subrequest>.
     ///
     /// Multiple devices may have been allocated per request.
-    #[serde(rename = "request", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "request",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub request: Option<::kiln_runtime::Str>,
     /// Driver specifies the name of the DRA driver whose kubelet plugin should be invoked to process the allocation once the claim is needed on a node.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pool: Option<::kiln_runtime::Str>,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
-    #[serde(rename = "device", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "device",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub device: Option<::kiln_runtime::Str>,
     /// AdminAccess indicates that this device was allocated for administrative access. See the corresponding request field for a definition of mode.
     ///
@@ -1971,23 +2125,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequestAllocationResult {
             ::kiln_runtime::proto::rev::bool(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.request {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2139,7 +2317,11 @@ pub struct DeviceSubRequest {
     /// Name can be used to reference this subrequest in the list of constraints or the list of configurations for the claim. References must use the format <main request>/<subrequest>.
     ///
     /// Must be a DNS label.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// DeviceClassName references a specific DeviceClass, which can define additional configuration and selectors to be inherited by this subrequest.
     ///
@@ -2149,7 +2331,7 @@ pub struct DeviceSubRequest {
     #[serde(
         rename = "deviceClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub device_class_name: Option<::kiln_runtime::Str>,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this subrequest. All selectors must be satisfied for a device to be considered.
@@ -2209,26 +2391,50 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceSubRequest {
             ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.allocation_mode {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.selectors {
             ::kiln_runtime::proto::rev::repeated::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2315,7 +2521,11 @@ impl ::prost::Message for DeviceSubRequest {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaint {
     /// The taint key to be applied to a device. Must be a label name.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(
@@ -2327,7 +2537,11 @@ pub struct DeviceTaint {
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
     /// Valid effects are None, NoSchedule and NoExecute. PreferNoSchedule as used for nodes is not valid here. More effects may get added in the future. Consumers must treat unknown effects like None.
-    #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "effect",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub effect: Option<::kiln_runtime::Str>,
     /// TimeAdded represents the time at which the taint was added. Added automatically during create or update if not set.
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
@@ -2339,18 +2553,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaint {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.effect {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2455,23 +2687,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceToleration {
             ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.effect {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2571,7 +2827,7 @@ pub struct ExactDeviceRequest {
     #[serde(
         rename = "deviceClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub device_class_name: Option<::kiln_runtime::Str>,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this request. All selectors must be satisfied for a device to be considered.
@@ -2640,21 +2896,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for ExactDeviceRequest {
             ::kiln_runtime::proto::rev::bool(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.allocation_mode.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.allocation_mode {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.selectors {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2767,16 +3041,28 @@ pub struct NetworkDeviceData {
 impl ::kiln_runtime::proto::rev::RevEncode for NetworkDeviceData {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.hardware_address.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.hardware_address {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.ips {
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.interface_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.interface_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2845,7 +3131,11 @@ pub struct OpaqueDeviceConfiguration {
     /// An admission policy provided by the driver developer could use this to decide whether it needs to validate them.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// Parameters can contain arbitrary data. It is the responsibility of the driver developer to handle validation and versioning. Typically this includes self-identification and a version ("kind" + "apiVersion" for Kubernetes types), with conversion between different versions.
     ///
@@ -2859,8 +3149,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for OpaqueDeviceConfiguration {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2923,26 +3219,62 @@ pub struct ResourceClaim {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec describes what is being requested and how to configure it. The spec is immutable.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ResourceClaimSpec>,
     /// Status describes whether the claim is ready to use and what has been allocated.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<ResourceClaimStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaim {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3007,35 +3339,71 @@ pub struct ResourceClaimConsumerReference {
     )]
     pub api_group: Option<::kiln_runtime::Str>,
     /// Resource is the type of resource being referenced, for example "pods".
-    #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resource",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource: Option<::kiln_runtime::Str>,
     /// Name is the name of resource being referenced.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// UID identifies exactly one incarnation of the resource.
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub uid: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimConsumerReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3111,7 +3479,11 @@ pub struct ResourceClaimList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -3124,7 +3496,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3176,12 +3556,24 @@ pub static RESOURCE_CLAIM_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaimSpec {
     /// Devices defines how to request devices.
-    #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "devices",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub devices: Option<DeviceClaim>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.devices {
+        {
+            let zero;
+            let v = match &self.devices {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3314,22 +3706,46 @@ pub struct ResourceClaimTemplate {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Describes the ResourceClaim that is to be generated.
     ///
     /// This field is immutable. A ResourceClaim will get created by the control plane for a Pod when needed and then not get updated anymore.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ResourceClaimTemplateSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplate {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3395,7 +3811,11 @@ pub struct ResourceClaimTemplateList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -3408,7 +3828,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3460,20 +3888,44 @@ pub static RESOURCE_CLAIM_TEMPLATE_LIST_CODEC: ::kiln_runtime::codec::KindCodec 
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaimTemplateSpec {
     /// ObjectMeta may contain labels and annotations that will be copied into the ResourceClaim when creating it. No other fields are allowed and will be rejected during validation.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec for the ResourceClaim. The entire content is copied unchanged into the ResourceClaim that gets created from this template. The same fields as in a ResourceClaim are also valid here.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ResourceClaimSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3520,12 +3972,20 @@ pub struct ResourcePool {
     /// Name is used to identify the pool. For node-local devices, this is often the node name, but this is not required.
     ///
     /// It must not be longer than 253 characters and must consist of one or more DNS sub-domains separated by slashes. This field is immutable.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Generation tracks the change in a pool over time. Whenever a driver changes something about one or more of the resources in a pool, it must change the generation in all ResourceSlices which are part of that pool. Consumers of ResourceSlices should only consider resources from the pool with the highest generation number. The generation may be reset by drivers, which should be fine for consumers, assuming that all ResourceSlices in a pool are updated to match or deleted.
     ///
     /// Combined with ResourceSliceCount, this mechanism enables consumers to detect pools which are comprised of multiple ResourceSlices and are in an incomplete state.
-    #[serde(rename = "generation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "generation",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub generation: Option<i64>,
     /// ResourceSliceCount is the total number of ResourceSlices in the pool at this generation number. Must be greater than zero.
     ///
@@ -3533,25 +3993,43 @@ pub struct ResourcePool {
     #[serde(
         rename = "resourceSliceCount",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub resource_slice_count: Option<i64>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourcePool {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_slice_count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_slice_count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3626,22 +4104,46 @@ pub struct ResourceSlice {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Contains the information published by the driver.
     ///
     /// Changing the spec automatically increments the metadata.generation number.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ResourceSliceSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceSlice {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3707,7 +4209,11 @@ pub struct ResourceSliceList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -3720,7 +4226,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3774,10 +4288,18 @@ pub struct ResourceSliceSpec {
     /// Driver identifies the DRA driver providing the capacity information. A field selector can be used to list only ResourceSlice objects with a certain driver name.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters. This field is immutable.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// Pool describes the pool that this ResourceSlice belongs to.
-    #[serde(rename = "pool", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pool",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pool: Option<ResourcePool>,
     /// NodeName identifies the node which provides the resources in this pool. A field selector can be used to list only ResourceSlice objects belonging to a certain node.
     ///
@@ -3844,12 +4366,26 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceSpec {
         if let Some(v) = &self.node_name {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.pool {
+        {
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

@@ -17,20 +17,44 @@ pub struct CSIDriver {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata. metadata.Name indicates the name of the CSI driver that this object refers to; it MUST be the same name returned by the CSI GetPluginName() call for that driver. The driver name must be 63 characters or less, beginning and ending with an alphanumeric character ([a-z0-9A-Z]) with dashes (-), dots (.), and alphanumerics between. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec represents the specification of the CSI Driver.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<CSIDriverSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CSIDriver {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -96,7 +120,11 @@ pub struct CSIDriverList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -109,7 +137,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSIDriverList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -404,20 +440,44 @@ pub struct CSINode {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. metadata.name must be the Kubernetes node name.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec is the specification of CSINode
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<CSINodeSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CSINode {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -469,10 +529,18 @@ pub static CSI_NODE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::co
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CSINodeDriver {
     /// name represents the name of the CSI driver that this object refers to. This MUST be the same name returned by the CSI GetPluginName() call for that driver.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// nodeID of the node from the driver point of view. This field enables Kubernetes to communicate with storage systems that do not share the same nomenclature for nodes. For example, Kubernetes may refer to a given node as "node1", but the storage system may refer to the same node as "nodeA". When Kubernetes issues a command to the storage system to attach a volume to a specific node, it can use this field to refer to the node name using the ID that the storage system will understand, e.g. "nodeA" instead of "node1". This field is required.
-    #[serde(rename = "nodeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub node_id: Option<::kiln_runtime::Str>,
     /// topologyKeys is the list of keys supported by the driver. When a driver is initialized on a cluster, it provides a set of topology keys that it understands (e.g. "company.com/zone", "company.com/region"). When a driver is initialized on a node, it provides the same topology keys along with values. Kubelet will expose these topology keys as labels on its own node object. When Kubernetes does topology aware provisioning, it can use this list to determine which labels it should retrieve from the node object and pass back to the driver. It is possible for different nodes to use different topology keys. This can be empty if driver does not support topology.
     #[serde(rename = "topologyKeys", default, skip_serializing_if = "Option::is_none")]
@@ -490,13 +558,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSINodeDriver {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -567,7 +647,11 @@ pub struct CSINodeList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -580,7 +664,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSINodeList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -704,7 +796,11 @@ pub struct CSIStorageCapacity {
     /// Objects are namespaced.
     ///
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -717,7 +813,7 @@ pub struct CSIStorageCapacity {
     #[serde(
         rename = "storageClassName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub storage_class_name: Option<::kiln_runtime::Str>,
     /// capacity is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields.
@@ -744,14 +840,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSIStorageCapacity {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.node_topology {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -837,7 +947,11 @@ pub struct CSIStorageCapacityList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -850,7 +964,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSIStorageCapacityList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -918,12 +1040,20 @@ pub struct StorageClass {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// provisioner indicates the type of the provisioner.
-    #[serde(rename = "provisioner", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "provisioner",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub provisioner: Option<::kiln_runtime::Str>,
     /// parameters holds the parameters for the provisioner that should create volumes of this storage class.
     #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
@@ -981,11 +1111,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for StorageClass {
             ::kiln_runtime::proto::rev::string_map(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.provisioner.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.provisioner {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1100,7 +1244,11 @@ pub struct StorageClassList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1113,7 +1261,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for StorageClassList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1165,7 +1321,11 @@ pub static STORAGE_CLASS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_r
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenRequest {
     /// audience is the intended audience of the token in "TokenRequestSpec". It will default to the audiences of kube apiserver.
-    #[serde(rename = "audience", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "audience",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub audience: Option<::kiln_runtime::Str>,
     /// expirationSeconds is the duration of validity of the token in "TokenRequestSpec". It has the same default value of "ExpirationSeconds" in "TokenRequestSpec".
     #[serde(
@@ -1181,8 +1341,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for TokenRequest {
             ::kiln_runtime::proto::rev::int64(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.audience.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.audience {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1245,26 +1411,62 @@ pub struct VolumeAttachment {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec represents specification of the desired attach/detach volume behavior. Populated by the Kubernetes system.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<VolumeAttachmentSpec>,
     /// status represents status of the VolumeAttachment request. Populated by the entity completing the attach or detach operation, i.e. the external-attacher.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<VolumeAttachmentStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttachment {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1336,7 +1538,11 @@ pub struct VolumeAttachmentList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1349,7 +1555,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttachmentList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1469,28 +1683,60 @@ impl ::prost::Message for VolumeAttachmentSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeAttachmentSpec {
     /// attacher indicates the name of the volume driver that MUST handle this request. This is the name returned by GetPluginName().
-    #[serde(rename = "attacher", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "attacher",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub attacher: Option<::kiln_runtime::Str>,
     /// source represents the volume that should be attached.
-    #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "source",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub source: Option<VolumeAttachmentSource>,
     /// nodeName represents the node that the volume should be attached to.
-    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub node_name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttachmentSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.source {
+        {
+            let zero;
+            let v = match &self.source {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.attacher.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.attacher {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1543,7 +1789,11 @@ impl ::prost::Message for VolumeAttachmentSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeAttachmentStatus {
     /// attached indicates the volume is successfully attached. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
-    #[serde(rename = "attached", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "attached",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub attached: Option<bool>,
     /// attachmentMetadata is populated with any information returned by the attach operation, upon successful attach, that must be passed into subsequent WaitForAttach or Mount calls. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
     #[serde(
@@ -1573,8 +1823,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttachmentStatus {
             ::kiln_runtime::proto::rev::string_map(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.attached.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.attached {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(1, v, w);
         }
     }
@@ -1658,12 +1914,20 @@ pub struct VolumeAttributesClass {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Name of the CSI driver This field is immutable.
-    #[serde(rename = "driverName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driverName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver_name: Option<::kiln_runtime::Str>,
     /// parameters hold volume attributes defined by the CSI driver. These values are opaque to the Kubernetes and are passed directly to the CSI driver. The underlying storage provider supports changing these attributes on an existing volume, however the parameters field itself is immutable. To invoke a volume update, a new VolumeAttributesClass should be created with new parameters, and the PersistentVolumeClaim should be updated to reference the new VolumeAttributesClass.
     ///
@@ -1679,11 +1943,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttributesClass {
             ::kiln_runtime::proto::rev::string_map(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1768,7 +2046,11 @@ pub struct VolumeAttributesClassList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1781,7 +2063,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttributesClassList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1833,7 +2123,11 @@ pub static VOLUME_ATTRIBUTES_CLASS_LIST_CODEC: ::kiln_runtime::codec::KindCodec 
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeError {
     /// time represents the time the error was encountered.
-    #[serde(rename = "time", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "time",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub time: Option<::kiln_runtime::Time>,
     /// message represents the error encountered during Attach or Detach operation. This string may be logged, so it should not contain sensitive information.
     #[serde(
@@ -1854,11 +2148,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeError {
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.time {
+        {
+            let zero;
+            let v = match &self.time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }

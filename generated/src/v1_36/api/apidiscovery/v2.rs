@@ -177,7 +177,11 @@ pub struct APIResourceDiscovery {
     /// for this resource across all versions in the API group.
     /// Resources with non-empty groups are located at /apis/<APIGroupDiscovery.objectMeta.name>/<APIVersionDiscovery.version>/<APIResourceDiscovery.Resource>
     /// Resources with empty groups are located at /api/v1/<APIResourceDiscovery.Resource>
-    #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resource",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource: Option<::kiln_runtime::Str>,
     /// responseKind describes the group, version, and kind of the serialization schema for the object type this endpoint typically returns.
     /// APIs may return other objects types at their discretion, such as error conditions, requests for alternate representations, or other operation specific behavior.
@@ -187,7 +191,11 @@ pub struct APIResourceDiscovery {
         super::super::super::apimachinery::pkg::apis::meta::v1::GroupVersionKind,
     >,
     /// scope indicates the scope of a resource, either Cluster or Namespaced
-    #[serde(rename = "scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scope",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub scope: Option<::kiln_runtime::Str>,
     /// singularResource is the singular name of the resource.  This allows clients to handle plural and singular opaquely.
     /// For many clients the singular form of the resource will be more understandable to users reading messages and should be used when integrating the name of the resource into a sentence.
@@ -196,7 +204,7 @@ pub struct APIResourceDiscovery {
     #[serde(
         rename = "singularResource",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub singular_resource: Option<::kiln_runtime::Str>,
     /// verbs is a list of supported API operation types (this includes
@@ -230,21 +238,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for APIResourceDiscovery {
             ::kiln_runtime::proto::rev::repeated::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.singular_resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.singular_resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scope.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.scope {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.response_kind {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -324,7 +350,11 @@ impl ::prost::Message for APIResourceDiscovery {
 pub struct APISubresourceDiscovery {
     /// subresource is the name of the subresource.  This is used in the URL path and is the unique identifier
     /// for this resource across all versions.
-    #[serde(rename = "subresource", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subresource",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub subresource: Option<::kiln_runtime::Str>,
     /// responseKind describes the group, version, and kind of the serialization schema for the object type this endpoint typically returns.
     /// Some subresources do not return normal resources, these will have null or empty return types.
@@ -361,8 +391,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for APISubresourceDiscovery {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.subresource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.subresource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -419,7 +455,11 @@ impl ::prost::Message for APISubresourceDiscovery {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIVersionDiscovery {
     /// version is the name of the version within a group version.
-    #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "version",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub version: Option<::kiln_runtime::Str>,
     /// resources is a list of APIResourceDiscovery objects for the corresponding group version.
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
@@ -441,16 +481,28 @@ pub struct APIVersionDiscovery {
 impl ::kiln_runtime::proto::rev::RevEncode for APIVersionDiscovery {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.freshness.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.freshness {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.resources {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

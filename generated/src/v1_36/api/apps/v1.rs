@@ -17,7 +17,11 @@ pub struct ControllerRevision {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -25,20 +29,38 @@ pub struct ControllerRevision {
     #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
     pub data: Option<::kiln_runtime::RawExtension>,
     /// Revision indicates the revision of the state represented by Data.
-    #[serde(rename = "revision", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "revision",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub revision: Option<i64>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ControllerRevision {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.revision.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.revision {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         if let Some(v) = &self.data {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -110,7 +132,11 @@ pub struct ControllerRevisionList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -123,7 +149,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ControllerRevisionList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -189,26 +223,62 @@ pub struct DaemonSet {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// The desired behavior of this daemon set. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<DaemonSetSpec>,
     /// The current status of this daemon set. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<DaemonSetStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DaemonSet {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -266,16 +336,24 @@ pub static DAEMON_SET_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DaemonSetCondition {
     /// Type of DaemonSet condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
@@ -296,26 +374,58 @@ pub struct DaemonSetCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -406,7 +516,11 @@ pub struct DaemonSetList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -419,7 +533,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -476,10 +598,18 @@ pub struct DaemonSetSpec {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// An object that describes the pod that will be created. The DaemonSet will create exactly one copy of this pod on every node that matches the template's node selector (or on every node if no node selector is specified). The only allowed template.spec.restartPolicy value is "Always". More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#pod-template
-    #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "template",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub template: Option<super::super::super::api::core::v1::PodTemplateSpec>,
     /// An update strategy to replace existing DaemonSet pods with new pods.
-    #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "updateStrategy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub update_strategy: Option<DaemonSetUpdateStrategy>,
     /// The minimum number of seconds for which a newly created DaemonSet pod should be ready without any of its container crashing, for it to be considered available. Defaults to 0 (pod will be considered available as soon as it is ready).
     #[serde(
@@ -502,14 +632,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetSpec {
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.min_ready_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
-        if let Some(v) = &self.update_strategy {
+        {
+            let zero;
+            let v = match &self.update_strategy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.template {
+        {
+            let zero;
+            let v = match &self.template {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.selector {
@@ -587,25 +739,29 @@ pub struct DaemonSetStatus {
     #[serde(
         rename = "currentNumberScheduled",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub current_number_scheduled: Option<i32>,
     /// The number of nodes that are running the daemon pod, but are not supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
     #[serde(
         rename = "numberMisscheduled",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub number_misscheduled: Option<i32>,
     /// The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
     #[serde(
         rename = "desiredNumberScheduled",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub desired_number_scheduled: Option<i32>,
     /// numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.
-    #[serde(rename = "numberReady", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "numberReady",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub number_ready: Option<i32>,
     /// The most recent generation observed by the daemon set controller.
     #[serde(
@@ -651,43 +807,91 @@ impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetStatus {
             ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.number_unavailable.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.number_unavailable {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.number_available.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.number_available {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_number_scheduled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.updated_number_scheduled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.number_ready.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.number_ready {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_number_scheduled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.desired_number_scheduled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.number_misscheduled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.number_misscheduled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.current_number_scheduled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.current_number_scheduled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -826,8 +1030,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetUpdateStrategy {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -895,26 +1105,62 @@ pub struct Deployment {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Specification of the desired behavior of the Deployment.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<DeploymentSpec>,
     /// Most recently observed status of the Deployment.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<DeploymentStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Deployment {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -972,19 +1218,31 @@ pub static DEPLOYMENT_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeploymentCondition {
     /// Type of deployment condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// The last time this condition was updated.
-    #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastUpdateTime",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub last_update_time: Option<::kiln_runtime::Time>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
@@ -1004,30 +1262,70 @@ pub struct DeploymentCondition {
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeploymentCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
-        if let Some(v) = &self.last_update_time {
+        {
+            let zero;
+            let v = match &self.last_update_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1124,7 +1422,11 @@ pub struct DeploymentList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1137,7 +1439,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeploymentList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1197,10 +1507,18 @@ pub struct DeploymentSpec {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// Template describes the pods that will be created. The only allowed template.spec.restartPolicy value is "Always".
-    #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "template",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub template: Option<super::super::super::api::core::v1::PodTemplateSpec>,
     /// The deployment strategy to use to replace existing pods with new ones.
-    #[serde(rename = "strategy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "strategy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub strategy: Option<DeploymentStrategy>,
     /// Minimum number of seconds for which a newly created pod should be ready without any of its container crashing, for it to be considered available. Defaults to 0 (pod will be considered available as soon as it is ready)
     #[serde(
@@ -1237,22 +1555,50 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeploymentSpec {
             ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.paused.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.paused {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(7, v, w);
         }
         if let Some(v) = &self.revision_history_limit {
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.min_ready_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
-        if let Some(v) = &self.strategy {
+        {
+            let zero;
+            let v = match &self.strategy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        if let Some(v) = &self.template {
+        {
+            let zero;
+            let v = match &self.template {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.selector {
@@ -1419,36 +1765,72 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeploymentStatus {
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ready_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(7, v, w);
         }
         if let Some(v) = &self.conditions {
             ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.unavailable_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.unavailable_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.available_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.updated_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
@@ -1594,8 +1976,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeploymentStrategy {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1663,26 +2051,62 @@ pub struct ReplicaSet {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// If the Labels of a ReplicaSet are empty, they are defaulted to be the same as the Pod(s) that the ReplicaSet manages. Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the specification of the desired behavior of the ReplicaSet. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ReplicaSetSpec>,
     /// Status is the most recently observed status of the ReplicaSet. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<ReplicaSetStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSet {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1740,16 +2164,24 @@ pub static REPLICA_SET_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime:
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicaSetCondition {
     /// Type of replica set condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// The last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
@@ -1770,26 +2202,58 @@ pub struct ReplicaSetCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1880,7 +2344,11 @@ pub struct ReplicaSetList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1893,7 +2361,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1960,17 +2436,35 @@ pub struct ReplicaSetSpec {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// Template is the object that describes the pod that will be created if insufficient replicas are detected. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-template
-    #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "template",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub template: Option<super::super::super::api::core::v1::PodTemplateSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.min_ready_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
-        if let Some(v) = &self.template {
+        {
+            let zero;
+            let v = match &self.template {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.selector {
@@ -2042,7 +2536,11 @@ impl ::prost::Message for ReplicaSetSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicaSetStatus {
     /// Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset
-    #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "replicas",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub replicas: Option<i32>,
     /// The number of non-terminating pods that have labels matching the labels of the pod template of the replicaset.
     #[serde(
@@ -2094,28 +2592,58 @@ impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetStatus {
             ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.available_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ready_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fully_labeled_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -2412,26 +2940,62 @@ pub struct StatefulSet {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the desired identities of pods in this set.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<StatefulSetSpec>,
     /// Status is the current status of Pods in this StatefulSet. This data may be out of date by some window of time.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<StatefulSetStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StatefulSet {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -2489,16 +3053,24 @@ pub static STATEFUL_SET_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StatefulSetCondition {
     /// Type of statefulset condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
@@ -2519,26 +3091,58 @@ pub struct StatefulSetCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2629,7 +3233,11 @@ pub struct StatefulSetList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -2642,7 +3250,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -2707,8 +3323,14 @@ pub struct StatefulSetOrdinals {
 impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetOrdinals {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.start.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.start {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -2772,13 +3394,25 @@ impl ::kiln_runtime::proto::rev::RevEncode
 for StatefulSetPersistentVolumeClaimRetentionPolicy {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.when_scaled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.when_scaled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.when_deleted.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.when_deleted {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2847,7 +3481,11 @@ pub struct StatefulSetSpec {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// template is the object that describes the pod that will be created if insufficient replicas are detected. Each pod stamped out by the StatefulSet will fulfill this Template, but have a unique identity from the rest of the StatefulSet. Each pod will be named with the format <statefulsetname>-<podindex>. For example, a pod in a StatefulSet named "web" with index number "3" would be named "web-3". The only allowed template.spec.restartPolicy value is "Always".
-    #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "template",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub template: Option<super::super::super::api::core::v1::PodTemplateSpec>,
     /// volumeClaimTemplates is a list of claims that pods are allowed to reference. The StatefulSet controller is responsible for mapping network identities to claims in a way that maintains the identity of a pod. Every claim in this list must have at least one matching (by name) volumeMount in one container in the template. A claim in this list takes precedence over any volumes in the template, with the same name.
     #[serde(
@@ -2873,7 +3511,11 @@ pub struct StatefulSetSpec {
     )]
     pub pod_management_policy: Option<::kiln_runtime::Str>,
     /// updateStrategy indicates the StatefulSetUpdateStrategy that will be employed to update Pods in the StatefulSet when a revision is made to Template.
-    #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "updateStrategy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub update_strategy: Option<StatefulSetUpdateStrategy>,
     /// revisionHistoryLimit is the maximum number of revisions that will be maintained in the StatefulSet's revision history. The revision history consists of all revisions not represented by a currently applied StatefulSetSpec version. The default value is 10.
     #[serde(
@@ -2911,30 +3553,64 @@ impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetSpec {
             ::kiln_runtime::proto::rev::message(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.min_ready_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         if let Some(v) = &self.revision_history_limit {
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
-        if let Some(v) = &self.update_strategy {
+        {
+            let zero;
+            let v = match &self.update_strategy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_management_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_management_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.service_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.service_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.volume_claim_templates {
             ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
-        if let Some(v) = &self.template {
+        {
+            let zero;
+            let v = match &self.template {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.selector {
@@ -3069,7 +3745,11 @@ pub struct StatefulSetStatus {
     )]
     pub observed_generation: Option<i64>,
     /// replicas is the number of Pods created by the StatefulSet controller.
-    #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "replicas",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub replicas: Option<i32>,
     /// readyReplicas is the number of pods created for this StatefulSet with a Ready Condition.
     #[serde(
@@ -3123,8 +3803,14 @@ pub struct StatefulSetStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.available_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(11, v, w);
         }
         if let Some(v) = &self.conditions {
@@ -3134,38 +3820,80 @@ impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetStatus {
             ::kiln_runtime::proto::rev::int32(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.update_revision.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.update_revision {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.current_revision.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.current_revision {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.updated_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.updated_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.current_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.current_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ready_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
@@ -3325,8 +4053,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetUpdateStrategy {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

@@ -23,8 +23,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for FieldSelectorAttributes {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.raw_selector.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.raw_selector {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -98,8 +104,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for LabelSelectorAttributes {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.raw_selector.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.raw_selector {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -167,26 +179,62 @@ pub struct LocalSubjectAccessReview {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec holds information about the request being evaluated.  spec.namespace must be equal to the namespace you made the request against.  If empty, it is defaulted.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<SubjectAccessReviewSpec>,
     /// status is filled in by the server and indicates whether the request is allowed or not
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<SubjectAccessReviewStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LocalSubjectAccessReview {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -261,13 +309,25 @@ pub struct NonResourceAttributes {
 impl ::kiln_runtime::proto::rev::RevEncode for NonResourceAttributes {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.verb.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.verb {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -452,38 +512,80 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceAttributes {
             ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.subresource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.subresource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.verb.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.verb {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -716,26 +818,62 @@ pub struct SelfSubjectAccessReview {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec holds information about the request being evaluated.  user and groups must be empty
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<SelfSubjectAccessReviewSpec>,
     /// status is filled in by the server and indicates whether the request is allowed or not
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<SubjectAccessReviewStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SelfSubjectAccessReview {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -873,26 +1011,62 @@ pub struct SelfSubjectRulesReview {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec holds information about the request being evaluated.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<SelfSubjectRulesReviewSpec>,
     /// status is filled in by the server and indicates the set of actions a user can perform.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<SubjectRulesReviewStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SelfSubjectRulesReview {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -960,8 +1134,14 @@ pub struct SelfSubjectRulesReviewSpec {
 impl ::kiln_runtime::proto::rev::RevEncode for SelfSubjectRulesReviewSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1023,26 +1203,62 @@ pub struct SubjectAccessReview {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec holds information about the request being evaluated
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<SubjectAccessReviewSpec>,
     /// status is filled in by the server and indicates whether the request is allowed or not
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<SubjectAccessReviewStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SubjectAccessReview {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1139,8 +1355,14 @@ pub struct SubjectAccessReviewSpec {
 impl ::kiln_runtime::proto::rev::RevEncode for SubjectAccessReviewSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         if let Some(v) = &self.extra {
@@ -1161,8 +1383,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for SubjectAccessReviewSpec {
             ::kiln_runtime::proto::rev::repeated::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.non_resource_attributes {
@@ -1282,7 +1510,11 @@ impl ::prost::Message for SubjectAccessReviewSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SubjectAccessReviewStatus {
     /// allowed is required. True if the action would be allowed, false otherwise.
-    #[serde(rename = "allowed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "allowed",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub allowed: Option<bool>,
     /// denied is optional. True if the action would be denied, otherwise false. If both allowed is false and denied is false, then the authorizer has no opinion on whether to authorize the action. Denied may not be true if Allowed is true.
     #[serde(
@@ -1309,23 +1541,47 @@ pub struct SubjectAccessReviewStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for SubjectAccessReviewStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.denied.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.denied {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.evaluation_error.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.evaluation_error {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.allowed.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.allowed {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(1, v, w);
         }
     }
@@ -1413,7 +1669,11 @@ pub struct SubjectRulesReviewStatus {
     )]
     pub non_resource_rules: Option<Vec<NonResourceRule>>,
     /// incomplete is true when the rules returned by this call are incomplete. This is most commonly encountered when an authorizer, such as an external authorizer, doesn't support rules evaluation.
-    #[serde(rename = "incomplete", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "incomplete",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub incomplete: Option<bool>,
     /// evaluationError can appear in combination with Rules. It indicates an error occurred during rule evaluation, such as an authorizer that doesn't support rule evaluation, and that ResourceRules and/or NonResourceRules may be incomplete.
     #[serde(
@@ -1426,13 +1686,25 @@ pub struct SubjectRulesReviewStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for SubjectRulesReviewStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.evaluation_error.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.evaluation_error {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.incomplete.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.incomplete {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         if let Some(v) = &self.non_resource_rules {

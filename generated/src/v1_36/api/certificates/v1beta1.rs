@@ -21,20 +21,44 @@ pub struct ClusterTrustBundle {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the object metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec contains the signer (if any) and trust anchors.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ClusterTrustBundleSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundle {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -100,7 +124,11 @@ pub struct ClusterTrustBundleList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -113,7 +141,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -184,19 +220,35 @@ pub struct ClusterTrustBundleSpec {
     /// The data must consist only of PEM certificate blocks that parse as valid X.509 certificates.  Each certificate must include a basic constraints extension with the CA bit set.  The API server will reject objects that contain duplicate certificates, or that use PEM block headers.
     ///
     /// Users of ClusterTrustBundles, including Kubelet, are free to reorder and deduplicate certificate blocks in this file according to their own logic, as well as to drop PEM block headers and inter-block data.
-    #[serde(rename = "trustBundle", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "trustBundle",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub trust_bundle: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.trust_bundle.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.trust_bundle {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.signer_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -266,26 +318,62 @@ pub struct PodCertificateRequest {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the object metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec contains the details about the certificate being requested.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PodCertificateRequestSpec>,
     /// status contains the issued certificate, and a standard set of conditions.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<PodCertificateRequestStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequest {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -357,7 +445,11 @@ pub struct PodCertificateRequestList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// metadata contains the list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -370,7 +462,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -424,33 +524,53 @@ pub struct PodCertificateRequestSpec {
     /// signerName indicates the requested signer.
     ///
     /// All signer names beginning with `kubernetes.io` are reserved for use by the Kubernetes project.  There is currently one well-known signer documented by the Kubernetes project, `kubernetes.io/kube-apiserver-client-pod`, which will issue client certificates understood by kube-apiserver.  It is currently unimplemented.
-    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "signerName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub signer_name: Option<::kiln_runtime::Str>,
     /// podName is the name of the pod into which the certificate will be mounted.
-    #[serde(rename = "podName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "podName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pod_name: Option<::kiln_runtime::Str>,
     /// podUID is the UID of the pod into which the certificate will be mounted.
-    #[serde(rename = "podUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "podUID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pod_uid: Option<::kiln_runtime::Str>,
     /// serviceAccountName is the name of the service account the pod is running as.
     #[serde(
         rename = "serviceAccountName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub service_account_name: Option<::kiln_runtime::Str>,
     /// serviceAccountUID is the UID of the service account the pod is running as.
     #[serde(
         rename = "serviceAccountUID",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub service_account_uid: Option<::kiln_runtime::Str>,
     /// nodeName is the name of the node the pod is assigned to.
-    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub node_name: Option<::kiln_runtime::Str>,
     /// nodeUID is the UID of the node the pod is assigned to.
-    #[serde(rename = "nodeUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeUID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub node_uid: Option<::kiln_runtime::Str>,
     /// maxExpirationSeconds is the maximum lifetime permitted for the certificate.
     ///
@@ -536,38 +656,80 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestSpec {
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.service_account_uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.service_account_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.signer_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -733,8 +895,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestStatus {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.certificate_chain.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.certificate_chain {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.conditions {

@@ -17,20 +17,44 @@ pub struct LeaseCandidate {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec contains the specification of the Lease. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<LeaseCandidateSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LeaseCandidate {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -96,7 +120,11 @@ pub struct LeaseCandidateList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -109,7 +137,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for LeaseCandidateList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -161,7 +197,11 @@ pub static LEASE_CANDIDATE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LeaseCandidateSpec {
     /// LeaseName is the name of the lease for which this candidate is contending. This field is immutable.
-    #[serde(rename = "leaseName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "leaseName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub lease_name: Option<::kiln_runtime::Str>,
     /// PingTime is the last time that the server has requested the LeaseCandidate to renew. It is only done during leader election to check if any LeaseCandidates have become ineligible. When PingTime is updated, the LeaseCandidate will respond by updating RenewTime.
     #[serde(rename = "pingTime", default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +210,11 @@ pub struct LeaseCandidateSpec {
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
     pub renew_time: Option<::kiln_runtime::MicroTime>,
     /// BinaryVersion is the binary version. It must be in a semver format without leading `v`. This field is required.
-    #[serde(rename = "binaryVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "binaryVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub binary_version: Option<::kiln_runtime::Str>,
     /// EmulationVersion is the emulation version. It must be in a semver format without leading `v`. EmulationVersion must be less than or equal to BinaryVersion. This field is required when strategy is "OldestEmulationVersion"
     #[serde(
@@ -180,24 +224,46 @@ pub struct LeaseCandidateSpec {
     )]
     pub emulation_version: Option<::kiln_runtime::Str>,
     /// Strategy is the strategy that coordinated leader election will use for picking the leader. If multiple candidates for the same Lease return different strategies, the strategy provided by the candidate with the latest BinaryVersion will be used. If there is still conflict, this is a user error and coordinated leader election will not operate the Lease until resolved.
-    #[serde(rename = "strategy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "strategy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub strategy: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LeaseCandidateSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.strategy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.strategy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.emulation_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.emulation_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.binary_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.binary_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.renew_time {
@@ -207,8 +273,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for LeaseCandidateSpec {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.lease_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.lease_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

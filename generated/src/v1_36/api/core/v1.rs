@@ -5,7 +5,11 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AWSElasticBlockStoreVolumeSource {
     /// volumeID is unique ID of the persistent disk resource in AWS (Amazon EBS volume). More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
-    #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_id: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
     #[serde(
@@ -32,23 +36,47 @@ pub struct AWSElasticBlockStoreVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for AWSElasticBlockStoreVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.partition.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.partition {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -204,7 +232,11 @@ pub struct AppArmorProfile {
     /// Localhost - a profile pre-loaded on the node.
     /// RuntimeDefault - the container runtime's default profile.
     /// Unconfined - no AppArmor enforcement.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// localhostProfile indicates a profile loaded on the node that should be used. The profile must be preconfigured on the node to work. Must match the loaded name of the profile. Must be set if and only if type is "Localhost".
     #[serde(
@@ -220,8 +252,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for AppArmorProfile {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -266,22 +304,42 @@ impl ::prost::Message for AppArmorProfile {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AttachedVolume {
     /// Name of the attached volume
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// DevicePath represents the device path where the volume should be available
-    #[serde(rename = "devicePath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "devicePath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub device_path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for AttachedVolume {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -326,10 +384,18 @@ impl ::prost::Message for AttachedVolume {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AzureDiskVolumeSource {
     /// diskName is the Name of the data disk in the blob storage
-    #[serde(rename = "diskName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "diskName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub disk_name: Option<::kiln_runtime::Str>,
     /// diskURI is the URI of data disk in the blob storage
-    #[serde(rename = "diskURI", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "diskURI",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub disk_uri: Option<::kiln_runtime::Str>,
     /// cachingMode is the Host Caching mode: None, Read Only, Read Write.
     #[serde(rename = "cachingMode", default, skip_serializing_if = "Option::is_none")]
@@ -359,13 +425,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for AzureDiskVolumeSource {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.disk_uri.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.disk_uri {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.disk_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.disk_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -434,10 +512,18 @@ impl ::prost::Message for AzureDiskVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AzureFilePersistentVolumeSource {
     /// secretName is the name of secret that contains Azure Storage Account Name and Key
-    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secretName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub secret_name: Option<::kiln_runtime::Str>,
     /// shareName is the azure Share Name
-    #[serde(rename = "shareName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "shareName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub share_name: Option<::kiln_runtime::Str>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
     #[serde(
@@ -460,18 +546,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for AzureFilePersistentVolumeSource {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.share_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.share_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.secret_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -537,10 +641,18 @@ impl ::prost::Message for AzureFilePersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AzureFileVolumeSource {
     /// secretName is the  name of secret that contains Azure Storage Account Name and Key
-    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secretName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub secret_name: Option<::kiln_runtime::Str>,
     /// shareName is the azure share Name
-    #[serde(rename = "shareName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "shareName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub share_name: Option<::kiln_runtime::Str>,
     /// readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
     #[serde(
@@ -553,18 +665,36 @@ pub struct AzureFileVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for AzureFileVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.share_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.share_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.secret_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -638,20 +768,44 @@ pub struct Binding {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// The target object that you want to bind to the standard object.
-    #[serde(rename = "target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "target",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target: Option<ObjectReference>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Binding {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.target {
+        {
+            let zero;
+            let v = match &self.target {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -705,10 +859,18 @@ pub static BINDING_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::cod
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CSIPersistentVolumeSource {
     /// driver is the name of the driver to use for this volume. Required.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// volumeHandle is the unique volume name returned by the CSI volume plugin’s CreateVolume to refer to the volume on all subsequent calls. Required.
-    #[serde(rename = "volumeHandle", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeHandle",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_handle: Option<::kiln_runtime::Str>,
     /// readOnly value to pass to ControllerPublishVolumeRequest. Defaults to false (read/write).
     #[serde(
@@ -790,23 +952,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSIPersistentVolumeSource {
             ::kiln_runtime::proto::rev::string_map(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_handle.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_handle {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -926,7 +1112,11 @@ impl ::prost::Message for CSIPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CSIVolumeSource {
     /// driver is the name of the CSI driver that handles this volume. Consult with your admin for the correct name as registered in the cluster.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// readOnly specifies a read-only configuration for the volume. Defaults to false (read/write).
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
@@ -966,8 +1156,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for CSIVolumeSource {
             ::kiln_runtime::proto::rev::bool(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1134,26 +1330,50 @@ pub struct CephFSPersistentVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for CephFSPersistentVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.secret_file.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.secret_file {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.monitors {
@@ -1292,26 +1512,50 @@ pub struct CephFSVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for CephFSVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.secret_file.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.secret_file {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.monitors {
@@ -1413,7 +1657,11 @@ impl ::prost::Message for CephFSVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CinderPersistentVolumeSource {
     /// volumeID used to identify the volume in cinder. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
-    #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_id: Option<::kiln_runtime::Str>,
     /// fsType Filesystem type to mount. Must be a filesystem type supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(
@@ -1439,18 +1687,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for CinderPersistentVolumeSource {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1523,7 +1789,11 @@ impl ::prost::Message for CinderPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CinderVolumeSource {
     /// volumeID used to identify the volume in cinder. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
-    #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_id: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(
@@ -1549,18 +1819,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for CinderVolumeSource {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1693,7 +1981,11 @@ pub struct ClusterTrustBundleProjection {
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
     /// Relative path from the volume root to write the bundle.
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleProjection {
@@ -1702,8 +1994,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleProjection {
             ::kiln_runtime::proto::rev::bool(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.label_selector {
@@ -1773,10 +2071,18 @@ impl ::prost::Message for ClusterTrustBundleProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ComponentCondition {
     /// Type of condition for a component. Valid value: "Healthy"
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition for a component. Valid values for "Healthy": "True", "False", or "Unknown".
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Message about the condition for a component. For example, information about a health check.
     #[serde(
@@ -1796,23 +2102,47 @@ pub struct ComponentCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for ComponentCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.error.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.error {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1897,7 +2227,11 @@ pub struct ComponentStatus {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -1910,7 +2244,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ComponentStatus {
         if let Some(v) = &self.conditions {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1978,7 +2320,11 @@ pub struct ComponentStatusList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1991,7 +2337,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ComponentStatusList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -2057,7 +2411,11 @@ pub struct ConfigMap {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -2086,7 +2444,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ConfigMap {
         if let Some(v) = &self.data {
             ::kiln_runtime::proto::rev::string_map(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -2192,8 +2558,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapEnvSource {
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -2273,7 +2645,11 @@ pub struct ConfigMapKeySelector {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// The key to select.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// Specify whether the ConfigMap or its key must be defined
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
@@ -2285,15 +2661,27 @@ impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapKeySelector {
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -2384,7 +2772,11 @@ pub struct ConfigMapList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -2397,7 +2789,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -2449,10 +2849,18 @@ pub static CONFIG_MAP_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runt
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigMapNodeConfigSource {
     /// Namespace is the metadata.namespace of the referenced ConfigMap. This field is required in all cases.
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub namespace: Option<::kiln_runtime::Str>,
     /// Name is the metadata.name of the referenced ConfigMap. This field is required in all cases.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// UID is the metadata.UID of the referenced ConfigMap. This field is forbidden in Node.Spec, and required in Node.Status.
     #[serde(
@@ -2472,35 +2880,65 @@ pub struct ConfigMapNodeConfigSource {
     #[serde(
         rename = "kubeletConfigKey",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub kubelet_config_key: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapNodeConfigSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kubelet_config_key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kubelet_config_key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2603,8 +3041,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapProjection {
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -2713,8 +3157,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapVolumeSource {
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -2797,7 +3247,11 @@ impl ::prost::Message for ConfigMapVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Container {
     /// Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name (DNS_LABEL). Cannot be updated.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Container image name. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.
     #[serde(
@@ -2829,7 +3283,11 @@ pub struct Container {
     #[serde(rename = "env", default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<EnvVar>>,
     /// Compute Resources required by this container. Cannot be updated. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resources: Option<ResourceRequirements>,
     /// Resources resize policy for the container. This field cannot be set on ephemeral containers.
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -2930,39 +3388,75 @@ impl ::kiln_runtime::proto::rev::RevEncode for Container {
             ::kiln_runtime::proto::rev::repeated::message(21, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.termination_message_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(20, v, w);
         }
         if let Some(v) = &self.env_from {
             ::kiln_runtime::proto::rev::repeated::message(19, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.tty.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.tty {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(18, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.stdin_once.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.stdin_once {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(17, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.stdin.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.stdin {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(16, v, w);
         }
         if let Some(v) = &self.security_context {
             ::kiln_runtime::proto::rev::message(15, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image_pull_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(14, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.termination_message_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(13, v, w);
         }
         if let Some(v) = &self.lifecycle {
@@ -2977,7 +3471,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for Container {
         if let Some(v) = &self.volume_mounts {
             ::kiln_runtime::proto::rev::repeated::message(9, v, w);
         }
-        if let Some(v) = &self.resources {
+        {
+            let zero;
+            let v = match &self.resources {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(8, v, w);
         }
         if let Some(v) = &self.env {
@@ -2987,8 +3489,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for Container {
             ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.working_dir.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.working_dir {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.args {
@@ -2998,13 +3506,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for Container {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3233,30 +3753,60 @@ impl ::prost::Message for Container {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerExtendedResourceRequest {
     /// The name of the container requesting resources.
-    #[serde(rename = "containerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "containerName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub container_name: Option<::kiln_runtime::Str>,
     /// The name of the extended resource in that container which gets backed by DRA.
-    #[serde(rename = "resourceName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource_name: Option<::kiln_runtime::Str>,
     /// The name of the request in the special ResourceClaim which corresponds to the extended resource.
-    #[serde(rename = "requestName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub request_name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerExtendedResourceRequest {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.request_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.request_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3322,8 +3872,14 @@ pub struct ContainerImage {
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerImage {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.size_bytes.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.size_bytes {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(2, v, w);
         }
         if let Some(v) = &self.names {
@@ -3392,7 +3948,11 @@ pub struct ContainerPort {
     )]
     pub host_port: Option<i32>,
     /// Number of port to expose on the pod's IP address. This must be a valid port number, 0 < x < 65536.
-    #[serde(rename = "containerPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "containerPort",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub container_port: Option<i32>,
     /// Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "TCP".
     #[serde(
@@ -3412,28 +3972,58 @@ pub struct ContainerPort {
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerPort {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host_ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host_ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.protocol.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.protocol {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container_port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container_port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host_port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host_port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3525,22 +4115,42 @@ impl ::prost::Message for ContainerPort {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerResizePolicy {
     /// Name of the resource to which this resource resize policy applies. Supported values: cpu, memory.
-    #[serde(rename = "resourceName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource_name: Option<::kiln_runtime::Str>,
     /// Restart policy to apply when specified resource is resized. If not specified, it defaults to NotRequired.
-    #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "restartPolicy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub restart_policy: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerResizePolicy {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.restart_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.restart_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3587,7 +4197,11 @@ impl ::prost::Message for ContainerResizePolicy {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerRestartRule {
     /// Specifies the action taken on a container exit if the requirements are satisfied. The only possible value is "Restart" to restart the container.
-    #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "action",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub action: Option<::kiln_runtime::Str>,
     /// Represents the exit codes to check on container exits.
     #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
@@ -3599,8 +4213,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ContainerRestartRule {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.action {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3650,7 +4270,11 @@ pub struct ContainerRestartRuleOnExitCodes {
     /// set of specified values.
     /// - NotIn: the requirement is satisfied if the container exit code is
     ///   not in the set of specified values.
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub operator: Option<::kiln_runtime::Str>,
     /// Specifies the set of values to check for container exit codes. At most 255 elements are allowed.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
@@ -3662,8 +4286,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ContainerRestartRuleOnExitCodes {
             ::kiln_runtime::proto::rev::repeated::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -3780,12 +4410,24 @@ impl ::prost::Message for ContainerState {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerStateRunning {
     /// Time at which the container was last (re-)started
-    #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "startedAt",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub started_at: Option<::kiln_runtime::Time>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerStateRunning {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.started_at {
+        {
+            let zero;
+            let v = match &self.started_at {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -3826,7 +4468,11 @@ impl ::prost::Message for ContainerStateRunning {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerStateTerminated {
     /// Exit status from the last termination of the container
-    #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "exitCode",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub exit_code: Option<i32>,
     /// Signal from the last termination of the container
     #[serde(
@@ -3850,10 +4496,18 @@ pub struct ContainerStateTerminated {
     )]
     pub message: Option<::kiln_runtime::Str>,
     /// Time at which previous execution of the container started
-    #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "startedAt",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub started_at: Option<::kiln_runtime::Time>,
     /// Time at which the container last terminated
-    #[serde(rename = "finishedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "finishedAt",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub finished_at: Option<::kiln_runtime::Time>,
     /// Container's ID in the format '<type>://<container_id>'
     #[serde(
@@ -3866,34 +4520,80 @@ pub struct ContainerStateTerminated {
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerStateTerminated {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
-        if let Some(v) = &self.finished_at {
+        {
+            let zero;
+            let v = match &self.finished_at {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(6, v, w);
         }
-        if let Some(v) = &self.started_at {
+        {
+            let zero;
+            let v = match &self.started_at {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.signal.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.signal {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.exit_code.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.exit_code {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -4013,13 +4713,25 @@ pub struct ContainerStateWaiting {
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerStateWaiting {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -4080,27 +4792,55 @@ impl ::prost::Message for ContainerStateWaiting {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerStatus {
     /// Name is a DNS_LABEL representing the unique name of the container. Each container in a pod must have a unique name across all container types. Cannot be updated.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// State holds details about the container's current condition.
-    #[serde(rename = "state", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "state",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub state: Option<ContainerState>,
     /// LastTerminationState holds the last termination state of the container to help debug container crashes and restarts. This field is not populated if the container is still running and RestartCount is 0.
-    #[serde(rename = "lastState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastState",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub last_state: Option<ContainerState>,
     /// Ready specifies whether the container is currently passing its readiness check. The value will change as readiness probes keep executing. If no readiness probes are specified, this field defaults to true once the container is fully started (see Started field).
     ///
     /// The value is typically used to determine whether a container is ready to accept traffic.
-    #[serde(rename = "ready", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ready",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub ready: Option<bool>,
     /// RestartCount holds the number of times the container has been restarted. Kubelet makes an effort to always increment the value, but there are cases when the state may be lost due to node restarts and then the value may be reset to 0. The value is never negative.
-    #[serde(rename = "restartCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "restartCount",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub restart_count: Option<i32>,
     /// Image is the name of container image that the container is running. The container image may not match the image used in the PodSpec, as it may have been resolved by the runtime. More info: https://kubernetes.io/docs/concepts/containers/images.
-    #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "image",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub image: Option<::kiln_runtime::Str>,
     /// ImageID is the image ID of the container's image. The image ID may not match the image ID of the image used in the PodSpec, as it may have been resolved by the runtime.
-    #[serde(rename = "imageID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "imageID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub image_id: Option<::kiln_runtime::Str>,
     /// ContainerID is the ID of the container in the format '<type>://<container_id>'. Where type is a container runtime identifier, returned from Version call of CRI API (for example "containerd").
     #[serde(
@@ -4165,39 +4905,91 @@ impl ::kiln_runtime::proto::rev::RevEncode for ContainerStatus {
             ::kiln_runtime::proto::rev::bool(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.restart_count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.restart_count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ready.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ready {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
-        if let Some(v) = &self.last_state {
+        {
+            let zero;
+            let v = match &self.last_state {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.state {
+        {
+            let zero;
+            let v = match &self.state {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -4374,14 +5166,24 @@ impl ::prost::Message for ContainerUser {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DaemonEndpoint {
     /// Port number of the given endpoint.
-    #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Port",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub port: Option<i32>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DaemonEndpoint {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -4464,7 +5266,11 @@ impl ::prost::Message for DownwardAPIProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DownwardAPIVolumeFile {
     /// Required: Path is  the relative path name of the file to be created. Must not be absolute or contain the '..' path. Must be utf-8 encoded. The first item of the relative path must not start with '..'
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// Required: Selects a field of the pod: only annotations, labels, name, namespace and uid are supported.
     #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
@@ -4492,8 +5298,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for DownwardAPIVolumeFile {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -4620,8 +5432,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for EmptyDirVolumeSource {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.medium.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.medium {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -4675,7 +5493,11 @@ impl ::prost::Message for EmptyDirVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointAddress {
     /// The IP of this endpoint. May not be loopback (127.0.0.0/8 or ::1), link-local (169.254.0.0/16 or fe80::/10), or link-local multicast (224.0.0.0/24 or ff02::/16).
-    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ip",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub ip: Option<::kiln_runtime::Str>,
     /// The Hostname of this endpoint
     #[serde(
@@ -4697,16 +5519,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for EndpointAddress {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.hostname.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.hostname {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.target_ref {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -4777,7 +5611,11 @@ pub struct EndpointPort {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// The port number of the endpoint.
-    #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "port",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub port: Option<i32>,
     /// The IP protocol for this port. Must be UDP, TCP, or SCTP. Default is TCP.
     #[serde(
@@ -4805,18 +5643,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for EndpointPort {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.protocol.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.protocol {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -5001,7 +5857,11 @@ pub struct Endpoints {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -5014,7 +5874,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for Endpoints {
         if let Some(v) = &self.subsets {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -5082,7 +5950,11 @@ pub struct EndpointsList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -5095,7 +5967,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for EndpointsList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -5169,8 +6049,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for EnvFromSource {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.prefix.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.prefix {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -5230,7 +6116,11 @@ impl ::prost::Message for EnvFromSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EnvVar {
     /// Name of the environment variable. May consist of any printable ASCII characters except '='.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Variable references $(VAR_NAME) are expanded using the previously defined environment variables in the container and any service environment variables. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Defaults to "".
     #[serde(
@@ -5249,13 +6139,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for EnvVar {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -5417,7 +6319,11 @@ impl ::prost::Message for EnvVarSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EphemeralContainer {
     /// Name of the ephemeral container specified as a DNS_LABEL. This name must be unique among all containers, init containers and ephemeral containers.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Container image name. More info: https://kubernetes.io/docs/concepts/containers/images
     #[serde(
@@ -5449,7 +6355,11 @@ pub struct EphemeralContainer {
     #[serde(rename = "env", default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<EnvVar>>,
     /// Resources are not allowed for ephemeral containers. Ephemeral containers use spare resources already allocated to the pod.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resources: Option<ResourceRequirements>,
     /// Resources resize policy for the container.
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -5544,8 +6454,14 @@ pub struct EphemeralContainer {
 impl ::kiln_runtime::proto::rev::RevEncode for EphemeralContainer {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.target_container_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.target_container_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
@@ -5566,39 +6482,75 @@ impl ::kiln_runtime::proto::rev::RevEncode for EphemeralContainer {
                 ::kiln_runtime::proto::rev::repeated::message(21, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.termination_message_policy.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.termination_message_policy {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(20, v, w);
             }
             if let Some(v) = &self.env_from {
                 ::kiln_runtime::proto::rev::repeated::message(19, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.tty.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.tty {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::bool(18, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.stdin_once.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.stdin_once {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::bool(17, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.stdin.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.stdin {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::bool(16, v, w);
             }
             if let Some(v) = &self.security_context {
                 ::kiln_runtime::proto::rev::message(15, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.image_pull_policy.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.image_pull_policy {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(14, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.termination_message_path.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.termination_message_path {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(13, v, w);
             }
             if let Some(v) = &self.lifecycle {
@@ -5613,7 +6565,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for EphemeralContainer {
             if let Some(v) = &self.volume_mounts {
                 ::kiln_runtime::proto::rev::repeated::message(9, v, w);
             }
-            if let Some(v) = &self.resources {
+            {
+                let zero;
+                let v = match &self.resources {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::message(8, v, w);
             }
             if let Some(v) = &self.env {
@@ -5623,8 +6583,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for EphemeralContainer {
                 ::kiln_runtime::proto::rev::repeated::message(6, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.working_dir.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.working_dir {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(5, v, w);
             }
             if let Some(v) = &self.args {
@@ -5634,13 +6600,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for EphemeralContainer {
                 ::kiln_runtime::proto::rev::repeated::string(3, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.image.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.image {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(2, v, w);
             }
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -6037,12 +7015,20 @@ pub struct Event {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// The object that this event is about.
-    #[serde(rename = "involvedObject", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "involvedObject",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub involved_object: Option<ObjectReference>,
     /// This should be a short, machine understandable string that gives the reason for the transition into the object's current status.
     #[serde(
@@ -6059,13 +7045,25 @@ pub struct Event {
     )]
     pub message: Option<::kiln_runtime::Str>,
     /// The component reporting this event. Should be a short machine understandable string.
-    #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "source",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub source: Option<EventSource>,
     /// The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)
-    #[serde(rename = "firstTimestamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstTimestamp",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub first_timestamp: Option<::kiln_runtime::Time>,
     /// The time at which the most recent occurrence of this event was recorded.
-    #[serde(rename = "lastTimestamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastTimestamp",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub last_timestamp: Option<::kiln_runtime::Time>,
     /// The number of times this event has occurred.
     #[serde(
@@ -6082,7 +7080,11 @@ pub struct Event {
     )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Time when this Event was first observed.
-    #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "eventTime",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub event_time: Option<::kiln_runtime::MicroTime>,
     /// Data about the Event series this event represents or nil if it's a singleton Event.
     #[serde(rename = "series", default, skip_serializing_if = "Option::is_none")]
@@ -6115,62 +7117,152 @@ pub struct Event {
 impl ::kiln_runtime::proto::rev::RevEncode for Event {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reporting_instance {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(15, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_component.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reporting_component {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(14, v, w);
         }
         if let Some(v) = &self.related {
             ::kiln_runtime::proto::rev::message(13, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.action {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(12, v, w);
         }
         if let Some(v) = &self.series {
             ::kiln_runtime::proto::rev::message(11, v, w);
         }
-        if let Some(v) = &self.event_time {
+        {
+            let zero;
+            let v = match &self.event_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
-        if let Some(v) = &self.last_timestamp {
+        {
+            let zero;
+            let v = match &self.last_timestamp {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
-        if let Some(v) = &self.first_timestamp {
+        {
+            let zero;
+            let v = match &self.first_timestamp {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(6, v, w);
         }
-        if let Some(v) = &self.source {
+        {
+            let zero;
+            let v = match &self.source {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.involved_object {
+        {
+            let zero;
+            let v = match &self.involved_object {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -6363,7 +7455,11 @@ pub struct EventList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -6376,7 +7472,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for EventList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -6438,18 +7542,32 @@ pub struct EventSeries {
     #[serde(
         rename = "lastObservedTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_observed_time: Option<::kiln_runtime::MicroTime>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for EventSeries {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.last_observed_time {
+        {
+            let zero;
+            let v = match &self.last_observed_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -6518,13 +7636,25 @@ pub struct EventSource {
 impl ::kiln_runtime::proto::rev::RevEncode for EventSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.component.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.component {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -6660,13 +7790,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for FCVolumeSource {
             ::kiln_runtime::proto::rev::repeated::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.lun {
@@ -6747,13 +7889,25 @@ impl ::prost::Message for FCVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FileKeySelector {
     /// The name of the volume mount containing the env file.
-    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_name: Option<::kiln_runtime::Str>,
     /// The path within the volume from which to select the file. Must be relative and may not contain the '..' path or start with '..'.
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// The key within the env file. An invalid key will prevent the pod from starting. The keys defined within a source may consist of any printable ASCII characters except '='. During Alpha stage of the EnvFiles feature gate, the key size is limited to 128 characters.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// Specify whether the file or its key must be defined. If the file or key does not exist, then the env var is not published. If optional is set to true and the specified key does not exist, the environment variable will not be set in the Pod's containers.
     ///
@@ -6767,18 +7921,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for FileKeySelector {
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -6833,7 +8005,11 @@ impl ::prost::Message for FileKeySelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FlexPersistentVolumeSource {
     /// driver is the name of the driver to use for this volume.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// fsType is the Filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default filesystem depends on FlexVolume script.
     #[serde(
@@ -6864,21 +8040,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for FlexPersistentVolumeSource {
             ::kiln_runtime::proto::rev::string_map(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -6968,7 +8162,11 @@ impl ::prost::Message for FlexPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FlexVolumeSource {
     /// driver is the name of the driver to use for this volume.
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default filesystem depends on FlexVolume script.
     #[serde(
@@ -6999,21 +8197,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for FlexVolumeSource {
             ::kiln_runtime::proto::rev::string_map(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7120,13 +8336,25 @@ pub struct FlockerVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for FlockerVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.dataset_uuid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.dataset_uuid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.dataset_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.dataset_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7189,7 +8417,11 @@ impl ::prost::Message for FlockerVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GCEPersistentDiskVolumeSource {
     /// pdName is unique name of the PD resource in GCE. Used to identify the disk in GCE. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
-    #[serde(rename = "pdName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pdName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pd_name: Option<::kiln_runtime::Str>,
     /// fsType is filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
     #[serde(
@@ -7216,23 +8448,47 @@ pub struct GCEPersistentDiskVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for GCEPersistentDiskVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.partition.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.partition {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pd_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pd_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7311,7 +8567,11 @@ impl ::prost::Message for GCEPersistentDiskVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GRPCAction {
     /// Port number of the gRPC service. Number must be in the range 1 to 65535.
-    #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "port",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub port: Option<i32>,
     /// Service is the name of the service to place in the gRPC HealthCheckRequest (see https://github.com/grpc/grpc/blob/master/doc/health-checking.md).
     ///
@@ -7325,8 +8585,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for GRPCAction {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -7373,7 +8639,11 @@ impl ::prost::Message for GRPCAction {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GitRepoVolumeSource {
     /// repository is the URL
-    #[serde(rename = "repository", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "repository",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub repository: Option<::kiln_runtime::Str>,
     /// revision is the commit hash for the specified revision.
     #[serde(
@@ -7393,18 +8663,36 @@ pub struct GitRepoVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for GitRepoVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.directory.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.directory {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.revision.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.revision {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.repository.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.repository {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7471,10 +8759,18 @@ impl ::prost::Message for GitRepoVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GlusterfsPersistentVolumeSource {
     /// endpoints is the endpoint name that details Glusterfs topology. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
-    #[serde(rename = "endpoints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "endpoints",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub endpoints: Option<::kiln_runtime::Str>,
     /// path is the Glusterfs volume path. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
     #[serde(
@@ -7497,18 +8793,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for GlusterfsPersistentVolumeSource {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.endpoints.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.endpoints {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7572,10 +8886,18 @@ impl ::prost::Message for GlusterfsPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GlusterfsVolumeSource {
     /// endpoints is the endpoint name that details Glusterfs topology.
-    #[serde(rename = "endpoints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "endpoints",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub endpoints: Option<::kiln_runtime::Str>,
     /// path is the Glusterfs volume path. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
     #[serde(
@@ -7588,18 +8910,36 @@ pub struct GlusterfsVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for GlusterfsVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.endpoints.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.endpoints {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7690,21 +9030,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for HTTPGetAction {
             ::kiln_runtime::proto::rev::repeated::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scheme.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.scheme {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.port {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7788,22 +9146,42 @@ impl ::prost::Message for HTTPGetAction {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HTTPHeader {
     /// The header field name. This will be canonicalized upon output, so case-variant names will be understood as the same header.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// The header field value
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub value: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HTTPHeader {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7846,7 +9224,11 @@ impl ::prost::Message for HTTPHeader {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HostAlias {
     /// IP address of the host file entry.
-    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ip",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub ip: Option<::kiln_runtime::Str>,
     /// Hostnames for the above IP address.
     #[serde(rename = "hostnames", default, skip_serializing_if = "Option::is_none")]
@@ -7858,8 +9240,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for HostAlias {
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7904,14 +9292,24 @@ impl ::prost::Message for HostAlias {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HostIP {
     /// IP is the IP address assigned to the host
-    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ip",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub ip: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HostIP {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -7950,7 +9348,11 @@ impl ::prost::Message for HostIP {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HostPathVolumeSource {
     /// path of the directory on the host. If the path is a symlink, it will follow the link to the real path. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// type for HostPath Volume Defaults to "" More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -7962,8 +9364,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for HostPathVolumeSource {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -8006,13 +9414,25 @@ impl ::prost::Message for HostPathVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ISCSIPersistentVolumeSource {
     /// targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
-    #[serde(rename = "targetPortal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "targetPortal",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target_portal: Option<::kiln_runtime::Str>,
     /// iqn is Target iSCSI Qualified Name.
-    #[serde(rename = "iqn", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "iqn",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub iqn: Option<::kiln_runtime::Str>,
     /// lun is iSCSI Target Lun number.
-    #[serde(rename = "lun", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lun",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub lun: Option<i32>,
     /// iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).
     #[serde(
@@ -8065,49 +9485,97 @@ impl ::kiln_runtime::proto::rev::RevEncode for ISCSIPersistentVolumeSource {
             ::kiln_runtime::proto::rev::string(12, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.chap_auth_session {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(11, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.chap_auth_discovery {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(8, v, w);
         }
         if let Some(v) = &self.portals {
             ::kiln_runtime::proto::rev::repeated::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.iscsi_interface {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.lun.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.lun {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.iqn.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.iqn {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.target_portal.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.target_portal {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -8239,13 +9707,25 @@ impl ::prost::Message for ISCSIPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ISCSIVolumeSource {
     /// targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
-    #[serde(rename = "targetPortal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "targetPortal",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub target_portal: Option<::kiln_runtime::Str>,
     /// iqn is the target iSCSI Qualified Name.
-    #[serde(rename = "iqn", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "iqn",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub iqn: Option<::kiln_runtime::Str>,
     /// lun represents iSCSI Target Lun number.
-    #[serde(rename = "lun", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lun",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub lun: Option<i32>,
     /// iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).
     #[serde(
@@ -8298,49 +9778,97 @@ impl ::kiln_runtime::proto::rev::RevEncode for ISCSIVolumeSource {
             ::kiln_runtime::proto::rev::string(12, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.chap_auth_session.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.chap_auth_session {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(11, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.chap_auth_discovery.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.chap_auth_discovery {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(8, v, w);
         }
         if let Some(v) = &self.portals {
             ::kiln_runtime::proto::rev::repeated::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.iscsi_interface.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.iscsi_interface {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.lun.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.lun {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.iqn.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.iqn {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.target_portal.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.target_portal {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -8489,13 +10017,25 @@ pub struct ImageVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for ImageVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pull_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pull_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reference.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reference {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -8556,14 +10096,24 @@ impl ::prost::Message for ImageVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ImageVolumeStatus {
     /// ImageRef is the digest of the image used for this volume. It should have a value that's similar to the pod's status.containerStatuses[i].imageID. The ImageRef length should not exceed 256 characters.
-    #[serde(rename = "imageRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "imageRef",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub image_ref: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ImageVolumeStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image_ref.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image_ref {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -8604,10 +10154,18 @@ impl ::prost::Message for ImageVolumeStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct KeyToPath {
     /// key is the key to project.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// path is the relative path of the file to map the key to. May not be an absolute path. May not contain the path element '..'. May not start with the string '..'.
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// mode is Optional: mode bits used to set permissions on this file. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. If not specified, the volume defaultMode will be used. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.
     #[serde(rename = "mode", default, skip_serializing_if = "Option::is_none")]
@@ -8619,13 +10177,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for KeyToPath {
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -8834,20 +10404,44 @@ pub struct LimitRange {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the limits enforced. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<LimitRangeSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LimitRange {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -8899,7 +10493,11 @@ pub static LIMIT_RANGE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime:
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LimitRangeItem {
     /// Type of resource that this limit applies to.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Max usage constraints on this kind by resource name.
     #[serde(rename = "max", default, skip_serializing_if = "Option::is_none")]
@@ -8949,8 +10547,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for LimitRangeItem {
             ::kiln_runtime::proto::rev::message_map(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9084,7 +10688,11 @@ pub struct LimitRangeList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -9097,7 +10705,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for LimitRangeList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -9195,10 +10811,18 @@ impl ::prost::Message for LimitRangeSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LinuxContainerUser {
     /// UID is the primary uid initially attached to the first process in the container
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub uid: Option<i64>,
     /// GID is the primary gid initially attached to the first process in the container
-    #[serde(rename = "gid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gid",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub gid: Option<i64>,
     /// SupplementalGroups are the supplemental groups initially attached to the first process in the container
     #[serde(
@@ -9214,13 +10838,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for LinuxContainerUser {
             ::kiln_runtime::proto::rev::repeated::int64(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.gid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.gid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
@@ -9298,13 +10934,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for LoadBalancerIngress {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.hostname.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.hostname {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9431,8 +11079,14 @@ pub struct LocalObjectReference {
 impl ::kiln_runtime::proto::rev::RevEncode for LocalObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9480,7 +11134,11 @@ impl ::prost::Message for LocalObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LocalVolumeSource {
     /// path of the full path to the volume on the node. It can be either a directory or block device (disk, partition, ...).
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type to mount. It applies only when the Path is a block device. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default value is to auto-select a filesystem if unspecified.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
@@ -9492,8 +11150,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for LocalVolumeSource {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9554,19 +11218,35 @@ pub struct ModifyVolumeStatus {
     ///   Infeasible indicates that the request has been rejected as invalid by the CSI driver. To
     ///   resolve the error, a valid VolumeAttributesClass needs to be specified.
     ///   Note: New statuses can be added in the future. Consumers should check for unknown statuses and fail appropriately.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ModifyVolumeStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.target_volume_attributes_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.target_volume_attributes_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9620,10 +11300,18 @@ impl ::prost::Message for ModifyVolumeStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NFSVolumeSource {
     /// server is the hostname or IP address of the NFS server. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
-    #[serde(rename = "server", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "server",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub server: Option<::kiln_runtime::Str>,
     /// path that is exported by the NFS server. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
     /// readOnly here will force the NFS export to be mounted with read-only permissions. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
     #[serde(
@@ -9636,18 +11324,36 @@ pub struct NFSVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for NFSVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.server.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.server {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9719,26 +11425,62 @@ pub struct Namespace {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the behavior of the Namespace. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<NamespaceSpec>,
     /// Status describes the current status of a Namespace. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<NamespaceStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Namespace {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -9796,16 +11538,24 @@ pub static NAMESPACE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::c
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamespaceCondition {
     /// Type of namespace controller condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// Unique, one-word, CamelCase reason for the condition's last transition.
@@ -9826,26 +11576,58 @@ pub struct NamespaceCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for NamespaceCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -9936,7 +11718,11 @@ pub struct NamespaceList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -9949,7 +11735,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for NamespaceList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -10063,8 +11857,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for NamespaceStatus {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.phase.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.phase {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -10132,26 +11932,62 @@ pub struct Node {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the behavior of a node. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<NodeSpec>,
     /// Most recently observed status of the node. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<NodeStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Node {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -10209,22 +12045,42 @@ pub static NODE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::codec:
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeAddress {
     /// Node address type, one of Hostname, ExternalIP or InternalIP.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// The node address.
-    #[serde(rename = "address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "address",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub address: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NodeAddress {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.address.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.address {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -10340,7 +12196,7 @@ pub struct NodeAllocatableResourceClaimStatus {
     #[serde(
         rename = "resourceClaimName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub resource_claim_name: Option<::kiln_runtime::Str>,
     /// Containers lists the names of all containers in this pod that reference the claim.
@@ -10361,8 +12217,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeAllocatableResourceClaimStatu
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_claim_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -10426,23 +12288,31 @@ impl ::prost::Message for NodeAllocatableResourceClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeCondition {
     /// Type of node condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Last time we got an update on a given condition.
     #[serde(
         rename = "lastHeartbeatTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_heartbeat_time: Option<::kiln_runtime::Time>,
     /// Last time the condition transit from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// (brief) reason for the condition's last transition.
@@ -10463,29 +12333,69 @@ pub struct NodeCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for NodeCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        if let Some(v) = &self.last_heartbeat_time {
+        {
+            let zero;
+            let v = match &self.last_heartbeat_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -10633,8 +12543,14 @@ pub struct NodeConfigStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for NodeConfigStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.error.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.error {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.last_known_good {
@@ -10712,13 +12628,21 @@ pub struct NodeDaemonEndpoints {
     #[serde(
         rename = "kubeletEndpoint",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub kubelet_endpoint: Option<DaemonEndpoint>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NodeDaemonEndpoints {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.kubelet_endpoint {
+        {
+            let zero;
+            let v = match &self.kubelet_endpoint {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -10823,7 +12747,11 @@ pub struct NodeList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -10836,7 +12764,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -10904,8 +12840,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeRuntimeHandler {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -11071,10 +13013,18 @@ impl ::prost::Message for NodeSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeSelectorRequirement {
     /// The label key that the selector applies to.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// Represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. Gt, and Lt.
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub operator: Option<::kiln_runtime::Str>,
     /// An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. If the operator is Gt or Lt, the values array must have a single element, which will be interpreted as an integer. This array is replaced during a strategic merge patch.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
@@ -11086,13 +13036,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeSelectorRequirement {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -11254,23 +13216,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeSpec {
             ::kiln_runtime::proto::rev::repeated::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.unschedulable.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.unschedulable {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.provider_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.provider_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.external_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.external_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_cidr.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_cidr {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -11401,11 +13387,15 @@ pub struct NodeStatus {
     #[serde(
         rename = "daemonEndpoints",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub daemon_endpoints: Option<NodeDaemonEndpoints>,
     /// Set of ids/uuids to uniquely identify the node. More info: https://kubernetes.io/docs/reference/node/node-status/#info
-    #[serde(rename = "nodeInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeInfo",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub node_info: Option<NodeSystemInfo>,
     /// List of container images on this node
     #[serde(rename = "images", default, skip_serializing_if = "Option::is_none")]
@@ -11464,10 +13454,26 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeStatus {
         if let Some(v) = &self.images {
             ::kiln_runtime::proto::rev::repeated::message(8, v, w);
         }
-        if let Some(v) = &self.node_info {
+        {
+            let zero;
+            let v = match &self.node_info {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
-        if let Some(v) = &self.daemon_endpoints {
+        {
+            let zero;
+            let v = match &self.daemon_endpoints {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(6, v, w);
         }
         if let Some(v) = &self.addresses {
@@ -11477,8 +13483,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeStatus {
             ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.phase.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.phase {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.allocatable {
@@ -11678,46 +13690,74 @@ impl ::prost::Message for NodeSwapStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeSystemInfo {
     /// MachineID reported by the node. For unique machine identification in the cluster this field is preferred. Learn more from man(5) machine-id: http://man7.org/linux/man-pages/man5/machine-id.5.html
-    #[serde(rename = "machineID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "machineID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub machine_id: Option<::kiln_runtime::Str>,
     /// SystemUUID reported by the node. For unique machine identification MachineID is preferred. This field is specific to Red Hat hosts https://access.redhat.com/documentation/en-us/red_hat_subscription_management/1/html/rhsm/uuid
-    #[serde(rename = "systemUUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "systemUUID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub system_uuid: Option<::kiln_runtime::Str>,
     /// Boot ID reported by the node.
-    #[serde(rename = "bootID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "bootID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub boot_id: Option<::kiln_runtime::Str>,
     /// Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).
-    #[serde(rename = "kernelVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kernelVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kernel_version: Option<::kiln_runtime::Str>,
     /// OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).
-    #[serde(rename = "osImage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "osImage",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub os_image: Option<::kiln_runtime::Str>,
     /// ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).
     #[serde(
         rename = "containerRuntimeVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub container_runtime_version: Option<::kiln_runtime::Str>,
     /// Kubelet Version reported by the node.
-    #[serde(rename = "kubeletVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kubeletVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kubelet_version: Option<::kiln_runtime::Str>,
     /// Deprecated: KubeProxy Version reported by the node.
     #[serde(
         rename = "kubeProxyVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub kube_proxy_version: Option<::kiln_runtime::Str>,
     /// The Operating System reported by the node
     #[serde(
         rename = "operatingSystem",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub operating_system: Option<::kiln_runtime::Str>,
     /// The Architecture reported by the node
-    #[serde(rename = "architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "architecture",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub architecture: Option<::kiln_runtime::Str>,
     /// Swap Info reported by the node.
     #[serde(rename = "swap", default, skip_serializing_if = "Option::is_none")]
@@ -11729,53 +13769,113 @@ impl ::kiln_runtime::proto::rev::RevEncode for NodeSystemInfo {
             ::kiln_runtime::proto::rev::message(11, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.architecture.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.architecture {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operating_system.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operating_system {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kube_proxy_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kube_proxy_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kubelet_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kubelet_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container_runtime_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container_runtime_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.os_image.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.os_image {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kernel_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kernel_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.boot_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.boot_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.system_uuid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.system_uuid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.machine_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.machine_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -11881,19 +13981,35 @@ pub struct ObjectFieldSelector {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Path of the field to select in the specified API version.
-    #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fieldPath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub field_path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ObjectFieldSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.field_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.field_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -11999,38 +14115,80 @@ pub struct ObjectReference {
 impl ::kiln_runtime::proto::rev::RevEncode for ObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.field_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.field_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -12170,26 +14328,62 @@ pub struct PersistentVolume {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec defines a specification of a persistent volume owned by the cluster. Provisioned by an administrator. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PersistentVolumeSpec>,
     /// status represents the current information/status for the persistent volume. Populated by the system. Read-only. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<PersistentVolumeStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolume {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -12261,26 +14455,62 @@ pub struct PersistentVolumeClaim {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec defines the desired characteristics of a volume requested by a pod author. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PersistentVolumeClaimSpec>,
     /// status represents the current information/status of a persistent volume claim. Read-only. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<PersistentVolumeClaimStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaim {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -12338,19 +14568,31 @@ pub static PERSISTENT_VOLUME_CLAIM_CODEC: ::kiln_runtime::codec::KindCodec = ::k
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaimCondition {
     /// Type is the type of the condition. More info: https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/persistent-volume-claim-v1/#:~:text=set%20to%20%27ResizeStarted%27.-,PersistentVolumeClaimCondition,-contains%20details%20about
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status is the status of the condition. Can be True, False, Unknown. More info: https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/persistent-volume-claim-v1/#:~:text=state%20of%20pvc-,conditions.status,-(string)%2C%20required
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// lastProbeTime is the time we probed the condition.
-    #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastProbeTime",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub last_probe_time: Option<::kiln_runtime::Time>,
     /// lastTransitionTime is the time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason is a unique, this should be a short, machine understandable string that gives the reason for condition's last transition. If it reports "Resizing" that means the underlying persistent volume is being resized.
@@ -12371,29 +14613,69 @@ pub struct PersistentVolumeClaimCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        if let Some(v) = &self.last_probe_time {
+        {
+            let zero;
+            let v = match &self.last_probe_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -12490,7 +14772,11 @@ pub struct PersistentVolumeClaimList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -12503,7 +14789,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -12563,7 +14857,11 @@ pub struct PersistentVolumeClaimSpec {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// resources represents the minimum resources the volume should have. Users are allowed to specify resource requirements that are lower than previous value but must still be higher than capacity recorded in the status field of the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#resources
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resources: Option<VolumeResourceRequirements>,
     /// volumeName is the binding reference to the PersistentVolume backing this claim.
     #[serde(
@@ -12624,11 +14922,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimSpec {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
-        if let Some(v) = &self.resources {
+        {
+            let zero;
+            let v = match &self.resources {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.access_modes {
@@ -12836,8 +15148,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimStatus {
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.phase.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.phase {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -12960,20 +15278,44 @@ impl ::prost::Message for PersistentVolumeClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaimTemplate {
     /// May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PersistentVolumeClaimSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimTemplate {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -13018,7 +15360,11 @@ impl ::prost::Message for PersistentVolumeClaimTemplate {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaimVolumeSource {
     /// claimName is the name of a PersistentVolumeClaim in the same namespace as the pod using this volume. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
-    #[serde(rename = "claimName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "claimName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub claim_name: Option<::kiln_runtime::Str>,
     /// readOnly Will force the ReadOnly setting in VolumeMounts. Default false.
     #[serde(
@@ -13031,13 +15377,25 @@ pub struct PersistentVolumeClaimVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.claim_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.claim_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -13105,7 +15463,11 @@ pub struct PersistentVolumeList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -13118,7 +15480,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -13304,13 +15674,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeSpec {
             ::kiln_runtime::proto::rev::repeated::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.persistent_volume_reclaim_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.persistent_volume_reclaim_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.claim_ref {
@@ -13686,18 +16068,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeStatus {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.phase.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.phase {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -13777,7 +16177,11 @@ impl ::prost::Message for PersistentVolumeStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PhotonPersistentDiskVolumeSource {
     /// pdID is the ID that identifies Photon Controller persistent disk
-    #[serde(rename = "pdID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pdID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pd_id: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(
@@ -13790,13 +16194,25 @@ pub struct PhotonPersistentDiskVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for PhotonPersistentDiskVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pd_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pd_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -13862,26 +16278,62 @@ pub struct Pod {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Specification of the desired behavior of the pod. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PodSpec>,
     /// Most recently observed status of the pod. This data may not be up to date. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<PodStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Pod {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -14017,7 +16469,11 @@ pub struct PodAffinityTerm {
     #[serde(rename = "namespaces", default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Vec<::kiln_runtime::Str>>,
     /// This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods matching the labelSelector in the specified namespaces, where co-located is defined as running on a node whose value of the label with key topologyKey matches that of any node on which any of the selected pods is running. Empty topologyKey is not allowed.
-    #[serde(rename = "topologyKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "topologyKey",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub topology_key: Option<::kiln_runtime::Str>,
     /// A label query over the set of namespaces that the term applies to. The term is applied to the union of the namespaces selected by this field and the ones listed in the namespaces field. null selector and null or empty namespaces list means "this pod's namespace". An empty selector ({}) matches all namespaces.
     #[serde(
@@ -14051,8 +16507,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodAffinityTerm {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.topology_key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.topology_key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.namespaces {
@@ -14199,12 +16661,20 @@ impl ::prost::Message for PodAntiAffinity {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodCertificateProjection {
     /// Kubelet's generated CSRs will be addressed to this signer.
-    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "signerName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub signer_name: Option<::kiln_runtime::Str>,
     /// The type of keypair Kubelet will generate for the pod.
     ///
     /// Valid values are "RSA3072", "RSA4096", "ECDSAP256", "ECDSAP384", "ECDSAP521", and "ED25519".
-    #[serde(rename = "keyType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "keyType",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key_type: Option<::kiln_runtime::Str>,
     /// maxExpirationSeconds is the maximum lifetime permitted for the certificate.
     ///
@@ -14272,31 +16742,61 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateProjection {
             ::kiln_runtime::proto::rev::string_map(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.certificate_chain_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.certificate_chain_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.credential_bundle_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.credential_bundle_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.max_expiration_seconds {
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.signer_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.signer_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -14405,7 +16905,11 @@ impl ::prost::Message for PodCertificateProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodCondition {
     /// Type is the type of the condition. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// If set, this represents the .metadata.generation that the pod condition was set based upon.
     #[serde(
@@ -14415,16 +16919,24 @@ pub struct PodCondition {
     )]
     pub observed_generation: Option<i64>,
     /// Status is the status of the condition. Can be True, False, Unknown. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Last time we probed the condition.
-    #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastProbeTime",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub last_probe_time: Option<::kiln_runtime::Time>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// Unique, one-word, CamelCase reason for the condition's last transition.
@@ -14445,34 +16957,80 @@ pub struct PodCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for PodCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
-        if let Some(v) = &self.last_probe_time {
+        {
+            let zero;
+            let v = match &self.last_probe_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -14654,8 +17212,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodDNSConfigOption {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -14717,15 +17281,21 @@ pub struct PodExtendedResourceClaimStatus {
     #[serde(
         rename = "resourceClaimName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub resource_claim_name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodExtendedResourceClaimStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_claim_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_claim_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.request_mappings {
@@ -14775,14 +17345,24 @@ impl ::prost::Message for PodExtendedResourceClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodIP {
     /// IP is the IP address assigned to the pod
-    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ip",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub ip: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodIP {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -14835,7 +17415,11 @@ pub struct PodList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -14848,7 +17432,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -14900,14 +17492,24 @@ pub static POD_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::co
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodOS {
     /// Name is the name of the operating system. The currently supported values are linux and windows. Additional value may be defined in future and can be one of: https://github.com/opencontainers/runtime-spec/blob/master/config.md#platform-specific-configuration Clients should expect to handle additional values and treat unrecognized values in this field as os: null
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodOS {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -14946,14 +17548,24 @@ impl ::prost::Message for PodOS {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodReadinessGate {
     /// ConditionType refers to a condition in the pod's condition list with matching type.
-    #[serde(rename = "conditionType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditionType",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub condition_type: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodReadinessGate {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.condition_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.condition_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -14998,7 +17610,11 @@ impl ::prost::Message for PodReadinessGate {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodResourceClaim {
     /// Name uniquely identifies this resource claim inside the pod. This must be a DNS_LABEL.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// ResourceClaimName is the name of a ResourceClaim object in the same namespace as this pod.
     ///
@@ -15034,8 +17650,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodResourceClaim {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -15086,7 +17708,11 @@ impl ::prost::Message for PodResourceClaim {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodResourceClaimStatus {
     /// Name uniquely identifies this resource claim inside the pod. This must match the name of an entry in pod.spec.resourceClaims, which implies that the string must be a DNS_LABEL.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// ResourceClaimName is the name of the ResourceClaim that was generated for the Pod in the namespace of the Pod.
     ///
@@ -15106,8 +17732,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodResourceClaimStatus {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -15152,14 +17784,24 @@ impl ::prost::Message for PodResourceClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodSchedulingGate {
     /// Name of the scheduling gate. Each scheduling gate must have a unique name field.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodSchedulingGate {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -15208,8 +17850,14 @@ pub struct PodSchedulingGroup {
 impl ::kiln_runtime::proto::rev::RevEncode for PodSchedulingGroup {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_group_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_group_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -15792,8 +18440,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodSpec {
             ::kiln_runtime::proto::rev::int32(25, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.priority_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(24, v, w);
         }
         if let Some(v) = &self.host_aliases {
@@ -15809,21 +18463,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodSpec {
             ::kiln_runtime::proto::rev::repeated::message(20, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scheduler_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.scheduler_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(19, v, w);
         }
         if let Some(v) = &self.affinity {
             ::kiln_runtime::proto::rev::message(18, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.subdomain.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.subdomain {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(17, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.hostname.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.hostname {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(16, v, w);
         }
         if let Some(v) = &self.image_pull_secrets {
@@ -15833,41 +18505,83 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodSpec {
             ::kiln_runtime::proto::rev::message(14, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host_ipc.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host_ipc {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(13, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host_pid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host_pid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(12, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host_network.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host_network {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(11, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.service_account {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.service_account_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.service_account_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         if let Some(v) = &self.node_selector {
             ::kiln_runtime::proto::rev::string_map(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.dns_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.dns_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         if let Some(v) = &self.active_deadline_seconds {
@@ -15877,8 +18591,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodSpec {
             ::kiln_runtime::proto::rev::int64(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.restart_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.restart_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.containers {
@@ -16423,8 +19143,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodStatus {
             ::kiln_runtime::proto::rev::message(18, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(17, v, w);
         }
         if let Some(v) = &self.host_ips {
@@ -16434,8 +19160,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodStatus {
             ::kiln_runtime::proto::rev::repeated::message(15, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resize.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resize {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(14, v, w);
         }
         if let Some(v) = &self.ephemeral_container_statuses {
@@ -16445,16 +19177,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodStatus {
             ::kiln_runtime::proto::rev::repeated::message(12, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.nominated_node_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.nominated_node_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(11, v, w);
         }
         if let Some(v) = &self.init_container_statuses {
             ::kiln_runtime::proto::rev::repeated::message(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.qos_class.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.qos_class {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         if let Some(v) = &self.container_statuses {
@@ -16464,31 +19208,61 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodStatus {
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host_ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host_ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.conditions {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.phase.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.phase {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -16737,20 +19511,44 @@ pub struct PodTemplate {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Template defines the pods that will be created from this pod template. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "template",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub template: Option<PodTemplateSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodTemplate {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.template {
+        {
+            let zero;
+            let v = match &self.template {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -16818,7 +19616,11 @@ pub struct PodTemplateList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -16831,7 +19633,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodTemplateList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -16883,20 +19693,44 @@ pub static POD_TEMPLATE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodTemplateSpec {
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Specification of the desired behavior of the pod. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PodSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodTemplateSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -16941,10 +19775,18 @@ impl ::prost::Message for PodTemplateSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PortStatus {
     /// Port is the port number of the service port of which status is recorded here
-    #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "port",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub port: Option<i32>,
     /// Protocol is the protocol of the service port of which status is recorded here The supported values are: "TCP", "UDP", "SCTP"
-    #[serde(rename = "protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "protocol",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub protocol: Option<::kiln_runtime::Str>,
     /// Error is to record the problem with the service port The format of the error shall comply with the following rules: - built-in error values shall be specified in this file and those shall use
     /// CamelCase names
@@ -16959,13 +19801,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for PortStatus {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.protocol.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.protocol {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -17014,7 +19868,11 @@ impl ::prost::Message for PortStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PortworxVolumeSource {
     /// volumeID uniquely identifies a Portworx volume
-    #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_id: Option<::kiln_runtime::Str>,
     /// fSType represents the filesystem type to mount Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(
@@ -17034,18 +19892,36 @@ pub struct PortworxVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for PortworxVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -17112,20 +19988,42 @@ impl ::prost::Message for PortworxVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PreferredSchedulingTerm {
     /// Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100.
-    #[serde(rename = "weight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "weight",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub weight: Option<i32>,
     /// A node selector term, associated with the corresponding weight.
-    #[serde(rename = "preference", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "preference",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub preference: Option<NodeSelectorTerm>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PreferredSchedulingTerm {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.preference {
+        {
+            let zero;
+            let v = match &self.preference {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.weight.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.weight {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -17232,28 +20130,58 @@ impl ::kiln_runtime::proto::rev::RevEncode for Probe {
             ::kiln_runtime::proto::rev::int64(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.failure_threshold.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.failure_threshold {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.success_threshold.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.success_threshold {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.period_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.period_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.timeout_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.timeout_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.initial_delay_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.initial_delay_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
@@ -17474,10 +20402,18 @@ impl ::prost::Message for ProjectedVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct QuobyteVolumeSource {
     /// registry represents a single or multiple Quobyte Registry services specified as a string as host:port pair (multiple entries are separated with commas) which acts as the central registry for volumes
-    #[serde(rename = "registry", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "registry",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub registry: Option<::kiln_runtime::Str>,
     /// volume is a string that references an already created Quobyte volume by name.
-    #[serde(rename = "volume", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volume",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume: Option<::kiln_runtime::Str>,
     /// readOnly here will force the Quobyte volume to be mounted with read-only permissions. Defaults to false.
     #[serde(
@@ -17511,33 +20447,69 @@ pub struct QuobyteVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for QuobyteVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.tenant.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.tenant {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.registry.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.registry {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -17639,7 +20611,11 @@ pub struct RBDPersistentVolumeSource {
     #[serde(rename = "monitors", default, skip_serializing_if = "Option::is_none")]
     pub monitors: Option<Vec<::kiln_runtime::Str>>,
     /// image is the rados image name. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "image",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub image: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd
     #[serde(
@@ -17683,36 +20659,72 @@ pub struct RBDPersistentVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for RBDPersistentVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(8, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.keyring.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.keyring {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.monitors {
@@ -17834,7 +20846,11 @@ pub struct RBDVolumeSource {
     #[serde(rename = "monitors", default, skip_serializing_if = "Option::is_none")]
     pub monitors: Option<Vec<::kiln_runtime::Str>>,
     /// image is the rados image name. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "image",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub image: Option<::kiln_runtime::Str>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd
     #[serde(
@@ -17878,36 +20894,72 @@ pub struct RBDVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for RBDVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(8, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.keyring.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.keyring {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.image.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.image {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.monitors {
@@ -18040,26 +21092,62 @@ pub struct ReplicationController {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// If the Labels of a ReplicationController are empty, they are defaulted to be the same as the Pod(s) that the replication controller manages. Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the specification of the desired behavior of the replication controller. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ReplicationControllerSpec>,
     /// Status is the most recently observed status of the replication controller. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<ReplicationControllerStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicationController {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -18117,16 +21205,24 @@ pub static REPLICATION_CONTROLLER_CODEC: ::kiln_runtime::codec::KindCodec = ::ki
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicationControllerCondition {
     /// Type of replication controller condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// The last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// The reason for the condition's last transition.
@@ -18147,26 +21243,58 @@ pub struct ReplicationControllerCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicationControllerCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -18257,7 +21385,11 @@ pub struct ReplicationControllerList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -18270,7 +21402,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ReplicationControllerList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -18343,8 +21483,14 @@ pub struct ReplicationControllerSpec {
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicationControllerSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.min_ready_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.min_ready_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         if let Some(v) = &self.template {
@@ -18430,7 +21576,11 @@ impl ::prost::Message for ReplicationControllerSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ReplicationControllerStatus {
     /// Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller
-    #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "replicas",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub replicas: Option<i32>,
     /// The number of pods that have labels matching the labels of the pod template of the replication controller.
     #[serde(
@@ -18470,28 +21620,58 @@ impl ::kiln_runtime::proto::rev::RevEncode for ReplicationControllerStatus {
             ::kiln_runtime::proto::rev::repeated::message(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.available_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.available_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ready_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ready_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fully_labeled_replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fully_labeled_replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.replicas.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.replicas {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -18590,7 +21770,11 @@ impl ::prost::Message for ReplicationControllerStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceClaim {
     /// Name must match the name of one entry in pod.spec.resourceClaims of the Pod where this field is used. It makes that resource available inside a container.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Request is the name chosen for a request in the referenced claim. If empty, everything from the claim is made available, otherwise only the result of this request.
     #[serde(
@@ -18603,13 +21787,25 @@ pub struct ResourceClaim {
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaim {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.request.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.request {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -18668,7 +21864,11 @@ pub struct ResourceFieldSelector {
     )]
     pub container_name: Option<::kiln_runtime::Str>,
     /// Required: resource to select
-    #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resource",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource: Option<::kiln_runtime::Str>,
     /// Specifies the output format of the exposed resources, defaults to "1"
     #[serde(rename = "divisor", default, skip_serializing_if = "Option::is_none")]
@@ -18680,13 +21880,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceFieldSelector {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.container_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.container_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -18746,7 +21958,11 @@ impl ::prost::Message for ResourceFieldSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceHealth {
     /// ResourceID is the unique identifier of the resource. See the ResourceID type for more information.
-    #[serde(rename = "resourceID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceID",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource_id: Option<::kiln_runtime::Str>,
     /// Health of the resource. can be one of:
     /// - Healthy: operates as normal
@@ -18773,13 +21989,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceHealth {
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.health.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.health {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -18853,26 +22081,62 @@ pub struct ResourceQuota {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the desired quota. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ResourceQuotaSpec>,
     /// Status defines the actual enforced quota and its current usage. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<ResourceQuotaStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceQuota {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -18944,7 +22208,11 @@ pub struct ResourceQuotaList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -18957,7 +22225,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceQuotaList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -19270,7 +22546,11 @@ impl ::prost::Message for ResourceRequirements {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceStatus {
     /// Name of the resource. Must be unique within the pod and in case of non-DRA resource, match one of the resources from the pod spec. For DRA resources, the value must be "claim:<claim_name>/<request>". When this status is reported about a container, the "claim_name" and "request" must match one of the claims of this container.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// List of unique resources health. Each element in the list contains an unique resource ID and its health. At a minimum, for the lifetime of a Pod, resource ID must uniquely identify the resource allocated to the Pod on the Node. If other Pod on the same Node reports the status with the same resource ID, it must be the same resource they share. See ResourceID type definition for a specific format it has in various use cases.
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
@@ -19282,8 +22562,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourceStatus {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -19359,23 +22645,47 @@ pub struct SELinuxOptions {
 impl ::kiln_runtime::proto::rev::RevEncode for SELinuxOptions {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.level.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.level {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.role.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.role {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.user.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.user {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -19462,10 +22772,18 @@ impl ::prost::Message for SELinuxOptions {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ScaleIOPersistentVolumeSource {
     /// gateway is the host address of the ScaleIO API Gateway.
-    #[serde(rename = "gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gateway",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub gateway: Option<::kiln_runtime::Str>,
     /// system is the name of the storage system as configured in ScaleIO.
-    #[serde(rename = "system", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "system",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub system: Option<::kiln_runtime::Str>,
     /// secretRef references to the secret for ScaleIO user and other sensitive information. If this is not provided, Login operation will fail.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
@@ -19523,51 +22841,105 @@ pub struct ScaleIOPersistentVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for ScaleIOPersistentVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_mode.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_mode {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.protection_domain.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.protection_domain {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ssl_enabled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.system.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.system {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.gateway.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.gateway {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -19711,10 +23083,18 @@ impl ::prost::Message for ScaleIOPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ScaleIOVolumeSource {
     /// gateway is the host address of the ScaleIO API Gateway.
-    #[serde(rename = "gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gateway",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub gateway: Option<::kiln_runtime::Str>,
     /// system is the name of the storage system as configured in ScaleIO.
-    #[serde(rename = "system", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "system",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub system: Option<::kiln_runtime::Str>,
     /// secretRef references to the secret for ScaleIO user and other sensitive information. If this is not provided, Login operation will fail.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
@@ -19772,51 +23152,105 @@ pub struct ScaleIOVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for ScaleIOVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_mode.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_mode {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.protection_domain.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.protection_domain {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ssl_enabled.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ssl_enabled {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         if let Some(v) = &self.secret_ref {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.system.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.system {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.gateway.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.gateway {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -20010,10 +23444,18 @@ impl ::prost::Message for ScopeSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ScopedResourceSelectorRequirement {
     /// The name of the scope that the selector applies to.
-    #[serde(rename = "scopeName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scopeName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub scope_name: Option<::kiln_runtime::Str>,
     /// Represents a scope's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist.
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub operator: Option<::kiln_runtime::Str>,
     /// An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
@@ -20025,13 +23467,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ScopedResourceSelectorRequirement
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scope_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.scope_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -20086,7 +23540,11 @@ pub struct SeccompProfile {
     /// type indicates which kind of seccomp profile will be applied. Valid options are:
     ///
     /// Localhost - a profile defined in a file on the node should be used. RuntimeDefault - the container runtime default profile should be used. Unconfined - no profile should be applied.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// localhostProfile indicates a profile defined in a file on the node should be used. The profile must be preconfigured on the node to work. Must be a descending path, relative to the kubelet's configured seccomp profile location. Must be set if type is "Localhost". Must NOT be set for any other type.
     #[serde(
@@ -20102,8 +23560,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for SeccompProfile {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -20162,7 +23626,11 @@ pub struct Secret {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -20196,14 +23664,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for Secret {
             ::kiln_runtime::proto::rev::string_map(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.data {
             ::kiln_runtime::proto::rev::bytes_map(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -20322,8 +23804,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for SecretEnvSource {
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -20403,7 +23891,11 @@ pub struct SecretKeySelector {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// The key of the secret to select from.  Must be a valid secret key.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// Specify whether the Secret or its key must be defined
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
@@ -20415,15 +23907,27 @@ impl ::kiln_runtime::proto::rev::RevEncode for SecretKeySelector {
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -20514,7 +24018,11 @@ pub struct SecretList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -20527,7 +24035,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for SecretList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -20605,8 +24121,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for SecretProjection {
         {
             let end = w.len();
             {
-                let zero = ::core::default::Default::default();
-                let v = self.name.as_ref().unwrap_or(&zero);
+                let zero;
+                let v = match &self.name {
+                    Some(v) => v,
+                    None => {
+                        zero = ::core::default::Default::default();
+                        &zero
+                    }
+                };
                 ::kiln_runtime::proto::rev::string(1, v, w);
             }
             w.put_header(1, end);
@@ -20700,13 +24222,25 @@ pub struct SecretReference {
 impl ::kiln_runtime::proto::rev::RevEncode for SecretReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -20797,8 +24331,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for SecretVolumeSource {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.secret_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.secret_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -21066,26 +24606,62 @@ pub struct Service {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the behavior of a service. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ServiceSpec>,
     /// Most recently observed status of the service. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<ServiceStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Service {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -21157,7 +24733,11 @@ pub struct ServiceAccount {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -21190,7 +24770,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceAccount {
         if let Some(v) = &self.secrets {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -21270,7 +24858,11 @@ pub struct ServiceAccountList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -21283,7 +24875,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceAccountList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -21349,22 +24949,38 @@ pub struct ServiceAccountTokenProjection {
     )]
     pub expiration_seconds: Option<i64>,
     /// path is the path relative to the mount point of the file to project the token into.
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "path",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServiceAccountTokenProjection {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.expiration_seconds {
             ::kiln_runtime::proto::rev::int64(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.audience.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.audience {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -21436,7 +25052,11 @@ pub struct ServiceList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -21449,7 +25069,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -21527,7 +25155,11 @@ pub struct ServicePort {
     #[serde(rename = "appProtocol", default, skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<::kiln_runtime::Str>,
     /// The port that will be exposed by this service.
-    #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "port",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub port: Option<i32>,
     /// Number or name of the port to access on the pods targeted by the service. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME. If this is a string, it will be looked up as a named port in the target Pod's container ports. If this is not specified, the value of the 'port' field is used (an identity map). This field is ignored for services with clusterIP=None, and should be omitted or set equal to the 'port' field. More info: https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service
     #[serde(rename = "targetPort", default, skip_serializing_if = "Option::is_none")]
@@ -21546,26 +25178,50 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServicePort {
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         if let Some(v) = &self.target_port {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.protocol.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.protocol {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -21803,49 +25459,97 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceSpec {
             ::kiln_runtime::proto::rev::message(14, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.publish_not_ready_addresses.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.publish_not_ready_addresses {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(13, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.health_check_node_port.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.health_check_node_port {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(12, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.external_traffic_policy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.external_traffic_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(11, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.external_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.external_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(10, v, w);
         }
         if let Some(v) = &self.load_balancer_source_ranges {
             ::kiln_runtime::proto::rev::repeated::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.load_balancer_ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.load_balancer_ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.session_affinity.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.session_affinity {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         if let Some(v) = &self.external_ips {
             ::kiln_runtime::proto::rev::repeated::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.cluster_ip.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.cluster_ip {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         if let Some(v) = &self.selector {
@@ -22071,7 +25775,11 @@ impl ::prost::Message for ServiceSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceStatus {
     /// LoadBalancer contains the current status of the load-balancer, if one is present.
-    #[serde(rename = "loadBalancer", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "loadBalancer",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub load_balancer: Option<LoadBalancerStatus>,
     /// Current service state
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
@@ -22084,7 +25792,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceStatus {
         if let Some(v) = &self.conditions {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.load_balancer {
+        {
+            let zero;
+            let v = match &self.load_balancer {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -22177,14 +25893,24 @@ impl ::prost::Message for SessionAffinityConfig {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SleepAction {
     /// Seconds is the number of seconds to sleep.
-    #[serde(rename = "seconds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "seconds",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub seconds: Option<i64>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SleepAction {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }
@@ -22262,23 +25988,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for StorageOSPersistentVolumeSource {
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -22408,23 +26158,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for StorageOSVolumeSource {
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -22517,22 +26291,42 @@ impl ::prost::Message for StorageOSVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Sysctl {
     /// Name of a property to set
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Value of a property to set
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "value",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub value: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Sysctl {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -22588,8 +26382,14 @@ pub struct TCPSocketAction {
 impl ::kiln_runtime::proto::rev::RevEncode for TCPSocketAction {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.host.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.host {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.port {
@@ -22644,7 +26444,11 @@ impl ::prost::Message for TCPSocketAction {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Taint {
     /// Required. The taint key to be applied to a node.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// The taint value corresponding to the taint key.
     #[serde(
@@ -22654,7 +26458,11 @@ pub struct Taint {
     )]
     pub value: Option<::kiln_runtime::Str>,
     /// Required. The effect of the taint on pods that do not tolerate the taint. Valid effects are NoSchedule, PreferNoSchedule and NoExecute.
-    #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "effect",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub effect: Option<::kiln_runtime::Str>,
     /// TimeAdded represents the time at which the taint was added.
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
@@ -22666,18 +26474,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for Taint {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.effect {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -22782,23 +26608,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for Toleration {
             ::kiln_runtime::proto::rev::int64(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.effect {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -22891,7 +26741,11 @@ impl ::prost::Message for Toleration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TopologySelectorLabelRequirement {
     /// The label key that the selector applies to.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// An array of string values. One value must match the label to be selected. Each entry in Values is ORed.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
@@ -22903,8 +26757,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for TopologySelectorLabelRequirement 
             ::kiln_runtime::proto::rev::repeated::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -22999,10 +26859,18 @@ impl ::prost::Message for TopologySelectorTerm {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TopologySpreadConstraint {
     /// MaxSkew describes the degree to which pods may be unevenly distributed. When `whenUnsatisfiable=DoNotSchedule`, it is the maximum permitted difference between the number of matching pods in the target topology and the global minimum. The global minimum is the minimum number of matching pods in an eligible domain or zero if the number of eligible domains is less than MinDomains. For example, in a 3-zone cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as 2/2/1: In this case, the global minimum is 1. | zone1 | zone2 | zone3 | |  P P  |  P P  |   P   | - if MaxSkew is 1, incoming pod can only be scheduled to zone3 to become 2/2/2; scheduling it onto zone1(zone2) would make the ActualSkew(3-1) on zone1(zone2) violate MaxSkew(1). - if MaxSkew is 2, incoming pod can be scheduled onto any zone. When `whenUnsatisfiable=ScheduleAnyway`, it is used to give higher precedence to topologies that satisfy it. It's a required field. Default value is 1 and 0 is not allowed.
-    #[serde(rename = "maxSkew", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "maxSkew",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub max_skew: Option<i32>,
     /// TopologyKey is the key of node labels. Nodes that have a label with this key and identical values are considered to be in the same topology. We consider each <key, value> as a "bucket", and try to put balanced number of pods into each bucket. We define a domain as a particular instance of a topology. Also, we define an eligible domain as a domain whose nodes meet the requirements of nodeAffinityPolicy and nodeTaintsPolicy. e.g. If TopologyKey is "kubernetes.io/hostname", each Node is a domain of that topology. And, if TopologyKey is "topology.kubernetes.io/zone", each zone is a domain of that topology. It's a required field.
-    #[serde(rename = "topologyKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "topologyKey",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub topology_key: Option<::kiln_runtime::Str>,
     /// WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the spread constraint. - DoNotSchedule (default) tells the scheduler not to schedule it. - ScheduleAnyway tells the scheduler to schedule the pod in any location,
     /// but giving higher precedence to topologies that would help reduce the
@@ -23011,7 +26879,7 @@ pub struct TopologySpreadConstraint {
     #[serde(
         rename = "whenUnsatisfiable",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub when_unsatisfiable: Option<::kiln_runtime::Str>,
     /// LabelSelector is used to find matching pods. Pods that match this label selector are counted to determine the number of pods in their corresponding topology domain.
@@ -23066,18 +26934,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for TopologySpreadConstraint {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.when_unsatisfiable.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.when_unsatisfiable {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.topology_key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.topology_key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.max_skew.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.max_skew {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -23163,22 +27049,42 @@ pub struct TypedLocalObjectReference {
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
     pub api_group: Option<::kiln_runtime::Str>,
     /// Kind is the type of resource being referenced
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// Name is the name of resource being referenced
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TypedLocalObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.api_group {
@@ -23233,10 +27139,18 @@ pub struct TypedObjectReference {
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
     pub api_group: Option<::kiln_runtime::Str>,
     /// Kind is the type of resource being referenced
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// Name is the name of resource being referenced
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Namespace is the namespace of resource being referenced Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details. (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.
     #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
@@ -23248,13 +27162,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for TypedObjectReference {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.api_group {
@@ -23312,7 +27238,11 @@ impl ::prost::Message for TypedObjectReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Volume {
     /// name of the volume. Must be a DNS_LABEL and unique within the pod. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container. This is generally used for system agents or other privileged things that are allowed to see the host machine. Most containers will NOT need this. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
@@ -23535,8 +27465,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for Volume {
             w.put_header(2, end);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -23772,22 +27708,42 @@ impl ::prost::Message for Volume {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeDevice {
     /// name must match the name of a persistentVolumeClaim in the pod
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// devicePath is the path inside of the container that the device will be mapped to.
-    #[serde(rename = "devicePath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "devicePath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub device_path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for VolumeDevice {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -23832,7 +27788,11 @@ impl ::prost::Message for VolumeDevice {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeMount {
     /// This must match the Name of a Volume.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// Mounted read-only if true, read-write otherwise (false or unspecified). Defaults to false.
     #[serde(
@@ -23857,7 +27817,11 @@ pub struct VolumeMount {
     )]
     pub recursive_read_only: Option<::kiln_runtime::Str>,
     /// Path within the container at which the volume should be mounted.  Must not contain ':'.
-    #[serde(rename = "mountPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "mountPath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub mount_path: Option<::kiln_runtime::Str>,
     /// Path within the volume from which the container's volume should be mounted. Defaults to "" (volume's root).
     #[serde(
@@ -23887,31 +27851,61 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeMount {
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.sub_path_expr.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.sub_path_expr {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         if let Some(v) = &self.mount_propagation {
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.sub_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.sub_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.mount_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.mount_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -24007,10 +28001,18 @@ impl ::prost::Message for VolumeMount {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeMountStatus {
     /// Name corresponds to the name of the original VolumeMount.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// MountPath corresponds to the original VolumeMount.
-    #[serde(rename = "mountPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "mountPath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub mount_path: Option<::kiln_runtime::Str>,
     /// ReadOnly corresponds to the original VolumeMount.
     #[serde(
@@ -24039,18 +28041,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for VolumeMountStatus {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.read_only.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.read_only {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.mount_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.mount_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -24426,7 +28446,11 @@ impl ::prost::Message for VolumeStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VsphereVirtualDiskVolumeSource {
     /// volumePath is the path that identifies vSphere volume vmdk
-    #[serde(rename = "volumePath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumePath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub volume_path: Option<::kiln_runtime::Str>,
     /// fsType is filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(
@@ -24453,23 +28477,47 @@ pub struct VsphereVirtualDiskVolumeSource {
 impl ::kiln_runtime::proto::rev::RevEncode for VsphereVirtualDiskVolumeSource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_policy_id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_policy_id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_policy_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_policy_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fs_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fs_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.volume_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.volume_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -24549,24 +28597,42 @@ impl ::prost::Message for VsphereVirtualDiskVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WeightedPodAffinityTerm {
     /// weight associated with matching the corresponding podAffinityTerm, in the range 1-100.
-    #[serde(rename = "weight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "weight",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub weight: Option<i32>,
     /// Required. A pod affinity term, associated with the corresponding weight.
     #[serde(
         rename = "podAffinityTerm",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub pod_affinity_term: Option<PodAffinityTerm>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WeightedPodAffinityTerm {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.pod_affinity_term {
+        {
+            let zero;
+            let v = match &self.pod_affinity_term {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.weight.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.weight {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }

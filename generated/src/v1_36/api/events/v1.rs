@@ -17,12 +17,20 @@ pub struct Event {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// eventTime is the time when this Event was first observed. It is required.
-    #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "eventTime",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub event_time: Option<::kiln_runtime::MicroTime>,
     /// series is data about the Event series this event represents or nil if it's a singleton Event.
     #[serde(rename = "series", default, skip_serializing_if = "Option::is_none")]
@@ -56,7 +64,11 @@ pub struct Event {
     )]
     pub reason: Option<::kiln_runtime::Str>,
     /// regarding contains the object this Event is about. In most cases it's an Object reporting controller implements, e.g. ReplicaSetController implements ReplicaSets and this event is emitted because it acts on some changes in a ReplicaSet object.
-    #[serde(rename = "regarding", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "regarding",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub regarding: Option<super::super::super::api::core::v1::ObjectReference>,
     /// related is the optional secondary object for more complex actions. E.g. when regarding object triggers a creation or deletion of related object.
     #[serde(rename = "related", default, skip_serializing_if = "Option::is_none")]
@@ -79,21 +91,21 @@ pub struct Event {
     #[serde(
         rename = "deprecatedSource",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub deprecated_source: Option<super::super::super::api::core::v1::EventSource>,
     /// deprecatedFirstTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.
     #[serde(
         rename = "deprecatedFirstTimestamp",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub deprecated_first_timestamp: Option<::kiln_runtime::Time>,
     /// deprecatedLastTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.
     #[serde(
         rename = "deprecatedLastTimestamp",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub deprecated_last_timestamp: Option<::kiln_runtime::Time>,
     /// deprecatedCount is the deprecated field assuring backward compatibility with core.v1 Event type.
@@ -107,62 +119,152 @@ pub struct Event {
 impl ::kiln_runtime::proto::rev::RevEncode for Event {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.deprecated_count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.deprecated_count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(15, v, w);
         }
-        if let Some(v) = &self.deprecated_last_timestamp {
+        {
+            let zero;
+            let v = match &self.deprecated_last_timestamp {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(14, v, w);
         }
-        if let Some(v) = &self.deprecated_first_timestamp {
+        {
+            let zero;
+            let v = match &self.deprecated_first_timestamp {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(13, v, w);
         }
-        if let Some(v) = &self.deprecated_source {
+        {
+            let zero;
+            let v = match &self.deprecated_source {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(12, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(11, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.note.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.note {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(10, v, w);
         }
         if let Some(v) = &self.related {
             ::kiln_runtime::proto::rev::message(9, v, w);
         }
-        if let Some(v) = &self.regarding {
+        {
+            let zero;
+            let v = match &self.regarding {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.action.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.action {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_instance.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reporting_instance {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reporting_controller.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reporting_controller {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.series {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.event_time {
+        {
+            let zero;
+            let v = match &self.event_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -357,7 +459,11 @@ pub struct EventList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -370,7 +476,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for EventList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -422,24 +536,42 @@ pub static EVENT_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventSeries {
     /// count is the number of occurrences in this series up to the last heartbeat time.
-    #[serde(rename = "count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "count",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub count: Option<i32>,
     /// lastObservedTime is the time when last Event from the series was seen before last heartbeat.
     #[serde(
         rename = "lastObservedTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_observed_time: Option<::kiln_runtime::MicroTime>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for EventSeries {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.last_observed_time {
+        {
+            let zero;
+            let v = match &self.last_observed_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }

@@ -17,7 +17,11 @@ pub struct Eviction {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// ObjectMeta describes the pod that is being evicted.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
@@ -32,7 +36,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for Eviction {
         if let Some(v) = &self.delete_options {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -100,26 +112,62 @@ pub struct PodDisruptionBudget {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Specification of the desired behavior of the PodDisruptionBudget.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PodDisruptionBudgetSpec>,
     /// Most recently observed status of the PodDisruptionBudget.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<PodDisruptionBudgetStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudget {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -191,7 +239,11 @@ pub struct PodDisruptionBudgetList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -204,7 +256,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -367,17 +427,29 @@ pub struct PodDisruptionBudgetStatus {
     #[serde(
         rename = "disruptionsAllowed",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub disruptions_allowed: Option<i32>,
     /// current number of healthy pods
-    #[serde(rename = "currentHealthy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "currentHealthy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub current_healthy: Option<i32>,
     /// minimum desired number of healthy pods
-    #[serde(rename = "desiredHealthy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "desiredHealthy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub desired_healthy: Option<i32>,
     /// total number of pods counted by this disruption budget
-    #[serde(rename = "expectedPods", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expectedPods",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub expected_pods: Option<i32>,
     /// Conditions contain conditions for PDB. The disruption controller sets the DisruptionAllowed condition. The following are known values for the reason field (additional reasons could be added in the future): - SyncFailed: The controller encountered an error and wasn't able to compute
     /// the number of allowed disruptions. Therefore no disruptions are
@@ -399,31 +471,61 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetStatus {
             ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.expected_pods.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.expected_pods {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.desired_healthy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.desired_healthy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.current_healthy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.current_healthy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.disruptions_allowed.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.disruptions_allowed {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         if let Some(v) = &self.disrupted_pods {
             ::kiln_runtime::proto::rev::message_map(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(1, v, w);
         }
     }

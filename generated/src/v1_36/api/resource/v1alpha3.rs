@@ -3,7 +3,11 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceTaint {
     /// The taint key to be applied to a device. Must be a label name.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(
@@ -15,7 +19,11 @@ pub struct DeviceTaint {
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
     /// Valid effects are None, NoSchedule and NoExecute. PreferNoSchedule as used for nodes is not valid here. More effects may get added in the future. Consumers must treat unknown effects like None.
-    #[serde(rename = "effect", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "effect",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub effect: Option<::kiln_runtime::Str>,
     /// TimeAdded represents the time at which the taint was added or (only in a DeviceTaintRule) the effect was modified. Added automatically during create or update if not set.
     ///
@@ -29,18 +37,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaint {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.effect.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.effect {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.value.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.value {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -118,28 +144,64 @@ pub struct DeviceTaintRule {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec specifies the selector and one taint.
     ///
     /// Changing the spec automatically increments the metadata.generation number.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<DeviceTaintRuleSpec>,
     /// Status provides information about what was requested in the spec.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<DeviceTaintRuleStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRule {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -211,7 +273,11 @@ pub struct DeviceTaintRuleList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -224,7 +290,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -279,12 +353,24 @@ pub struct DeviceTaintRuleSpec {
     #[serde(rename = "deviceSelector", default, skip_serializing_if = "Option::is_none")]
     pub device_selector: Option<DeviceTaintSelector>,
     /// The taint that gets applied to matching devices.
-    #[serde(rename = "taint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taint",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub taint: Option<DeviceTaint>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.taint {
+        {
+            let zero;
+            let v = match &self.taint {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.device_selector {
@@ -417,18 +503,36 @@ pub struct DeviceTaintSelector {
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintSelector {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.device.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.device {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
     }
@@ -502,13 +606,25 @@ impl ::prost::Message for DeviceTaintSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PoolStatus {
     /// Driver is the DRA driver name for this pool. Must be a DNS subdomain (e.g., "gpu.example.com").
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// PoolName is the name of the pool. Must be a valid resource pool name (DNS subdomains separated by "/").
-    #[serde(rename = "poolName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "poolName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pool_name: Option<::kiln_runtime::Str>,
     /// Generation is the pool generation observed across all ResourceSlices in this pool. Only the latest generation is reported. During a generation rollout, if not all slices at the latest generation have been published, the pool is included with a validationError and device counts unset.
-    #[serde(rename = "generation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "generation",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub generation: Option<i64>,
     /// ResourceSliceCount is the number of ResourceSlices that make up this pool. May be unset when validationError is set.
     #[serde(
@@ -559,13 +675,25 @@ pub struct PoolStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for PoolStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.validation_error.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.validation_error {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(9, v, w);
         }
         if let Some(v) = &self.resource_slice_count {
@@ -584,18 +712,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for PoolStatus {
             ::kiln_runtime::proto::rev::int32(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.node_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.node_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -718,12 +864,20 @@ pub struct ResourcePoolStatusRequest {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the filters for which pools to include in the status. The spec is immutable once created.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<ResourcePoolStatusRequestSpec>,
     /// Status is populated by the controller with the calculated pool status. When status is non-nil, the request is considered complete and the entire object becomes immutable.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
@@ -734,10 +888,26 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequest {
         if let Some(v) = &self.status {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -809,7 +979,11 @@ pub struct ResourcePoolStatusRequestList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -822,7 +996,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -878,7 +1060,11 @@ pub static RESOURCE_POOL_STATUS_REQUEST_LIST_CODEC: ::kiln_runtime::codec::KindC
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourcePoolStatusRequestSpec {
     /// Driver specifies the DRA driver name to filter pools. Only pools from ResourceSlices with this driver will be included. Must be a DNS subdomain (e.g., "gpu.example.com").
-    #[serde(rename = "driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "driver",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub driver: Option<::kiln_runtime::Str>,
     /// PoolName optionally filters to a specific pool name. If not specified, all pools from the specified driver are included. When specified, must be a non-empty valid resource pool name (DNS subdomains separated by "/").
     #[serde(
@@ -899,13 +1085,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestSpec {
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.driver.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.driver {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -963,7 +1161,11 @@ impl ::prost::Message for ResourcePoolStatusRequestSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourcePoolStatusRequestStatus {
     /// PoolCount is the total number of pools that matched the filter criteria, regardless of truncation. This helps users understand how many pools exist even when the response is truncated. A value of 0 means no pools matched the filter criteria.
-    #[serde(rename = "poolCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "poolCount",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub pool_count: Option<i32>,
     /// Pools contains the first `spec.limit` matching pools, sorted by driver then pool name. If `len(pools) < poolCount`, the list was truncated. When omitted, no pools matched the request filters.
     #[serde(rename = "pools", default, skip_serializing_if = "Option::is_none")]
@@ -979,8 +1181,14 @@ pub struct ResourcePoolStatusRequestStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pool_count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pool_count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         if let Some(v) = &self.conditions {

@@ -32,14 +32,24 @@ impl ::prost::Message for BasicSchedulingPolicy {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GangSchedulingPolicy {
     /// MinCount is the minimum number of pods that must be schedulable or scheduled at the same time for the scheduler to admit the entire group. It must be a positive integer.
-    #[serde(rename = "minCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "minCount",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub min_count: Option<i32>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GangSchedulingPolicy {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.min_count.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.min_count {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(1, v, w);
         }
     }
@@ -94,26 +104,62 @@ pub struct PodGroup {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the desired state of the PodGroup.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<PodGroupSpec>,
     /// Status represents the current observed state of the PodGroup.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<PodGroupStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodGroup {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -185,7 +231,11 @@ pub struct PodGroupList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -198,7 +248,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -252,7 +310,11 @@ pub static POD_GROUP_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroupResourceClaim {
     /// Name uniquely identifies this resource claim inside the PodGroup. This must be a DNS_LABEL.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// ResourceClaimName is the name of a ResourceClaim object in the same namespace as this PodGroup. The ResourceClaim will be reserved for the PodGroup instead of its individual pods.
     ///
@@ -286,8 +348,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupResourceClaim {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -338,7 +406,11 @@ impl ::prost::Message for PodGroupResourceClaim {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroupResourceClaimStatus {
     /// Name uniquely identifies this resource claim inside the PodGroup. This must match the name of an entry in podgroup.spec.resourceClaims, which implies that the string must be a DNS_LABEL.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// ResourceClaimName is the name of the ResourceClaim that was generated for the PodGroup in the namespace of the PodGroup. If this is unset, then generating a ResourceClaim was not necessary. The podgroup.spec.resourceClaims entry can be ignored in this case.
     #[serde(
@@ -354,8 +426,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupResourceClaimStatus {
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -510,7 +588,7 @@ pub struct PodGroupSpec {
     #[serde(
         rename = "schedulingPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub scheduling_policy: Option<PodGroupSchedulingPolicy>,
     /// SchedulingConstraints defines optional scheduling constraints (e.g. topology) for this PodGroup. Controllers are expected to fill this field by copying it from a PodGroupTemplate. This field is immutable. This field is only available when the TopologyAwareWorkloadScheduling feature gate is enabled.
@@ -551,13 +629,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupSpec {
             ::kiln_runtime::proto::rev::int32(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.priority_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.disruption_mode.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.disruption_mode {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.resource_claims {
@@ -566,7 +656,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupSpec {
         if let Some(v) = &self.scheduling_constraints {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.scheduling_policy {
+        {
+            let zero;
+            let v = match &self.scheduling_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.pod_group_template_ref {
@@ -735,13 +833,17 @@ impl ::prost::Message for PodGroupStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroupTemplate {
     /// Name is a unique identifier for the PodGroupTemplate within the Workload. It must be a DNS label. This field is immutable.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// SchedulingPolicy defines the scheduling policy for this PodGroupTemplate.
     #[serde(
         rename = "schedulingPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub scheduling_policy: Option<PodGroupSchedulingPolicy>,
     /// SchedulingConstraints defines optional scheduling constraints (e.g. topology) for this PodGroupTemplate. This field is only available when the TopologyAwareWorkloadScheduling feature gate is enabled.
@@ -782,13 +884,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupTemplate {
             ::kiln_runtime::proto::rev::int32(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.priority_class_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.priority_class_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.disruption_mode.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.disruption_mode {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.resource_claims {
@@ -797,12 +911,26 @@ impl ::kiln_runtime::proto::rev::RevEncode for PodGroupTemplate {
         if let Some(v) = &self.scheduling_constraints {
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.scheduling_policy {
+        {
+            let zero;
+            let v = match &self.scheduling_policy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -937,14 +1065,24 @@ impl ::prost::Message for PodGroupTemplateReference {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TopologyConstraint {
     /// Key specifies the key of the node label representing the topology domain. All pods within the PodGroup must be colocated within the same domain instance. Different PodGroups can land on different domain instances even if they derive from the same PodGroupTemplate. Examples: "topology.kubernetes.io/rack"
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TopologyConstraint {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -990,27 +1128,53 @@ pub struct TypedLocalObjectReference {
     )]
     pub api_group: Option<::kiln_runtime::Str>,
     /// Kind is the type of resource being referenced. It must be a path segment name.
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// Name is the name of resource being referenced. It must be a path segment name.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TypedLocalObjectReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1080,20 +1244,44 @@ pub struct Workload {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec defines the desired behavior of a Workload.
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<WorkloadSpec>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Workload {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1159,7 +1347,11 @@ pub struct WorkloadList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata.
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -1172,7 +1364,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for WorkloadList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -1224,26 +1424,42 @@ pub static WORKLOAD_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtim
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WorkloadPodGroupTemplateReference {
     /// WorkloadName defines the name of the Workload object.
-    #[serde(rename = "workloadName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "workloadName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub workload_name: Option<::kiln_runtime::Str>,
     /// PodGroupTemplateName defines the PodGroupTemplate name within the Workload object.
     #[serde(
         rename = "podGroupTemplateName",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub pod_group_template_name: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WorkloadPodGroupTemplateReference {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pod_group_template_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pod_group_template_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.workload_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.workload_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

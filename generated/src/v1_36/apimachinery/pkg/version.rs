@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Info {
     /// Major is the major version of the binary version
-    #[serde(rename = "major", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "major",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub major: Option<::kiln_runtime::Str>,
     /// Minor is the minor version of the binary version
-    #[serde(rename = "minor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "minor",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub minor: Option<::kiln_runtime::Str>,
     /// EmulationMajor is the major version of the emulation version
     #[serde(
@@ -36,18 +44,46 @@ pub struct Info {
         skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub min_compatibility_minor: Option<::kiln_runtime::Str>,
-    #[serde(rename = "gitVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gitVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub git_version: Option<::kiln_runtime::Str>,
-    #[serde(rename = "gitCommit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gitCommit",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub git_commit: Option<::kiln_runtime::Str>,
-    #[serde(rename = "gitTreeState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "gitTreeState",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub git_tree_state: Option<::kiln_runtime::Str>,
-    #[serde(rename = "buildDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "buildDate",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub build_date: Option<::kiln_runtime::Str>,
-    #[serde(rename = "goVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "goVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub go_version: Option<::kiln_runtime::Str>,
-    #[serde(rename = "compiler", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "compiler",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub compiler: Option<::kiln_runtime::Str>,
-    #[serde(rename = "platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "platform",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub platform: Option<::kiln_runtime::Str>,
 }

@@ -3,10 +3,18 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceColumnDefinition {
     /// name is a human readable name for the column.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// type is an OpenAPI type definition for this column. See https://github.com/OAI/OpenAPI-Specification/blob/master/versions/2.0.md#data-types for details.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// format is an optional OpenAPI type definition for this column. The 'name' format is applied to the primary identifier column to assist in clients identifying column is the resource name. See https://github.com/OAI/OpenAPI-Specification/blob/master/versions/2.0.md#data-types for details.
     #[serde(
@@ -30,39 +38,79 @@ pub struct CustomResourceColumnDefinition {
     )]
     pub priority: Option<i32>,
     /// jsonPath is a simple JSON path (i.e. with array notation) which is evaluated against each custom resource to produce the value for this column.
-    #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "jsonPath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub json_path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceColumnDefinition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.json_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.json_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.priority.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.priority {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.description {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.format.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.format {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -150,7 +198,11 @@ impl ::prost::Message for CustomResourceColumnDefinition {
 pub struct CustomResourceConversion {
     /// strategy specifies how custom resources are converted between versions. Allowed values are: - `"None"`: The converter only change the apiVersion and would not touch any other field in the custom resource. - `"Webhook"`: API Server will call to an external webhook to do the conversion. Additional information
     /// is needed for this option. This requires spec.preserveUnknownFields to be false, and spec.conversion.webhook to be set.
-    #[serde(rename = "strategy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "strategy",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub strategy: Option<::kiln_runtime::Str>,
     /// webhook describes how to call the conversion webhook. Required when `strategy` is set to `"Webhook"`.
     #[serde(rename = "webhook", default, skip_serializing_if = "Option::is_none")]
@@ -162,8 +214,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceConversion {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.strategy.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.strategy {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -224,26 +282,62 @@ pub struct CustomResourceDefinition {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// spec describes how the user wants the resources to appear
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<CustomResourceDefinitionSpec>,
     /// status indicates the actual state of the CustomResourceDefinition
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<CustomResourceDefinitionStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -301,16 +395,24 @@ pub static CUSTOM_RESOURCE_DEFINITION_CODEC: ::kiln_runtime::codec::KindCodec = 
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinitionCondition {
     /// type is the type of the condition. Types include Established, NamesAccepted and Terminating.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// status is the status of the condition. Can be True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// lastTransitionTime last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason is a unique, one-word, CamelCase reason for the condition's last transition.
@@ -338,31 +440,69 @@ pub struct CustomResourceDefinitionCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -466,7 +606,11 @@ pub struct CustomResourceDefinitionList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -479,7 +623,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -535,7 +687,11 @@ pub static CUSTOM_RESOURCE_DEFINITION_LIST_CODEC: ::kiln_runtime::codec::KindCod
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinitionNames {
     /// plural is the plural name of the resource to serve. The custom resources are served under `/apis/<group>/<version>/.../<plural>`. Must match the name of the CustomResourceDefinition (in the form `<names.plural>.<group>`). Must be all lowercase.
-    #[serde(rename = "plural", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "plural",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub plural: Option<::kiln_runtime::Str>,
     /// singular is the singular name of the resource. It must be all lowercase. Defaults to lowercased `kind`.
     #[serde(
@@ -548,7 +704,11 @@ pub struct CustomResourceDefinitionNames {
     #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
     pub short_names: Option<Vec<::kiln_runtime::Str>>,
     /// kind is the serialized kind of the resource. It is normally CamelCase and singular. Custom resource instances will use this value as the `kind` attribute in API calls.
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// listKind is the serialized kind of the list for this resource. Defaults to "`kind`List".
     #[serde(
@@ -567,26 +727,50 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionNames {
             ::kiln_runtime::proto::rev::repeated::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.list_kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.list_kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         if let Some(v) = &self.short_names {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.singular.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.singular {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.plural.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.plural {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -669,13 +853,25 @@ impl ::prost::Message for CustomResourceDefinitionNames {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinitionSpec {
     /// group is the API group of the defined custom resource. The custom resources are served under `/apis/<group>/...`. Must match the name of the CustomResourceDefinition (in the form `<names.plural>.<group>`).
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub group: Option<::kiln_runtime::Str>,
     /// names specify the resource and kind names for the custom resource.
-    #[serde(rename = "names", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "names",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub names: Option<CustomResourceDefinitionNames>,
     /// scope indicates whether the defined custom resource is cluster- or namespace-scoped. Allowed values are `Cluster` and `Namespaced`.
-    #[serde(rename = "scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scope",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub scope: Option<::kiln_runtime::Str>,
     /// versions is the list of all API versions of the defined custom resource. Version names are used to compute the order in which served versions are listed in API discovery. If the version string is "kube-like", it will sort above non "kube-like" version strings, which are ordered lexicographically. "Kube-like" versions start with a "v", then are followed by a number (the major version), then optionally the string "alpha" or "beta" and another number (the minor version). These are sorted first by GA > beta > alpha (where GA is a version with no suffix such as beta or alpha), and then by comparing major version, then minor version. An example sorted list of versions: v10, v2, v1, v11beta2, v10beta3, v3beta1, v12alpha1, v11alpha2, foo1, foo10.
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
@@ -694,8 +890,14 @@ pub struct CustomResourceDefinitionSpec {
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.preserve_unknown_fields.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.preserve_unknown_fields {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(10, v, w);
         }
         if let Some(v) = &self.conversion {
@@ -705,16 +907,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionSpec {
             ::kiln_runtime::proto::rev::repeated::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.scope.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.scope {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.names {
+        {
+            let zero;
+            let v = match &self.names {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -789,7 +1011,11 @@ pub struct CustomResourceDefinitionStatus {
     #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<CustomResourceDefinitionCondition>>,
     /// acceptedNames are the names that are actually being used to serve discovery. They may be different than the names in spec.
-    #[serde(rename = "acceptedNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "acceptedNames",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub accepted_names: Option<CustomResourceDefinitionNames>,
     /// storedVersions lists all versions of CustomResources that were ever persisted. Tracking these versions allows a migration path for stored versions in etcd. The field is mutable so a migration controller can finish a migration to another version (ensuring no old objects are left in storage), and then remove the rest of the versions from this list. Versions may not be removed from `spec.versions` while they exist in this list.
     #[serde(rename = "storedVersions", default, skip_serializing_if = "Option::is_none")]
@@ -805,14 +1031,28 @@ pub struct CustomResourceDefinitionStatus {
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionStatus {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(4, v, w);
         }
         if let Some(v) = &self.stored_versions {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
-        if let Some(v) = &self.accepted_names {
+        {
+            let zero;
+            let v = match &self.accepted_names {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         if let Some(v) = &self.conditions {
@@ -881,13 +1121,25 @@ impl ::prost::Message for CustomResourceDefinitionStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinitionVersion {
     /// name is the version name, e.g. “v1”, “v2beta1”, etc. The custom resources are served under this version at `/apis/<group>/<version>/...` if `served` is true.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// served is a flag enabling/disabling this version from being served via REST APIs
-    #[serde(rename = "served", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "served",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub served: Option<bool>,
     /// storage indicates this version should be used when persisting custom resources to storage. There must be exactly one version with storage=true.
-    #[serde(rename = "storage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storage",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub storage: Option<bool>,
     /// deprecated indicates this version of the custom resource API is deprecated. When set to true, API requests to this version receive a warning header in the server response. Defaults to false.
     #[serde(
@@ -933,8 +1185,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionVersion {
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.deprecated.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.deprecated {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(7, v, w);
         }
         if let Some(v) = &self.additional_printer_columns {
@@ -947,18 +1205,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionVersion {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.served.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.served {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1055,14 +1331,14 @@ pub struct CustomResourceSubresourceScale {
     #[serde(
         rename = "specReplicasPath",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub spec_replicas_path: Option<::kiln_runtime::Str>,
     /// statusReplicasPath defines the JSON path inside of a custom resource that corresponds to Scale `status.replicas`. Only JSON paths without the array notation are allowed. Must be a JSON Path under `.status`. If there is no value under the given path in the custom resource, the `status.replicas` value in the `/scale` subresource will default to 0.
     #[serde(
         rename = "statusReplicasPath",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub status_replicas_path: Option<::kiln_runtime::Str>,
     /// labelSelectorPath defines the JSON path inside of a custom resource that corresponds to Scale `status.selector`. Only JSON paths without the array notation are allowed. Must be a JSON Path under `.status` or `.spec`. Must be set to work with HorizontalPodAutoscaler. The field pointed by this JSON path must be a string field (not a complex selector struct) which contains a serialized label selector in string form. More info: https://kubernetes.io/docs/tasks/access-kubernetes-api/custom-resources/custom-resource-definitions#scale-subresource If there is no value under the given path in the custom resource, the `status.selector` value in the `/scale` subresource will default to the empty string.
@@ -1079,13 +1355,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceSubresourceScale {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status_replicas_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status_replicas_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.spec_replicas_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.spec_replicas_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1288,13 +1576,25 @@ pub struct ExternalDocumentation {
 impl ::kiln_runtime::proto::rev::RevEncode for ExternalDocumentation {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.url.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.url {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.description {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1603,21 +1903,39 @@ impl ::kiln_runtime::proto::rev::RevEncode for JSONSchemaProps {
             ::kiln_runtime::proto::rev::repeated::string(41, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.x_kubernetes_int_or_string.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.x_kubernetes_int_or_string {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(40, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.x_kubernetes_embedded_resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.x_kubernetes_embedded_resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(39, v, w);
         }
         if let Some(v) = &self.x_kubernetes_preserve_unknown_fields {
             ::kiln_runtime::proto::rev::bool(38, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.nullable.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.nullable {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(37, v, w);
         }
         if let Some(v) = &self.example {
@@ -1675,8 +1993,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for JSONSchemaProps {
             ::kiln_runtime::proto::rev::double(19, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.unique_items.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.unique_items {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(18, v, w);
         }
         if let Some(v) = &self.min_items {
@@ -1686,8 +2010,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for JSONSchemaProps {
             ::kiln_runtime::proto::rev::int64(16, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.pattern.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.pattern {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(15, v, w);
         }
         if let Some(v) = &self.min_length {
@@ -1697,16 +2027,28 @@ impl ::kiln_runtime::proto::rev::RevEncode for JSONSchemaProps {
             ::kiln_runtime::proto::rev::int64(13, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.exclusive_minimum.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.exclusive_minimum {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(12, v, w);
         }
         if let Some(v) = &self.minimum {
             ::kiln_runtime::proto::rev::double(11, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.exclusive_maximum.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.exclusive_maximum {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(10, v, w);
         }
         if let Some(v) = &self.maximum {
@@ -1716,38 +2058,80 @@ impl ::kiln_runtime::proto::rev::RevEncode for JSONSchemaProps {
             ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.title.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.title {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.format.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.format {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.description.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.description {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.ref_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.ref_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.schema.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.schema {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.id.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.id {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2189,14 +2573,24 @@ pub type JSONSchemaPropsOrStringArray = ::kiln_runtime::SchemaOrStringArray<
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SelectableField {
     /// jsonPath is a simple JSON path which is evaluated against each custom resource to produce a field selector value. Only JSON paths without the array notation are allowed. Must point to a field of type string, boolean or integer. Types with enum values and strings with formats are allowed. If jsonPath refers to absent field in a resource, the jsonPath evaluates to an empty string. Must not point to metdata fields. Required.
-    #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "jsonPath",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub json_path: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SelectableField {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.json_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.json_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2237,10 +2631,18 @@ impl ::prost::Message for SelectableField {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceReference {
     /// namespace is the namespace of the service. Required
-    #[serde(rename = "namespace", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespace",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub namespace: Option<::kiln_runtime::Str>,
     /// name is the name of the service. Required
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// path is an optional URL path at which the webhook will be contacted.
     #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
@@ -2258,13 +2660,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceReference {
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2349,7 +2763,11 @@ pub struct ValidationRule {
     /// See the documentation for the `optionalOldSelf` field for details.
     ///
     /// Transition rules by default are applied only on UPDATE requests and are skipped if an old value could not be found. You can opt a transition rule into unconditional evaluation by setting `optionalOldSelf` to true.
-    #[serde(rename = "rule", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rule",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub rule: Option<::kiln_runtime::Str>,
     /// Message represents the message displayed when validation fails. The message is required if the Rule contains line breaks. The message must not contain line breaks. If unset, the message is "failed rule: {Rule}". e.g. "must be a URL with the host matching spec.host"
     #[serde(
@@ -2395,26 +2813,50 @@ impl ::kiln_runtime::proto::rev::RevEncode for ValidationRule {
             ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.field_path.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.field_path {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         if let Some(v) = &self.reason {
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message_expression.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message_expression {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.rule.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.rule {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

@@ -17,7 +17,11 @@ pub struct APIGroup {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// name is the name of the group.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// versions are the versions supported in this group.
     #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
@@ -26,7 +30,7 @@ pub struct APIGroup {
     #[serde(
         rename = "preferredVersion",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub preferred_version: Option<GroupVersionForDiscovery>,
     /// a map of client CIDR to server address that is serving this group. This is to help clients reach servers in the most network-efficient way possible. Clients can use the appropriate server address as per the CIDR that they match. In case of multiple matches, clients should use the longest matching CIDR. The server returns only those CIDRs that it thinks that the client can match. For example: the master will return an internal IP CIDR only, if the client reaches the server using an internal IP. Server looks at X-Forwarded-For header or X-Real-Ip header or request.RemoteAddr (in that order) to get the client IP.
@@ -42,15 +46,29 @@ impl ::kiln_runtime::proto::rev::RevEncode for APIGroup {
         if let Some(v) = &self.server_address_by_client_cidrs {
             ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
-        if let Some(v) = &self.preferred_version {
+        {
+            let zero;
+            let v = match &self.preferred_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         if let Some(v) = &self.versions {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -181,13 +199,25 @@ pub static API_GROUP_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIResource {
     /// name is the plural name of the resource.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// singularName is the singular name of the resource.  This allows clients to handle plural and singular opaquely. The singularName is more correct for reporting status on a single item and both singular and plural are allowed from the kubectl CLI interface.
-    #[serde(rename = "singularName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "singularName",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub singular_name: Option<::kiln_runtime::Str>,
     /// namespaced indicates if a resource is namespaced or not.
-    #[serde(rename = "namespaced", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespaced",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub namespaced: Option<bool>,
     /// group is the preferred group of the resource.  Empty implies the group of the containing resource list. For subresources, this may have a different value, for example: Scale".
     #[serde(
@@ -204,7 +234,11 @@ pub struct APIResource {
     )]
     pub version: Option<::kiln_runtime::Str>,
     /// kind is the kind for the resource (e.g. 'Foo' is the kind for a resource 'foo')
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// verbs is a list of supported kube verbs (this includes get, list, watch, create, update, patch, delete, deletecollection, and proxy)
     #[serde(rename = "verbs", default, skip_serializing_if = "Option::is_none")]
@@ -226,26 +260,50 @@ pub struct APIResource {
 impl ::kiln_runtime::proto::rev::RevEncode for APIResource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.storage_version_hash.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.storage_version_hash {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(10, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(9, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         if let Some(v) = &self.categories {
             ::kiln_runtime::proto::rev::repeated::string(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.singular_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.singular_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         if let Some(v) = &self.short_names {
@@ -259,18 +317,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for APIResource {
             }
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespaced.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespaced {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -419,7 +495,11 @@ pub struct APIResourceList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// groupVersion is the group and version this APIResourceList is for.
-    #[serde(rename = "groupVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "groupVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub group_version: Option<::kiln_runtime::Str>,
     /// resources contains the name of the resources and if they are namespaced.
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
@@ -431,8 +511,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for APIResourceList {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -569,10 +655,18 @@ pub static API_VERSIONS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Condition {
     /// type of condition in CamelCase or in foo.example.com/CamelCase.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// observedGeneration represents the .metadata.generation that the condition was set based upon. For instance, if .metadata.generation is currently 12, but the .status.conditions[x].observedGeneration is 9, the condition is out of date with respect to the current state of the instance.
     #[serde(
@@ -585,44 +679,90 @@ pub struct Condition {
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// reason contains a programmatic identifier indicating the reason for the condition's last transition. Producers of specific condition types may define expected values and meanings for this field, and whether the values are considered a guaranteed API. The value should be a CamelCase string. This field may not be empty.
-    #[serde(rename = "reason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reason",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub reason: Option<::kiln_runtime::Str>,
     /// message is a human readable message indicating details about the transition. This may be an empty string.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "message",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub message: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Condition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.observed_generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.observed_generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -841,10 +981,18 @@ pub static DELETE_OPTIONS_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FieldSelectorRequirement {
     /// key is the field selector key that the requirement applies to.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. The list of operators may grow in the future.
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
@@ -856,13 +1004,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for FieldSelectorRequirement {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -918,21 +1078,41 @@ pub type FieldsV1 = ::kiln_runtime::FieldsV1;
 /// GroupResource specifies a Group and a Resource, but does not force a version.  This is useful for identifying concepts during lookup stages without having partially valid types
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GroupResource {
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub group: Option<::kiln_runtime::Str>,
-    #[serde(rename = "resource", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resource",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub resource: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GroupResource {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -977,22 +1157,42 @@ impl ::prost::Message for GroupResource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GroupVersionForDiscovery {
     /// groupVersion specifies the API group and version in the form "group/version"
-    #[serde(rename = "groupVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "groupVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub group_version: Option<::kiln_runtime::Str>,
     /// version specifies the version in the form of "version". This is to save the clients the trouble of splitting the GroupVersion.
-    #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "version",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub version: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GroupVersionForDiscovery {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1038,28 +1238,58 @@ impl ::prost::Message for GroupVersionForDiscovery {
 /// GroupVersionKind unambiguously identifies a kind.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GroupVersionKind {
-    #[serde(rename = "group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "group",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub group: Option<::kiln_runtime::Str>,
-    #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "version",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub version: Option<::kiln_runtime::Str>,
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for GroupVersionKind {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1183,10 +1413,18 @@ impl ::prost::Message for LabelSelector {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LabelSelectorRequirement {
     /// key is the label key that the selector applies to.
-    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "key",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub key: Option<::kiln_runtime::Str>,
     /// operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
-    #[serde(rename = "operator", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operator",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
     #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
@@ -1198,13 +1436,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for LabelSelectorRequirement {
             ::kiln_runtime::proto::rev::repeated::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operator.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operator {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.key.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.key {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1297,18 +1547,36 @@ impl ::kiln_runtime::proto::rev::RevEncode for ListMeta {
             ::kiln_runtime::proto::rev::int64(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.continue_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.continue_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.self_link.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.self_link {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1438,34 +1706,64 @@ pub struct ManagedFieldsEntry {
 impl ::kiln_runtime::proto::rev::RevEncode for ManagedFieldsEntry {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.subresource.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.subresource {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(8, v, w);
         }
         if let Some(v) = &self.fields_v1 {
             ::kiln_runtime::proto::rev::message(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.fields_type.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.fields_type {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         if let Some(v) = &self.time {
             ::kiln_runtime::proto::rev::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.operation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.operation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.manager.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.manager {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1711,38 +2009,80 @@ impl ::kiln_runtime::proto::rev::RevEncode for ObjectMeta {
             ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.generation.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.generation {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int64(7, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.resource_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.resource_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.self_link.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.self_link {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.generate_name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.generate_name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -1938,16 +2278,32 @@ impl ::prost::Message for ObjectMeta {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OwnerReference {
     /// API version of the referent.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Kind of the referent. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kind",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub kind: Option<::kiln_runtime::Str>,
     /// Name of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// UID of the referent. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
-    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "uid",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub uid: Option<::kiln_runtime::Str>,
     /// If true, this reference points to the managing controller.
     #[serde(rename = "controller", default, skip_serializing_if = "Option::is_none")]
@@ -1969,23 +2325,47 @@ impl ::kiln_runtime::proto::rev::RevEncode for OwnerReference {
             ::kiln_runtime::proto::rev::bool(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.api_version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.api_version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2258,22 +2638,42 @@ impl ::prost::Message for Preconditions {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServerAddressByClientCIDR {
     /// The CIDR with which clients can match their IP to figure out the server address that they should use.
-    #[serde(rename = "clientCIDR", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "clientCIDR",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub client_cidr: Option<::kiln_runtime::Str>,
     /// Address of this server, suitable for a client that matches the above CIDR. This can be a hostname, hostname:port, IP or IP:port.
-    #[serde(rename = "serverAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serverAddress",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub server_address: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServerAddressByClientCIDR {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.server_address.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.server_address {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.client_cidr.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.client_cidr {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2320,14 +2720,24 @@ impl ::prost::Message for ServerAddressByClientCIDR {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ShardInfo {
     /// selector is the shard selector string from the request, echoed back so clients can verify which shard they received and merge responses from multiple shards.
-    #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selector",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub selector: Option<::kiln_runtime::Str>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ShardInfo {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.selector.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.selector {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2382,7 +2792,11 @@ pub struct Status {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<ListMeta>,
     /// Status of the operation. One of: "Success" or "Failure". More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(
@@ -2419,29 +2833,61 @@ pub struct Status {
 impl ::kiln_runtime::proto::rev::RevEncode for Status {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.code.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.code {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(6, v, w);
         }
         if let Some(v) = &self.details {
             ::kiln_runtime::proto::rev::message(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -2573,18 +3019,36 @@ pub struct StatusCause {
 impl ::kiln_runtime::proto::rev::RevEncode for StatusCause {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.field.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.field {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2699,31 +3163,61 @@ pub struct StatusDetails {
 impl ::kiln_runtime::proto::rev::RevEncode for StatusDetails {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.uid.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.uid {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(6, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.retry_after_seconds.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.retry_after_seconds {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(5, v, w);
         }
         if let Some(v) = &self.causes {
             ::kiln_runtime::proto::rev::repeated::message(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.kind.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.kind {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2875,19 +3369,39 @@ pub static TABLE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime::codec
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TableColumnDefinition {
     /// name is a human readable name for the column.
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "name",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub name: Option<::kiln_runtime::Str>,
     /// type is an OpenAPI type definition for this column, such as number, integer, string, or array.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// format is an optional OpenAPI type modifier for this column. A format modifies the type and imposes additional rules, like date or time formatting for a string. The 'name' format is applied to the primary identifier column which has type 'string' to assist in clients identifying column is the resource name.
-    #[serde(rename = "format", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "format",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub format: Option<::kiln_runtime::Str>,
     /// description is a human readable description of this column.
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "description",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub description: Option<::kiln_runtime::Str>,
     /// priority is an integer defining the relative importance of this column compared to others. Lower numbers are considered higher priority. Columns that may be omitted in limited space scenarios should be given a higher priority.
-    #[serde(rename = "priority", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "priority",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub priority: Option<i32>,
 }
 /// TableOptions are used when a Table is requested by the caller.
@@ -2921,8 +3435,14 @@ pub struct TableOptions {
 impl ::kiln_runtime::proto::rev::RevEncode for TableOptions {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.include_object.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.include_object {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -2990,10 +3510,18 @@ pub struct TableRow {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TableRowCondition {
     /// Type of row condition. The only defined value is 'Completed' indicating that the object this row represents has reached a completed state and may be given less visual priority than other rows. Clients are not required to honor any conditions but should be consistent where possible about handling the conditions.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status of the condition, one of True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// (brief) machine readable reason for the condition's last transition.
     #[serde(
@@ -3015,7 +3543,11 @@ pub type Time = ::kiln_runtime::Time;
 /// Event represents a single event to a watched resource.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WatchEvent {
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Object is:
     /// * If Type is Added or Modified: the new state of the object.
@@ -3031,8 +3563,14 @@ impl ::kiln_runtime::proto::rev::RevEncode for WatchEvent {
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }

@@ -17,26 +17,62 @@ pub struct APIService {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Spec contains information for locating and communicating with a server
-    #[serde(rename = "spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spec",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub spec: Option<APIServiceSpec>,
     /// Status contains derived information about an API server
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<APIServiceStatus>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIService {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
-        if let Some(v) = &self.status {
+        {
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
-        if let Some(v) = &self.spec {
+        {
+            let zero;
+            let v = match &self.spec {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -94,16 +130,24 @@ pub static API_SERVICE_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtime:
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIServiceCondition {
     /// Type is the type of the condition.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Status is the status of the condition. Can be True, False, Unknown.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "status",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub status: Option<::kiln_runtime::Str>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub last_transition_time: Option<::kiln_runtime::Time>,
     /// Unique, one-word, CamelCase reason for the condition's last transition.
@@ -124,26 +168,58 @@ pub struct APIServiceCondition {
 impl ::kiln_runtime::proto::rev::RevEncode for APIServiceCondition {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.message.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.message {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.reason.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.reason {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(4, v, w);
         }
-        if let Some(v) = &self.last_transition_time {
+        {
+            let zero;
+            let v = match &self.last_transition_time {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.status.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.status {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.type_.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.type_ {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
@@ -234,7 +310,11 @@ pub struct APIServiceList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// Standard list metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metadata",
+        default,
+        serialize_with = "::kiln_runtime::go::value_or_zero"
+    )]
     pub metadata: Option<
         super::super::super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
@@ -247,7 +327,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for APIServiceList {
         if let Some(v) = &self.items {
             ::kiln_runtime::proto::rev::repeated::message(2, v, w);
         }
-        if let Some(v) = &self.metadata {
+        {
+            let zero;
+            let v = match &self.metadata {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(1, v, w);
         }
     }
@@ -333,45 +421,75 @@ pub struct APIServiceSpec {
     #[serde(
         rename = "groupPriorityMinimum",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub group_priority_minimum: Option<i32>,
     /// VersionPriority controls the ordering of this API version inside of its group.  Must be greater than zero. The primary sort is based on VersionPriority, ordered highest to lowest (20 before 10). Since it's inside of a group, the number can be small, probably in the 10s. In case of equal version priorities, the version string will be used to compute the order inside a group. If the version string is "kube-like", it will sort above non "kube-like" version strings, which are ordered lexicographically. "Kube-like" versions start with a "v", then are followed by a number (the major version), then optionally the string "alpha" or "beta" and another number (the minor version). These are sorted first by GA > beta > alpha (where GA is a version with no suffix such as beta or alpha), and then by comparing major version, then minor version. An example sorted list of versions: v10, v2, v1, v11beta2, v10beta3, v3beta1, v12alpha1, v11alpha2, foo1, foo10.
     #[serde(
         rename = "versionPriority",
         default,
-        skip_serializing_if = "Option::is_none"
+        serialize_with = "::kiln_runtime::go::value_or_zero"
     )]
     pub version_priority: Option<i32>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIServiceSpec {
     fn encode_rev(&self, w: &mut ::kiln_runtime::proto::rev::RevBuf) {
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version_priority.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version_priority {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(8, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group_priority_minimum.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group_priority_minimum {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::int32(7, v, w);
         }
         if let Some(v) = &self.ca_bundle {
             ::kiln_runtime::proto::rev::byte_string(5, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.insecure_skip_tls_verify.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.insecure_skip_tls_verify {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::bool(4, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.version.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.version {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.group.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.group {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         if let Some(v) = &self.service {
@@ -548,13 +666,25 @@ impl ::kiln_runtime::proto::rev::RevEncode for ServiceReference {
             ::kiln_runtime::proto::rev::int32(3, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.name.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.name {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(2, v, w);
         }
         {
-            let zero = ::core::default::Default::default();
-            let v = self.namespace.as_ref().unwrap_or(&zero);
+            let zero;
+            let v = match &self.namespace {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::string(1, v, w);
         }
     }
