@@ -14,8 +14,8 @@ use quote::{format_ident, quote};
 use crate::model::Model;
 use crate::proto::Scalar;
 use crate::types::{
-    self, Field, FieldType, GoRepr, GoStruct, ProtoEncoding, ProtoEntry, ProtoLayout, Shape,
-    Special, StructDef, TypeDef,
+    self, Field, FieldType, GoCollection, GoRepr, GoStruct, ProtoEncoding, ProtoEntry, ProtoLayout,
+    Shape, Special, StructDef, TypeDef,
 };
 
 /// The first line of every emitted file.
@@ -276,33 +276,58 @@ fn emit_field(model: &Model, from: &[String], f: &Field) -> TokenStream {
     if f.boxed {
         ty = quote! { Box<#ty> };
     }
+    let (skip, ser) = serde_rules(f);
+    let attr = match (skip, ser) {
+        (Some(skip), Some(ser)) => quote! {
+            #[serde(rename = #json, default, skip_serializing_if = #skip, serialize_with = #ser)]
+        },
+        (Some(skip), None) => quote! {
+            #[serde(rename = #json, default, skip_serializing_if = #skip)]
+        },
+        (None, Some(ser)) => quote! {
+            #[serde(rename = #json, default, serialize_with = #ser)]
+        },
+        (None, None) => quote! {
+            #[serde(rename = #json, default)]
+        },
+    };
+    quote! {
+        #doc
+        #attr
+        pub #name: Option<#ty>,
+    }
+}
+
+/// How a field is written to JSON, as Go's `encoding/json` writes the Go field: when it is
+/// left out (`skip_serializing_if`) and how it is written (`serialize_with`).
+fn serde_rules(f: &Field) -> (Option<&'static str>, Option<&'static str>) {
+    const ZERO: &str = "::kiln_runtime::go::value_or_zero";
     // A non-pointer struct is written even when absent, as its zero value.
     if f.go_struct.is_some_and(GoStruct::written_at_zero) {
-        return quote! {
-            #doc
-            #[serde(rename = #json, default, serialize_with = "::kiln_runtime::go::value_or_zero")]
-            pub #name: Option<#ty>,
+        return (None, Some(ZERO));
+    }
+    // A list or map: with `omitempty` an empty one is left out; without it an absent (nil)
+    // one is `null`; with `omitzero` only an absent one is left out.
+    if let Some(c) = f.go_collection {
+        return match c {
+            GoCollection::OmitEmpty => (Some("::kiln_runtime::go::is_none_or_empty"), None),
+            GoCollection::OmitZero => (Some("Option::is_none"), None),
+            GoCollection::Always => (None, None),
         };
     }
     // A non-pointer scalar without `omitempty` is written even when absent, as its zero
     // value (a nil `[]byte` would be `null`: bytes keep being left out when absent).
     if f.go == Some(GoRepr::Value) && f.ty != FieldType::Bytes {
-        return quote! {
-            #doc
-            #[serde(rename = #json, default, serialize_with = "::kiln_runtime::go::value_or_zero")]
-            pub #name: Option<#ty>,
-        };
+        return (None, Some(ZERO));
     }
     // A non-pointer Go field with `omitempty` is not written at its zero value.
     let skip = match f.go {
         Some(GoRepr::ValueOmitEmpty) => "::kiln_runtime::go::is_none_or_zero",
         _ => "Option::is_none",
     };
-    quote! {
-        #doc
-        #[serde(rename = #json, default, skip_serializing_if = #skip)]
-        pub #name: Option<#ty>,
-    }
+    // A float64 holding an integral value is written without a fraction, as Go does.
+    let ser = (f.ty == FieldType::F64).then_some("::kiln_runtime::go::float");
+    (Some(skip), ser)
 }
 
 fn emit_codec(t: &TypeDef, has_proto: bool) -> TokenStream {

@@ -210,6 +210,25 @@ pub struct Field {
     /// How Go holds a field whose type is another struct (or `metav1.Time`/`MicroTime`),
     /// from `schemas/overlay/go-structs.json`; `None` for every other type.
     pub go_struct: Option<GoStruct>,
+    /// How Go's JSON tag treats a list or map field (from
+    /// `schemas/overlay/go-collections.json`); `None` for every other type.
+    pub go_collection: Option<GoCollection>,
+}
+
+/// The JSON tag of a Go slice or map field. `encoding/json` writes a nil slice or map as
+/// `null` and an empty one as `[]`/`{}`, unless the tag says otherwise. Protobuf cannot
+/// tell nil from empty (neither is written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum GoCollection {
+    /// `omitempty`: nil and empty are both left out.
+    #[serde(rename = "omitempty")]
+    OmitEmpty,
+    /// `omitzero`: nil is left out, empty is written.
+    #[serde(rename = "omitzero")]
+    OmitZero,
+    /// Neither: nil is `null`, empty is `[]`/`{}`.
+    #[serde(rename = "none")]
+    Always,
 }
 
 /// How a struct-typed field is declared in Go. `encoding/json`'s `omitempty` never leaves
@@ -466,6 +485,30 @@ pub struct Overlay {
     /// `schemas/overlay/go-structs.json`; empty unless loaded).
     #[serde(skip)]
     pub go_structs: GoStructOverlay,
+    /// The JSON tag of every list and map field (from `schemas/overlay/go-collections.json`;
+    /// empty unless loaded).
+    #[serde(skip)]
+    pub go_collections: GoCollectionOverlay,
+}
+
+/// The built-in list and map overlay (`schemas/overlay/go-collections.json`).
+pub const GO_COLLECTIONS_JSON: &str = include_str!("../../schemas/overlay/go-collections.json");
+
+/// Definition id → JSON field name → the JSON tag of the list or map field. Every list and
+/// map field of the spec's definitions must be listed; an entry may name a definition or
+/// field that only one release has.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GoCollectionOverlay {
+    #[serde(default)]
+    pub fields: BTreeMap<String, BTreeMap<String, GoCollection>>,
+}
+
+pub fn builtin_go_collection_overlay() -> Result<GoCollectionOverlay, CodegenError> {
+    let path = Path::new("schemas/overlay/go-collections.json");
+    serde_json::from_str(GO_COLLECTIONS_JSON).map_err(|e| CodegenError::Overlay {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// The built-in struct-field overlay (`schemas/overlay/go-structs.json`).
@@ -568,6 +611,7 @@ pub fn builtin_overlay() -> Result<Overlay, CodegenError> {
     )?;
     overlay.go = builtin_go_overlay()?;
     overlay.go_structs = builtin_go_struct_overlay()?;
+    overlay.go_collections = builtin_go_collection_overlay()?;
     Ok(overlay)
 }
 
@@ -674,6 +718,7 @@ pub fn build_types_with_overlay(
     }
     apply_go_overlay(&mut out, &overlay.go, &mut problems);
     apply_go_struct_overlay(&mut out, &overlay.go_structs, &mut problems);
+    apply_go_collection_overlay(&mut out, &overlay.go_collections, &mut problems);
     check_references(&out, &mut problems);
     mark_boxed(&mut out);
     if problems.is_empty() {
@@ -761,6 +806,37 @@ fn apply_go_struct_overlay(
                 )),
                 (None, true) if spec => problems.push(format!(
                     "go-structs.json: no entry for {id}.{} (record how Go declares it)",
+                    f.json_name
+                )),
+                (None, _) => {}
+            }
+        }
+    }
+}
+
+/// Sets each list and map field's [`GoCollection`] from the overlay. A list or map field of
+/// a spec definition without an entry is a problem; so is an entry for another field.
+fn apply_go_collection_overlay(
+    types: &mut BTreeMap<String, TypeDef>,
+    overlay: &GoCollectionOverlay,
+    problems: &mut Vec<String>,
+) {
+    for (id, t) in types.iter_mut() {
+        let spec = t.origin == Origin::Spec;
+        let Shape::Struct(s) = &mut t.shape else {
+            continue;
+        };
+        let facts = overlay.fields.get(id);
+        for f in &mut s.fields {
+            let collection = matches!(f.ty, FieldType::Array(_) | FieldType::Map(_));
+            match (facts.and_then(|m| m.get(&f.json_name)), collection) {
+                (Some(tag), true) => f.go_collection = Some(*tag),
+                (Some(_), false) => problems.push(format!(
+                    "go-collections.json: {id}.{} is not a list or map field",
+                    f.json_name
+                )),
+                (None, true) if spec => problems.push(format!(
+                    "go-collections.json: no entry for {id}.{} (record its Go JSON tag)",
                     f.json_name
                 )),
                 (None, _) => {}
@@ -1349,6 +1425,7 @@ fn make_field(p: &RawProp, proto: Option<FieldProto>) -> Field {
         ext: p.ext.clone(),
         go,
         go_struct: None,
+        go_collection: None,
     }
 }
 
@@ -1722,10 +1799,25 @@ mod tests {
         (spec, protos)
     }
 
+    /// The Go facts of the synthetic `Widget`: `inner` a pointer, `verbs` with `omitempty`.
+    fn synthetic_overlay() -> Overlay {
+        let mut o = Overlay::default();
+        let widget = "io.k8s.api.example.v1.Widget".to_string();
+        o.go_structs.fields.insert(
+            widget.clone(),
+            [("inner".to_string(), GoStruct::Pointer)].into(),
+        );
+        o.go_collections.fields.insert(
+            widget,
+            [("verbs".to_string(), GoCollection::OmitEmpty)].into(),
+        );
+        o
+    }
+
     #[test]
     fn maps_a_synthetic_definition() {
         let (spec, protos) = synthetic();
-        let types = build_types_with_overlay(&spec, &protos, &Overlay::default()).unwrap();
+        let types = build_types_with_overlay(&spec, &protos, &synthetic_overlay()).unwrap();
         let w = &types["io.k8s.api.example.v1.Widget"];
         let Shape::Struct(s) = &w.shape else { panic!() };
         let order: Vec<&str> = s.fields.iter().map(|f| f.json_name.as_str()).collect();
@@ -1769,8 +1861,35 @@ mod tests {
             .unwrap();
         protos.resolve().unwrap();
         // `Verbs` now has two fields: not a wrapper, so `verbs` no longer maps.
-        let err = build_types_with_overlay(&spec, &protos, &Overlay::default()).unwrap_err();
+        let err = build_types_with_overlay(&spec, &protos, &synthetic_overlay()).unwrap_err();
         assert!(err.to_string().contains("Widget.verbs"), "{err}");
+        assert!(!err.to_string().contains("go-collections"), "{err}");
+    }
+
+    #[test]
+    fn a_collection_or_struct_field_without_a_go_fact_is_an_error() {
+        let (spec, protos) = synthetic();
+        let err = build_types_with_overlay(&spec, &protos, &Overlay::default()).unwrap_err();
+        let err = err.to_string();
+        assert!(
+            err.contains("go-collections.json: no entry for io.k8s.api.example.v1.Widget.verbs"),
+            "{err}"
+        );
+        let mut stale = synthetic_overlay();
+        stale.go_collections.fields.insert(
+            "io.k8s.api.example.v1.Widget".into(),
+            [
+                ("verbs".to_string(), GoCollection::OmitEmpty),
+                ("alpha".to_string(), GoCollection::OmitEmpty),
+            ]
+            .into(),
+        );
+        let err = build_types_with_overlay(&spec, &protos, &stale).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("Widget.alpha is not a list or map"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! 1. normalise (`normalize_value`) without error and without losing or changing
 //!    anything (the generator writes only canonical forms, so the result equals the input
-//!    as content);
+//!    as content), except that the fields Go always writes are there, at zero (`{}`,
+//!    `null`, `0`, `""`) where the input had none (D37);
 //! 2. be stable: normalising the result again gives the same value, byte for byte once
 //!    serialised;
 //! 3. come out with every object's keys in the generated struct's order (the type model's
@@ -25,7 +26,7 @@
 //! free-form JSON. `generated_realistic.rs` checks zero values against Go itself.
 //!
 //! Canonical forms: times are RFC 3339 UTC (seconds; six digits for MicroTime), bytes
-//! standard base64, quantities the form kiln-runtime's parser writes back (whether that
+//! standard base64, integral doubles without a fraction (as Go writes a float64), quantities the form kiln-runtime's parser writes back (whether that
 //! is Go's canonical form is checked against kubectl in `generated_realistic.rs`).
 //!
 //! Strategies are built at run time by walking the spec: `$ref`s, arrays, maps
@@ -231,12 +232,19 @@ fn int64() -> BoxedStrategy<Value> {
     .boxed()
 }
 
+/// A float64 in Go's JSON form: an integral value is written without a fraction (D37).
 fn double() -> BoxedStrategy<Value> {
     prop_oneof![
         (1..=400i32).prop_map(|i| f64::from(i) / 4.0),
         prop::num::f64::NORMAL,
     ]
-    .prop_map(Value::from)
+    .prop_map(|f| {
+        if f.fract() == 0.0 && f.abs() < 9e18 {
+            Value::from(f as i64)
+        } else {
+            Value::from(f)
+        }
+    })
     .boxed()
 }
 

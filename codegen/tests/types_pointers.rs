@@ -373,10 +373,11 @@ fn zero_pointers_are_kept_and_written() {
     let deploy = cat(&[ld(1, &object_meta_go("d", "default", &[])), ld(2, &spec)]);
     let value = (DEPLOYMENT_CODEC.from_protobuf)(&deploy).unwrap();
     // `template` (with its `metadata` and `spec`) and `strategy` are non-pointer structs,
-    // which Go writes even when the message had none of them (D37).
+    // which Go writes even when the message had none of them (D37); `containers` has no
+    // `omitempty`, so its nil slice is `null`.
     assert_eq!(
         value["spec"],
-        json!({ "replicas": 0, "template": { "metadata": {}, "spec": {} }, "strategy": {} })
+        json!({ "replicas": 0, "template": { "metadata": {}, "spec": { "containers": null } }, "strategy": {} })
     );
 }
 

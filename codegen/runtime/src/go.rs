@@ -30,6 +30,42 @@ pub fn value_or_zero<T: Serialize + Default, S: Serializer>(
     }
 }
 
+/// A list or map field, for [`is_none_or_empty`].
+pub trait Collection {
+    fn is_empty_collection(&self) -> bool;
+}
+
+impl<T> Collection for Vec<T> {
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<K, V> Collection for std::collections::BTreeMap<K, V> {
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// True when a list or map field with `omitempty` is left out: absent or empty.
+pub fn is_none_or_empty<T: Collection>(value: &Option<T>) -> bool {
+    value.as_ref().is_none_or(Collection::is_empty_collection)
+}
+
+/// Serialises a float64 field as Go does: an integral value without a fraction (`100`,
+/// where serde_json would write `100.0`). Other values keep the shortest form both write.
+pub fn float<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match *value {
+        // Go writes every digit below 1e21 (`'f'` format); an integral float that fits an
+        // i64 is written as that integer (beyond, serde_json's `Value` has no integer for it).
+        Some(v) if v.fract() == 0.0 && v.abs() < 9e18 && !(v == 0.0 && v.is_sign_negative()) => {
+            serializer.serialize_i64(v as i64)
+        }
+        Some(v) => serializer.serialize_f64(v),
+        None => serializer.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +84,28 @@ mod tests {
         time: Option<crate::Time>,
         #[serde(serialize_with = "value_or_zero")]
         count: Option<i32>,
+    }
+
+    #[test]
+    fn floats_and_collections_as_go_writes_them() {
+        #[derive(Serialize)]
+        struct F {
+            #[serde(serialize_with = "float")]
+            f: Option<f64>,
+        }
+        let json = |f: Option<f64>| serde_json::to_string(&F { f }).unwrap_or_default();
+        assert_eq!(json(Some(100.0)), r#"{"f":100}"#);
+        assert_eq!(json(Some(-3.0)), r#"{"f":-3}"#);
+        assert_eq!(json(Some(0.5)), r#"{"f":0.5}"#);
+        assert_eq!(json(Some(1e18)), r#"{"f":1000000000000000000}"#);
+        assert_eq!(json(None), r#"{"f":null}"#);
+        assert!(is_none_or_empty::<Vec<i32>>(&None));
+        assert!(is_none_or_empty(&Some(Vec::<i32>::new())));
+        assert!(!is_none_or_empty(&Some(vec![1])));
+        assert!(is_none_or_empty(&Some(std::collections::BTreeMap::<
+            String,
+            i32,
+        >::new())));
     }
 
     #[test]

@@ -207,7 +207,7 @@ pub struct PriorityClassList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of PriorityClasses
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "items", default)]
     pub items: Option<Vec<PriorityClass>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PriorityClassList {

@@ -262,7 +262,7 @@ pub struct HorizontalPodAutoscalerList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of horizontal pod autoscaler objects.
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "items", default)]
     pub items: Option<Vec<HorizontalPodAutoscaler>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerList {

@@ -133,7 +133,7 @@ pub struct ClusterTrustBundleList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a collection of ClusterTrustBundle objects
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "items", default)]
     pub items: Option<Vec<ClusterTrustBundle>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleList {

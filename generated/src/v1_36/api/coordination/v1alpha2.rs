@@ -129,7 +129,7 @@ pub struct LeaseCandidateList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a list of schema objects.
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "items", default)]
     pub items: Option<Vec<LeaseCandidate>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LeaseCandidateList {
