@@ -302,16 +302,22 @@ fn emit_field(model: &Model, from: &[String], f: &Field) -> TokenStream {
 /// left out (`skip_serializing_if`) and how it is written (`serialize_with`).
 fn serde_rules(f: &Field) -> (Option<&'static str>, Option<&'static str>) {
     const ZERO: &str = "::kiln_runtime::go::value_or_zero";
-    // A non-pointer struct is written even when absent, as its zero value.
-    if f.go_struct.is_some_and(GoStruct::written_at_zero) {
-        return (None, Some(ZERO));
+    // A non-pointer struct is written even when absent, as its zero value; with `omitzero`
+    // it is left out at zero (protobuf still writes it: decoded, it is `Some(zero)`).
+    match f.go_struct {
+        Some(GoStruct::Value | GoStruct::ValueOmitEmpty) => return (None, Some(ZERO)),
+        Some(GoStruct::ValueOmitZero) => {
+            return (Some("::kiln_runtime::go::is_none_or_zero"), None);
+        }
+        Some(GoStruct::Pointer) | None => {}
     }
-    // A list or map: with `omitempty` an empty one is left out; without it an absent (nil)
-    // one is `null`; with `omitzero` only an absent one is left out.
+    // A list or map: absent (nil) is left out with `omitempty` or `omitzero` and `null`
+    // without either. An empty one is kept: Go keeps a non-nil empty slice or map in memory,
+    // where defaulting, validation and the field manager tell it from nil (`policies: []`
+    // is a 422, `managedFields: []` a reset), and normalised values are that memory (D37).
     if let Some(c) = f.go_collection {
         return match c {
-            GoCollection::OmitEmpty => (Some("::kiln_runtime::go::is_none_or_empty"), None),
-            GoCollection::OmitZero => (Some("Option::is_none"), None),
+            GoCollection::OmitEmpty | GoCollection::OmitZero => (Some("Option::is_none"), None),
             GoCollection::Always => (None, None),
         };
     }
@@ -478,7 +484,8 @@ fn field_ident<'a>(s: &'a StructDef, json_name: &str) -> Option<&'a Field> {
 fn always_written(f: &Field, encoding: &ProtoEncoding) -> bool {
     let scalar = matches!(f.go, Some(GoRepr::Value | GoRepr::ValueOmitEmpty))
         && matches!(encoding, ProtoEncoding::Scalar(s) if *s != Scalar::Bytes);
-    let value_struct = f.go_struct.is_some_and(GoStruct::written_at_zero)
+    // `omitzero` is a JSON tag: gogo-protobuf writes every non-pointer message field.
+    let value_struct = f.go_struct.is_some_and(|g| g != GoStruct::Pointer)
         && matches!(encoding, ProtoEncoding::Message(_));
     scalar || value_struct
 }

@@ -136,11 +136,14 @@ fn large_pod(i: usize) -> Value {
     })
 }
 
-/// The list as the server sends it: items without their own type meta (`store::list_item`).
+/// The list as the server sends it: each pod as stored (normalised through its type, so
+/// with every field Go always writes), items without their own type meta
+/// (`store::list_item`).
 fn pod_list(n: usize) -> Value {
     let items: Vec<Value> = (0..n)
         .map(|i| {
-            let mut pod = large_pod(i);
+            let typed: Pod = serde_json::from_value(large_pod(i)).unwrap_or_else(|e| panic!("{e}"));
+            let mut pod = serde_json::to_value(typed).unwrap_or_else(|e| panic!("{e}"));
             kiln::store::list_item(&mut pod);
             pod
         })

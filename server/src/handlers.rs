@@ -631,21 +631,11 @@ pub(crate) fn cannot_handle(r: &ResourceInfo, e: impl std::fmt::Display) -> ApiE
 }
 
 /// [`normalize`] with the decoder's own message as the error.
-///
-/// `metadata.managedFields: []` survives: Go holds it as a non-nil empty slice, which its
-/// field manager reads as "reset the managed fields" (a nil one means "keep them"), while
-/// `omitempty` would drop it from the normalised JSON (D37).
 fn normalize_detail(r: &ResourceInfo, value: Value) -> Result<Value, String> {
     let Some(codec) = r.codec else {
         return Ok(value);
     };
-    let reset =
-        matches!(value.pointer("/metadata/managedFields"), Some(Value::Array(a)) if a.is_empty());
-    let mut out = (codec.normalize_value)(value).map_err(|e| e.to_string())?;
-    if reset {
-        objects::set_meta(&mut out, "managedFields", Value::Array(Vec::new()));
-    }
-    Ok(out)
+    (codec.normalize_value)(value).map_err(|e| e.to_string())
 }
 
 /// The `labelSelector` and `fieldSelector` of a list or watch; bad ones are 400s.

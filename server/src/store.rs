@@ -1019,7 +1019,12 @@ impl Store {
                 }
                 return Err(ApiError::not_found(qualified(r), name));
             };
-            let old = decode_stored(r, &current)?;
+            // Normalised, as the new object is: an object stored by an older Kiln gains the
+            // fields Go always writes (D37) here rather than looking changed by them.
+            let old = match crate::handlers::normalize(r, decode_stored(r, &current)?) {
+                Ok(old) => old,
+                Err(_) => decode_stored(r, &current)?,
+            };
             let mut new = mutate(Some(&old))?;
             // A resourceVersion in the new object is a precondition.
             let pinned = objects::meta_str(&new, "resourceVersion")

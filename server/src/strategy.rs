@@ -4,6 +4,8 @@
 //! kinds: the name rule, generation bumps, status/spec split, create-on-update, and
 //! defaulting/validation hooks. Kinds without special behaviour use [`DefaultStrategy`].
 
+use std::collections::HashMap;
+
 use kiln_runtime::registry::ResourceInfo;
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -230,12 +232,22 @@ pub fn reset_status(r: &ResourceInfo, obj: &mut Value) {
 }
 
 /// The JSON of `r`'s zero status, as Go writes an empty status struct.
+/// Computed once per kind and version.
 pub fn zero_status(r: &ResourceInfo) -> Value {
-    let empty = serde_json::json!({"kind": r.kind, "apiVersion": r.group_version()});
-    crate::handlers::normalize(r, empty)
+    static ZERO: std::sync::OnceLock<Mutex<HashMap<String, Value>>> = std::sync::OnceLock::new();
+    let gv = r.group_version();
+    let key = format!("{gv}/{}", r.kind);
+    let cache = ZERO.get_or_init(Default::default);
+    if let Some(v) = cache.lock().get(&key) {
+        return v.clone();
+    }
+    let empty = serde_json::json!({"kind": r.kind, "apiVersion": gv});
+    let zero = crate::handlers::normalize(r, empty)
         .ok()
         .and_then(|mut v| v.get_mut("status").map(Value::take))
-        .unwrap_or_else(|| serde_json::json!({}))
+        .unwrap_or_else(|| serde_json::json!({}));
+    cache.lock().insert(key, zero.clone());
+    zero
 }
 
 pub struct NamespaceStrategy;

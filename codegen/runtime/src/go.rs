@@ -30,28 +30,6 @@ pub fn value_or_zero<T: Serialize + Default, S: Serializer>(
     }
 }
 
-/// A list or map field, for [`is_none_or_empty`].
-pub trait Collection {
-    fn is_empty_collection(&self) -> bool;
-}
-
-impl<T> Collection for Vec<T> {
-    fn is_empty_collection(&self) -> bool {
-        self.is_empty()
-    }
-}
-
-impl<K, V> Collection for std::collections::BTreeMap<K, V> {
-    fn is_empty_collection(&self) -> bool {
-        self.is_empty()
-    }
-}
-
-/// True when a list or map field with `omitempty` is left out: absent or empty.
-pub fn is_none_or_empty<T: Collection>(value: &Option<T>) -> bool {
-    value.as_ref().is_none_or(Collection::is_empty_collection)
-}
-
 /// Serialises a float64 field as Go does: an integral value without a fraction (`100`,
 /// where serde_json would write `100.0`). Other values keep the shortest form both write.
 pub fn float<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -87,7 +65,7 @@ mod tests {
     }
 
     #[test]
-    fn floats_and_collections_as_go_writes_them() {
+    fn floats_as_go_writes_them() {
         #[derive(Serialize)]
         struct F {
             #[serde(serialize_with = "float")]
@@ -99,13 +77,6 @@ mod tests {
         assert_eq!(json(Some(0.5)), r#"{"f":0.5}"#);
         assert_eq!(json(Some(1e18)), r#"{"f":1000000000000000000}"#);
         assert_eq!(json(None), r#"{"f":null}"#);
-        assert!(is_none_or_empty::<Vec<i32>>(&None));
-        assert!(is_none_or_empty(&Some(Vec::<i32>::new())));
-        assert!(!is_none_or_empty(&Some(vec![1])));
-        assert!(is_none_or_empty(&Some(std::collections::BTreeMap::<
-            String,
-            i32,
-        >::new())));
     }
 
     #[test]

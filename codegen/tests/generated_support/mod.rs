@@ -464,9 +464,9 @@ pub fn missing_value_structs(value: &Value, def: &str) -> Vec<String> {
 
 /// `value` without what Go cannot tell from an absent field: scalar fields Go holds by
 /// value at their zero value (`""`, `0`, `false`: its protobuf encoding writes them, its
-/// JSON encoding with `omitempty` leaves them out), and empty or nil (`null`) list or map
-/// fields (which protobuf cannot carry). Pointer fields keep their zero values, which mean
-/// something there.
+/// JSON encoding with `omitempty` leaves them out), empty or nil (`null`) list or map
+/// fields (which protobuf cannot carry), and zero times (`null`, an empty message either
+/// way). Pointer fields keep their zero values, which mean something there.
 pub fn without_go_empty_values(value: &Value, def: &str) -> Value {
     let mut out = value.clone();
     visit_structs(&mut out, def, &mut |d, obj| {
@@ -485,8 +485,9 @@ pub fn without_go_empty_values(value: &Value, def: &str) -> Value {
                 Value::String(s) => s.is_empty(),
                 Value::Bool(b) => !*b,
                 Value::Number(n) => n.as_f64() == Some(0.0),
-                // A nil list or map (no `omitempty`: written as null) is not on the wire.
-                Value::Null => collection,
+                // A nil list or map (no `omitempty`: written as null) is not on the wire,
+                // and a zero time is an empty message whether the field was set or not.
+                Value::Null => true,
             };
             let scalar = !matches!(v, Value::Array(_) | Value::Object(_) | Value::Null);
             let droppable = if scalar {

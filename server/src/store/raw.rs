@@ -358,6 +358,39 @@ mod tests {
         (dir, store)
     }
 
+    /// A pod stored before D37 (without the fields Go always writes) still takes an update
+    /// that changes only its labels: the old object is normalised as the new one is, so
+    /// pod validation does not see `resources: {}` as a spec change.
+    #[tokio::test]
+    async fn objects_stored_before_zero_fields_still_update() {
+        use crate::store::WriteOptions;
+        let (_dir, store) = store_with_namespace_t().await;
+        let r = resource("", "v1", "pods");
+        let old = br#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","namespace":"t","uid":"u","creationTimestamp":"2025-01-01T00:00:00Z"},"spec":{"containers":[{"name":"c","image":"nginx","terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","imagePullPolicy":"Always"}],"restartPolicy":"Always","terminationGracePeriodSeconds":30,"dnsPolicy":"ClusterFirst","securityContext":{},"schedulerName":"default-scheduler","enableServiceLinks":true,"preemptionPolicy":"PreemptLowerPriority","priority":0},"status":{"phase":"Pending","qosClass":"BestEffort"}}"#;
+        store
+            .storage
+            .create("/registry/pods/t/p", Bytes::from_static(old))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (updated, _) = store
+            .update(
+                r,
+                Some("t"),
+                "p",
+                None,
+                &|old| {
+                    let mut o = old.cloned().unwrap_or_default();
+                    o["metadata"]["labels"] = json!({"app": "web"});
+                    crate::handlers::normalize(r, o)
+                },
+                &WriteOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(updated["metadata"]["labels"], json!({"app": "web"}));
+        assert_eq!(updated["spec"]["containers"][0]["resources"], json!({}));
+    }
+
     /// A create's JSON answer (the stored text with its version inserted) is the body the
     /// object itself would give, and the body a GET gives right after; in another version
     /// than the storage version, and on a dry run, it is the object's own JSON.

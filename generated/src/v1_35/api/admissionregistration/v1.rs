@@ -309,17 +309,13 @@ pub struct MatchResources {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// ResourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy matches. The policy cares about an operation if it matches _any_ Rule.
-    #[serde(
-        rename = "resourceRules",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
     pub resource_rules: Option<Vec<NamedRuleWithOperations>>,
     /// ExcludeResourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy should not care about. The exclude rules take precedence over include rules (if a resource matches both, it is excluded)
     #[serde(
         rename = "excludeResourceRules",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub exclude_resource_rules: Option<Vec<NamedRuleWithOperations>>,
     /// matchPolicy defines how the "MatchResources" list is used to match incoming requests. Allowed values are "Exact" or "Equivalent".
@@ -425,11 +421,7 @@ pub struct MutatingWebhook {
     )]
     pub client_config: Option<WebhookClientConfig>,
     /// Rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
-    #[serde(
-        rename = "rules",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<RuleWithOperations>>,
     /// FailurePolicy defines how unrecognized errors from the admission endpoint are handled - allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -520,7 +512,7 @@ pub struct MutatingWebhook {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
@@ -701,11 +693,7 @@ pub struct MutatingWebhookConfiguration {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Webhooks is a list of webhooks and the affected resources and operations.
-    #[serde(
-        rename = "webhooks",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<MutatingWebhook>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfiguration {
@@ -876,32 +864,16 @@ pub static MUTATING_WEBHOOK_CONFIGURATION_LIST_CODEC: ::kiln_runtime::codec::Kin
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamedRuleWithOperations {
     /// ResourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.
-    #[serde(
-        rename = "resourceNames",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
     pub resource_names: Option<Vec<::kiln_runtime::Str>>,
     /// Operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
-    #[serde(
-        rename = "operations",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "operations", default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
-    #[serde(
-        rename = "apiGroups",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// APIVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
-    #[serde(
-        rename = "apiVersions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
     pub api_versions: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to.
     ///
@@ -910,11 +882,7 @@ pub struct NamedRuleWithOperations {
     /// If wildcard is present, the validation rule will ensure resources do not overlap with each other.
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
-    #[serde(
-        rename = "resources",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(
@@ -1333,25 +1301,13 @@ impl ::prost::Message for ParamRef {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RuleWithOperations {
     /// Operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
-    #[serde(
-        rename = "operations",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "operations", default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
-    #[serde(
-        rename = "apiGroups",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// APIVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
-    #[serde(
-        rename = "apiVersions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
     pub api_versions: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to.
     ///
@@ -1360,11 +1316,7 @@ pub struct RuleWithOperations {
     /// If wildcard is present, the validation rule will ensure resources do not overlap with each other.
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
-    #[serde(
-        rename = "resources",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(
@@ -1610,7 +1562,7 @@ pub struct TypeChecking {
     #[serde(
         rename = "expressionWarnings",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub expression_warnings: Option<Vec<ExpressionWarning>>,
 }
@@ -2030,7 +1982,7 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     #[serde(
         rename = "validationActions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub validation_actions: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -2224,11 +2176,7 @@ pub struct ValidatingAdmissionPolicySpec {
     )]
     pub match_constraints: Option<MatchResources>,
     /// Validations contain CEL expressions which is used to apply the validation. Validations and AuditAnnotations may not both be empty; a minimum of one Validations or AuditAnnotations is required.
-    #[serde(
-        rename = "validations",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "validations", default, skip_serializing_if = "Option::is_none")]
     pub validations: Option<Vec<Validation>>,
     /// failurePolicy defines how to handle failures for the admission policy. Failures can occur from CEL expression parse errors, type check errors, runtime errors and invalid or mis-configured policy definitions or bindings.
     ///
@@ -2245,7 +2193,7 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(
         rename = "auditAnnotations",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub audit_annotations: Option<Vec<AuditAnnotation>>,
     /// MatchConditions is a list of conditions that must be met for a request to be validated. Match conditions filter requests that have already been matched by the rules, namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
@@ -2261,17 +2209,13 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
     /// Variables contain definitions of variables that can be used in composition of other expressions. Each variable is defined as a named CEL expression. The variables defined here will be available under `variables` in other expressions of the policy except MatchConditions because MatchConditions are evaluated before the rest of the policy.
     ///
     /// The expression of a variable can refer to other variables defined earlier in the list but not those after. Thus, Variables must be sorted by the order of first appearance and acyclic.
-    #[serde(
-        rename = "variables",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<Variable>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicySpec {
@@ -2381,11 +2325,7 @@ pub struct ValidatingAdmissionPolicyStatus {
     #[serde(rename = "typeChecking", default, skip_serializing_if = "Option::is_none")]
     pub type_checking: Option<TypeChecking>,
     /// The conditions represent the latest available observations of a policy's current state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -2480,11 +2420,7 @@ pub struct ValidatingWebhook {
     )]
     pub client_config: Option<WebhookClientConfig>,
     /// Rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
-    #[serde(
-        rename = "rules",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<RuleWithOperations>>,
     /// FailurePolicy defines how unrecognized errors from the admission endpoint are handled - allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -2562,7 +2498,7 @@ pub struct ValidatingWebhook {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
@@ -2734,11 +2670,7 @@ pub struct ValidatingWebhookConfiguration {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Webhooks is a list of webhooks and the affected resources and operations.
-    #[serde(
-        rename = "webhooks",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<ValidatingWebhook>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfiguration {

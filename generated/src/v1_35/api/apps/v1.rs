@@ -795,11 +795,7 @@ pub struct DaemonSetStatus {
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
     /// Represents the latest available observations of a DaemonSet's current state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<DaemonSetCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetStatus {
@@ -1754,11 +1750,7 @@ pub struct DeploymentStatus {
     )]
     pub terminating_replicas: Option<i32>,
     /// Represents the latest available observations of a deployment's current state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<DeploymentCondition>>,
     /// Count of hash collisions for the Deployment. The Deployment controller uses this field as a collision avoidance mechanism when it needs to create the name for the newest ReplicaSet.
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
@@ -2588,11 +2580,7 @@ pub struct ReplicaSetStatus {
     )]
     pub observed_generation: Option<i64>,
     /// Represents the latest available observations of a replica set's current state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<ReplicaSetCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetStatus {
@@ -3503,7 +3491,7 @@ pub struct StatefulSetSpec {
     #[serde(
         rename = "volumeClaimTemplates",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub volume_claim_templates: Option<
         Vec<super::super::super::api::core::v1::PersistentVolumeClaim>,
@@ -3802,11 +3790,7 @@ pub struct StatefulSetStatus {
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
     /// Represents the latest available observations of a statefulset's current state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<StatefulSetCondition>>,
     /// Total number of available pods (ready for at least minReadySeconds) targeted by this statefulset.
     #[serde(

@@ -10,11 +10,7 @@ pub struct FieldSelectorAttributes {
     )]
     pub raw_selector: Option<::kiln_runtime::Str>,
     /// requirements is the parsed interpretation of a field selector. All requirements must be met for a resource instance to match the selector. Webhook implementations should handle requirements, but how to handle them is up to the webhook. Since requirements can only limit the request, it is safe to authorize as unlimited request if the requirements are not understood.
-    #[serde(
-        rename = "requirements",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "requirements", default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<
         Vec<
             super::super::super::apimachinery::pkg::apis::meta::v1::FieldSelectorRequirement,
@@ -95,11 +91,7 @@ pub struct LabelSelectorAttributes {
     )]
     pub raw_selector: Option<::kiln_runtime::Str>,
     /// requirements is the parsed interpretation of a label selector. All requirements must be met for a resource instance to match the selector. Webhook implementations should handle requirements, but how to handle them is up to the webhook. Since requirements can only limit the request, it is safe to authorize as unlimited request if the requirements are not understood.
-    #[serde(
-        rename = "requirements",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "requirements", default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<
         Vec<
             super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement,
@@ -402,7 +394,7 @@ pub struct NonResourceRule {
     #[serde(
         rename = "nonResourceURLs",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub non_resource_urls: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -734,26 +726,14 @@ pub struct ResourceRule {
     #[serde(rename = "verbs", default)]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the name of the APIGroup that contains the resources.  If multiple API groups are specified, any action requested against one of the enumerated resources in any API group will be allowed.  "*" means all.
-    #[serde(
-        rename = "apiGroups",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to.  "*" means all in the specified apiGroups.
     /// "*/foo" represents the subresource 'foo' for all resources in the specified apiGroups.
-    #[serde(
-        rename = "resources",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// ResourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.  "*" means all.
-    #[serde(
-        rename = "resourceNames",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
     pub resource_names: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceRule {
@@ -1357,18 +1337,10 @@ pub struct SubjectAccessReviewSpec {
     )]
     pub user: Option<::kiln_runtime::Str>,
     /// Groups is the groups you're testing for.
-    #[serde(
-        rename = "groups",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<::kiln_runtime::Str>>,
     /// Extra corresponds to the user.Info.GetExtra() method from the authenticator.  Since that is input to the authorizer it needs a reflection here.
-    #[serde(
-        rename = "extra",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, Vec<::kiln_runtime::Str>>,
     >,

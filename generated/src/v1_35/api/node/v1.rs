@@ -3,11 +3,7 @@
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Overhead {
     /// podFixed represents the fixed resource overhead associated with running a pod.
-    #[serde(
-        rename = "podFixed",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "podFixed", default, skip_serializing_if = "Option::is_none")]
     pub pod_fixed: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -287,20 +283,12 @@ pub static RUNTIME_CLASS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_r
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Scheduling {
     /// nodeSelector lists labels that must be present on nodes that support this RuntimeClass. Pods using this RuntimeClass can only be scheduled to a node matched by this selector. The RuntimeClass nodeSelector is merged with a pod's existing nodeSelector. Any conflicts will cause the pod to be rejected in admission.
-    #[serde(
-        rename = "nodeSelector",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
     /// tolerations are appended (excluding duplicates) to pods running with this RuntimeClass during admission, effectively unioning the set of nodes tolerated by the pod and the RuntimeClass.
-    #[serde(
-        rename = "tolerations",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<super::super::super::api::core::v1::Toleration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Scheduling {

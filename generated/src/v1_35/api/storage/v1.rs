@@ -223,7 +223,7 @@ pub struct CSIDriverSpec {
     #[serde(
         rename = "volumeLifecycleModes",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub volume_lifecycle_modes: Option<Vec<::kiln_runtime::Str>>,
     /// storageCapacity indicates that the CSI volume driver wants pod scheduling to consider the storage capacity that the driver deployment will report by creating CSIStorageCapacity objects with capacity information, if set to true.
@@ -255,11 +255,7 @@ pub struct CSIDriverSpec {
     /// }
     ///
     /// Note: Audience in each TokenRequest should be different and at most one token is empty string. To receive a new token after expiry, RequiresRepublish can be used to trigger NodePublishVolume periodically.
-    #[serde(
-        rename = "tokenRequests",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "tokenRequests", default, skip_serializing_if = "Option::is_none")]
     pub token_requests: Option<Vec<TokenRequest>>,
     /// requiresRepublish indicates the CSI driver wants `NodePublishVolume` being periodically called to reflect any possible change in the mounted volume. This field defaults to false.
     ///
@@ -1060,11 +1056,7 @@ pub struct StorageClass {
     )]
     pub provisioner: Option<::kiln_runtime::Str>,
     /// parameters holds the parameters for the provisioner that should create volumes of this storage class.
-    #[serde(
-        rename = "parameters",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -1072,11 +1064,7 @@ pub struct StorageClass {
     #[serde(rename = "reclaimPolicy", default, skip_serializing_if = "Option::is_none")]
     pub reclaim_policy: Option<::kiln_runtime::Str>,
     /// mountOptions controls the mountOptions for dynamically provisioned PersistentVolumes of this storage class. e.g. ["ro", "soft"]. Not validated - mount of the PVs will simply fail if one is invalid.
-    #[serde(
-        rename = "mountOptions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<Vec<::kiln_runtime::Str>>,
     /// allowVolumeExpansion shows whether the storage class allow volume expand.
     #[serde(
@@ -1096,7 +1084,7 @@ pub struct StorageClass {
     #[serde(
         rename = "allowedTopologies",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub allowed_topologies: Option<
         Vec<super::super::super::api::core::v1::TopologySelectorTerm>,
@@ -1811,7 +1799,7 @@ pub struct VolumeAttachmentStatus {
     #[serde(
         rename = "attachmentMetadata",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub attachment_metadata: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -1944,11 +1932,7 @@ pub struct VolumeAttributesClass {
     /// parameters hold volume attributes defined by the CSI driver. These values are opaque to the Kubernetes and are passed directly to the CSI driver. The underlying storage provider supports changing these attributes on an existing volume, however the parameters field itself is immutable. To invoke a volume update, a new VolumeAttributesClass should be created with new parameters, and the PersistentVolumeClaim should be updated to reference the new VolumeAttributesClass.
     ///
     /// This field is required and must contain at least one key/value pair. The keys cannot be empty, and the maximum number of parameters is 512, with a cumulative max size of 256K. If the CSI driver rejects invalid parameters, the target PersistentVolumeClaim will be set to an "Infeasible" state in the modifyVolumeStatus field.
-    #[serde(
-        rename = "parameters",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,

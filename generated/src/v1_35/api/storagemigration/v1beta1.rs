@@ -283,11 +283,7 @@ impl ::prost::Message for StorageVersionMigrationSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StorageVersionMigrationStatus {
     /// The latest available observations of the migration's current state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,

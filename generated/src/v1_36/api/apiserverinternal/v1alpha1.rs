@@ -20,15 +20,11 @@ pub struct ServerStorageVersion {
     #[serde(
         rename = "decodableVersions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub decodable_versions: Option<Vec<::kiln_runtime::Str>>,
     /// servedVersions lists all versions the API server can serve. DecodableVersions must include all ServedVersions.
-    #[serde(
-        rename = "servedVersions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
     pub served_versions: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServerStorageVersion {
@@ -564,7 +560,7 @@ pub struct StorageVersionStatus {
     #[serde(
         rename = "storageVersions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub storage_versions: Option<Vec<ServerStorageVersion>>,
     /// commonEncodingVersion is set to an encoding storage version if all API server instances share that same version. If they don't share one storage version, this field is left empty. API servers should finish updating its storageVersionStatus entry before serving write operations, so that this field will be in sync with the reality.
@@ -575,11 +571,7 @@ pub struct StorageVersionStatus {
     )]
     pub common_encoding_version: Option<::kiln_runtime::Str>,
     /// conditions lists the latest available observations of the storageVersion's state.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<StorageVersionCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StorageVersionStatus {

@@ -408,11 +408,7 @@ impl ::prost::Message for CronJobSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CronJobStatus {
     /// A list of pointers to currently running jobs.
-    #[serde(
-        rename = "active",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "active", default, skip_serializing_if = "Option::is_none")]
     pub active: Option<Vec<super::super::super::api::core::v1::ObjectReference>>,
     /// Information when was the last time the job was successfully scheduled.
     #[serde(
@@ -1177,11 +1173,7 @@ pub struct JobStatus {
     /// A job is considered finished when it is in a terminal condition, either "Complete" or "Failed". A Job cannot have both the "Complete" and "Failed" conditions. Additionally, it cannot be in the "Complete" and "FailureTarget" conditions. The "Complete", "Failed" and "FailureTarget" conditions cannot be disabled.
     ///
     /// More info: https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<JobCondition>>,
     /// Represents time when the job controller started processing a job. When a Job is created in the suspended state, this field is not set until the first time it is resumed. This field is reset every time a Job is resumed from suspension. It is represented in RFC3339 form and is in UTC.
     ///
@@ -1757,7 +1749,7 @@ pub struct PodFailurePolicyRule {
     #[serde(
         rename = "onPodConditions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub on_pod_conditions: Option<Vec<PodFailurePolicyOnPodConditionsPattern>>,
 }
@@ -1936,18 +1928,10 @@ impl ::prost::Message for SuccessPolicyRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UncountedTerminatedPods {
     /// succeeded holds UIDs of succeeded Pods.
-    #[serde(
-        rename = "succeeded",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "succeeded", default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<Vec<::kiln_runtime::Str>>,
     /// failed holds UIDs of failed Pods.
-    #[serde(
-        rename = "failed",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "failed", default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for UncountedTerminatedPods {

@@ -632,7 +632,7 @@ pub struct PodCertificateRequestSpec {
     #[serde(
         rename = "unverifiedUserAnnotations",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub unverified_user_annotations: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -851,11 +851,7 @@ pub struct PodCertificateRequestStatus {
     /// The types "Issued", "Denied", and "Failed" have special handling.  At most one of these conditions may be present, and they must have status "True".
     ///
     /// If the request is denied with `Reason=UnsupportedKeyType`, the signer may suggest a key type that will work in the message field.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,

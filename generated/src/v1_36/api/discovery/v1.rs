@@ -22,7 +22,7 @@ pub struct Endpoint {
     #[serde(
         rename = "deprecatedTopology",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub deprecated_topology: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -226,18 +226,10 @@ impl ::prost::Message for EndpointConditions {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointHints {
     /// forZones indicates the zone(s) this endpoint should be consumed by when using topology aware routing. May contain a maximum of 8 entries.
-    #[serde(
-        rename = "forZones",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "forZones", default, skip_serializing_if = "Option::is_none")]
     pub for_zones: Option<Vec<ForZone>>,
     /// forNodes indicates the node(s) this endpoint should be consumed by when using topology aware routing. May contain a maximum of 8 entries.
-    #[serde(
-        rename = "forNodes",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "forNodes", default, skip_serializing_if = "Option::is_none")]
     pub for_nodes: Option<Vec<ForNode>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for EndpointHints {

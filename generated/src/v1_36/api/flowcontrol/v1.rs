@@ -552,11 +552,7 @@ pub struct FlowSchemaSpec {
     )]
     pub distinguisher_method: Option<FlowDistinguisherMethod>,
     /// `rules` describes which requests will match this flow schema. This FlowSchema matches a request if and only if at least one member of rules matches the request. if it is an empty slice, there will be no requests matching the FlowSchema.
-    #[serde(
-        rename = "rules",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<PolicyRulesWithSubjects>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FlowSchemaSpec {
@@ -650,11 +646,7 @@ impl ::prost::Message for FlowSchemaSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FlowSchemaStatus {
     /// `conditions` is a list of the current states of FlowSchema.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<FlowSchemaCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FlowSchemaStatus {
@@ -1011,17 +1003,13 @@ pub struct PolicyRulesWithSubjects {
     #[serde(rename = "subjects", default)]
     pub subjects: Option<Vec<Subject>>,
     /// `resourceRules` is a slice of ResourcePolicyRules that identify matching requests according to their verb and the target resource. At least one of `resourceRules` and `nonResourceRules` has to be non-empty.
-    #[serde(
-        rename = "resourceRules",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
     pub resource_rules: Option<Vec<ResourcePolicyRule>>,
     /// `nonResourceRules` is a list of NonResourcePolicyRules that identify matching requests according to their verb and the target non-resource URL.
     #[serde(
         rename = "nonResourceRules",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub non_resource_rules: Option<Vec<NonResourcePolicyRule>>,
 }
@@ -1628,11 +1616,7 @@ impl ::prost::Message for PriorityLevelConfigurationSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PriorityLevelConfigurationStatus {
     /// `conditions` is the current state of "request-priority".
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<PriorityLevelConfigurationCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PriorityLevelConfigurationStatus {

@@ -6,7 +6,7 @@ pub struct AggregationRule {
     #[serde(
         rename = "clusterRoleSelectors",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub cluster_role_selectors: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector>,
@@ -185,11 +185,7 @@ pub struct ClusterRoleBinding {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Subjects holds references to the objects the role applies to.
-    #[serde(
-        rename = "subjects",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "subjects", default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<Subject>>,
     /// RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.
     #[serde(
@@ -468,31 +464,19 @@ pub struct PolicyRule {
     #[serde(rename = "verbs", default)]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the name of the APIGroup that contains the resources.  If multiple API groups are specified, any action requested against one of the enumerated resources in any API group will be allowed. "" represents the core API group and "*" represents all API groups.
-    #[serde(
-        rename = "apiGroups",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to. '*' represents all resources.
-    #[serde(
-        rename = "resources",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// ResourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.
-    #[serde(
-        rename = "resourceNames",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
     pub resource_names: Option<Vec<::kiln_runtime::Str>>,
     /// NonResourceURLs is a set of partial urls that a user should have access to.  *s are allowed, but only as the full, final step in the path Since non-resource URLs are not namespaced, this field is only applicable for ClusterRoles referenced from a ClusterRoleBinding. Rules can either apply to API resources (such as "pods" or "secrets") or non-resource URL paths (such as "/api"),  but not both.
     #[serde(
         rename = "nonResourceURLs",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub non_resource_urls: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -687,11 +671,7 @@ pub struct RoleBinding {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Subjects holds references to the objects the role applies to.
-    #[serde(
-        rename = "subjects",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "subjects", default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<Subject>>,
     /// RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.
     #[serde(

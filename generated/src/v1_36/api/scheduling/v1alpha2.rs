@@ -478,11 +478,7 @@ impl ::prost::Message for PodGroupResourceClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroupSchedulingConstraints {
     /// Topology defines the topology constraints for the pod group. Currently only a single topology constraint can be specified. This may change in the future.
-    #[serde(
-        rename = "topology",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "topology", default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<Vec<TopologyConstraint>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodGroupSchedulingConstraints {
@@ -607,11 +603,7 @@ pub struct PodGroupSpec {
     /// This is an alpha-level field and requires that the DRAWorkloadResourceClaims feature gate is enabled.
     ///
     /// This field is immutable.
-    #[serde(
-        rename = "resourceClaims",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
     pub resource_claims: Option<Vec<PodGroupResourceClaim>>,
     /// DisruptionMode defines the mode in which a given PodGroup can be disrupted. Controllers are expected to fill this field by copying it from a PodGroupTemplate. One of Pod, PodGroup. Defaults to Pod if unset. This field is immutable. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
     #[serde(
@@ -777,11 +769,7 @@ pub struct PodGroupStatus {
     ///
     /// Known reasons for the DisruptionTarget condition: - "PreemptionByScheduler": The PodGroup was preempted by the scheduler to make room for
     /// higher-priority PodGroups or Pods.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -789,7 +777,7 @@ pub struct PodGroupStatus {
     #[serde(
         rename = "resourceClaimStatuses",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub resource_claim_statuses: Option<Vec<PodGroupResourceClaimStatus>>,
 }
@@ -870,11 +858,7 @@ pub struct PodGroupTemplate {
     /// This is an alpha-level field and requires that the DRAWorkloadResourceClaims feature gate is enabled.
     ///
     /// This field is immutable.
-    #[serde(
-        rename = "resourceClaims",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
     pub resource_claims: Option<Vec<PodGroupResourceClaim>>,
     /// DisruptionMode defines the mode in which a given PodGroup can be disrupted. One of Pod, PodGroup. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
     #[serde(

@@ -37,7 +37,7 @@ pub struct APIGroup {
     #[serde(
         rename = "serverAddressByClientCIDRs",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub server_address_by_client_cidrs: Option<Vec<ServerAddressByClientCIDR>>,
 }
@@ -244,18 +244,10 @@ pub struct APIResource {
     #[serde(rename = "verbs", default)]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// shortNames is a list of suggested short names of the resource.
-    #[serde(
-        rename = "shortNames",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
     pub short_names: Option<Vec<::kiln_runtime::Str>>,
     /// categories is a list of the grouped resources this resource belongs to (e.g. 'all')
-    #[serde(
-        rename = "categories",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<::kiln_runtime::Str>>,
     /// The hash value of the storage version, the version this resource is converted to when written to the data store. Value must be treated as opaque by clients. Only equality comparison on the value is valid. This is an alpha feature and may change or be removed in the future. The field is populated by the apiserver only if the StorageVersionHash feature gate is enabled. This field will remain optional even if it graduates.
     #[serde(
@@ -880,11 +872,7 @@ pub struct DeleteOptions {
     )]
     pub propagation_policy: Option<::kiln_runtime::Str>,
     /// When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed
-    #[serde(
-        rename = "dryRun",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "dryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<Vec<::kiln_runtime::Str>>,
     /// if set to true, it will trigger an unsafe deletion of the resource in case the normal deletion flow fails with a corrupt object error. A resource is considered corrupt if it can not be retrieved from the underlying storage successfully because of a) its data can not be transformed e.g. decryption failure, or b) it fails to decode into an object. NOTE: unsafe deletion ignores finalizer constraints, skips precondition checks, and removes the object from the storage. WARNING: This may potentially break the cluster if the workload associated with the resource being unsafe-deleted relies on normal deletion flow. Use only if you REALLY know what you are doing. The default value is false, and the user must opt in to enable it
     #[serde(
@@ -1003,11 +991,7 @@ pub struct FieldSelectorRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
-    #[serde(
-        rename = "values",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FieldSelectorRequirement {
@@ -1350,11 +1334,7 @@ impl ::prost::Message for GroupVersionKind {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LabelSelector {
     /// matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels map is equivalent to an element of matchExpressions, whose key field is "key", the operator is "In", and the values array contains only "value". The requirements are ANDed.
-    #[serde(
-        rename = "matchLabels",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "matchLabels", default, skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -1362,7 +1342,7 @@ pub struct LabelSelector {
     #[serde(
         rename = "matchExpressions",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
 }
@@ -1443,11 +1423,7 @@ pub struct LabelSelectorRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
-    #[serde(
-        rename = "values",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LabelSelectorRequirement {
@@ -1945,7 +1921,7 @@ pub struct ObjectMeta {
     #[serde(
         rename = "creationTimestamp",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_zero"
     )]
     pub creation_timestamp: Option<::kiln_runtime::Time>,
     /// DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted. This field is set by the server when a graceful deletion is requested by the user, and is not directly settable by a client. The resource is expected to be deleted (no longer visible from resource lists, and not reachable by name) after the time in this field, once the finalizers list is empty. As long as the finalizers list contains items, deletion is blocked. Once the deletionTimestamp is set, this value may not be unset or be set further into the future, although it may be shortened or the resource may be deleted prior to this time. For example, a user may request that a pod is deleted in 30 seconds. The Kubelet will react by sending a graceful termination signal to the containers in the pod. After that 30 seconds, the Kubelet will send a hard termination signal (SIGKILL) to the container and after cleanup, remove the pod from the API. In the presence of network partitions, this object may still exist after this timestamp, until an administrator or automated process can determine the resource is fully terminated. If not set, graceful deletion of the object has not been requested.
@@ -1965,20 +1941,12 @@ pub struct ObjectMeta {
     )]
     pub deletion_grace_period_seconds: Option<i64>,
     /// Map of string keys and values that can be used to organize and categorize (scope and select) objects. May match selectors of replication controllers and services. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels
-    #[serde(
-        rename = "labels",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "labels", default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
     /// Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata. They are not queryable and should be preserved when modifying objects. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/annotations
-    #[serde(
-        rename = "annotations",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "annotations", default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -1986,22 +1954,14 @@ pub struct ObjectMeta {
     #[serde(
         rename = "ownerReferences",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub owner_references: Option<Vec<OwnerReference>>,
     /// Must be empty before the object is deleted from the registry. Each entry is an identifier for the responsible component that will remove the entry from the list. If the deletionTimestamp of the object is non-nil, entries in this list can only be removed. Finalizers may be processed and removed in any order.  Order is NOT enforced because it introduces significant risk of stuck finalizers. finalizers is a shared field, any actor with permission can reorder it. If the finalizer list is processed in order, then this can lead to a situation in which the component responsible for the first finalizer in the list is waiting for a signal (field value, external system, or other) produced by a component responsible for a finalizer later in the list, resulting in a deadlock. Without enforced ordering finalizers are free to order amongst themselves and are not vulnerable to ordering changes in the list.
-    #[serde(
-        rename = "finalizers",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "finalizers", default, skip_serializing_if = "Option::is_none")]
     pub finalizers: Option<Vec<::kiln_runtime::Str>>,
     /// ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow. This is mostly for internal housekeeping, and users typically shouldn't need to set or understand this field. A workflow can be the user's name, a controller's name, or the name of a specific apply path like "ci-cd". The set of fields is always in the version that the workflow used when modifying the object.
-    #[serde(
-        rename = "managedFields",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "managedFields", default, skip_serializing_if = "Option::is_none")]
     pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ObjectMeta {
@@ -2027,7 +1987,15 @@ impl ::kiln_runtime::proto::rev::RevEncode for ObjectMeta {
         if let Some(v) = &self.deletion_timestamp {
             ::kiln_runtime::proto::rev::message(9, v, w);
         }
-        if let Some(v) = &self.creation_timestamp {
+        {
+            let zero;
+            let v = match &self.creation_timestamp {
+                Some(v) => v,
+                None => {
+                    zero = ::core::default::Default::default();
+                    &zero
+                }
+            };
             ::kiln_runtime::proto::rev::message(8, v, w);
         }
         {
@@ -3114,11 +3082,7 @@ pub struct StatusDetails {
     )]
     pub uid: Option<::kiln_runtime::Str>,
     /// The Causes array includes more details associated with the StatusReason failure. Not all StatusReasons may provide detailed causes.
-    #[serde(
-        rename = "causes",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "causes", default, skip_serializing_if = "Option::is_none")]
     pub causes: Option<Vec<StatusCause>>,
     /// If specified, the time in seconds before the operation should be retried. Some errors may indicate the client must take an alternate action - for those errors this field may indicate how long to wait before taking the alternate action.
     #[serde(

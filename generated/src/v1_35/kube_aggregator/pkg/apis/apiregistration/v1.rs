@@ -597,11 +597,7 @@ impl ::prost::Message for APIServiceSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIServiceStatus {
     /// Current service state of apiService.
-    #[serde(
-        rename = "conditions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<APIServiceCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIServiceStatus {

@@ -701,11 +701,7 @@ pub struct CustomResourceDefinitionNames {
     )]
     pub singular: Option<::kiln_runtime::Str>,
     /// shortNames are short names for the resource, exposed in API discovery documents, and used by clients to support invocations like `kubectl get <shortname>`. It must be all lowercase.
-    #[serde(
-        rename = "shortNames",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
     pub short_names: Option<Vec<::kiln_runtime::Str>>,
     /// kind is the serialized kind of the resource. It is normally CamelCase and singular. Custom resource instances will use this value as the `kind` attribute in API calls.
     #[serde(
@@ -722,11 +718,7 @@ pub struct CustomResourceDefinitionNames {
     )]
     pub list_kind: Option<::kiln_runtime::Str>,
     /// categories is a list of grouped resources this custom resource belongs to (e.g. 'all'). This is published in API discovery documents, and used by clients to support invocations like `kubectl get all`.
-    #[serde(
-        rename = "categories",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionNames {
@@ -1173,14 +1165,14 @@ pub struct CustomResourceDefinitionVersion {
     #[serde(
         rename = "additionalPrinterColumns",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub additional_printer_columns: Option<Vec<CustomResourceColumnDefinition>>,
     /// selectableFields specifies paths to fields that may be used as field selectors. A maximum of 8 selectable fields are allowed. See https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors
     #[serde(
         rename = "selectableFields",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub selectable_fields: Option<Vec<SelectableField>>,
 }
@@ -1765,49 +1757,25 @@ pub struct JSONSchemaProps {
         serialize_with = "::kiln_runtime::go::float"
     )]
     pub multiple_of: Option<f64>,
-    #[serde(
-        rename = "enum",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "enum", default, skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::kiln_runtime::Json>>,
     #[serde(rename = "maxProperties", default, skip_serializing_if = "Option::is_none")]
     pub max_properties: Option<i64>,
     #[serde(rename = "minProperties", default, skip_serializing_if = "Option::is_none")]
     pub min_properties: Option<i64>,
-    #[serde(
-        rename = "required",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "required", default, skip_serializing_if = "Option::is_none")]
     pub required: Option<Vec<::kiln_runtime::Str>>,
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<::kiln_runtime::SchemaOrArray<JSONSchemaProps>>,
-    #[serde(
-        rename = "allOf",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "allOf", default, skip_serializing_if = "Option::is_none")]
     pub all_of: Option<Vec<JSONSchemaProps>>,
-    #[serde(
-        rename = "oneOf",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "oneOf", default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<JSONSchemaProps>>,
-    #[serde(
-        rename = "anyOf",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "anyOf", default, skip_serializing_if = "Option::is_none")]
     pub any_of: Option<Vec<JSONSchemaProps>>,
     #[serde(rename = "not", default, skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<JSONSchemaProps>>,
-    #[serde(
-        rename = "properties",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "properties", default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, JSONSchemaProps>,
     >,
@@ -1820,16 +1788,12 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "patternProperties",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub pattern_properties: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, JSONSchemaProps>,
     >,
-    #[serde(
-        rename = "dependencies",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "dependencies", default, skip_serializing_if = "Option::is_none")]
     pub dependencies: Option<
         ::std::collections::BTreeMap<
             ::kiln_runtime::Str,
@@ -1842,11 +1806,7 @@ pub struct JSONSchemaProps {
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_items: Option<::kiln_runtime::SchemaOrBool<JSONSchemaProps>>,
-    #[serde(
-        rename = "definitions",
-        default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
-    )]
+    #[serde(rename = "definitions", default, skip_serializing_if = "Option::is_none")]
     pub definitions: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, JSONSchemaProps>,
     >,
@@ -1898,7 +1858,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "x-kubernetes-list-map-keys",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub x_kubernetes_list_map_keys: Option<Vec<::kiln_runtime::Str>>,
     /// x-kubernetes-list-type annotates an array to further describe its topology. This extension must only be used on lists and may have 3 possible values:
@@ -1939,7 +1899,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "x-kubernetes-validations",
         default,
-        skip_serializing_if = "::kiln_runtime::go::is_none_or_empty"
+        skip_serializing_if = "Option::is_none"
     )]
     pub x_kubernetes_validations: Option<Vec<ValidationRule>>,
 }
