@@ -312,13 +312,16 @@ fn serde_rules(f: &Field) -> (Option<&'static str>, Option<&'static str>) {
         Some(GoStruct::Pointer) | None => {}
     }
     // A list or map: absent (nil) is left out with `omitempty` or `omitzero` and `null`
-    // without either. An empty one is kept: Go keeps a non-nil empty slice or map in memory,
-    // where defaulting, validation and the field manager tell it from nil (`policies: []`
-    // is a 422, `managedFields: []` a reset), and normalised values are that memory (D37).
+    // without either. An empty one is kept, except when serialising an object for storage
+    // (`go::as_stored`): Go keeps a non-nil empty slice or map in memory, where defaulting,
+    // validation and the field manager tell it from nil (`policies: []` is a 422,
+    // `managedFields: []` a reset), but its stored protobuf cannot carry one (D37).
     if let Some(c) = f.go_collection {
         return match c {
-            GoCollection::OmitEmpty | GoCollection::OmitZero => (Some("Option::is_none"), None),
-            GoCollection::Always => (None, None),
+            GoCollection::OmitEmpty | GoCollection::OmitZero => {
+                (Some("::kiln_runtime::go::is_none_or_stored_empty"), None)
+            }
+            GoCollection::Always => (None, Some("::kiln_runtime::go::nil_if_stored_empty")),
         };
     }
     // A non-pointer scalar without `omitempty` is written even when absent, as its zero

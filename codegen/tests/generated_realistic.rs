@@ -76,11 +76,11 @@ const READ_AS_IS: &str = "`kubectl create --dry-run=client` prints the file as r
     bug.";
 
 const EMPTY_COLLECTION: &str = "Go's encoding/json leaves an empty slice or map out of a \
-    field with omitempty, and kube-apiserver's stored protobuf cannot carry one, so it never \
-    writes `[]` or `{}` there. Kiln keeps them (its normalised values stand for Go's \
-    in-memory objects, where empty differs from nil for defaulting, validation and the \
-    field manager; D37). Next step: drop them when an object is stored, as the protobuf \
-    round trip does in kube-apiserver.";
+    field with omitempty. Kiln's normalised value keeps it, as Go keeps it in memory (where \
+    empty differs from nil for defaulting, validation and the field manager); the server \
+    drops it when it stores the object (`go::as_stored`), so its responses match \
+    kube-apiserver's, whose stored protobuf cannot carry one either (D37). This test \
+    compares the normalised value.";
 
 /// Known differences between our JSON and kubectl's, each with its cause. The test puts
 /// our value in kubectl's output at these places before comparing, and fails if our

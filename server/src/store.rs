@@ -308,6 +308,41 @@ fn encode_for_storage(r: &ResourceInfo, obj: &mut Value) -> Result<Bytes, ApiErr
     encode_stored(r, obj).map(|t| t.bytes)
 }
 
+/// The object as kube-apiserver's storage gives it back (it answers writes with that): its
+/// empty lists and maps left out, or `null` where the field has no `omitempty`, since the
+/// stored protobuf cannot carry them (D37). Until here they are kept, as Go keeps them in
+/// memory for defaulting, validation and the field manager. Objects without an empty `[]`
+/// or `{}` anywhere (managed fields' free-form field sets aside) are left alone, without
+/// the typed pass.
+fn stored_form(r: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
+    fn has_empty(v: &Value) -> bool {
+        match v {
+            Value::Array(a) => a.is_empty() || a.iter().any(has_empty),
+            Value::Object(m) => m.is_empty() || m.values().any(has_empty),
+            _ => false,
+        }
+    }
+    let Some(codec) = r.codec else {
+        return Ok(());
+    };
+    let Value::Object(top) = &*obj else {
+        return Ok(());
+    };
+    let any_empty = top.iter().any(|(k, v)| match (k.as_str(), v) {
+        ("metadata", Value::Object(meta)) => meta
+            .iter()
+            .any(|(k, v)| k != "managedFields" && has_empty(v)),
+        _ => has_empty(v),
+    });
+    if !any_empty {
+        return Ok(());
+    }
+    let value = std::mem::take(obj);
+    *obj = kiln_runtime::go::as_stored(|| (codec.normalize_value)(value))
+        .map_err(|e| ApiError::internal(format!("normalising for storage: {e}")))?;
+    Ok(())
+}
+
 /// Where `resourceVersion` goes in a stored text: the byte offset, and whether a comma
 /// precedes the member there.
 type RvSlot = (usize, bool);
@@ -929,6 +964,7 @@ impl Store {
                 }
             }
             reorder_metadata(&mut obj);
+            stored_form(r, &mut obj)?;
             if opts.dry_run {
                 return Ok((obj, None));
             }
@@ -1068,6 +1104,7 @@ impl Store {
                 return Err(ApiError::invalid(r.group, r.kind, name, &errors));
             }
             reorder_metadata(&mut new);
+            stored_form(r, &mut new)?;
             set_resource_version(&mut new, current.mod_revision);
             if objects::same_content(&new, &old)
                 && objects::metadata(&new).and_then(|m| m.get("managedFields"))

@@ -30,6 +30,63 @@ pub fn value_or_zero<T: Serialize + Default, S: Serializer>(
     }
 }
 
+/// A list or map field, for [`is_none_or_stored_empty`] and [`nil_if_stored_empty`].
+pub trait Collection {
+    fn is_empty_collection(&self) -> bool;
+}
+
+impl<T> Collection for Vec<T> {
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<K, V> Collection for std::collections::BTreeMap<K, V> {
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+std::thread_local! {
+    static STORING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a serialisation) with empty lists and maps written as they come back from
+/// kube-apiserver's storage, whose protobuf cannot carry them: left out where the field
+/// has `omitempty` or `omitzero`, `null` where it has neither. Outside, an empty list or
+/// map is written as given (Go keeps it in memory, where it differs from nil).
+pub fn as_stored<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            STORING.set(self.0);
+        }
+    }
+    let _restore = Restore(STORING.replace(true));
+    f()
+}
+
+/// `skip_serializing_if` of a list or map field with `omitempty` or `omitzero`: absent, or
+/// empty inside [`as_stored`].
+pub fn is_none_or_stored_empty<T: Collection>(value: &Option<T>) -> bool {
+    match value {
+        None => true,
+        Some(v) => v.is_empty_collection() && STORING.get(),
+    }
+}
+
+/// `serialize_with` of a list or map field without `omitempty`: `null` when absent, or
+/// empty inside [`as_stored`].
+pub fn nil_if_stored_empty<T: Collection + Serialize, S: Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) if !(v.is_empty_collection() && STORING.get()) => v.serialize(serializer),
+        _ => serializer.serialize_none(),
+    }
+}
+
 /// Serialises a float64 field as Go does: an integral value without a fraction (`100`,
 /// where serde_json would write `100.0`). Other values keep the shortest form both write.
 pub fn float<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -62,6 +119,38 @@ mod tests {
         time: Option<crate::Time>,
         #[serde(serialize_with = "value_or_zero")]
         count: Option<i32>,
+    }
+
+    #[test]
+    fn empty_collections_as_stored() {
+        #[derive(Serialize)]
+        struct C {
+            #[serde(skip_serializing_if = "is_none_or_stored_empty")]
+            omit: Option<Vec<i32>>,
+            #[serde(serialize_with = "nil_if_stored_empty")]
+            always: Option<std::collections::BTreeMap<String, i32>>,
+        }
+        let empty = C {
+            omit: Some(Vec::new()),
+            always: Some(Default::default()),
+        };
+        let json = |c: &C| serde_json::to_string(c).unwrap_or_default();
+        assert_eq!(json(&empty), r#"{"omit":[],"always":{}}"#);
+        assert_eq!(as_stored(|| json(&empty)), r#"{"always":null}"#);
+        assert_eq!(json(&empty), r#"{"omit":[],"always":{}}"#, "the mode ends");
+        let full = C {
+            omit: Some(vec![1]),
+            always: Some([("a".to_string(), 1)].into()),
+        };
+        assert_eq!(
+            as_stored(|| json(&full)),
+            r#"{"omit":[1],"always":{"a":1}}"#
+        );
+        let none = C {
+            omit: None,
+            always: None,
+        };
+        assert_eq!(json(&none), r#"{"always":null}"#);
     }
 
     #[test]

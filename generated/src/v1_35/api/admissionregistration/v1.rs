@@ -309,13 +309,17 @@ pub struct MatchResources {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// ResourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy matches. The policy cares about an operation if it matches _any_ Rule.
-    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceRules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_rules: Option<Vec<NamedRuleWithOperations>>,
     /// ExcludeResourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy should not care about. The exclude rules take precedence over include rules (if a resource matches both, it is excluded)
     #[serde(
         rename = "excludeResourceRules",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub exclude_resource_rules: Option<Vec<NamedRuleWithOperations>>,
     /// matchPolicy defines how the "MatchResources" list is used to match incoming requests. Allowed values are "Exact" or "Equivalent".
@@ -421,7 +425,11 @@ pub struct MutatingWebhook {
     )]
     pub client_config: Option<WebhookClientConfig>,
     /// Rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
-    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub rules: Option<Vec<RuleWithOperations>>,
     /// FailurePolicy defines how unrecognized errors from the admission endpoint are handled - allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -486,7 +494,11 @@ pub struct MutatingWebhook {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
     /// AdmissionReviewVersions is an ordered list of preferred `AdmissionReview` versions the Webhook expects. API server will try to use first version in the list which it supports. If none of the versions specified in this list supported by API server, validation will fail for this object. If a persisted webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail and be subject to the failure policy.
-    #[serde(rename = "admissionReviewVersions", default)]
+    #[serde(
+        rename = "admissionReviewVersions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub admission_review_versions: Option<Vec<::kiln_runtime::Str>>,
     /// reinvocationPolicy indicates whether this webhook should be called multiple times as part of a single admission evaluation. Allowed values are "Never" and "IfNeeded".
     ///
@@ -512,7 +524,7 @@ pub struct MutatingWebhook {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
@@ -693,7 +705,11 @@ pub struct MutatingWebhookConfiguration {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Webhooks is a list of webhooks and the affected resources and operations.
-    #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "webhooks",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub webhooks: Option<Vec<MutatingWebhook>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfiguration {
@@ -790,7 +806,11 @@ pub struct MutatingWebhookConfigurationList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of MutatingWebhookConfiguration.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<MutatingWebhookConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfigurationList {
@@ -864,16 +884,32 @@ pub static MUTATING_WEBHOOK_CONFIGURATION_LIST_CODEC: ::kiln_runtime::codec::Kin
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamedRuleWithOperations {
     /// ResourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.
-    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceNames",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_names: Option<Vec<::kiln_runtime::Str>>,
     /// Operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "operations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub operations: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// APIVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_versions: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to.
     ///
@@ -882,7 +918,11 @@ pub struct NamedRuleWithOperations {
     /// If wildcard is present, the validation rule will ensure resources do not overlap with each other.
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(
@@ -1301,13 +1341,25 @@ impl ::prost::Message for ParamRef {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RuleWithOperations {
     /// Operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "operations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub operations: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// APIVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_versions: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to.
     ///
@@ -1316,7 +1368,11 @@ pub struct RuleWithOperations {
     /// If wildcard is present, the validation rule will ensure resources do not overlap with each other.
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(
@@ -1562,7 +1618,7 @@ pub struct TypeChecking {
     #[serde(
         rename = "expressionWarnings",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub expression_warnings: Option<Vec<ExpressionWarning>>,
 }
@@ -1872,7 +1928,11 @@ pub struct ValidatingAdmissionPolicyBindingList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of PolicyBinding.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ValidatingAdmissionPolicyBinding>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyBindingList {
@@ -1982,7 +2042,7 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     #[serde(
         rename = "validationActions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub validation_actions: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -2094,7 +2154,11 @@ pub struct ValidatingAdmissionPolicyList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ValidatingAdmissionPolicy.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ValidatingAdmissionPolicy>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyList {
@@ -2176,7 +2240,11 @@ pub struct ValidatingAdmissionPolicySpec {
     )]
     pub match_constraints: Option<MatchResources>,
     /// Validations contain CEL expressions which is used to apply the validation. Validations and AuditAnnotations may not both be empty; a minimum of one Validations or AuditAnnotations is required.
-    #[serde(rename = "validations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "validations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub validations: Option<Vec<Validation>>,
     /// failurePolicy defines how to handle failures for the admission policy. Failures can occur from CEL expression parse errors, type check errors, runtime errors and invalid or mis-configured policy definitions or bindings.
     ///
@@ -2193,7 +2261,7 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(
         rename = "auditAnnotations",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub audit_annotations: Option<Vec<AuditAnnotation>>,
     /// MatchConditions is a list of conditions that must be met for a request to be validated. Match conditions filter requests that have already been matched by the rules, namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
@@ -2209,13 +2277,17 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
     /// Variables contain definitions of variables that can be used in composition of other expressions. Each variable is defined as a named CEL expression. The variables defined here will be available under `variables` in other expressions of the policy except MatchConditions because MatchConditions are evaluated before the rest of the policy.
     ///
     /// The expression of a variable can refer to other variables defined earlier in the list but not those after. Thus, Variables must be sorted by the order of first appearance and acyclic.
-    #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "variables",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub variables: Option<Vec<Variable>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicySpec {
@@ -2325,7 +2397,11 @@ pub struct ValidatingAdmissionPolicyStatus {
     #[serde(rename = "typeChecking", default, skip_serializing_if = "Option::is_none")]
     pub type_checking: Option<TypeChecking>,
     /// The conditions represent the latest available observations of a policy's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -2420,7 +2496,11 @@ pub struct ValidatingWebhook {
     )]
     pub client_config: Option<WebhookClientConfig>,
     /// Rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
-    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub rules: Option<Vec<RuleWithOperations>>,
     /// FailurePolicy defines how unrecognized errors from the admission endpoint are handled - allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -2485,7 +2565,11 @@ pub struct ValidatingWebhook {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
     /// AdmissionReviewVersions is an ordered list of preferred `AdmissionReview` versions the Webhook expects. API server will try to use first version in the list which it supports. If none of the versions specified in this list supported by API server, validation will fail for this object. If a persisted webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail and be subject to the failure policy.
-    #[serde(rename = "admissionReviewVersions", default)]
+    #[serde(
+        rename = "admissionReviewVersions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub admission_review_versions: Option<Vec<::kiln_runtime::Str>>,
     /// MatchConditions is a list of conditions that must be met for a request to be sent to this webhook. Match conditions filter requests that have already been matched by the rules, namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
     ///
@@ -2498,7 +2582,7 @@ pub struct ValidatingWebhook {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
@@ -2670,7 +2754,11 @@ pub struct ValidatingWebhookConfiguration {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Webhooks is a list of webhooks and the affected resources and operations.
-    #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "webhooks",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub webhooks: Option<Vec<ValidatingWebhook>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfiguration {
@@ -2767,7 +2855,11 @@ pub struct ValidatingWebhookConfigurationList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ValidatingWebhookConfiguration.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ValidatingWebhookConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfigurationList {

@@ -20,11 +20,15 @@ pub struct ServerStorageVersion {
     #[serde(
         rename = "decodableVersions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub decodable_versions: Option<Vec<::kiln_runtime::Str>>,
     /// The API server can serve these versions. DecodableVersions must include all ServedVersions.
-    #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "servedVersions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub served_versions: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServerStorageVersion {
@@ -460,7 +464,11 @@ pub struct StorageVersionList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items holds a list of StorageVersion
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<StorageVersion>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StorageVersionList {
@@ -560,7 +568,7 @@ pub struct StorageVersionStatus {
     #[serde(
         rename = "storageVersions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub storage_versions: Option<Vec<ServerStorageVersion>>,
     /// If all API server instances agree on the same encoding storage version, then this field is set to that version. Otherwise this field is left empty. API servers should finish updating its storageVersionStatus entry before serving write operations, so that this field will be in sync with the reality.
@@ -571,7 +579,11 @@ pub struct StorageVersionStatus {
     )]
     pub common_encoding_version: Option<::kiln_runtime::Str>,
     /// The latest available observations of the storageVersion's state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<StorageVersionCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StorageVersionStatus {

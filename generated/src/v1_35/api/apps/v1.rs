@@ -141,7 +141,11 @@ pub struct ControllerRevisionList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of ControllerRevisions
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ControllerRevision>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ControllerRevisionList {
@@ -525,7 +529,11 @@ pub struct DaemonSetList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// A list of daemon sets.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<DaemonSet>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetList {
@@ -795,7 +803,11 @@ pub struct DaemonSetStatus {
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
     /// Represents the latest available observations of a DaemonSet's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<DaemonSetCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DaemonSetStatus {
@@ -1431,7 +1443,11 @@ pub struct DeploymentList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of Deployments.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Deployment>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeploymentList {
@@ -1750,7 +1766,11 @@ pub struct DeploymentStatus {
     )]
     pub terminating_replicas: Option<i32>,
     /// Represents the latest available observations of a deployment's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<DeploymentCondition>>,
     /// Count of hash collisions for the Deployment. The Deployment controller uses this field as a collision avoidance mechanism when it needs to create the name for the newest ReplicaSet.
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
@@ -2353,7 +2373,11 @@ pub struct ReplicaSetList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ReplicaSets. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ReplicaSet>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetList {
@@ -2580,7 +2604,11 @@ pub struct ReplicaSetStatus {
     )]
     pub observed_generation: Option<i64>,
     /// Represents the latest available observations of a replica set's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<ReplicaSetCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicaSetStatus {
@@ -3242,7 +3270,11 @@ pub struct StatefulSetList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of stateful sets.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<StatefulSet>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StatefulSetList {
@@ -3491,7 +3523,7 @@ pub struct StatefulSetSpec {
     #[serde(
         rename = "volumeClaimTemplates",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub volume_claim_templates: Option<
         Vec<super::super::super::api::core::v1::PersistentVolumeClaim>,
@@ -3790,7 +3822,11 @@ pub struct StatefulSetStatus {
     #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
     pub collision_count: Option<i32>,
     /// Represents the latest available observations of a statefulset's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<StatefulSetCondition>>,
     /// Total number of available pods (ready for at least minReadySeconds) targeted by this statefulset.
     #[serde(

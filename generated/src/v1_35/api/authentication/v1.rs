@@ -451,7 +451,11 @@ pub static TOKEN_REQUEST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtim
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TokenRequestSpec {
     /// Audiences are the intendend audiences of the token. A recipient of a token must identify themself with an identifier in the list of audiences of the token, and otherwise should reject the token. A token issued for multiple audiences may be used to authenticate against any of the audiences listed but implies a high degree of trust between the target audiences.
-    #[serde(rename = "audiences", default)]
+    #[serde(
+        rename = "audiences",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub audiences: Option<Vec<::kiln_runtime::Str>>,
     /// ExpirationSeconds is the requested duration of validity of the request. The token issuer may return a token with a different validity duration so a client needs to check the 'expiration' field in a response.
     #[serde(
@@ -739,7 +743,11 @@ pub struct TokenReviewSpec {
     )]
     pub token: Option<::kiln_runtime::Str>,
     /// Audiences is a list of the identifiers that the resource server presented with the token identifies as. Audience-aware token authenticators will verify that the token was intended for at least one of the audiences in this list. If no audiences are provided, the audience will default to the audience of the Kubernetes apiserver.
-    #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "audiences",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub audiences: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TokenReviewSpec {
@@ -823,7 +831,11 @@ pub struct TokenReviewStatus {
     )]
     pub user: Option<UserInfo>,
     /// Audiences are audience identifiers chosen by the authenticator that are compatible with both the TokenReview and token. An identifier is any identifier in the intersection of the TokenReviewSpec audiences and the token's audiences. A client of the TokenReview API that sets the spec.audiences field should validate that a compatible audience identifier is returned in the status.audiences field to ensure that the TokenReview server is audience aware. If a TokenReview returns an empty status.audience field where status.authenticated is "true", the token is valid against the audience of the Kubernetes API server.
-    #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "audiences",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub audiences: Option<Vec<::kiln_runtime::Str>>,
     /// Error indicates that the token couldn't be checked
     #[serde(
@@ -953,10 +965,18 @@ pub struct UserInfo {
     )]
     pub uid: Option<::kiln_runtime::Str>,
     /// The names of groups this user is a part of.
-    #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "groups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub groups: Option<Vec<::kiln_runtime::Str>>,
     /// Any additional information provided by the authenticator.
-    #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "extra",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub extra: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, Vec<::kiln_runtime::Str>>,
     >,

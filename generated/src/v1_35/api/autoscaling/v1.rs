@@ -262,7 +262,11 @@ pub struct HorizontalPodAutoscalerList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of horizontal pod autoscaler objects.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<HorizontalPodAutoscaler>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerList {

@@ -600,7 +600,11 @@ pub struct HPAScalingRules {
     #[serde(rename = "selectPolicy", default, skip_serializing_if = "Option::is_none")]
     pub select_policy: Option<::kiln_runtime::Str>,
     /// policies is a list of potential scaling polices which can be used during scaling. If not set, use the default values: - For scale up: allow doubling the number of pods, or an absolute change of 4 pods in a 15s window. - For scale down: allow all pods to be removed in a 15s window.
-    #[serde(rename = "policies", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "policies",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub policies: Option<Vec<HPAScalingPolicy>>,
     /// tolerance is the tolerance on the ratio between the current and desired metric value under which no updates are made to the desired number of replicas (e.g. 0.01 for 1%). Must be greater than or equal to zero. If not set, the default cluster-wide tolerance is applied (by default 10%).
     ///
@@ -1057,7 +1061,11 @@ pub struct HorizontalPodAutoscalerList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of horizontal pod autoscaler objects.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<HorizontalPodAutoscaler>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerList {
@@ -1144,7 +1152,11 @@ pub struct HorizontalPodAutoscalerSpec {
     )]
     pub max_replicas: Option<i32>,
     /// metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).  The desired replica count is calculated multiplying the ratio between the target value and the current value by the current number of pods.  Ergo, metrics used must decrease as the pod count is increased, and vice-versa.  See the individual metric source types for more information about how each type of metric must respond. If not set, the default metric will be set to 80% average CPU utilization.
-    #[serde(rename = "metrics", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "metrics",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub metrics: Option<Vec<MetricSpec>>,
     /// behavior configures the scaling behavior of the target in both Up and Down directions (scaleUp and scaleDown fields respectively). If not set, the default HPAScalingRules for scale up and scale down are used.
     #[serde(rename = "behavior", default, skip_serializing_if = "Option::is_none")]
@@ -1269,10 +1281,18 @@ pub struct HorizontalPodAutoscalerStatus {
     )]
     pub desired_replicas: Option<i32>,
     /// currentMetrics is the last read state of the metrics used by this autoscaler.
-    #[serde(rename = "currentMetrics", default)]
+    #[serde(
+        rename = "currentMetrics",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub current_metrics: Option<Vec<MetricStatus>>,
     /// conditions is the set of conditions required for this autoscaler to scale its target, and indicates whether or not those conditions are met.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<HorizontalPodAutoscalerCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HorizontalPodAutoscalerStatus {

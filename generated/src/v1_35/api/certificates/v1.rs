@@ -357,7 +357,11 @@ pub struct CertificateSigningRequestList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a collection of CertificateSigningRequest objects
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<CertificateSigningRequest>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CertificateSigningRequestList {
@@ -490,7 +494,11 @@ pub struct CertificateSigningRequestSpec {
     /// "code signing", "email protection", "s/mime",
     /// "ipsec end system", "ipsec tunnel", "ipsec user",
     /// "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc"
-    #[serde(rename = "usages", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "usages",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub usages: Option<Vec<::kiln_runtime::Str>>,
     /// username contains the name of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
     #[serde(
@@ -507,10 +515,18 @@ pub struct CertificateSigningRequestSpec {
     )]
     pub uid: Option<::kiln_runtime::Str>,
     /// groups contains group membership of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
-    #[serde(rename = "groups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "groups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub groups: Option<Vec<::kiln_runtime::Str>>,
     /// extra contains extra attributes of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
-    #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "extra",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub extra: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, Vec<::kiln_runtime::Str>>,
     >,
@@ -699,7 +715,11 @@ impl ::prost::Message for CertificateSigningRequestSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CertificateSigningRequestStatus {
     /// conditions applied to the request. Known conditions are "Approved", "Denied", and "Failed".
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<CertificateSigningRequestCondition>>,
     /// certificate is populated with an issued certificate by the signer after an Approved condition is present. This field is set via the /status subresource. Once populated, this field is immutable.
     ///

@@ -890,7 +890,7 @@ pub struct CSIPersistentVolumeSource {
     #[serde(
         rename = "volumeAttributes",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub volume_attributes: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -1128,7 +1128,7 @@ pub struct CSIVolumeSource {
     #[serde(
         rename = "volumeAttributes",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub volume_attributes: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -1239,10 +1239,18 @@ impl ::prost::Message for CSIVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Capabilities {
     /// Added capabilities
-    #[serde(rename = "add", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "add",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub add: Option<Vec<::kiln_runtime::Str>>,
     /// Removed capabilities
-    #[serde(rename = "drop", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "drop",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub drop: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Capabilities {
@@ -1293,7 +1301,11 @@ impl ::prost::Message for Capabilities {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CephFSPersistentVolumeSource {
     /// monitors is Required: Monitors is a collection of Ceph monitors More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "monitors", default)]
+    #[serde(
+        rename = "monitors",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub monitors: Option<Vec<::kiln_runtime::Str>>,
     /// path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /
     #[serde(
@@ -1475,7 +1487,11 @@ impl ::prost::Message for CephFSPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CephFSVolumeSource {
     /// monitors is Required: Monitors is a collection of Ceph monitors More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
-    #[serde(rename = "monitors", default)]
+    #[serde(
+        rename = "monitors",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub monitors: Option<Vec<::kiln_runtime::Str>>,
     /// path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /
     #[serde(
@@ -2236,7 +2252,11 @@ pub struct ComponentStatus {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// List of component conditions observed
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<ComponentCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ComponentStatus {
@@ -2329,7 +2349,11 @@ pub struct ComponentStatusList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ComponentStatus objects.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ComponentStatus>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ComponentStatusList {
@@ -2423,12 +2447,20 @@ pub struct ConfigMap {
     #[serde(rename = "immutable", default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
     /// Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.
-    #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "data",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub data: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
     /// BinaryData contains the binary data. Each key must consist of alphanumeric characters, '-', '_' or '.'. BinaryData can contain byte sequences that are not in the UTF-8 range. The keys stored in BinaryData must not overlap with the ones in the Data field, this is enforced during validation process. Using this field will require 1.10+ apiserver and kubelet.
-    #[serde(rename = "binaryData", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "binaryData",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub binary_data: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::ByteString>,
     >,
@@ -2781,7 +2813,11 @@ pub struct ConfigMapList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of ConfigMaps.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ConfigMap>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ConfigMapList {
@@ -3024,7 +3060,11 @@ pub struct ConfigMapProjection {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "items",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub items: Option<Vec<KeyToPath>>,
     /// optional specify whether the ConfigMap or its keys must be defined
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
@@ -3134,7 +3174,11 @@ pub struct ConfigMapVolumeSource {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "items",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub items: Option<Vec<KeyToPath>>,
     /// defaultMode is optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.
     #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
@@ -3261,10 +3305,18 @@ pub struct Container {
     )]
     pub image: Option<::kiln_runtime::Str>,
     /// Entrypoint array. Not executed within a shell. The container image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
-    #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "command",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub command: Option<Vec<::kiln_runtime::Str>>,
     /// Arguments to the entrypoint. The container image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
-    #[serde(rename = "args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "args",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub args: Option<Vec<::kiln_runtime::Str>>,
     /// Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.
     #[serde(
@@ -3274,13 +3326,25 @@ pub struct Container {
     )]
     pub working_dir: Option<::kiln_runtime::Str>,
     /// List of ports to expose from the container. Not specifying a port here DOES NOT prevent that port from being exposed. Any port which is listening on the default "0.0.0.0" address inside a container will be accessible from the network. Modifying this array with strategic merge patch may corrupt the data. For more information See https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated.
-    #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ports",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ports: Option<Vec<ContainerPort>>,
     /// List of sources to populate environment variables in the container. The keys defined within a source may consist of any printable ASCII characters except '='. When a key exists in multiple sources, the value associated with the last source will take precedence. Values defined by an Env with a duplicate key will take precedence. Cannot be updated.
-    #[serde(rename = "envFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "envFrom",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub env_from: Option<Vec<EnvFromSource>>,
     /// List of environment variables to set in the container. Cannot be updated.
-    #[serde(rename = "env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "env",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub env: Option<Vec<EnvVar>>,
     /// Compute Resources required by this container. Cannot be updated. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(
@@ -3290,7 +3354,11 @@ pub struct Container {
     )]
     pub resources: Option<ResourceRequirements>,
     /// Resources resize policy for the container. This field cannot be set on ephemeral containers.
-    #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resizePolicy",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resize_policy: Option<Vec<ContainerResizePolicy>>,
     /// RestartPolicy defines the restart behavior of individual containers in a pod. This overrides the pod-level restart policy. When this field is not specified, the restart behavior is defined by the Pod's restart policy and the container type. Additionally, setting the RestartPolicy as "Always" for the init container will have the following effect: this init container will be continually restarted on exit until all regular containers have terminated. Once all regular containers have completed, all init containers with restartPolicy "Always" will be shut down. This lifecycle differs from normal init containers and is often referred to as a "sidecar" container. Although this init container still starts in the init container sequence, it does not wait for the container to complete before proceeding to the next init container. Instead, the next init container starts immediately after this init container is started, or after any startupProbe has successfully completed.
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
@@ -3299,14 +3367,22 @@ pub struct Container {
     #[serde(
         rename = "restartPolicyRules",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub restart_policy_rules: Option<Vec<ContainerRestartRule>>,
     /// Pod volumes to mount into the container's filesystem. Cannot be updated.
-    #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeMounts",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volume_mounts: Option<Vec<VolumeMount>>,
     /// volumeDevices is the list of block devices to be used by the container.
-    #[serde(rename = "volumeDevices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeDevices",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volume_devices: Option<Vec<VolumeDevice>>,
     /// Periodic probe of container liveness. Container will be restarted if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
@@ -3859,7 +3935,11 @@ impl ::prost::Message for ContainerExtendedResourceRequest {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContainerImage {
     /// Names by which this image is known. e.g. ["kubernetes.example/hyperkube:v1.0.7", "cloud-vendor.registry.example/cloud-vendor/hyperkube:v1.0.7"]
-    #[serde(rename = "names", default)]
+    #[serde(
+        rename = "names",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub names: Option<Vec<::kiln_runtime::Str>>,
     /// The size of the image in bytes.
     #[serde(
@@ -4277,7 +4357,11 @@ pub struct ContainerRestartRuleOnExitCodes {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// Specifies the set of values to check for container exit codes. At most 255 elements are allowed.
-    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "values",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub values: Option<Vec<i32>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ContainerRestartRuleOnExitCodes {
@@ -4856,7 +4940,7 @@ pub struct ContainerStatus {
     #[serde(
         rename = "allocatedResources",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub allocated_resources: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
@@ -4865,7 +4949,11 @@ pub struct ContainerStatus {
     #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
     /// Status of volume mounts.
-    #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeMounts",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volume_mounts: Option<Vec<VolumeMountStatus>>,
     /// User represents user identity information initially attached to the first process of the container
     #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
@@ -4874,7 +4962,7 @@ pub struct ContainerStatus {
     #[serde(
         rename = "allocatedResourcesStatus",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub allocated_resources_status: Option<Vec<ResourceStatus>>,
     /// StopSignal reports the effective stop signal for this container
@@ -5222,7 +5310,11 @@ impl ::prost::Message for DaemonEndpoint {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DownwardAPIProjection {
     /// Items is a list of DownwardAPIVolume file
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "items",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub items: Option<Vec<DownwardAPIVolumeFile>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DownwardAPIProjection {
@@ -5360,7 +5452,11 @@ impl ::prost::Message for DownwardAPIVolumeFile {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DownwardAPIVolumeSource {
     /// Items is a list of downward API volume file
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "items",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub items: Option<Vec<DownwardAPIVolumeFile>>,
     /// Optional: mode bits to use on created files by default. Must be a Optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.
     #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
@@ -5755,17 +5851,25 @@ impl ::prost::Message for EndpointPort {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EndpointSubset {
     /// IP addresses which offer the related ports that are marked as ready. These endpoints should be considered safe for load balancers and clients to utilize.
-    #[serde(rename = "addresses", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "addresses",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub addresses: Option<Vec<EndpointAddress>>,
     /// IP addresses which offer the related ports but are not currently marked as ready because they have not yet finished starting, have recently failed a readiness check, or have recently failed a liveness check.
     #[serde(
         rename = "notReadyAddresses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub not_ready_addresses: Option<Vec<EndpointAddress>>,
     /// Port numbers available on the related IP addresses.
-    #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ports",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ports: Option<Vec<EndpointPort>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for EndpointSubset {
@@ -5866,7 +5970,11 @@ pub struct Endpoints {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.
-    #[serde(rename = "subsets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subsets",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub subsets: Option<Vec<EndpointSubset>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Endpoints {
@@ -5959,7 +6067,11 @@ pub struct EndpointsList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of endpoints.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Endpoints>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for EndpointsList {
@@ -6333,10 +6445,18 @@ pub struct EphemeralContainer {
     )]
     pub image: Option<::kiln_runtime::Str>,
     /// Entrypoint array. Not executed within a shell. The image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
-    #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "command",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub command: Option<Vec<::kiln_runtime::Str>>,
     /// Arguments to the entrypoint. The image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
-    #[serde(rename = "args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "args",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub args: Option<Vec<::kiln_runtime::Str>>,
     /// Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.
     #[serde(
@@ -6346,13 +6466,25 @@ pub struct EphemeralContainer {
     )]
     pub working_dir: Option<::kiln_runtime::Str>,
     /// Ports are not allowed for ephemeral containers.
-    #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ports",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ports: Option<Vec<ContainerPort>>,
     /// List of sources to populate environment variables in the container. The keys defined within a source may consist of any printable ASCII characters except '='. When a key exists in multiple sources, the value associated with the last source will take precedence. Values defined by an Env with a duplicate key will take precedence. Cannot be updated.
-    #[serde(rename = "envFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "envFrom",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub env_from: Option<Vec<EnvFromSource>>,
     /// List of environment variables to set in the container. Cannot be updated.
-    #[serde(rename = "env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "env",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub env: Option<Vec<EnvVar>>,
     /// Resources are not allowed for ephemeral containers. Ephemeral containers use spare resources already allocated to the pod.
     #[serde(
@@ -6362,7 +6494,11 @@ pub struct EphemeralContainer {
     )]
     pub resources: Option<ResourceRequirements>,
     /// Resources resize policy for the container.
-    #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resizePolicy",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resize_policy: Option<Vec<ContainerResizePolicy>>,
     /// Restart policy for the container to manage the restart behavior of each container within a pod. You cannot set this field on ephemeral containers.
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
@@ -6371,14 +6507,22 @@ pub struct EphemeralContainer {
     #[serde(
         rename = "restartPolicyRules",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub restart_policy_rules: Option<Vec<ContainerRestartRule>>,
     /// Pod volumes to mount into the container's filesystem. Subpath mounts are not allowed for ephemeral containers. Cannot be updated.
-    #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeMounts",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volume_mounts: Option<Vec<VolumeMount>>,
     /// volumeDevices is the list of block devices to be used by the container.
-    #[serde(rename = "volumeDevices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumeDevices",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volume_devices: Option<Vec<VolumeDevice>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
@@ -7464,7 +7608,11 @@ pub struct EventList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of events
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Event>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for EventList {
@@ -7715,7 +7863,11 @@ impl ::prost::Message for EventSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ExecAction {
     /// Command is the command line to execute inside the container, the working directory for the command  is root ('/') in the container's filesystem. The command is simply exec'd, it is not run inside a shell, so traditional shell instructions ('|', etc) won't work. To use a shell, you need to explicitly call out to that shell. Exit status of 0 is treated as live/healthy and non-zero is unhealthy.
-    #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "command",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub command: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ExecAction {
@@ -7761,7 +7913,11 @@ impl ::prost::Message for ExecAction {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FCVolumeSource {
     /// targetWWNs is Optional: FC target worldwide names (WWNs)
-    #[serde(rename = "targetWWNs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "targetWWNs",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub target_wwns: Option<Vec<::kiln_runtime::Str>>,
     /// lun is Optional: FC target lun number
     #[serde(rename = "lun", default, skip_serializing_if = "Option::is_none")]
@@ -7781,7 +7937,11 @@ pub struct FCVolumeSource {
     )]
     pub read_only: Option<bool>,
     /// wwids Optional: FC volume world wide identifiers (wwids) Either wwids or combination of targetWWNs and lun must be set, but not both simultaneously.
-    #[serde(rename = "wwids", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "wwids",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub wwids: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FCVolumeSource {
@@ -8029,7 +8189,11 @@ pub struct FlexPersistentVolumeSource {
     )]
     pub read_only: Option<bool>,
     /// options is Optional: this field holds extra command options if any.
-    #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "options",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub options: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -8186,7 +8350,11 @@ pub struct FlexVolumeSource {
     )]
     pub read_only: Option<bool>,
     /// options is Optional: this field holds extra command options if any.
-    #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "options",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub options: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -9021,7 +9189,11 @@ pub struct HTTPGetAction {
     )]
     pub scheme: Option<::kiln_runtime::Str>,
     /// Custom headers to set in the request. HTTP allows repeated headers.
-    #[serde(rename = "httpHeaders", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "httpHeaders",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub http_headers: Option<Vec<HTTPHeader>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HTTPGetAction {
@@ -9231,7 +9403,11 @@ pub struct HostAlias {
     )]
     pub ip: Option<::kiln_runtime::Str>,
     /// Hostnames for the above IP address.
-    #[serde(rename = "hostnames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostnames",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub hostnames: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for HostAlias {
@@ -9456,7 +9632,11 @@ pub struct ISCSIPersistentVolumeSource {
     )]
     pub read_only: Option<bool>,
     /// portals is the iSCSI Target Portal List. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
-    #[serde(rename = "portals", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "portals",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub portals: Option<Vec<::kiln_runtime::Str>>,
     /// chapAuthDiscovery defines whether support iSCSI Discovery CHAP authentication
     #[serde(
@@ -9749,7 +9929,11 @@ pub struct ISCSIVolumeSource {
     )]
     pub read_only: Option<bool>,
     /// portals is the iSCSI Target Portal List. The portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
-    #[serde(rename = "portals", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "portals",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub portals: Option<Vec<::kiln_runtime::Str>>,
     /// chapAuthDiscovery defines whether support iSCSI Discovery CHAP authentication
     #[serde(
@@ -10442,22 +10626,38 @@ pub struct LimitRangeItem {
     )]
     pub type_: Option<::kiln_runtime::Str>,
     /// Max usage constraints on this kind by resource name.
-    #[serde(rename = "max", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "max",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub max: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// Min usage constraints on this kind by resource name.
-    #[serde(rename = "min", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "min",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub min: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// Default resource requirement limit value by resource name if resource limit is omitted.
-    #[serde(rename = "default", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "default",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub default: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// DefaultRequest is the default resource requirement request value by resource name if resource request is omitted.
-    #[serde(rename = "defaultRequest", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "defaultRequest",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub default_request: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -10465,7 +10665,7 @@ pub struct LimitRangeItem {
     #[serde(
         rename = "maxLimitRequestRatio",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub max_limit_request_ratio: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
@@ -10639,7 +10839,11 @@ pub struct LimitRangeList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of LimitRange objects. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<LimitRange>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LimitRangeList {
@@ -10707,7 +10911,11 @@ pub static LIMIT_RANGE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_run
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LimitRangeSpec {
     /// Limits is the list of LimitRangeItem objects that are enforced.
-    #[serde(rename = "limits", default)]
+    #[serde(
+        rename = "limits",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub limits: Option<Vec<LimitRangeItem>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LimitRangeSpec {
@@ -10770,7 +10978,7 @@ pub struct LinuxContainerUser {
     #[serde(
         rename = "supplementalGroups",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub supplemental_groups: Option<Vec<i64>>,
 }
@@ -10864,7 +11072,11 @@ pub struct LoadBalancerIngress {
     #[serde(rename = "ipMode", default, skip_serializing_if = "Option::is_none")]
     pub ip_mode: Option<::kiln_runtime::Str>,
     /// Ports is a list of records of service ports If used, every port defined in the service should have an entry in it
-    #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ports",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ports: Option<Vec<PortStatus>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LoadBalancerIngress {
@@ -10965,7 +11177,11 @@ impl ::prost::Message for LoadBalancerIngress {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LoadBalancerStatus {
     /// Ingress is a list containing ingress points for the load-balancer. Traffic intended for the service should be sent to these ingress points.
-    #[serde(rename = "ingress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ingress",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ingress: Option<Vec<LoadBalancerIngress>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LoadBalancerStatus {
@@ -11669,7 +11885,11 @@ pub struct NamespaceList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of Namespace objects in the list. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Namespace>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NamespaceList {
@@ -11737,7 +11957,11 @@ pub static NAMESPACE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runti
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamespaceSpec {
     /// Finalizers is an opaque list of values that must be empty to permanently remove object from storage. More info: https://kubernetes.io/docs/tasks/administer-cluster/namespaces/
-    #[serde(rename = "finalizers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "finalizers",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub finalizers: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NamespaceSpec {
@@ -11790,7 +12014,11 @@ pub struct NamespaceStatus {
     )]
     pub phase: Option<::kiln_runtime::Str>,
     /// Represents the latest available observations of a namespace's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<NamespaceCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NamespaceStatus {
@@ -12077,7 +12305,7 @@ pub struct NodeAffinity {
     #[serde(
         rename = "preferredDuringSchedulingIgnoredDuringExecution",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub preferred_during_scheduling_ignored_during_execution: Option<
         Vec<PreferredSchedulingTerm>,
@@ -12603,7 +12831,11 @@ pub struct NodeList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of nodes
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Node>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NodeList {
@@ -12810,7 +13042,11 @@ impl ::prost::Message for NodeRuntimeHandlerFeatures {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeSelector {
     /// Required. A list of node selector terms. The terms are ORed.
-    #[serde(rename = "nodeSelectorTerms", default)]
+    #[serde(
+        rename = "nodeSelectorTerms",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub node_selector_terms: Option<Vec<NodeSelectorTerm>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NodeSelector {
@@ -12870,7 +13106,11 @@ pub struct NodeSelectorRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. If the operator is Gt or Lt, the values array must have a single element, which will be interpreted as an integer. This array is replaced during a strategic merge patch.
-    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "values",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NodeSelectorRequirement {
@@ -12951,11 +13191,15 @@ pub struct NodeSelectorTerm {
     #[serde(
         rename = "matchExpressions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_expressions: Option<Vec<NodeSelectorRequirement>>,
     /// A list of node selector requirements by node's fields.
-    #[serde(rename = "matchFields", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "matchFields",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub match_fields: Option<Vec<NodeSelectorRequirement>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NodeSelectorTerm {
@@ -13017,7 +13261,11 @@ pub struct NodeSpec {
     )]
     pub pod_cidr: Option<::kiln_runtime::Str>,
     /// podCIDRs represents the IP ranges assigned to the node for usage by Pods on that node. If this field is specified, the 0th entry must match the podCIDR field. It may contain at most 1 value for each of IPv4 and IPv6.
-    #[serde(rename = "podCIDRs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "podCIDRs",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub pod_cidrs: Option<Vec<::kiln_runtime::Str>>,
     /// ID of the node assigned by the cloud provider in the format: <ProviderName>://<ProviderSpecificNodeID>
     #[serde(
@@ -13034,7 +13282,11 @@ pub struct NodeSpec {
     )]
     pub unschedulable: Option<bool>,
     /// If specified, the node's taints.
-    #[serde(rename = "taints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taints",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub taints: Option<Vec<Taint>>,
     /// Deprecated: Previously used to specify the source of the node's configuration for the DynamicKubeletConfig feature. This feature is removed.
     #[serde(rename = "configSource", default, skip_serializing_if = "Option::is_none")]
@@ -13204,12 +13456,20 @@ impl ::prost::Message for NodeSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NodeStatus {
     /// Capacity represents the total resources of a node. More info: https://kubernetes.io/docs/reference/node/node-status/#capacity
-    #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "capacity",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub capacity: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// Allocatable represents the resources of a node that are available for scheduling. Defaults to Capacity.
-    #[serde(rename = "allocatable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "allocatable",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub allocatable: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -13221,10 +13481,18 @@ pub struct NodeStatus {
     )]
     pub phase: Option<::kiln_runtime::Str>,
     /// Conditions is an array of current observed node conditions. More info: https://kubernetes.io/docs/reference/node/node-status/#condition
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<NodeCondition>>,
     /// List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).
-    #[serde(rename = "addresses", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "addresses",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub addresses: Option<Vec<NodeAddress>>,
     /// Endpoints of daemons running on the Node.
     #[serde(
@@ -13241,16 +13509,24 @@ pub struct NodeStatus {
     )]
     pub node_info: Option<NodeSystemInfo>,
     /// List of container images on this node
-    #[serde(rename = "images", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "images",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub images: Option<Vec<ContainerImage>>,
     /// List of attachable volumes in use (mounted) by the node.
-    #[serde(rename = "volumesInUse", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumesInUse",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volumes_in_use: Option<Vec<::kiln_runtime::Str>>,
     /// List of volumes that are attached to the node.
     #[serde(
         rename = "volumesAttached",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub volumes_attached: Option<Vec<AttachedVolume>>,
     /// Status of the config assigned to the node via the dynamic Kubelet config feature.
@@ -13260,7 +13536,7 @@ pub struct NodeStatus {
     #[serde(
         rename = "runtimeHandlers",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub runtime_handlers: Option<Vec<NodeRuntimeHandler>>,
     /// Features describes the set of features implemented by the CRI implementation.
@@ -13270,7 +13546,7 @@ pub struct NodeStatus {
     #[serde(
         rename = "declaredFeatures",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub declared_features: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -14624,7 +14900,11 @@ pub struct PersistentVolumeClaimList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a list of persistent volume claims. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PersistentVolumeClaim>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeClaimList {
@@ -14692,7 +14972,11 @@ pub static PERSISTENT_VOLUME_CLAIM_LIST_CODEC: ::kiln_runtime::codec::KindCodec 
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeClaimSpec {
     /// accessModes contains the desired access modes the volume should have. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1
-    #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "accessModes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub access_modes: Option<Vec<::kiln_runtime::Str>>,
     /// selector is a label query over volumes to consider for binding.
     #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
@@ -14889,15 +15173,27 @@ pub struct PersistentVolumeClaimStatus {
     )]
     pub phase: Option<::kiln_runtime::Str>,
     /// accessModes contains the actual access modes the volume backing the PVC has. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1
-    #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "accessModes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub access_modes: Option<Vec<::kiln_runtime::Str>>,
     /// capacity represents the actual resources of the underlying volume.
-    #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "capacity",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub capacity: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// conditions is the current Condition of persistent volume claim. If underlying persistent volume is being resized then the Condition will be set to 'Resizing'.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<PersistentVolumeClaimCondition>>,
     /// allocatedResources tracks the resources allocated to a PVC including its capacity. Key names follow standard Kubernetes label syntax. Valid values are either:
     /// * Un-prefixed keys:
@@ -14911,7 +15207,7 @@ pub struct PersistentVolumeClaimStatus {
     #[serde(
         rename = "allocatedResources",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub allocated_resources: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
@@ -14947,7 +15243,7 @@ pub struct PersistentVolumeClaimStatus {
     #[serde(
         rename = "allocatedResourceStatuses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub allocated_resource_statuses: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -15315,7 +15611,11 @@ pub struct PersistentVolumeList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a list of persistent volumes. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PersistentVolume>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PersistentVolumeList {
@@ -15383,7 +15683,11 @@ pub static PERSISTENT_VOLUME_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::ki
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PersistentVolumeSpec {
     /// capacity is the description of the persistent volume's resources and capacity. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity
-    #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "capacity",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub capacity: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -15466,7 +15770,11 @@ pub struct PersistentVolumeSpec {
     #[serde(rename = "csi", default, skip_serializing_if = "Option::is_none")]
     pub csi: Option<CSIPersistentVolumeSource>,
     /// accessModes contains all ways the volume can be mounted. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes
-    #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "accessModes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub access_modes: Option<Vec<::kiln_runtime::Str>>,
     /// claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim. Expected to be non-nil when bound. claim.VolumeName is the authoritative bind between PV and PVC. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding
     #[serde(rename = "claimRef", default, skip_serializing_if = "Option::is_none")]
@@ -15486,7 +15794,11 @@ pub struct PersistentVolumeSpec {
     )]
     pub storage_class_name: Option<::kiln_runtime::Str>,
     /// mountOptions is the list of mount options, e.g. ["ro", "soft"]. Not validated - mount will simply fail if one is invalid. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes/#mount-options
-    #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "mountOptions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub mount_options: Option<Vec<::kiln_runtime::Str>>,
     /// volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state. Value of Filesystem is implied when not included in spec.
     #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
@@ -16237,7 +16549,7 @@ pub struct PodAffinity {
     #[serde(
         rename = "requiredDuringSchedulingIgnoredDuringExecution",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub required_during_scheduling_ignored_during_execution: Option<
         Vec<PodAffinityTerm>,
@@ -16246,7 +16558,7 @@ pub struct PodAffinity {
     #[serde(
         rename = "preferredDuringSchedulingIgnoredDuringExecution",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub preferred_during_scheduling_ignored_during_execution: Option<
         Vec<WeightedPodAffinityTerm>,
@@ -16309,7 +16621,11 @@ pub struct PodAffinityTerm {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// namespaces specifies a static list of namespace names that the term applies to. The term is applied to the union of the namespaces listed in this field and the ones selected by namespaceSelector. null or empty namespaces list and null namespaceSelector means "this pod's namespace".
-    #[serde(rename = "namespaces", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "namespaces",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub namespaces: Option<Vec<::kiln_runtime::Str>>,
     /// This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods matching the labelSelector in the specified namespaces, where co-located is defined as running on a node whose value of the label with key topologyKey matches that of any node on which any of the selected pods is running. Empty topologyKey is not allowed.
     #[serde(
@@ -16328,13 +16644,17 @@ pub struct PodAffinityTerm {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// MatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key in (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both matchLabelKeys and labelSelector. Also, matchLabelKeys cannot be set when labelSelector isn't set.
-    #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "matchLabelKeys",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub match_label_keys: Option<Vec<::kiln_runtime::Str>>,
     /// MismatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key notin (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both mismatchLabelKeys and labelSelector. Also, mismatchLabelKeys cannot be set when labelSelector isn't set.
     #[serde(
         rename = "mismatchLabelKeys",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub mismatch_label_keys: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -16437,7 +16757,7 @@ pub struct PodAntiAffinity {
     #[serde(
         rename = "requiredDuringSchedulingIgnoredDuringExecution",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub required_during_scheduling_ignored_during_execution: Option<
         Vec<PodAffinityTerm>,
@@ -16446,7 +16766,7 @@ pub struct PodAntiAffinity {
     #[serde(
         rename = "preferredDuringSchedulingIgnoredDuringExecution",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub preferred_during_scheduling_ignored_during_execution: Option<
         Vec<WeightedPodAffinityTerm>,
@@ -16573,7 +16893,7 @@ pub struct PodCertificateProjection {
     #[serde(
         rename = "userAnnotations",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub user_annotations: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -16969,13 +17289,25 @@ impl ::prost::Message for PodCondition {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodDNSConfig {
     /// A list of DNS name server IP addresses. This will be appended to the base nameservers generated from DNSPolicy. Duplicated nameservers will be removed.
-    #[serde(rename = "nameservers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nameservers",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub nameservers: Option<Vec<::kiln_runtime::Str>>,
     /// A list of DNS search domains for host-name lookup. This will be appended to the base search paths generated from DNSPolicy. Duplicated search paths will be removed.
-    #[serde(rename = "searches", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "searches",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub searches: Option<Vec<::kiln_runtime::Str>>,
     /// A list of DNS resolver options. This will be merged with the base options generated from DNSPolicy. Duplicated entries will be removed. Resolution options given in Options will override those that appear in the base DNSPolicy.
-    #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "options",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub options: Option<Vec<PodDNSConfigOption>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodDNSConfig {
@@ -17114,7 +17446,11 @@ impl ::prost::Message for PodDNSConfigOption {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodExtendedResourceClaimStatus {
     /// RequestMappings identifies the mapping of <container, extended resource backed by DRA> to  device request in the generated ResourceClaim.
-    #[serde(rename = "requestMappings", default)]
+    #[serde(
+        rename = "requestMappings",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub request_mappings: Option<Vec<ContainerExtendedResourceRequest>>,
     /// ResourceClaimName is the name of the ResourceClaim that was generated for the Pod in the namespace of the Pod.
     #[serde(
@@ -17263,7 +17599,11 @@ pub struct PodList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of pods. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Pod>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodList {
@@ -17689,7 +18029,7 @@ pub struct PodSecurityContext {
     #[serde(
         rename = "supplementalGroups",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub supplemental_groups: Option<Vec<i64>>,
     /// Defines how supplemental groups of the first container processes are calculated. Valid values are "Merge" and "Strict". If not specified, "Merge" is used. (Alpha) Using the field requires the SupplementalGroupsPolicy feature gate to be enabled and the container runtime must implement support for this feature. Note that this field cannot be set when spec.os.name is windows.
@@ -17707,7 +18047,11 @@ pub struct PodSecurityContext {
     #[serde(rename = "fsGroup", default, skip_serializing_if = "Option::is_none")]
     pub fs_group: Option<i64>,
     /// Sysctls hold a list of namespaced sysctls used for the pod. Pods with unsupported sysctls (by the container runtime) might fail to launch. Note that this field cannot be set when spec.os.name is windows.
-    #[serde(rename = "sysctls", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sysctls",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub sysctls: Option<Vec<Sysctl>>,
     /// fsGroupChangePolicy defines behavior of changing ownership and permission of the volume before being exposed inside Pod. This field will only apply to volume types which support fsGroup based ownership(and permissions). It will have no effect on ephemeral volume types such as: secret, configmaps and emptydir. Valid values are "OnRootMismatch" and "Always". If not specified, "Always" is used. Note that this field cannot be set when spec.os.name is windows.
     #[serde(
@@ -17895,19 +18239,31 @@ impl ::prost::Message for PodSecurityContext {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodSpec {
     /// List of volumes that can be mounted by containers belonging to the pod. More info: https://kubernetes.io/docs/concepts/storage/volumes
-    #[serde(rename = "volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "volumes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub volumes: Option<Vec<Volume>>,
     /// List of initialization containers belonging to the pod. Init containers are executed in order prior to containers being started. If any init container fails, the pod is considered to have failed and is handled according to its restartPolicy. The name for an init container or normal container must be unique among all containers. Init containers may not have Lifecycle actions, Readiness probes, Liveness probes, or Startup probes. The resourceRequirements of an init container are taken into account during scheduling by finding the highest request/limit for each resource type, and then using the max of that value or the sum of the normal containers. Limits are applied to init containers in a similar fashion. Init containers cannot currently be added or removed. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/init-containers/
-    #[serde(rename = "initContainers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "initContainers",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub init_containers: Option<Vec<Container>>,
     /// List of containers belonging to the pod. Containers cannot currently be added or removed. There must be at least one container in a Pod. Cannot be updated.
-    #[serde(rename = "containers", default)]
+    #[serde(
+        rename = "containers",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub containers: Option<Vec<Container>>,
     /// List of ephemeral containers run in this pod. Ephemeral containers may be run in an existing pod to perform user-initiated actions such as debugging. This list cannot be specified when creating a pod, and it cannot be modified by updating the pod spec. In order to add an ephemeral container to an existing pod, use the pod's ephemeralcontainers subresource.
     #[serde(
         rename = "ephemeralContainers",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub ephemeral_containers: Option<Vec<EphemeralContainer>>,
     /// Restart policy for all containers within the pod. One of Always, OnFailure, Never. In some contexts, only a subset of those values may be permitted. Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy
@@ -17939,7 +18295,11 @@ pub struct PodSpec {
     )]
     pub dns_policy: Option<::kiln_runtime::Str>,
     /// NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/
-    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nodeSelector",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub node_selector: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -18010,7 +18370,7 @@ pub struct PodSpec {
     #[serde(
         rename = "imagePullSecrets",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
     /// Specifies the hostname of the Pod If not specified, the pod's hostname will be set to a system-defined value.
@@ -18038,10 +18398,18 @@ pub struct PodSpec {
     )]
     pub scheduler_name: Option<::kiln_runtime::Str>,
     /// If specified, the pod's tolerations.
-    #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tolerations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub tolerations: Option<Vec<Toleration>>,
     /// HostAliases is an optional list of hosts and IPs that will be injected into the pod's hosts file if specified.
-    #[serde(rename = "hostAliases", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostAliases",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub host_aliases: Option<Vec<HostAlias>>,
     /// If specified, indicates the pod's priority. "system-node-critical" and "system-cluster-critical" are two special keywords which indicate the highest priorities with the former being the highest priority. Any other name must be defined by creating a PriorityClass object with that name. If not specified, the pod priority will be default or zero if there is no default.
     #[serde(
@@ -18057,7 +18425,11 @@ pub struct PodSpec {
     #[serde(rename = "dnsConfig", default, skip_serializing_if = "Option::is_none")]
     pub dns_config: Option<PodDNSConfig>,
     /// If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to "True" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates
-    #[serde(rename = "readinessGates", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readinessGates",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub readiness_gates: Option<Vec<PodReadinessGate>>,
     /// RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which should be used to run this pod.  If no RuntimeClass resource matches the named class, the pod will not be run. If unset or empty, the "legacy" RuntimeClass will be used, which is an implicit class with an empty definition that uses the default runtime handler. More info: https://git.k8s.io/enhancements/keps/sig-node/585-runtime-class
     #[serde(
@@ -18081,7 +18453,11 @@ pub struct PodSpec {
     )]
     pub preemption_policy: Option<::kiln_runtime::Str>,
     /// Overhead represents the resource overhead associated with running a pod for a given RuntimeClass. This field will be autopopulated at admission time by the RuntimeClass admission controller. If the RuntimeClass admission controller is enabled, overhead must not be set in Pod create requests. The RuntimeClass admission controller will reject Pod create requests which have the overhead already set. If RuntimeClass is configured and selected in the PodSpec, Overhead will be set to the value defined in the corresponding RuntimeClass, otherwise it will remain unset and treated as zero. More info: https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md
-    #[serde(rename = "overhead", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "overhead",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub overhead: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -18089,7 +18465,7 @@ pub struct PodSpec {
     #[serde(
         rename = "topologySpreadConstraints",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
     /// If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name (the default). In Linux containers, this means setting the FQDN in the hostname field of the kernel (the nodename field of struct utsname). In Windows containers, this means setting the registry value of hostname for the registry key HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters to FQDN. If a pod does not have FQDN, this has no effect. Default to false.
@@ -18115,7 +18491,7 @@ pub struct PodSpec {
     #[serde(
         rename = "schedulingGates",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub scheduling_gates: Option<Vec<PodSchedulingGate>>,
     /// ResourceClaims defines which ResourceClaims must be allocated and reserved before the Pod is allowed to start. The resources will be made available to those containers which consume them by name.
@@ -18123,7 +18499,11 @@ pub struct PodSpec {
     /// This is a stable field but requires that the DynamicResourceAllocation feature gate is enabled.
     ///
     /// This field is immutable.
-    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceClaims",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_claims: Option<Vec<PodResourceClaim>>,
     /// Resources is the total amount of CPU and Memory resources required by all containers in the pod. It supports specifying Requests and Limits for "cpu", "memory" and "hugepages-" resource names only. ResourceClaims are not supported.
     ///
@@ -18773,7 +19153,11 @@ pub struct PodStatus {
     )]
     pub phase: Option<::kiln_runtime::Str>,
     /// Current service state of pod. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<PodCondition>>,
     /// A human readable message indicating details about why the pod is in this condition.
     #[serde(
@@ -18804,7 +19188,11 @@ pub struct PodStatus {
     )]
     pub host_ip: Option<::kiln_runtime::Str>,
     /// hostIPs holds the IP addresses allocated to the host. If this field is specified, the first entry must match the hostIP field. This list is empty if the pod has not started yet. A pod can be assigned to a node that has a problem in kubelet which in turns means that HostIPs will not be updated even if there is a node is assigned to this pod.
-    #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hostIPs",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub host_ips: Option<Vec<HostIP>>,
     /// podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.
     #[serde(
@@ -18814,7 +19202,11 @@ pub struct PodStatus {
     )]
     pub pod_ip: Option<::kiln_runtime::Str>,
     /// podIPs holds the IP addresses allocated to the pod. If this field is specified, the 0th entry must match the podIP field. Pods may be allocated at most 1 value for each of IPv4 and IPv6. This list is empty if no IPs have been allocated yet.
-    #[serde(rename = "podIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "podIPs",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub pod_ips: Option<Vec<PodIP>>,
     /// RFC 3339 date and time at which the object was acknowledged by the Kubelet. This is before the Kubelet pulled the container image(s) for the pod.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
@@ -18823,14 +19215,14 @@ pub struct PodStatus {
     #[serde(
         rename = "initContainerStatuses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub init_container_statuses: Option<Vec<ContainerStatus>>,
     /// Statuses of containers in this pod. Each container in the pod should have at most one status in this list, and all statuses should be for containers in the pod. However this is not enforced. If a status for a non-existent container is present in the list, or the list has duplicate names, the behavior of various Kubernetes components is not defined and those statuses might be ignored. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-and-container-status
     #[serde(
         rename = "containerStatuses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub container_statuses: Option<Vec<ContainerStatus>>,
     /// The Quality of Service (QOS) classification assigned to the pod based on resource requirements See PodQOSClass type for available QOS classes More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/#quality-of-service-classes
@@ -18844,7 +19236,7 @@ pub struct PodStatus {
     #[serde(
         rename = "ephemeralContainerStatuses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub ephemeral_container_statuses: Option<Vec<ContainerStatus>>,
     /// Status of resources resize desired for pod's containers. It is empty if no resources resize is pending. Any changes to container resources will automatically set this to "Proposed" Deprecated: Resize status is moved to two pod conditions PodResizePending and PodResizeInProgress. PodResizePending will track states where the spec has been resized, but the Kubelet has not yet allocated the resources. PodResizeInProgress will track in-progress resizes, and should be present whenever allocated resources != acknowledged resources.
@@ -18858,7 +19250,7 @@ pub struct PodStatus {
     #[serde(
         rename = "resourceClaimStatuses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub resource_claim_statuses: Option<Vec<PodResourceClaimStatus>>,
     /// Status of extended resource claim backed by DRA.
@@ -18872,7 +19264,7 @@ pub struct PodStatus {
     #[serde(
         rename = "allocatedResources",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub allocated_resources: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
@@ -19369,7 +19761,11 @@ pub struct PodTemplateList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of pod templates
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PodTemplate>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodTemplateList {
@@ -20088,7 +20484,11 @@ impl ::prost::Message for Probe {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ProjectedVolumeSource {
     /// sources is the list of volume projections. Each entry in this list handles one source.
-    #[serde(rename = "sources", default)]
+    #[serde(
+        rename = "sources",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub sources: Option<Vec<VolumeProjection>>,
     /// defaultMode are the mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.
     #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
@@ -20352,7 +20752,11 @@ impl ::prost::Message for QuobyteVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RBDPersistentVolumeSource {
     /// monitors is a collection of Ceph monitors. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "monitors", default)]
+    #[serde(
+        rename = "monitors",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub monitors: Option<Vec<::kiln_runtime::Str>>,
     /// image is the rados image name. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
     #[serde(
@@ -20587,7 +20991,11 @@ impl ::prost::Message for RBDPersistentVolumeSource {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RBDVolumeSource {
     /// monitors is a collection of Ceph monitors. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
-    #[serde(rename = "monitors", default)]
+    #[serde(
+        rename = "monitors",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub monitors: Option<Vec<::kiln_runtime::Str>>,
     /// image is the rados image name. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
     #[serde(
@@ -21138,7 +21546,11 @@ pub struct ReplicationControllerList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of replication controllers. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ReplicationController>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicationControllerList {
@@ -21216,7 +21628,11 @@ pub struct ReplicationControllerSpec {
     )]
     pub min_ready_seconds: Option<i32>,
     /// Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
-    #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selector",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub selector: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -21355,7 +21771,11 @@ pub struct ReplicationControllerStatus {
     )]
     pub observed_generation: Option<i64>,
     /// Represents the latest available observations of a replication controller's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<ReplicationControllerCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ReplicationControllerStatus {
@@ -21949,7 +22369,11 @@ pub struct ResourceQuotaList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of ResourceQuota objects. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ResourceQuota>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceQuotaList {
@@ -22017,12 +22441,20 @@ pub static RESOURCE_QUOTA_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceQuotaSpec {
     /// hard is the set of desired hard limits for each named resource. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
-    #[serde(rename = "hard", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hard",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub hard: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// A collection of filters that must match each object tracked by a quota. If not specified, the quota matches all objects.
-    #[serde(rename = "scopes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scopes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub scopes: Option<Vec<::kiln_runtime::Str>>,
     /// scopeSelector is also a collection of filters like scopes that must match each object tracked by a quota but expressed using ScopeSelectorOperator in combination with possible values. For a resource to match, both scopes AND scopeSelector (if specified in spec), must be matched.
     #[serde(rename = "scopeSelector", default, skip_serializing_if = "Option::is_none")]
@@ -22098,12 +22530,20 @@ impl ::prost::Message for ResourceQuotaSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceQuotaStatus {
     /// Hard is the set of enforced hard limits for each named resource. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
-    #[serde(rename = "hard", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "hard",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub hard: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// Used is the current observed total usage of the resource in the namespace.
-    #[serde(rename = "used", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "used",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub used: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -22178,12 +22618,20 @@ impl ::prost::Message for ResourceQuotaStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceRequirements {
     /// Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
-    #[serde(rename = "limits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "limits",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub limits: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
-    #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub requests: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -22192,7 +22640,11 @@ pub struct ResourceRequirements {
     /// This field depends on the DynamicResourceAllocation feature gate.
     ///
     /// This field is immutable. It can only be set for containers.
-    #[serde(rename = "claims", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "claims",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub claims: Option<Vec<ResourceClaim>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceRequirements {
@@ -22285,7 +22737,11 @@ pub struct ResourceStatus {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// List of unique resources health. Each element in the list contains an unique resource ID and its health. At a minimum, for the lifetime of a Pod, resource ID must uniquely identify the resource allocated to the Pod on the Node. If other Pod on the same Node reports the status with the same resource ID, it must be the same resource they share. See ResourceID type definition for a specific format it has in various use cases.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resources: Option<Vec<ResourceHealth>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceStatus {
@@ -23129,7 +23585,7 @@ pub struct ScopeSelector {
     #[serde(
         rename = "matchExpressions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_expressions: Option<Vec<ScopedResourceSelectorRequirement>>,
 }
@@ -23190,7 +23646,11 @@ pub struct ScopedResourceSelectorRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
-    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "values",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ScopedResourceSelectorRequirement {
@@ -23370,12 +23830,20 @@ pub struct Secret {
     #[serde(rename = "immutable", default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
     /// Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4
-    #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "data",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub data: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::ByteString>,
     >,
     /// stringData allows specifying non-binary secret data in string form. It is provided as a write-only input field for convenience. All keys and values are merged into the data field on write, overwriting any existing values. The stringData field is never output when reading from the API.
-    #[serde(rename = "stringData", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stringData",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub string_data: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -23759,7 +24227,11 @@ pub struct SecretList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of secret objects. More info: https://kubernetes.io/docs/concepts/configuration/secret
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Secret>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SecretList {
@@ -23836,7 +24308,11 @@ pub struct SecretProjection {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// items if unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "items",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub items: Option<Vec<KeyToPath>>,
     /// optional field specify whether the Secret or its key must be defined
     #[serde(rename = "optional", default, skip_serializing_if = "Option::is_none")]
@@ -24042,7 +24518,11 @@ pub struct SecretVolumeSource {
     )]
     pub secret_name: Option<::kiln_runtime::Str>,
     /// items If unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.
-    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "items",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub items: Option<Vec<KeyToPath>>,
     /// defaultMode is Optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.
     #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
@@ -24474,13 +24954,17 @@ pub struct ServiceAccount {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a "kubernetes.io/enforce-mountable-secrets" annotation set to "true". The "kubernetes.io/enforce-mountable-secrets" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret
-    #[serde(rename = "secrets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "secrets",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub secrets: Option<Vec<ObjectReference>>,
     /// ImagePullSecrets is a list of references to secrets in the same namespace to use for pulling any images in pods that reference this ServiceAccount. ImagePullSecrets are distinct from Secrets because Secrets can be mounted in the pod, but ImagePullSecrets are only accessed by the kubelet. More info: https://kubernetes.io/docs/concepts/containers/images/#specifying-imagepullsecrets-on-a-pod
     #[serde(
         rename = "imagePullSecrets",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
     /// AutomountServiceAccountToken indicates whether pods running as this service account should have an API token automatically mounted. Can be overridden at the pod level.
@@ -24599,7 +25083,11 @@ pub struct ServiceAccountList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ServiceAccounts. More info: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ServiceAccount>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServiceAccountList {
@@ -24793,7 +25281,11 @@ pub struct ServiceList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of services
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Service>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ServiceList {
@@ -25042,10 +25534,18 @@ impl ::prost::Message for ServicePort {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ServiceSpec {
     /// The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies
-    #[serde(rename = "ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ports",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ports: Option<Vec<ServicePort>>,
     /// Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/
-    #[serde(rename = "selector", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selector",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub selector: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -25059,7 +25559,11 @@ pub struct ServiceSpec {
     /// ClusterIPs is a list of IP addresses assigned to this service, and are usually assigned randomly.  If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be empty) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are "None", empty string (""), or a valid IP address.  Setting this to "None" makes a "headless service" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName.  If this field is not specified, it will be initialized from the clusterIP field.  If this field is specified, clients must ensure that clusterIPs[0] and clusterIP have the same value.
     ///
     /// This field may hold a maximum of two entries (dual-stack IPs, in either order). These IPs must correspond to the values of the ipFamilies field. Both clusterIPs and ipFamilies are governed by the ipFamilyPolicy field. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies
-    #[serde(rename = "clusterIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "clusterIPs",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub cluster_ips: Option<Vec<::kiln_runtime::Str>>,
     /// type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. "ClusterIP" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is "None", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. "NodePort" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. "LoadBalancer" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. "ExternalName" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types
     #[serde(
@@ -25069,7 +25573,11 @@ pub struct ServiceSpec {
     )]
     pub type_: Option<::kiln_runtime::Str>,
     /// externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.  These IPs are not managed by Kubernetes.  The user is responsible for ensuring that traffic arrives at a node with this IP.  A common example is external load-balancers that are not part of the Kubernetes system.
-    #[serde(rename = "externalIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "externalIPs",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub external_ips: Option<Vec<::kiln_runtime::Str>>,
     /// Supports "ClientIP" and "None". Used to maintain session affinity. Enable client IP based session affinity. Must be ClientIP or None. Defaults to None. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies
     #[serde(
@@ -25089,7 +25597,7 @@ pub struct ServiceSpec {
     #[serde(
         rename = "loadBalancerSourceRanges",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub load_balancer_source_ranges: Option<Vec<::kiln_runtime::Str>>,
     /// externalName is the external reference that discovery mechanisms will return as an alias for this service (e.g. a DNS CNAME record). No proxying will be involved.  Must be a lowercase RFC-1123 hostname (https://tools.ietf.org/html/rfc1123) and requires `type` to be "ExternalName".
@@ -25130,7 +25638,11 @@ pub struct ServiceSpec {
     /// IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service. This field is usually assigned automatically based on cluster configuration and the ipFamilyPolicy field. If this field is specified manually, the requested family is available in the cluster, and ipFamilyPolicy allows it, it will be used; otherwise creation of the service will fail. This field is conditionally mutable: it allows for adding or removing a secondary IP family, but it does not allow changing the primary IP family of the Service. Valid values are "IPv4" and "IPv6".  This field only applies to Services of types ClusterIP, NodePort, and LoadBalancer, and does apply to "headless" services. This field will be wiped when updating a Service to type ExternalName.
     ///
     /// This field may hold a maximum of two entries (dual-stack families, in either order).  These families must correspond to the values of the clusterIPs field, if specified. Both clusterIPs and ipFamilies are governed by the ipFamilyPolicy field.
-    #[serde(rename = "ipFamilies", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ipFamilies",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ip_families: Option<Vec<::kiln_runtime::Str>>,
     /// IPFamilyPolicy represents the dual-stack-ness requested or required by this Service. If there is no value provided, then this field will be set to SingleStack. Services can be "SingleStack" (a single IP family), "PreferDualStack" (two IP families on dual-stack configured clusters or a single IP family on single-stack clusters), or "RequireDualStack" (two IP families on dual-stack configured clusters, otherwise fail). The ipFamilies and clusterIPs fields depend on the value of this field. This field will be wiped when updating a service to type ExternalName.
     #[serde(rename = "ipFamilyPolicy", default, skip_serializing_if = "Option::is_none")]
@@ -25514,7 +26026,11 @@ pub struct ServiceStatus {
     )]
     pub load_balancer: Option<LoadBalancerStatus>,
     /// Current service state
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -26480,7 +26996,11 @@ pub struct TopologySelectorLabelRequirement {
     )]
     pub key: Option<::kiln_runtime::Str>,
     /// An array of string values. One value must match the label to be selected. Each entry in Values is ORed.
-    #[serde(rename = "values", default)]
+    #[serde(
+        rename = "values",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TopologySelectorLabelRequirement {
@@ -26544,7 +27064,7 @@ pub struct TopologySelectorTerm {
     #[serde(
         rename = "matchLabelExpressions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_label_expressions: Option<Vec<TopologySelectorLabelRequirement>>,
 }
@@ -26645,7 +27165,11 @@ pub struct TopologySpreadConstraint {
     /// MatchLabelKeys is a set of pod label keys to select the pods over which spreading will be calculated. The keys are used to lookup values from the incoming pod labels, those key-value labels are ANDed with labelSelector to select the group of existing pods over which spreading will be calculated for the incoming pod. The same key is forbidden to exist in both MatchLabelKeys and LabelSelector. MatchLabelKeys cannot be set when LabelSelector isn't set. Keys that don't exist in the incoming pod labels will be ignored. A null or empty list means only match against labelSelector.
     ///
     /// This is a beta field and requires the MatchLabelKeysInPodTopologySpread feature gate to be enabled (enabled by default).
-    #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "matchLabelKeys",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub match_label_keys: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for TopologySpreadConstraint {
@@ -28038,12 +28562,20 @@ impl ::prost::Message for VolumeProjection {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VolumeResourceRequirements {
     /// Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
-    #[serde(rename = "limits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "limits",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub limits: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
     /// Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
-    #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub requests: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,

@@ -463,7 +463,11 @@ pub struct FlowSchemaList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// `items` is a list of FlowSchemas.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<FlowSchema>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FlowSchemaList {
@@ -552,7 +556,11 @@ pub struct FlowSchemaSpec {
     )]
     pub distinguisher_method: Option<FlowDistinguisherMethod>,
     /// `rules` describes which requests will match this flow schema. This FlowSchema matches a request if and only if at least one member of rules matches the request. if it is an empty slice, there will be no requests matching the FlowSchema.
-    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub rules: Option<Vec<PolicyRulesWithSubjects>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FlowSchemaSpec {
@@ -646,7 +654,11 @@ impl ::prost::Message for FlowSchemaSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FlowSchemaStatus {
     /// `conditions` is a list of the current states of FlowSchema.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<FlowSchemaCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FlowSchemaStatus {
@@ -938,7 +950,11 @@ impl ::prost::Message for LimitedPriorityLevelConfiguration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NonResourcePolicyRule {
     /// `verbs` is a list of matching verbs and may not be empty. "*" matches all verbs. If it is present, it must be the only entry. Required.
-    #[serde(rename = "verbs", default)]
+    #[serde(
+        rename = "verbs",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// `nonResourceURLs` is a set of url prefixes that a user should have access to and may not be empty. For example:
     /// - "/healthz" is legal
@@ -947,7 +963,11 @@ pub struct NonResourcePolicyRule {
     /// - "/hea/*" also matches nothing
     /// - "/healthz/*" matches all per-component health checks.
     ///   "*" matches all non-resource urls. if it is present, it must be the only entry. Required.
-    #[serde(rename = "nonResourceURLs", default)]
+    #[serde(
+        rename = "nonResourceURLs",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub non_resource_urls: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for NonResourcePolicyRule {
@@ -1000,16 +1020,24 @@ impl ::prost::Message for NonResourcePolicyRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyRulesWithSubjects {
     /// subjects is the list of normal user, serviceaccount, or group that this rule cares about. There must be at least one member in this slice. A slice that includes both the system:authenticated and system:unauthenticated user groups matches every request. Required.
-    #[serde(rename = "subjects", default)]
+    #[serde(
+        rename = "subjects",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub subjects: Option<Vec<Subject>>,
     /// `resourceRules` is a slice of ResourcePolicyRules that identify matching requests according to their verb and the target resource. At least one of `resourceRules` and `nonResourceRules` has to be non-empty.
-    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceRules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_rules: Option<Vec<ResourcePolicyRule>>,
     /// `nonResourceRules` is a list of NonResourcePolicyRules that identify matching requests according to their verb and the target non-resource URL.
     #[serde(
         rename = "nonResourceRules",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub non_resource_rules: Option<Vec<NonResourcePolicyRule>>,
 }
@@ -1408,7 +1436,11 @@ pub struct PriorityLevelConfigurationList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// `items` is a list of request-priorities.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PriorityLevelConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PriorityLevelConfigurationList {
@@ -1616,7 +1648,11 @@ impl ::prost::Message for PriorityLevelConfigurationSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PriorityLevelConfigurationStatus {
     /// `conditions` is the current state of "request-priority".
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<PriorityLevelConfigurationCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PriorityLevelConfigurationStatus {
@@ -1786,13 +1822,25 @@ impl ::prost::Message for QueuingConfiguration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourcePolicyRule {
     /// `verbs` is a list of matching verbs and may not be empty. "*" matches all verbs and, if present, must be the only entry. Required.
-    #[serde(rename = "verbs", default)]
+    #[serde(
+        rename = "verbs",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// `apiGroups` is a list of matching API groups and may not be empty. "*" matches all API groups and, if present, must be the only entry. Required.
-    #[serde(rename = "apiGroups", default)]
+    #[serde(
+        rename = "apiGroups",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// `resources` is a list of matching resources (i.e., lowercase and plural) with, if desired, subresource.  For example, [ "services", "nodes/status" ].  This list may not be empty. "*" matches all resources and, if present, must be the only entry. Required.
-    #[serde(rename = "resources", default)]
+    #[serde(
+        rename = "resources",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// `clusterScope` indicates whether to match requests that do not specify a namespace (which happens either because the resource is not namespaced or the request targets all namespaces). If this field is omitted or false then the `namespaces` field must contain a non-empty list.
     #[serde(
@@ -1802,7 +1850,11 @@ pub struct ResourcePolicyRule {
     )]
     pub cluster_scope: Option<bool>,
     /// `namespaces` is a list of target namespaces that restricts matches.  A request that specifies a target namespace matches only if either (a) this list contains that target namespace or (b) this list contains "*".  Note that "*" matches any specified namespace but does not match a request that _does not specify_ a namespace (see the `clusterScope` field for that). This list may be empty, but only if `clusterScope` is true.
-    #[serde(rename = "namespaces", default)]
+    #[serde(
+        rename = "namespaces",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub namespaces: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourcePolicyRule {

@@ -6,7 +6,7 @@ pub struct AggregationRule {
     #[serde(
         rename = "clusterRoleSelectors",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub cluster_role_selectors: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector>,
@@ -78,7 +78,11 @@ pub struct ClusterRole {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Rules holds all the PolicyRules for this ClusterRole
-    #[serde(rename = "rules", default)]
+    #[serde(
+        rename = "rules",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub rules: Option<Vec<PolicyRule>>,
     /// AggregationRule is an optional field that describes how to build the Rules for this ClusterRole. If AggregationRule is set, then the Rules are controller managed and direct changes to Rules will be stomped by the controller.
     #[serde(
@@ -185,7 +189,11 @@ pub struct ClusterRoleBinding {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Subjects holds references to the objects the role applies to.
-    #[serde(rename = "subjects", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subjects",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub subjects: Option<Vec<Subject>>,
     /// RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.
     #[serde(
@@ -302,7 +310,11 @@ pub struct ClusterRoleBindingList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of ClusterRoleBindings
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ClusterRoleBinding>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterRoleBindingList {
@@ -393,7 +405,11 @@ pub struct ClusterRoleList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of ClusterRoles
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ClusterRole>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterRoleList {
@@ -461,22 +477,38 @@ pub static CLUSTER_ROLE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyRule {
     /// Verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' represents all verbs.
-    #[serde(rename = "verbs", default)]
+    #[serde(
+        rename = "verbs",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// APIGroups is the name of the APIGroup that contains the resources.  If multiple API groups are specified, any action requested against one of the enumerated resources in any API group will be allowed. "" represents the core API group and "*" represents all API groups.
-    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// Resources is a list of resources this rule applies to. '*' represents all resources.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// ResourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.
-    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceNames",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_names: Option<Vec<::kiln_runtime::Str>>,
     /// NonResourceURLs is a set of partial urls that a user should have access to.  *s are allowed, but only as the full, final step in the path Since non-resource URLs are not namespaced, this field is only applicable for ClusterRoles referenced from a ClusterRoleBinding. Rules can either apply to API resources (such as "pods" or "secrets") or non-resource URL paths (such as "/api"),  but not both.
     #[serde(
         rename = "nonResourceURLs",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub non_resource_urls: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -580,7 +612,11 @@ pub struct Role {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Rules holds all the PolicyRules for this Role
-    #[serde(rename = "rules", default)]
+    #[serde(
+        rename = "rules",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub rules: Option<Vec<PolicyRule>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for Role {
@@ -671,7 +707,11 @@ pub struct RoleBinding {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// Subjects holds references to the objects the role applies to.
-    #[serde(rename = "subjects", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "subjects",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub subjects: Option<Vec<Subject>>,
     /// RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.
     #[serde(
@@ -788,7 +828,11 @@ pub struct RoleBindingList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of RoleBindings
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<RoleBinding>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for RoleBindingList {
@@ -879,7 +923,11 @@ pub struct RoleList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of Roles
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Role>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for RoleList {

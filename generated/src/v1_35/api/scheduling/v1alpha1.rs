@@ -459,7 +459,11 @@ pub struct WorkloadList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of Workloads.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Workload>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WorkloadList {
@@ -530,7 +534,11 @@ pub struct WorkloadSpec {
     #[serde(rename = "controllerRef", default, skip_serializing_if = "Option::is_none")]
     pub controller_ref: Option<TypedLocalObjectReference>,
     /// PodGroups is the list of pod groups that make up the Workload. The maximum number of pod groups is 8. This field is immutable.
-    #[serde(rename = "podGroups", default)]
+    #[serde(
+        rename = "podGroups",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub pod_groups: Option<Vec<PodGroup>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WorkloadSpec {

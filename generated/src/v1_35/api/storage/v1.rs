@@ -129,7 +129,11 @@ pub struct CSIDriverList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of CSIDriver
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<CSIDriver>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CSIDriverList {
@@ -223,7 +227,7 @@ pub struct CSIDriverSpec {
     #[serde(
         rename = "volumeLifecycleModes",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub volume_lifecycle_modes: Option<Vec<::kiln_runtime::Str>>,
     /// storageCapacity indicates that the CSI volume driver wants pod scheduling to consider the storage capacity that the driver deployment will report by creating CSIStorageCapacity objects with capacity information, if set to true.
@@ -255,7 +259,11 @@ pub struct CSIDriverSpec {
     /// }
     ///
     /// Note: Audience in each TokenRequest should be different and at most one token is empty string. To receive a new token after expiry, RequiresRepublish can be used to trigger NodePublishVolume periodically.
-    #[serde(rename = "tokenRequests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tokenRequests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub token_requests: Option<Vec<TokenRequest>>,
     /// requiresRepublish indicates the CSI driver wants `NodePublishVolume` being periodically called to reflect any possible change in the mounted volume. This field defaults to false.
     ///
@@ -543,7 +551,11 @@ pub struct CSINodeDriver {
     )]
     pub node_id: Option<::kiln_runtime::Str>,
     /// topologyKeys is the list of keys supported by the driver. When a driver is initialized on a cluster, it provides a set of topology keys that it understands (e.g. "company.com/zone", "company.com/region"). When a driver is initialized on a node, it provides the same topology keys along with values. Kubelet will expose these topology keys as labels on its own node object. When Kubernetes does topology aware provisioning, it can use this list to determine which labels it should retrieve from the node object and pass back to the driver. It is possible for different nodes to use different topology keys. This can be empty if driver does not support topology.
-    #[serde(rename = "topologyKeys", default)]
+    #[serde(
+        rename = "topologyKeys",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub topology_keys: Option<Vec<::kiln_runtime::Str>>,
     /// allocatable represents the volume resources of a node that are available for scheduling. This field is beta.
     #[serde(rename = "allocatable", default, skip_serializing_if = "Option::is_none")]
@@ -656,7 +668,11 @@ pub struct CSINodeList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of CSINode
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<CSINode>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CSINodeList {
@@ -724,7 +740,11 @@ pub static CSI_NODE_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_runtim
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CSINodeSpec {
     /// drivers is a list of information of all CSI Drivers existing on a node. If all drivers in the list are uninstalled, this can become empty.
-    #[serde(rename = "drivers", default)]
+    #[serde(
+        rename = "drivers",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub drivers: Option<Vec<CSINodeDriver>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CSINodeSpec {
@@ -956,7 +976,11 @@ pub struct CSIStorageCapacityList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of CSIStorageCapacity objects.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<CSIStorageCapacity>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CSIStorageCapacityList {
@@ -1056,7 +1080,11 @@ pub struct StorageClass {
     )]
     pub provisioner: Option<::kiln_runtime::Str>,
     /// parameters holds the parameters for the provisioner that should create volumes of this storage class.
-    #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "parameters",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub parameters: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -1064,7 +1092,11 @@ pub struct StorageClass {
     #[serde(rename = "reclaimPolicy", default, skip_serializing_if = "Option::is_none")]
     pub reclaim_policy: Option<::kiln_runtime::Str>,
     /// mountOptions controls the mountOptions for dynamically provisioned PersistentVolumes of this storage class. e.g. ["ro", "soft"]. Not validated - mount of the PVs will simply fail if one is invalid.
-    #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "mountOptions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub mount_options: Option<Vec<::kiln_runtime::Str>>,
     /// allowVolumeExpansion shows whether the storage class allow volume expand.
     #[serde(
@@ -1084,7 +1116,7 @@ pub struct StorageClass {
     #[serde(
         rename = "allowedTopologies",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub allowed_topologies: Option<
         Vec<super::super::super::api::core::v1::TopologySelectorTerm>,
@@ -1253,7 +1285,11 @@ pub struct StorageClassList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of StorageClasses
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<StorageClass>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for StorageClassList {
@@ -1547,7 +1583,11 @@ pub struct VolumeAttachmentList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of VolumeAttachments
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<VolumeAttachment>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttachmentList {
@@ -1799,7 +1839,7 @@ pub struct VolumeAttachmentStatus {
     #[serde(
         rename = "attachmentMetadata",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub attachment_metadata: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -1932,7 +1972,11 @@ pub struct VolumeAttributesClass {
     /// parameters hold volume attributes defined by the CSI driver. These values are opaque to the Kubernetes and are passed directly to the CSI driver. The underlying storage provider supports changing these attributes on an existing volume, however the parameters field itself is immutable. To invoke a volume update, a new VolumeAttributesClass should be created with new parameters, and the PersistentVolumeClaim should be updated to reference the new VolumeAttributesClass.
     ///
     /// This field is required and must contain at least one key/value pair. The keys cannot be empty, and the maximum number of parameters is 512, with a cumulative max size of 256K. If the CSI driver rejects invalid parameters, the target PersistentVolumeClaim will be set to an "Infeasible" state in the modifyVolumeStatus field.
-    #[serde(rename = "parameters", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "parameters",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub parameters: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -2055,7 +2099,11 @@ pub struct VolumeAttributesClassList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of VolumeAttributesClass objects.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<VolumeAttributesClass>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for VolumeAttributesClassList {

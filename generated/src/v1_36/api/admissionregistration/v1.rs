@@ -519,13 +519,17 @@ pub struct MatchResources {
         super::super::super::apimachinery::pkg::apis::meta::v1::LabelSelector,
     >,
     /// resourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy matches. The policy cares about an operation if it matches _any_ Rule.
-    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceRules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_rules: Option<Vec<NamedRuleWithOperations>>,
     /// excludeResourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy should not care about. The exclude rules take precedence over include rules (if a resource matches both, it is excluded)
     #[serde(
         rename = "excludeResourceRules",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub exclude_resource_rules: Option<Vec<NamedRuleWithOperations>>,
     /// matchPolicy defines how the "MatchResources" list is used to match incoming requests. Allowed values are "Exact" or "Equivalent".
@@ -854,7 +858,11 @@ pub struct MutatingAdmissionPolicyBindingList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of PolicyBinding.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<MutatingAdmissionPolicyBinding>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyBindingList {
@@ -1042,7 +1050,11 @@ pub struct MutatingAdmissionPolicyList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ValidatingAdmissionPolicy.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<MutatingAdmissionPolicy>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingAdmissionPolicyList {
@@ -1124,10 +1136,18 @@ pub struct MutatingAdmissionPolicySpec {
     /// variables contain definitions of variables that can be used in composition of other expressions. Each variable is defined as a named CEL expression. The variables defined here will be available under `variables` in other expressions of the policy except matchConditions because matchConditions are evaluated before the rest of the policy.
     ///
     /// The expression of a variable can refer to other variables defined earlier in the list but not those after. Thus, variables must be sorted by the order of first appearance and acyclic.
-    #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "variables",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub variables: Option<Vec<Variable>>,
     /// mutations contain operations to perform on matching objects. mutations may not be empty; a minimum of one mutation is required. mutations are evaluated in order, and are reinvoked according to the reinvocationPolicy. The mutations of a policy are invoked for each binding of this policy and reinvocation of mutations occurs on a per binding basis.
-    #[serde(rename = "mutations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "mutations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub mutations: Option<Vec<Mutation>>,
     /// failurePolicy defines how to handle failures for the admission policy. Failures can occur from CEL expression parse errors, type check errors, runtime errors and invalid or mis-configured policy definitions or bindings.
     ///
@@ -1151,7 +1171,7 @@ pub struct MutatingAdmissionPolicySpec {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
     /// reinvocationPolicy indicates whether mutations may be called multiple times per MutatingAdmissionPolicyBinding as part of a single admission evaluation. Allowed values are "Never" and "IfNeeded".
@@ -1292,7 +1312,11 @@ pub struct MutatingWebhook {
     )]
     pub client_config: Option<WebhookClientConfig>,
     /// rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
-    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub rules: Option<Vec<RuleWithOperations>>,
     /// failurePolicy defines how unrecognized errors from the admission endpoint are handled - allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -1357,7 +1381,11 @@ pub struct MutatingWebhook {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
     /// admissionReviewVersions is an ordered list of preferred `AdmissionReview` versions the Webhook expects. API server will try to use first version in the list which it supports. If none of the versions specified in this list supported by API server, validation will fail for this object. If a persisted webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail and be subject to the failure policy.
-    #[serde(rename = "admissionReviewVersions", default)]
+    #[serde(
+        rename = "admissionReviewVersions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub admission_review_versions: Option<Vec<::kiln_runtime::Str>>,
     /// reinvocationPolicy indicates whether this webhook should be called multiple times as part of a single admission evaluation. Allowed values are "Never" and "IfNeeded".
     ///
@@ -1383,7 +1411,7 @@ pub struct MutatingWebhook {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
@@ -1564,7 +1592,11 @@ pub struct MutatingWebhookConfiguration {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// webhooks is a list of webhooks and the affected resources and operations.
-    #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "webhooks",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub webhooks: Option<Vec<MutatingWebhook>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfiguration {
@@ -1661,7 +1693,11 @@ pub struct MutatingWebhookConfigurationList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of MutatingWebhookConfiguration.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<MutatingWebhookConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for MutatingWebhookConfigurationList {
@@ -1821,16 +1857,32 @@ impl ::prost::Message for Mutation {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NamedRuleWithOperations {
     /// resourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.
-    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceNames",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_names: Option<Vec<::kiln_runtime::Str>>,
     /// operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "operations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub operations: Option<Vec<::kiln_runtime::Str>>,
     /// apiGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// apiVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_versions: Option<Vec<::kiln_runtime::Str>>,
     /// resources is a list of resources this rule applies to.
     ///
@@ -1839,7 +1891,11 @@ pub struct NamedRuleWithOperations {
     /// If wildcard is present, the validation rule will ensure resources do not overlap with each other.
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(
@@ -2258,13 +2314,25 @@ impl ::prost::Message for ParamRef {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RuleWithOperations {
     /// operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "operations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "operations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub operations: Option<Vec<::kiln_runtime::Str>>,
     /// apiGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiGroups",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_groups: Option<Vec<::kiln_runtime::Str>>,
     /// apiVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
-    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub api_versions: Option<Vec<::kiln_runtime::Str>>,
     /// resources is a list of resources this rule applies to.
     ///
@@ -2273,7 +2341,11 @@ pub struct RuleWithOperations {
     /// If wildcard is present, the validation rule will ensure resources do not overlap with each other.
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
-    #[serde(rename = "resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resources",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resources: Option<Vec<::kiln_runtime::Str>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(
@@ -2519,7 +2591,7 @@ pub struct TypeChecking {
     #[serde(
         rename = "expressionWarnings",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub expression_warnings: Option<Vec<ExpressionWarning>>,
 }
@@ -2829,7 +2901,11 @@ pub struct ValidatingAdmissionPolicyBindingList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of PolicyBinding.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ValidatingAdmissionPolicyBinding>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyBindingList {
@@ -2939,7 +3015,7 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     #[serde(
         rename = "validationActions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub validation_actions: Option<Vec<::kiln_runtime::Str>>,
 }
@@ -3051,7 +3127,11 @@ pub struct ValidatingAdmissionPolicyList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ValidatingAdmissionPolicy.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ValidatingAdmissionPolicy>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicyList {
@@ -3133,7 +3213,11 @@ pub struct ValidatingAdmissionPolicySpec {
     )]
     pub match_constraints: Option<MatchResources>,
     /// validations contain CEL expressions which is used to apply the validation. Validations and AuditAnnotations may not both be empty; a minimum of one Validations or AuditAnnotations is required.
-    #[serde(rename = "validations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "validations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub validations: Option<Vec<Validation>>,
     /// failurePolicy defines how to handle failures for the admission policy. Failures can occur from CEL expression parse errors, type check errors, runtime errors and invalid or mis-configured policy definitions or bindings.
     ///
@@ -3150,7 +3234,7 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(
         rename = "auditAnnotations",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub audit_annotations: Option<Vec<AuditAnnotation>>,
     /// matchConditions is a list of conditions that must be met for a request to be validated. Match conditions filter requests that have already been matched by the rules, namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
@@ -3166,13 +3250,17 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
     /// variables contain definitions of variables that can be used in composition of other expressions. Each variable is defined as a named CEL expression. The variables defined here will be available under `variables` in other expressions of the policy except MatchConditions because MatchConditions are evaluated before the rest of the policy.
     ///
     /// The expression of a variable can refer to other variables defined earlier in the list but not those after. Thus, Variables must be sorted by the order of first appearance and acyclic.
-    #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "variables",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub variables: Option<Vec<Variable>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingAdmissionPolicySpec {
@@ -3282,7 +3370,11 @@ pub struct ValidatingAdmissionPolicyStatus {
     #[serde(rename = "typeChecking", default, skip_serializing_if = "Option::is_none")]
     pub type_checking: Option<TypeChecking>,
     /// conditions represent the latest available observations of a policy's current state.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -3377,7 +3469,11 @@ pub struct ValidatingWebhook {
     )]
     pub client_config: Option<WebhookClientConfig>,
     /// rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
-    #[serde(rename = "rules", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rules",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub rules: Option<Vec<RuleWithOperations>>,
     /// failurePolicy defines how unrecognized errors from the admission endpoint are handled - allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
@@ -3442,7 +3538,11 @@ pub struct ValidatingWebhook {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
     /// admissionReviewVersions is an ordered list of preferred `AdmissionReview` versions the Webhook expects. API server will try to use first version in the list which it supports. If none of the versions specified in this list supported by API server, validation will fail for this object. If a persisted webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail and be subject to the failure policy.
-    #[serde(rename = "admissionReviewVersions", default)]
+    #[serde(
+        rename = "admissionReviewVersions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub admission_review_versions: Option<Vec<::kiln_runtime::Str>>,
     /// matchConditions is a list of conditions that must be met for a request to be sent to this webhook. Match conditions filter requests that have already been matched by the rules, namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
     ///
@@ -3455,7 +3555,7 @@ pub struct ValidatingWebhook {
     #[serde(
         rename = "matchConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_conditions: Option<Vec<MatchCondition>>,
 }
@@ -3627,7 +3727,11 @@ pub struct ValidatingWebhookConfiguration {
         super::super::super::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     >,
     /// webhooks is a list of webhooks and the affected resources and operations.
-    #[serde(rename = "webhooks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "webhooks",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub webhooks: Option<Vec<ValidatingWebhook>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfiguration {
@@ -3724,7 +3828,11 @@ pub struct ValidatingWebhookConfigurationList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// List of ValidatingWebhookConfiguration.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ValidatingWebhookConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ValidatingWebhookConfigurationList {

@@ -153,7 +153,11 @@ pub struct CronJobList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of CronJobs.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<CronJob>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CronJobList {
@@ -408,7 +412,11 @@ impl ::prost::Message for CronJobSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CronJobStatus {
     /// A list of pointers to currently running jobs.
-    #[serde(rename = "active", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "active",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub active: Option<Vec<super::super::super::api::core::v1::ObjectReference>>,
     /// Information when was the last time the job was successfully scheduled.
     #[serde(
@@ -826,7 +834,11 @@ pub struct JobList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of Jobs.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Job>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for JobList {
@@ -1173,7 +1185,11 @@ pub struct JobStatus {
     /// A job is considered finished when it is in a terminal condition, either "Complete" or "Failed". A Job cannot have both the "Complete" and "Failed" conditions. Additionally, it cannot be in the "Complete" and "FailureTarget" conditions. The "Complete", "Failed" and "FailureTarget" conditions cannot be disabled.
     ///
     /// More info: https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<JobCondition>>,
     /// Represents time when the job controller started processing a job. When a Job is created in the suspended state, this field is not set until the first time it is resumed. This field is reset every time a Job is resumed from suspension. It is represented in RFC3339 form and is in UTC.
     ///
@@ -1505,7 +1521,11 @@ impl ::prost::Message for JobTemplateSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodFailurePolicy {
     /// A list of pod failure policy rules. The rules are evaluated in order. Once a rule matches a Pod failure, the remaining of the rules are ignored. When no rule matches the Pod failure, the default handling applies - the counter of pod failures is incremented and it is checked against the backoffLimit. At most 20 elements are allowed.
-    #[serde(rename = "rules", default)]
+    #[serde(
+        rename = "rules",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub rules: Option<Vec<PodFailurePolicyRule>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodFailurePolicy {
@@ -1567,7 +1587,11 @@ pub struct PodFailurePolicyOnExitCodesRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// Specifies the set of values. Each returned container exit code (might be multiple in case of multiple containers) is checked against this set of values with respect to the operator. The list of values must be ordered and must not contain duplicates. Value '0' cannot be used for the In operator. At least one element is required. At most 255 elements are allowed.
-    #[serde(rename = "values", default)]
+    #[serde(
+        rename = "values",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub values: Option<Vec<i32>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodFailurePolicyOnExitCodesRequirement {
@@ -1749,7 +1773,7 @@ pub struct PodFailurePolicyRule {
     #[serde(
         rename = "onPodConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub on_pod_conditions: Option<Vec<PodFailurePolicyOnPodConditionsPattern>>,
 }
@@ -1822,7 +1846,11 @@ impl ::prost::Message for PodFailurePolicyRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SuccessPolicy {
     /// rules represents the list of alternative rules for the declaring the Jobs as successful before `.status.succeeded >= .spec.completions`. Once any of the rules are met, the "SuccessCriteriaMet" condition is added, and the lingering pods are removed. The terminal state for such a Job has the "Complete" condition. Additionally, these rules are evaluated in order; Once the Job meets one of the rules, other rules are ignored. At most 20 elements are allowed.
-    #[serde(rename = "rules", default)]
+    #[serde(
+        rename = "rules",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub rules: Option<Vec<SuccessPolicyRule>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for SuccessPolicy {
@@ -1928,10 +1956,18 @@ impl ::prost::Message for SuccessPolicyRule {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UncountedTerminatedPods {
     /// succeeded holds UIDs of succeeded Pods.
-    #[serde(rename = "succeeded", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "succeeded",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub succeeded: Option<Vec<::kiln_runtime::Str>>,
     /// failed holds UIDs of failed Pods.
-    #[serde(rename = "failed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "failed",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub failed: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for UncountedTerminatedPods {

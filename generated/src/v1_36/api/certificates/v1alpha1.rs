@@ -133,7 +133,11 @@ pub struct ClusterTrustBundleList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a collection of ClusterTrustBundle objects
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ClusterTrustBundle>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleList {

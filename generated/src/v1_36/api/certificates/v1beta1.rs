@@ -133,7 +133,11 @@ pub struct ClusterTrustBundleList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a collection of ClusterTrustBundle objects
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ClusterTrustBundle>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ClusterTrustBundleList {
@@ -454,7 +458,11 @@ pub struct PodCertificateRequestList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a collection of PodCertificateRequest objects
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PodCertificateRequest>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodCertificateRequestList {
@@ -632,7 +640,7 @@ pub struct PodCertificateRequestSpec {
     #[serde(
         rename = "unverifiedUserAnnotations",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub unverified_user_annotations: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
@@ -851,7 +859,11 @@ pub struct PodCertificateRequestStatus {
     /// The types "Issued", "Denied", and "Failed" have special handling.  At most one of these conditions may be present, and they must have status "True".
     ///
     /// If the request is denied with `Reason=UnsupportedKeyType`, the signer may suggest a key type that will work in the message field.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,

@@ -129,7 +129,11 @@ pub struct LeaseList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is a list of schema objects.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Lease>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LeaseList {

@@ -248,7 +248,11 @@ pub struct PodDisruptionBudgetList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is a list of PodDisruptionBudgets
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PodDisruptionBudget>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodDisruptionBudgetList {
@@ -419,7 +423,11 @@ pub struct PodDisruptionBudgetStatus {
     )]
     pub observed_generation: Option<i64>,
     /// DisruptedPods contains information about pods whose eviction was processed by the API server eviction subresource handler but has not yet been observed by the PodDisruptionBudget controller. A pod will be in this map from the time when the API server processed the eviction request to the time when the pod is seen by PDB controller as having been marked for deletion (or after a timeout). The key in the map is the name of the pod and the value is the time when the API server processed the eviction request. If the deletion didn't occur and a pod is still there it will be removed from the list automatically by PodDisruptionBudget controller after some time. If everything goes smooth this map should be empty for the most of the time. Large number of entries in the map may indicate problems with pod deletions.
-    #[serde(rename = "disruptedPods", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "disruptedPods",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub disrupted_pods: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Time>,
     >,
@@ -460,7 +468,11 @@ pub struct PodDisruptionBudgetStatus {
     /// - SufficientPods: There are more pods than required by the PodDisruptionBudget.
     ///   The condition will be True, and the number of allowed
     ///   disruptions are provided by the disruptionsAllowed property.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,

@@ -35,7 +35,11 @@ pub struct AllocatedDeviceStatus {
     /// Conditions contains the latest observation of the device's state. If the device has been configured according to the class and claim config references, the `Ready` condition should be True.
     ///
     /// Must not contain more than 8 entries.
-    #[serde(rename = "conditions", default)]
+    #[serde(
+        rename = "conditions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -358,7 +362,11 @@ pub struct CapacityRequestPolicy {
     /// If the requested amount does not match any valid value but smaller than some valid values, the scheduler calculates the smallest valid value that is greater than or equal to the request. That is: min(ceil(requestedValue) ∈ validValues), where requestedValue ≤ max(validValues).
     ///
     /// If the requested amount exceeds all valid values, the request violates the policy, and this device cannot be allocated.
-    #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "validValues",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub valid_values: Option<Vec<::kiln_runtime::Quantity>>,
     /// ValidRange defines an acceptable quantity value range in consuming requests.
     ///
@@ -518,7 +526,11 @@ pub struct CapacityRequirements {
     /// - If a requestPolicy is set, the default consumed capacity is determined according to that policy.
     ///
     /// If the device allows multiple allocation, the aggregated amount across all requests must not exceed the capacity value. The consumed capacity, which may be adjusted based on the requestPolicy if defined, is recorded in the resource claim’s status.devices[*].consumedCapacity field.
-    #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub requests: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
     >,
@@ -632,7 +644,11 @@ pub struct CounterSet {
     /// Counters defines the set of counters for this CounterSet The name of each counter must be unique in that set and must be a DNS label.
     ///
     /// The maximum number of counters is 32.
-    #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "counters",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub counters: Option<::std::collections::BTreeMap<::kiln_runtime::Str, Counter>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CounterSet {
@@ -713,14 +729,22 @@ pub struct Device {
     /// Attributes defines the set of attributes for this device. The name of each attribute must be unique in that set.
     ///
     /// The maximum number of attributes and capacities combined is 32.
-    #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "attributes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub attributes: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, DeviceAttribute>,
     >,
     /// Capacity defines the set of capacities for this device. The name of each capacity must be unique in that set.
     ///
     /// The maximum number of attributes and capacities combined is 32.
-    #[serde(rename = "capacity", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "capacity",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub capacity: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, DeviceCapacity>,
     >,
@@ -732,7 +756,7 @@ pub struct Device {
     #[serde(
         rename = "consumesCounters",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub consumes_counters: Option<Vec<DeviceCounterConsumption>>,
     /// NodeName identifies the node where the device is available.
@@ -757,7 +781,11 @@ pub struct Device {
     /// The maximum number of taints is 16. If taints are set for any device in a ResourceSlice, then the maximum number of allowed devices per ResourceSlice is 64 instead of 128.
     ///
     /// This is a beta field and requires enabling the DRADeviceTaints feature gate.
-    #[serde(rename = "taints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taints",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub taints: Option<Vec<DeviceTaint>>,
     /// BindsToNode indicates if the usage of an allocation involving this device has to be limited to exactly the node that was chosen when allocating the claim. If set to true, the scheduler will set the ResourceClaim.Status.Allocation.NodeSelector to match the node where the allocation was made.
     ///
@@ -774,7 +802,7 @@ pub struct Device {
     #[serde(
         rename = "bindingConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub binding_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// BindingFailureConditions defines the conditions for binding failure. They may be set in the per-device status conditions. If any is set to "True", a binding failure occurred.
@@ -787,7 +815,7 @@ pub struct Device {
     #[serde(
         rename = "bindingFailureConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub binding_failure_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// AllowMultipleAllocations marks whether the device is allowed to be allocated to multiple DeviceRequests.
@@ -803,7 +831,7 @@ pub struct Device {
     #[serde(
         rename = "nodeAllocatableResourceMappings",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub node_allocatable_resource_mappings: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, NodeAllocatableResourceMapping>,
@@ -1008,7 +1036,11 @@ pub struct DeviceAllocationConfiguration {
     /// Requests lists the names of requests where the configuration applies. If empty, its applies to all requests.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
-    #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub requests: Option<Vec<::kiln_runtime::Str>>,
     /// Opaque provides driver-specific configuration parameters.
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
@@ -1104,12 +1136,20 @@ impl ::prost::Message for DeviceAllocationConfiguration {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceAllocationResult {
     /// Results lists all allocated devices.
-    #[serde(rename = "results", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "results",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub results: Option<Vec<DeviceRequestAllocationResult>>,
     /// This field is a combination of all the claim and class configuration parameters. Drivers can distinguish between those based on a flag.
     ///
     /// This includes configuration parameters for drivers which have no allocated devices in the result because it is up to the drivers which configuration parameters they support. They can silently ignore unknown configuration parameters.
-    #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "config",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub config: Option<Vec<DeviceAllocationConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceAllocationResult {
@@ -1178,20 +1218,36 @@ pub struct DeviceAttribute {
     /// IntValues is a non-empty list of numbers.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
-    #[serde(rename = "ints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ints",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ints: Option<Vec<i64>>,
     /// BoolValues is a non-empty list of true/false values.
-    #[serde(rename = "bools", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "bools",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub bools: Option<Vec<bool>>,
     /// StringValues is a non-empty list of strings. Each string must not be longer than 64 characters.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
-    #[serde(rename = "strings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "strings",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub strings: Option<Vec<::kiln_runtime::Str>>,
     /// VersionValues is a non-empty list of semantic versions according to semver.org spec 2.0.0. Each version string must not be longer than 64 characters.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
-    #[serde(rename = "versions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "versions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub versions: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceAttribute {
@@ -1354,13 +1410,25 @@ impl ::prost::Message for DeviceCapacity {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceClaim {
     /// Requests represent individual requests for distinct devices which must all be satisfied. If empty, nothing needs to be allocated.
-    #[serde(rename = "requests", default)]
+    #[serde(
+        rename = "requests",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub requests: Option<Vec<DeviceRequest>>,
     /// These constraints must be satisfied by the set of devices that get allocated for the claim.
-    #[serde(rename = "constraints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "constraints",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub constraints: Option<Vec<DeviceConstraint>>,
     /// This field holds configuration for multiple potential drivers which could satisfy requests in this claim. It is ignored while allocating the claim.
-    #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "config",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub config: Option<Vec<DeviceClaimConfiguration>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceClaim {
@@ -1426,7 +1494,11 @@ pub struct DeviceClaimConfiguration {
     /// Requests lists the names of requests where the configuration applies. If empty, it applies to all requests.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
-    #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub requests: Option<Vec<::kiln_runtime::Str>>,
     /// Opaque provides driver-specific configuration parameters.
     #[serde(rename = "opaque", default, skip_serializing_if = "Option::is_none")]
@@ -1702,7 +1774,11 @@ pub struct DeviceClassList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of resource classes.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<DeviceClass>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceClassList {
@@ -1770,12 +1846,20 @@ pub static DEVICE_CLASS_LIST_CODEC: ::kiln_runtime::codec::KindCodec = ::kiln_ru
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceClassSpec {
     /// Each selector must be satisfied by a device which is claimed via this class.
-    #[serde(rename = "selectors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selectors",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub selectors: Option<Vec<DeviceSelector>>,
     /// Config defines configuration parameters that apply to each device that is claimed via this class. Some classses may potentially be satisfied by multiple drivers, so each instance of a vendor configuration applies to exactly one driver.
     ///
     /// They are passed to the driver, but are not considered while allocating the claim.
-    #[serde(rename = "config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "config",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub config: Option<Vec<DeviceClassConfiguration>>,
     /// ExtendedResourceName is the extended resource name for the devices of this class. The devices of this class can be used to satisfy a pod's extended resource requests. It has the same format as the name of a pod's extended resource. It should be unique among all the device classes in a cluster. If two device classes have the same name, then the class created later is picked to satisfy a pod's extended resource requests. If two classes are created at the same time, then the name of the class lexicographically sorted first is picked.
     ///
@@ -1850,7 +1934,11 @@ pub struct DeviceConstraint {
     /// Requests is a list of the one or more requests in this claim which must co-satisfy this constraint. If a request is fulfilled by multiple devices, then all of the devices must satisfy the constraint. If this is not specified, this constraint applies to all requests in this claim.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the constraint applies to all subrequests.
-    #[serde(rename = "requests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requests",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub requests: Option<Vec<::kiln_runtime::Str>>,
     /// MatchAttribute requires that all devices in question have this attribute and that its type and value are the same across those devices.
     ///
@@ -1947,7 +2035,11 @@ pub struct DeviceCounterConsumption {
     /// Counters defines the counters that will be consumed by the device.
     ///
     /// The maximum number of counters is 32.
-    #[serde(rename = "counters", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "counters",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub counters: Option<::std::collections::BTreeMap<::kiln_runtime::Str, Counter>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceCounterConsumption {
@@ -2039,7 +2131,11 @@ pub struct DeviceRequest {
     /// FirstAvailable contains subrequests, of which exactly one will be selected by the scheduler. It tries to satisfy them in the order in which they are listed here. So if there are two entries in the list, the scheduler will only check the second one if it determines that the first one can not be used.
     ///
     /// DRA does not yet implement scoring, so the scheduler will select the first set of devices that satisfies all the requests in the claim. And if the requirements can be satisfied on more than one node, other scheduling features will determine which node is chosen. This means that the set of devices allocated to a claim might not be the optimal set available to the cluster. Scoring will be implemented later.
-    #[serde(rename = "firstAvailable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstAvailable",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub first_available: Option<Vec<DeviceSubRequest>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceRequest {
@@ -2152,7 +2248,11 @@ pub struct DeviceRequestAllocationResult {
     /// The maximum number of tolerations is 16.
     ///
     /// This is a beta field and requires enabling the DRADeviceTaints feature gate.
-    #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tolerations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub tolerations: Option<Vec<DeviceToleration>>,
     /// BindingConditions contains a copy of the BindingConditions from the corresponding ResourceSlice at the time of allocation.
     ///
@@ -2160,7 +2260,7 @@ pub struct DeviceRequestAllocationResult {
     #[serde(
         rename = "bindingConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub binding_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// BindingFailureConditions contains a copy of the BindingFailureConditions from the corresponding ResourceSlice at the time of allocation.
@@ -2169,7 +2269,7 @@ pub struct DeviceRequestAllocationResult {
     #[serde(
         rename = "bindingFailureConditions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub binding_failure_conditions: Option<Vec<::kiln_runtime::Str>>,
     /// ShareID uniquely identifies an individual allocation share of the device, used when the device supports multiple simultaneous allocations. It serves as an additional map key to differentiate concurrent shares of the same device.
@@ -2183,7 +2283,7 @@ pub struct DeviceRequestAllocationResult {
     #[serde(
         rename = "consumedCapacity",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub consumed_capacity: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Quantity>,
@@ -2420,7 +2520,11 @@ pub struct DeviceSubRequest {
     )]
     pub device_class_name: Option<::kiln_runtime::Str>,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this subrequest. All selectors must be satisfied for a device to be considered.
-    #[serde(rename = "selectors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selectors",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub selectors: Option<Vec<DeviceSelector>>,
     /// AllocationMode and its related fields define how devices are allocated to satisfy this subrequest. Supported values are:
     ///
@@ -2457,7 +2561,11 @@ pub struct DeviceSubRequest {
     /// The maximum number of tolerations is 16.
     ///
     /// This is a beta field and requires enabling the DRADeviceTaints feature gate.
-    #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tolerations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub tolerations: Option<Vec<DeviceToleration>>,
     /// Capacity define resource requirements against each capacity.
     ///
@@ -2918,7 +3026,11 @@ pub struct ExactDeviceRequest {
     )]
     pub device_class_name: Option<::kiln_runtime::Str>,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this request. All selectors must be satisfied for a device to be considered.
-    #[serde(rename = "selectors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "selectors",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub selectors: Option<Vec<DeviceSelector>>,
     /// AllocationMode and its related fields define how devices are allocated to satisfy this request. Supported values are:
     ///
@@ -2961,7 +3073,11 @@ pub struct ExactDeviceRequest {
     /// The maximum number of tolerations is 16.
     ///
     /// This is a beta field and requires enabling the DRADeviceTaints feature gate.
-    #[serde(rename = "tolerations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "tolerations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub tolerations: Option<Vec<DeviceToleration>>,
     /// Capacity define resource requirements against each capacity.
     ///
@@ -3113,7 +3229,11 @@ pub struct NetworkDeviceData {
     )]
     pub interface_name: Option<::kiln_runtime::Str>,
     /// IPs lists the network addresses assigned to the device's network interface. This can include both IPv4 and IPv6 addresses. The IPs are in the CIDR notation, which includes both the address and the associated subnet mask. e.g.: "192.0.2.5/24" for IPv4 and "2001:db8::5/64" for IPv6.
-    #[serde(rename = "ips", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ips",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub ips: Option<Vec<::kiln_runtime::Str>>,
     /// HardwareAddress represents the hardware address (e.g. MAC Address) of the device's network interface.
     ///
@@ -3668,7 +3788,11 @@ pub struct ResourceClaimList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of resource claims.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ResourceClaim>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimList {
@@ -3803,10 +3927,18 @@ pub struct ResourceClaimStatus {
     /// Both schedulers try to add their pod to the claim.status.reservedFor field, but only the update that reaches the API server first gets stored. The other one fails with an error and the scheduler which issued it knows that it must put the pod back into the queue, waiting for the ResourceClaim to become usable again.
     ///
     /// There can be at most 256 such reservations. This may get increased in the future, but not reduced.
-    #[serde(rename = "reservedFor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "reservedFor",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub reserved_for: Option<Vec<ResourceClaimConsumerReference>>,
     /// Devices contains the status of each device allocated for this claim, as reported by the driver. This can include driver-specific information. Entries are owned by their respective drivers.
-    #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "devices",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub devices: Option<Vec<AllocatedDeviceStatus>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimStatus {
@@ -3998,7 +4130,11 @@ pub struct ResourceClaimTemplateList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of resource claim templates.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ResourceClaimTemplate>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceClaimTemplateList {
@@ -4394,7 +4530,11 @@ pub struct ResourceSliceList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of resource ResourceSlices.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ResourceSlice>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceList {
@@ -4501,7 +4641,11 @@ pub struct ResourceSliceSpec {
     /// Must not have more than 128 entries. If any device uses taints or consumes counters the limit is 64.
     ///
     /// Only one of Devices and SharedCounters can be set in a ResourceSlice.
-    #[serde(rename = "devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "devices",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub devices: Option<Vec<Device>>,
     /// PerDeviceNodeSelection defines whether the access from nodes to resources in the pool is set on the ResourceSlice level or on each device. If it is set to true, every device defined the ResourceSlice must specify this individually.
     ///
@@ -4519,7 +4663,11 @@ pub struct ResourceSliceSpec {
     /// Only one of Devices and SharedCounters can be set in a ResourceSlice.
     ///
     /// The maximum number of counter sets is 8.
-    #[serde(rename = "sharedCounters", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sharedCounters",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub shared_counters: Option<Vec<CounterSet>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourceSliceSpec {

@@ -282,7 +282,11 @@ pub struct DeviceTaintRuleList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of DeviceTaintRules.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<DeviceTaintRule>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for DeviceTaintRuleList {
@@ -427,7 +431,11 @@ pub struct DeviceTaintRuleStatus {
     /// For `effect: None`, the condition above gets set once for each change to the spec, with the message containing information about what would happen if the effect was `NoExecute`. This feedback can be used to decide whether changing the effect to `NoExecute` will work as intended. It only gets set once to avoid having to constantly update the status.
     ///
     /// Must have 8 or fewer entries.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -988,7 +996,11 @@ pub struct ResourcePoolStatusRequestList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of ResourcePoolStatusRequests.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<ResourcePoolStatusRequest>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ResourcePoolStatusRequestList {
@@ -1168,12 +1180,20 @@ pub struct ResourcePoolStatusRequestStatus {
     )]
     pub pool_count: Option<i32>,
     /// Pools contains the first `spec.limit` matching pools, sorted by driver then pool name. If `len(pools) < poolCount`, the list was truncated. When omitted, no pools matched the request filters.
-    #[serde(rename = "pools", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pools",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub pools: Option<Vec<PoolStatus>>,
     /// Conditions provide information about the state of the request. A condition with type=Complete or type=Failed will always be set when the status is populated.
     ///
     /// Known condition types: - "Complete": True when the request has been processed successfully - "Failed": True when the request could not be processed
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,

@@ -207,7 +207,11 @@ pub struct PriorityClassList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items is the list of PriorityClasses
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PriorityClass>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PriorityClassList {

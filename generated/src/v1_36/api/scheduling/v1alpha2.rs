@@ -240,7 +240,11 @@ pub struct PodGroupList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of PodGroups.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<PodGroup>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodGroupList {
@@ -478,7 +482,11 @@ impl ::prost::Message for PodGroupResourceClaimStatus {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PodGroupSchedulingConstraints {
     /// Topology defines the topology constraints for the pod group. Currently only a single topology constraint can be specified. This may change in the future.
-    #[serde(rename = "topology", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "topology",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub topology: Option<Vec<TopologyConstraint>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for PodGroupSchedulingConstraints {
@@ -603,7 +611,11 @@ pub struct PodGroupSpec {
     /// This is an alpha-level field and requires that the DRAWorkloadResourceClaims feature gate is enabled.
     ///
     /// This field is immutable.
-    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceClaims",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_claims: Option<Vec<PodGroupResourceClaim>>,
     /// DisruptionMode defines the mode in which a given PodGroup can be disrupted. Controllers are expected to fill this field by copying it from a PodGroupTemplate. One of Pod, PodGroup. Defaults to Pod if unset. This field is immutable. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
     #[serde(
@@ -769,7 +781,11 @@ pub struct PodGroupStatus {
     ///
     /// Known reasons for the DisruptionTarget condition: - "PreemptionByScheduler": The PodGroup was preempted by the scheduler to make room for
     /// higher-priority PodGroups or Pods.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<
         Vec<super::super::super::apimachinery::pkg::apis::meta::v1::Condition>,
     >,
@@ -777,7 +793,7 @@ pub struct PodGroupStatus {
     #[serde(
         rename = "resourceClaimStatuses",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub resource_claim_statuses: Option<Vec<PodGroupResourceClaimStatus>>,
 }
@@ -858,7 +874,11 @@ pub struct PodGroupTemplate {
     /// This is an alpha-level field and requires that the DRAWorkloadResourceClaims feature gate is enabled.
     ///
     /// This field is immutable.
-    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceClaims",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub resource_claims: Option<Vec<PodGroupResourceClaim>>,
     /// DisruptionMode defines the mode in which a given PodGroup can be disrupted. One of Pod, PodGroup. This field is available only when the WorkloadAwarePreemption feature gate is enabled.
     #[serde(
@@ -1356,7 +1376,11 @@ pub struct WorkloadList {
         super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of Workloads.
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<Workload>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WorkloadList {
@@ -1509,7 +1533,11 @@ pub struct WorkloadSpec {
     #[serde(rename = "controllerRef", default, skip_serializing_if = "Option::is_none")]
     pub controller_ref: Option<TypedLocalObjectReference>,
     /// PodGroupTemplates is the list of templates that make up the Workload. The maximum number of templates is 8. This field is immutable.
-    #[serde(rename = "podGroupTemplates", default)]
+    #[serde(
+        rename = "podGroupTemplates",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub pod_group_templates: Option<Vec<PodGroupTemplate>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WorkloadSpec {

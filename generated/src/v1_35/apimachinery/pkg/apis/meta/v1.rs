@@ -24,7 +24,11 @@ pub struct APIGroup {
     )]
     pub name: Option<::kiln_runtime::Str>,
     /// versions are the versions supported in this group.
-    #[serde(rename = "versions", default)]
+    #[serde(
+        rename = "versions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub versions: Option<Vec<GroupVersionForDiscovery>>,
     /// preferredVersion is the version preferred by the API server, which probably is the storage version.
     #[serde(
@@ -37,7 +41,7 @@ pub struct APIGroup {
     #[serde(
         rename = "serverAddressByClientCIDRs",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub server_address_by_client_cidrs: Option<Vec<ServerAddressByClientCIDR>>,
 }
@@ -146,7 +150,11 @@ pub struct APIGroupList {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// groups is a list of APIGroup.
-    #[serde(rename = "groups", default)]
+    #[serde(
+        rename = "groups",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub groups: Option<Vec<APIGroup>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIGroupList {
@@ -241,13 +249,25 @@ pub struct APIResource {
     )]
     pub kind: Option<::kiln_runtime::Str>,
     /// verbs is a list of supported kube verbs (this includes get, list, watch, create, update, patch, delete, deletecollection, and proxy)
-    #[serde(rename = "verbs", default)]
+    #[serde(
+        rename = "verbs",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub verbs: Option<Vec<::kiln_runtime::Str>>,
     /// shortNames is a list of suggested short names of the resource.
-    #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "shortNames",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub short_names: Option<Vec<::kiln_runtime::Str>>,
     /// categories is a list of the grouped resources this resource belongs to (e.g. 'all')
-    #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "categories",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub categories: Option<Vec<::kiln_runtime::Str>>,
     /// The hash value of the storage version, the version this resource is converted to when written to the data store. Value must be treated as opaque by clients. Only equality comparison on the value is valid. This is an alpha feature and may change or be removed in the future. The field is populated by the apiserver only if the StorageVersionHash feature gate is enabled. This field will remain optional even if it graduates.
     #[serde(
@@ -502,7 +522,11 @@ pub struct APIResourceList {
     )]
     pub group_version: Option<::kiln_runtime::Str>,
     /// resources contains the name of the resources and if they are namespaced.
-    #[serde(rename = "resources", default)]
+    #[serde(
+        rename = "resources",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub resources: Option<Vec<APIResource>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIResourceList {
@@ -586,10 +610,18 @@ pub struct APIVersions {
     )]
     pub api_version: Option<::kiln_runtime::Str>,
     /// versions are the api versions that are available.
-    #[serde(rename = "versions", default)]
+    #[serde(
+        rename = "versions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub versions: Option<Vec<::kiln_runtime::Str>>,
     /// a map of client CIDR to server address that is serving this group. This is to help clients reach servers in the most network-efficient way possible. Clients can use the appropriate server address as per the CIDR that they match. In case of multiple matches, clients should use the longest matching CIDR. The server returns only those CIDRs that it thinks that the client can match. For example: the master will return an internal IP CIDR only, if the client reaches the server using an internal IP. Server looks at X-Forwarded-For header or X-Real-Ip header or request.RemoteAddr (in that order) to get the client IP.
-    #[serde(rename = "serverAddressByClientCIDRs", default)]
+    #[serde(
+        rename = "serverAddressByClientCIDRs",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub server_address_by_client_cidrs: Option<Vec<ServerAddressByClientCIDR>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIVersions {
@@ -872,7 +904,11 @@ pub struct DeleteOptions {
     )]
     pub propagation_policy: Option<::kiln_runtime::Str>,
     /// When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed
-    #[serde(rename = "dryRun", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dryRun",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub dry_run: Option<Vec<::kiln_runtime::Str>>,
     /// if set to true, it will trigger an unsafe deletion of the resource in case the normal deletion flow fails with a corrupt object error. A resource is considered corrupt if it can not be retrieved from the underlying storage successfully because of a) its data can not be transformed e.g. decryption failure, or b) it fails to decode into an object. NOTE: unsafe deletion ignores finalizer constraints, skips precondition checks, and removes the object from the storage. WARNING: This may potentially break the cluster if the workload associated with the resource being unsafe-deleted relies on normal deletion flow. Use only if you REALLY know what you are doing. The default value is false, and the user must opt in to enable it
     #[serde(
@@ -991,7 +1027,11 @@ pub struct FieldSelectorRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
-    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "values",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for FieldSelectorRequirement {
@@ -1334,7 +1374,11 @@ impl ::prost::Message for GroupVersionKind {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LabelSelector {
     /// matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels map is equivalent to an element of matchExpressions, whose key field is "key", the operator is "In", and the values array contains only "value". The requirements are ANDed.
-    #[serde(rename = "matchLabels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "matchLabels",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub match_labels: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -1342,7 +1386,7 @@ pub struct LabelSelector {
     #[serde(
         rename = "matchExpressions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
 }
@@ -1423,7 +1467,11 @@ pub struct LabelSelectorRequirement {
     )]
     pub operator: Option<::kiln_runtime::Str>,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
-    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "values",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub values: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for LabelSelectorRequirement {
@@ -1941,12 +1989,20 @@ pub struct ObjectMeta {
     )]
     pub deletion_grace_period_seconds: Option<i64>,
     /// Map of string keys and values that can be used to organize and categorize (scope and select) objects. May match selectors of replication controllers and services. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels
-    #[serde(rename = "labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "labels",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub labels: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
     /// Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata. They are not queryable and should be preserved when modifying objects. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/annotations
-    #[serde(rename = "annotations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "annotations",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub annotations: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, ::kiln_runtime::Str>,
     >,
@@ -1954,14 +2010,22 @@ pub struct ObjectMeta {
     #[serde(
         rename = "ownerReferences",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub owner_references: Option<Vec<OwnerReference>>,
     /// Must be empty before the object is deleted from the registry. Each entry is an identifier for the responsible component that will remove the entry from the list. If the deletionTimestamp of the object is non-nil, entries in this list can only be removed. Finalizers may be processed and removed in any order.  Order is NOT enforced because it introduces significant risk of stuck finalizers. finalizers is a shared field, any actor with permission can reorder it. If the finalizer list is processed in order, then this can lead to a situation in which the component responsible for the first finalizer in the list is waiting for a signal (field value, external system, or other) produced by a component responsible for a finalizer later in the list, resulting in a deadlock. Without enforced ordering finalizers are free to order amongst themselves and are not vulnerable to ordering changes in the list.
-    #[serde(rename = "finalizers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "finalizers",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub finalizers: Option<Vec<::kiln_runtime::Str>>,
     /// ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow. This is mostly for internal housekeeping, and users typically shouldn't need to set or understand this field. A workflow can be the user's name, a controller's name, or the name of a specific apply path like "ci-cd". The set of fields is always in the version that the workflow used when modifying the object.
-    #[serde(rename = "managedFields", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "managedFields",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for ObjectMeta {
@@ -3082,7 +3146,11 @@ pub struct StatusDetails {
     )]
     pub uid: Option<::kiln_runtime::Str>,
     /// The Causes array includes more details associated with the StatusReason failure. Not all StatusReasons may provide detailed causes.
-    #[serde(rename = "causes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "causes",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub causes: Option<Vec<StatusCause>>,
     /// If specified, the time in seconds before the operation should be retried. Some errors may indicate the client must take an alternate action - for those errors this field may indicate how long to wait before taking the alternate action.
     #[serde(

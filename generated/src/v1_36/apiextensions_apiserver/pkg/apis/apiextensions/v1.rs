@@ -615,7 +615,11 @@ pub struct CustomResourceDefinitionList {
         super::super::super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// items list individual CustomResourceDefinition objects
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<CustomResourceDefinition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionList {
@@ -701,7 +705,11 @@ pub struct CustomResourceDefinitionNames {
     )]
     pub singular: Option<::kiln_runtime::Str>,
     /// shortNames are short names for the resource, exposed in API discovery documents, and used by clients to support invocations like `kubectl get <shortname>`. It must be all lowercase.
-    #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "shortNames",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub short_names: Option<Vec<::kiln_runtime::Str>>,
     /// kind is the serialized kind of the resource. It is normally CamelCase and singular. Custom resource instances will use this value as the `kind` attribute in API calls.
     #[serde(
@@ -718,7 +726,11 @@ pub struct CustomResourceDefinitionNames {
     )]
     pub list_kind: Option<::kiln_runtime::Str>,
     /// categories is a list of grouped resources this custom resource belongs to (e.g. 'all'). This is published in API discovery documents, and used by clients to support invocations like `kubectl get all`.
-    #[serde(rename = "categories", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "categories",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub categories: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for CustomResourceDefinitionNames {
@@ -874,7 +886,11 @@ pub struct CustomResourceDefinitionSpec {
     )]
     pub scope: Option<::kiln_runtime::Str>,
     /// versions is the list of all API versions of the defined custom resource. Version names are used to compute the order in which served versions are listed in API discovery. If the version string is "kube-like", it will sort above non "kube-like" version strings, which are ordered lexicographically. "Kube-like" versions start with a "v", then are followed by a number (the major version), then optionally the string "alpha" or "beta" and another number (the minor version). These are sorted first by GA > beta > alpha (where GA is a version with no suffix such as beta or alpha), and then by comparing major version, then minor version. An example sorted list of versions: v10, v2, v1, v11beta2, v10beta3, v3beta1, v12alpha1, v11alpha2, foo1, foo10.
-    #[serde(rename = "versions", default)]
+    #[serde(
+        rename = "versions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub versions: Option<Vec<CustomResourceDefinitionVersion>>,
     /// conversion defines conversion settings for the CRD.
     #[serde(rename = "conversion", default, skip_serializing_if = "Option::is_none")]
@@ -1008,7 +1024,11 @@ impl ::prost::Message for CustomResourceDefinitionSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CustomResourceDefinitionStatus {
     /// conditions indicate state for particular aspects of a CustomResourceDefinition
-    #[serde(rename = "conditions", default)]
+    #[serde(
+        rename = "conditions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub conditions: Option<Vec<CustomResourceDefinitionCondition>>,
     /// acceptedNames are the names that are actually being used to serve discovery. They may be different than the names in spec.
     #[serde(
@@ -1018,7 +1038,11 @@ pub struct CustomResourceDefinitionStatus {
     )]
     pub accepted_names: Option<CustomResourceDefinitionNames>,
     /// storedVersions lists all versions of CustomResources that were ever persisted. Tracking these versions allows a migration path for stored versions in etcd. The field is mutable so a migration controller can finish a migration to another version (ensuring no old objects are left in storage), and then remove the rest of the versions from this list. Versions may not be removed from `spec.versions` while they exist in this list.
-    #[serde(rename = "storedVersions", default)]
+    #[serde(
+        rename = "storedVersions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub stored_versions: Option<Vec<::kiln_runtime::Str>>,
     /// The generation observed by the CRD controller.
     #[serde(
@@ -1165,14 +1189,14 @@ pub struct CustomResourceDefinitionVersion {
     #[serde(
         rename = "additionalPrinterColumns",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub additional_printer_columns: Option<Vec<CustomResourceColumnDefinition>>,
     /// selectableFields specifies paths to fields that may be used as field selectors. A maximum of 8 selectable fields are allowed. See https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors
     #[serde(
         rename = "selectableFields",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub selectable_fields: Option<Vec<SelectableField>>,
 }
@@ -1757,25 +1781,49 @@ pub struct JSONSchemaProps {
         serialize_with = "::kiln_runtime::go::float"
     )]
     pub multiple_of: Option<f64>,
-    #[serde(rename = "enum", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "enum",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub enum_: Option<Vec<::kiln_runtime::Json>>,
     #[serde(rename = "maxProperties", default, skip_serializing_if = "Option::is_none")]
     pub max_properties: Option<i64>,
     #[serde(rename = "minProperties", default, skip_serializing_if = "Option::is_none")]
     pub min_properties: Option<i64>,
-    #[serde(rename = "required", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "required",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub required: Option<Vec<::kiln_runtime::Str>>,
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<::kiln_runtime::SchemaOrArray<JSONSchemaProps>>,
-    #[serde(rename = "allOf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "allOf",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub all_of: Option<Vec<JSONSchemaProps>>,
-    #[serde(rename = "oneOf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "oneOf",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub one_of: Option<Vec<JSONSchemaProps>>,
-    #[serde(rename = "anyOf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "anyOf",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub any_of: Option<Vec<JSONSchemaProps>>,
     #[serde(rename = "not", default, skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<JSONSchemaProps>>,
-    #[serde(rename = "properties", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "properties",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub properties: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, JSONSchemaProps>,
     >,
@@ -1788,12 +1836,16 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "patternProperties",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub pattern_properties: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, JSONSchemaProps>,
     >,
-    #[serde(rename = "dependencies", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dependencies",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub dependencies: Option<
         ::std::collections::BTreeMap<
             ::kiln_runtime::Str,
@@ -1806,7 +1858,11 @@ pub struct JSONSchemaProps {
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_items: Option<::kiln_runtime::SchemaOrBool<JSONSchemaProps>>,
-    #[serde(rename = "definitions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "definitions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub definitions: Option<
         ::std::collections::BTreeMap<::kiln_runtime::Str, JSONSchemaProps>,
     >,
@@ -1858,7 +1914,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "x-kubernetes-list-map-keys",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub x_kubernetes_list_map_keys: Option<Vec<::kiln_runtime::Str>>,
     /// x-kubernetes-list-type annotates an array to further describe its topology. This extension must only be used on lists and may have 3 possible values:
@@ -1899,7 +1955,7 @@ pub struct JSONSchemaProps {
     #[serde(
         rename = "x-kubernetes-validations",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
     )]
     pub x_kubernetes_validations: Option<Vec<ValidationRule>>,
 }
@@ -3055,7 +3111,11 @@ pub struct WebhookConversion {
     #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
     pub client_config: Option<WebhookClientConfig>,
     /// conversionReviewVersions is an ordered list of preferred `ConversionReview` versions the Webhook expects. The API server will use the first version in the list which it supports. If none of the versions specified in this list are supported by API server, conversion will fail for the custom resource. If a persisted Webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail.
-    #[serde(rename = "conversionReviewVersions", default)]
+    #[serde(
+        rename = "conversionReviewVersions",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub conversion_review_versions: Option<Vec<::kiln_runtime::Str>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for WebhookConversion {

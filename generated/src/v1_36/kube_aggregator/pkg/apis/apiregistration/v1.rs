@@ -319,7 +319,11 @@ pub struct APIServiceList {
         super::super::super::super::super::apimachinery::pkg::apis::meta::v1::ListMeta,
     >,
     /// Items is the list of APIService
-    #[serde(rename = "items", default)]
+    #[serde(
+        rename = "items",
+        default,
+        serialize_with = "::kiln_runtime::go::nil_if_stored_empty"
+    )]
     pub items: Option<Vec<APIService>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIServiceList {
@@ -597,7 +601,11 @@ impl ::prost::Message for APIServiceSpec {
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct APIServiceStatus {
     /// Current service state of apiService.
-    #[serde(rename = "conditions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conditions",
+        default,
+        skip_serializing_if = "::kiln_runtime::go::is_none_or_stored_empty"
+    )]
     pub conditions: Option<Vec<APIServiceCondition>>,
 }
 impl ::kiln_runtime::proto::rev::RevEncode for APIServiceStatus {
