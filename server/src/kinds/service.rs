@@ -806,7 +806,8 @@ impl Strategy for ServiceStrategy {
         let Value::Object(map) = obj else {
             return Ok(());
         };
-        map.insert("status".into(), json!({"loadBalancer": {}}));
+        // The zero ServiceStatus, `{"loadBalancer": {}}`, from the Go facts (D37).
+        map.insert("status".into(), crate::strategy::zero_status(r));
         default_service(child(map, "spec"));
         let errors = allocate_in(cx, child(map, "spec"), &Held::default());
         renormalize(r, obj);
